@@ -1,0 +1,151 @@
+"""wasmbox's guest-side driver: runs each request's code in one persistent namespace.
+
+The host and this driver talk over a private control file (/dev/wasmbox/ctl) that only this
+driver can open; user code's stdout and stderr go straight to the host's capped buffers and
+carry no framing, so nothing user code prints can be mistaken for a message. A message is a
+ten-digit decimal length, a newline, and that many bytes of JSON.
+"""
+
+import ast
+import builtins
+import io
+import json
+import linecache
+import os
+import sys
+import traceback
+
+CTL = "/dev/wasmbox/ctl"
+HEADER = 11
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        b = os.read(fd, n)
+        if not b:
+            return None
+        chunks.append(b)
+        n -= len(b)
+    return b"".join(chunks)
+
+
+def _recv(fd):
+    head = _read_exact(fd, HEADER)
+    if head is None:
+        return None
+    body = _read_exact(fd, int(head[:10]))
+    if body is None:
+        return None
+    return json.loads(body)
+
+
+def _send(fd, obj):
+    body = json.dumps(obj, ensure_ascii=True).encode()
+    data = b"%010d\n" % len(body) + body
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _stream(fd):
+    return io.TextIOWrapper(
+        io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
+        line_buffering=False, write_through=False)
+
+
+class Driver:
+    def __init__(self):
+        self.ns = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+        self.cell = 0
+        self.stdout = sys.stdout = sys.__stdout__ = _stream(1)
+        self.stderr = sys.stderr = sys.__stderr__ = _stream(2)
+        sys.stdin = sys.__stdin__ = io.StringIO("")
+        sys.argv = [""]
+
+    def _streams(self):
+        # A previous cell may have closed or replaced the streams; each run starts with working ones.
+        if getattr(sys.stdout, "closed", True):
+            sys.stdout = self.stdout = _stream(1)
+        if getattr(sys.stderr, "closed", True):
+            sys.stderr = self.stderr = _stream(2)
+
+    def _flush(self):
+        for s in (sys.stdout, sys.stderr, self.stdout, self.stderr):
+            try:
+                s.flush()
+            except Exception:
+                pass
+
+    def run(self, code):
+        self.cell += 1
+        name = "<cell-%d>" % self.cell
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        self._streams()
+        try:
+            try:
+                tree = ast.parse(code, name, "exec")
+                last = None
+                if tree.body and isinstance(tree.body[-1], ast.Expr):
+                    last = ast.Interactive(body=[tree.body.pop()])
+                exec(compile(tree, name, "exec"), self.ns)
+                if last is not None:
+                    # "single" mode shows the value through sys.displayhook, like a REPL cell.
+                    exec(compile(last, name, "single"), self.ns)
+                return {"status": "ok"}
+            finally:
+                self._flush()
+        except SystemExit as e:
+            code = e.code
+            if code is None:
+                status = 0
+            elif isinstance(code, int):
+                status = code
+            else:
+                print(code, file=sys.stderr)
+                status = 1
+            self._flush()
+            return {"status": "exit", "exit_code": status}
+        except BaseException as e:  # noqa: B036 - everything user code raises is a result
+            return self._exception(e)
+
+    def _exception(self, e):
+        tb = e.__traceback__
+        # Drop the driver's own frames so the traceback starts in the user's cell.
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        try:
+            if isinstance(e, SyntaxError):
+                lines = traceback.format_exception_only(type(e), e)
+            else:
+                lines = traceback.format_exception(type(e), e, tb)
+            sys.stderr.write("".join(lines))
+        except BaseException:
+            sys.__stderr__.write("%s: %s\n" % (type(e).__name__, e))
+        self._flush()
+        try:
+            msg = str(e)
+        except BaseException:
+            msg = "<unprintable>"
+        return {"status": "exception", "type": type(e).__name__, "message": msg[:1000]}
+
+
+def main():
+    fd = os.open(CTL, os.O_RDWR)
+    try:
+        os.chdir("/workspace")
+    except OSError:
+        pass
+    d = Driver()
+    _send(fd, {"ready": True, "version": sys.version})
+    while True:
+        req = _recv(fd)
+        if req is None:
+            return
+        res = d.run(req["code"])
+        res["id"] = req["id"]
+        _send(fd, res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"wasmbox/runtime"
+	"wasmbox/runtime/python"
+	"wasmbox/wasm/cpython"
+)
+
+// version is wasmbox's version; release builds set it with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `wasmbox runs untrusted code in a sandbox.
+
+Usage:
+  wasmbox run --lang python FILE|-   run code once; prints stdout and stderr, exits non-zero on any error
+  wasmbox version                    print wasmbox's and CPython's versions
+
+Environment:
+  EXECUTION_TIMEOUT   seconds a run may take (default 30)
+  MAX_OUTPUT_LENGTH   bytes kept of each of stdout and stderr (default 10000)
+`
+
+// run is main without the process: everything it does is testable.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "--version", "-v":
+		return versionCmd(ctx, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve":
+		fmt.Fprintln(stderr, "wasmbox serve: the MCP server is not built yet; use `wasmbox run --lang python FILE|-`")
+		return 2
+	}
+	fmt.Fprintf(stderr, "wasmbox: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// limitsFromEnv reads EXECUTION_TIMEOUT and MAX_OUTPUT_LENGTH.
+func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
+	l := runtime.DefaultLimits()
+	if v := getenv("EXECUTION_TIMEOUT"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 || secs > 3600 {
+			return l, fmt.Errorf("EXECUTION_TIMEOUT=%q: want seconds between 0 and 3600", v)
+		}
+		l.Timeout = time.Duration(secs * float64(time.Second))
+	}
+	if v := getenv("MAX_OUTPUT_LENGTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 100<<20 {
+			return l, fmt.Errorf("MAX_OUTPUT_LENGTH=%q: want a byte count between 1 and 104857600", v)
+		}
+		l.MaxOutput = n
+	}
+	return l, l.Validate()
+}
+
+func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	lang := fs.String("lang", "python", "language: python")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "wasmbox run: want exactly one FILE, or - for standard input")
+		return 2
+	}
+	if runtime.Language(*lang) != runtime.Python {
+		fmt.Fprintf(stderr, "wasmbox run: language %q is not available; available: python\n", *lang)
+		return 2
+	}
+	var code []byte
+	var err error
+	if name := fs.Arg(0); name == "-" {
+		code, err = io.ReadAll(io.LimitReader(stdin, 16<<20))
+	} else {
+		code, err = os.ReadFile(name)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 2
+	}
+	limits, err := limitsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "wasmbox-run-")
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	eng, err := python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits))
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 1
+	}
+	defer eng.Close(context.Background())
+	ip, err := eng.New(ctx, dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 1
+	}
+	defer ip.Close()
+	res, err := ip.Run(ctx, runtime.Request{Code: string(code), Language: runtime.Python, Limits: limits})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "wasmbox run: interrupted")
+			return 130
+		}
+		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
+		return 1
+	}
+	io.WriteString(stdout, res.Stdout)
+	io.WriteString(stderr, res.Stderr)
+	if res.Truncated {
+		fmt.Fprintf(stderr, "[wasmbox] output truncated at %d bytes per stream\n", limits.MaxOutput)
+	}
+	if res.Error != nil {
+		if res.Error.Kind != runtime.ErrException && res.Error.Kind != runtime.ErrExit {
+			fmt.Fprintf(stderr, "[wasmbox] %s: %s\n", res.Error.Kind, res.Error.Message)
+		}
+		if res.ExitCode > 0 {
+			return res.ExitCode
+		}
+		return 1
+	}
+	return 0
+}
+
+func versionCmd(ctx context.Context, stdout, stderr io.Writer) int {
+	eng, err := python.New(ctx, python.WithPoolSize(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox version: %v\n", err)
+		return 1
+	}
+	defer eng.Close(context.Background())
+	v, err := eng.Version(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox version: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wasmbox %s\nCPython %s (wasm32-wasi, built %s)\n", version, cpython.Version, v)
+	return 0
+}

@@ -1,0 +1,59 @@
+package runtime
+
+import (
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// maxSnapshot bounds how many workspace entries a snapshot looks at.
+const maxSnapshot = 10000
+
+type fileState struct {
+	size  int64
+	mtime time.Time
+}
+
+// FileSnapshot is the state of a workspace's regular files at one moment.
+type FileSnapshot map[string]fileState
+
+// SnapshotFiles records the regular files under dir (paths slash-separated, relative to dir).
+func SnapshotFiles(dir string) FileSnapshot {
+	s := FileSnapshot{}
+	n := 0
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if n++; n > maxSnapshot {
+			return filepath.SkipAll
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil
+		}
+		s[filepath.ToSlash(rel)] = fileState{size: fi.Size(), mtime: fi.ModTime()}
+		return nil
+	})
+	return s
+}
+
+// ChangedFiles lists the files of after that are new or changed since before, sorted by path.
+func ChangedFiles(before, after FileSnapshot) []File {
+	var out []File
+	for p, st := range after {
+		if old, ok := before[p]; !ok || old != st {
+			out = append(out, File{Path: p, Size: st.size})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}

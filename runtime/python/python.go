@@ -1,0 +1,421 @@
+// Package python runs Python: CPython compiled to WASI, in wazero (package wasm), one guest
+// instance per session, with a driver inside the guest that keeps the session's globals between
+// runs like a notebook.
+package python
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"wasmbox/assets"
+	"wasmbox/runtime"
+	"wasmbox/wasm"
+)
+
+// Engine makes Python interpreters. It keeps a warm pool of started instances so a new session
+// does not wait for CPython to start. It is safe for concurrent use.
+type Engine struct {
+	host   *wasm.Host
+	limits runtime.Limits
+	pool   *pool
+	// ownHost is true when Close must close host.
+	ownHost bool
+}
+
+// Option configures an [Engine].
+type Option func(*config) error
+
+type config struct {
+	poolSize int
+	limits   runtime.Limits
+	host     *wasm.Host
+	cacheDir *string
+}
+
+// WithPoolSize sets how many started interpreters wait for new sessions (default 2; 0 turns
+// the pool off).
+func WithPoolSize(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 64 {
+			return fmt.Errorf("python: pool size %d: must be between 0 and 64", n)
+		}
+		c.poolSize = n
+		return nil
+	}
+}
+
+// WithLimits sets the default limits of runs whose request carries none, and the memory limit
+// and workspace quota of every interpreter.
+func WithLimits(l runtime.Limits) Option {
+	return func(c *config) error {
+		l = l.WithDefaults()
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		c.limits = l
+		return nil
+	}
+}
+
+// WithCacheDir sets wazero's compilation cache directory ("" disables it).
+func WithCacheDir(dir string) Option {
+	return func(c *config) error { c.cacheDir = &dir; return nil }
+}
+
+// New compiles CPython (or loads it from the compilation cache) and fills the pool.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	c := config{poolSize: 2, limits: runtime.DefaultLimits()}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python())}
+	if c.cacheDir != nil {
+		hopts = append(hopts, wasm.WithCacheDir(*c.cacheDir))
+	}
+	host, err := wasm.New(ctx, hopts...)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{host: host, limits: c.limits, ownHost: true}
+	e.pool = newPool(c.poolSize, e.start)
+	return e, nil
+}
+
+// Language implements [runtime.Engine].
+func (e *Engine) Language() runtime.Language { return runtime.Python }
+
+// PoolSize returns how many started interpreters are waiting right now.
+func (e *Engine) PoolSize() int { return e.pool.size() }
+
+// CompileTime is how long compiling python.wasm (or loading it from the cache) took.
+func (e *Engine) CompileTime() time.Duration { return e.host.CompileTime() }
+
+// Close stops the pool and releases the runtime.
+func (e *Engine) Close(ctx context.Context) error {
+	e.pool.close()
+	if e.ownHost {
+		return e.host.Close(ctx)
+	}
+	return nil
+}
+
+// Version starts an interpreter and returns the CPython version it reports (sys.version).
+func (e *Engine) Version(ctx context.Context) (string, error) {
+	g, err := e.start(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer g.in.Close()
+	return g.version, nil
+}
+
+// guest is a started instance whose driver has said it is ready.
+type guest struct {
+	in      *wasm.Instance
+	version string
+}
+
+// -S: no site module (no site-packages exist), -s: no user site, -P: no script directory on
+// sys.path. The environment is wasmbox's own (see start), so it is honoured.
+var guestArgs = []string{"python", "-S", "-s", "-P", wasm.AssetsPath + "/wasmbox_driver.py"}
+
+// start starts one guest and waits for its driver.
+func (e *Engine) start(ctx context.Context) (*guest, error) {
+	in, err := e.host.Start(wasm.Spec{
+		Args: guestArgs,
+		Env: map[string]string{
+			"PYTHONHOME":              "/usr/local",
+			"PYTHONDONTWRITEBYTECODE": "1",
+			"PYTHONUTF8":              "1",
+			"HOME":                    wasm.WorkspacePath,
+			"LANG":                    "C.UTF-8",
+			"TMPDIR":                  wasm.WorkspacePath,
+		},
+		Quota: e.limits.WorkspaceQuota,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var startup strings.Builder
+	out := runtime.NewCappedBuffer(4096)
+	in.SetOutput(out, out)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	msg, err := in.Recv(ctx)
+	in.SetOutput(nil, nil)
+	if err != nil {
+		in.Close()
+		startup.WriteString(out.String())
+		return nil, fmt.Errorf("python: start interpreter: %w (guest said: %q)", err, startup.String())
+	}
+	var ready struct {
+		Ready   bool   `json:"ready"`
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(msg, &ready) != nil || !ready.Ready {
+		in.Close()
+		return nil, fmt.Errorf("python: start interpreter: %w: unexpected first message", wasm.ErrProtocol)
+	}
+	return &guest{in: in, version: ready.Version}, nil
+}
+
+// New implements [runtime.Engine]: it takes a started interpreter from the pool (or starts one)
+// and binds it to workspaceDir.
+func (e *Engine) New(ctx context.Context, workspaceDir string) (runtime.Interpreter, error) {
+	ip := &Interpreter{engine: e, dir: workspaceDir}
+	g, err := e.take(ctx, workspaceDir)
+	if err != nil {
+		return nil, err
+	}
+	ip.g = g
+	return ip, nil
+}
+
+func (e *Engine) take(ctx context.Context, dir string) (*guest, error) {
+	g := e.pool.get()
+	if g == nil {
+		var err error
+		if g, err = e.start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.in.BindWorkspace(dir); err != nil {
+		g.in.Close()
+		return nil, fmt.Errorf("python: open workspace: %w", err)
+	}
+	return g, nil
+}
+
+// Interpreter is one session's Python. Runs are serialized; Close may be called at any time.
+type Interpreter struct {
+	engine *Engine
+	dir    string
+	mu     sync.Mutex // serializes runs
+	gmu    sync.Mutex // guards g and closed
+	g      *guest     // nil after the state was lost, until the next run starts a new one
+	closed bool
+	lost   bool // the next run starts a fresh interpreter and says so
+	seq    int64
+}
+
+// ErrClosed is returned by Run after Close.
+var ErrClosed = errors.New("python: interpreter closed")
+
+// Close stops the interpreter; a run in progress ends promptly.
+func (ip *Interpreter) Close() error {
+	ip.gmu.Lock()
+	g := ip.g
+	ip.g = nil
+	ip.closed = true
+	ip.gmu.Unlock()
+	if g != nil {
+		g.in.Close()
+	}
+	return nil
+}
+
+// reply is the driver's answer to a request.
+type reply struct {
+	ID       int64  `json:"id"`
+	Status   string `json:"status"`
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+	ExitCode int    `json:"exit_code"`
+}
+
+// Run implements [runtime.Interpreter].
+func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.Result, error) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	limits := req.Limits
+	if limits == (runtime.Limits{}) {
+		limits = ip.engine.limits
+	}
+	limits = limits.WithDefaults()
+	start := time.Now()
+	res := &runtime.Result{}
+
+	ip.gmu.Lock()
+	if ip.closed {
+		ip.gmu.Unlock()
+		return nil, ErrClosed
+	}
+	g := ip.g
+	ip.gmu.Unlock()
+	if g == nil {
+		ng, err := ip.engine.take(ctx, ip.dir)
+		if err != nil {
+			return nil, err
+		}
+		ip.gmu.Lock()
+		if ip.closed {
+			ip.gmu.Unlock()
+			ng.in.Close()
+			return nil, ErrClosed
+		}
+		ip.g, g = ng, ng
+		ip.gmu.Unlock()
+		res.StateReset = ip.lost
+	}
+
+	before := runtime.SnapshotFiles(ip.dir)
+	stdout := newStream(limits.MaxOutput)
+	stderr := newStream(limits.MaxOutput)
+	flood := make(chan struct{})
+	var floodOnce sync.Once
+	onFlood := func() { floodOnce.Do(func() { close(flood) }) }
+	stdout.onFlood, stderr.onFlood = onFlood, onFlood
+	g.in.SetOutput(stdout, stderr)
+	defer g.in.SetOutput(nil, nil)
+
+	ip.seq++
+	id := ip.seq
+	msg, _ := json.Marshal(map[string]any{"id": id, "code": req.Code})
+
+	runCtx, cancel := context.WithTimeout(ctx, limits.Timeout)
+	defer cancel()
+	type answer struct {
+		msg []byte
+		err error
+	}
+	answers := make(chan answer, 1)
+	if err := g.in.Send(msg); err != nil {
+		answers <- answer{err: err}
+	} else {
+		go func() {
+			m, err := g.in.Recv(runCtx)
+			answers <- answer{m, err}
+		}()
+	}
+
+	var a answer
+	select {
+	case a = <-answers:
+	case <-flood:
+		a.err = errFlood
+	}
+	res.Duration = time.Since(start)
+
+	var rep reply
+	switch {
+	case a.err == nil:
+		if json.Unmarshal(a.msg, &rep) != nil || rep.ID != id {
+			a.err = wasm.ErrProtocol
+		}
+	case errors.Is(a.err, context.DeadlineExceeded) && ctx.Err() == nil:
+		a.err = errTimeout
+	}
+	if a.err != nil {
+		// The guest cannot be trusted to be in a sane state: stop it; the next run starts afresh.
+		g.in.Kill(a.err)
+		ip.drop(g)
+		res.StateReset = true
+	}
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	res.Truncated = stdout.Dropped() > 0 || stderr.Dropped() > 0
+
+	switch {
+	case a.err == nil:
+		ip.fill(res, rep, limits)
+	case errors.Is(a.err, errTimeout):
+		res.Error = &runtime.Error{Kind: runtime.ErrTimeout,
+			Message: fmt.Sprintf("execution stopped after the %s time limit; Python state was reset (variables and imports are gone, files remain)", limits.Timeout)}
+		res.ExitCode = -1
+	case errors.Is(a.err, errFlood):
+		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit,
+			Message: fmt.Sprintf("execution stopped after writing more than %d bytes of output; Python state was reset", floodLimit(limits.MaxOutput))}
+		res.ExitCode = -1
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	default:
+		ip.fillExit(res, g, a.err)
+	}
+	if g.in.Workspace().QuotaExceeded() {
+		res.Stderr += fmt.Sprintf("\n[wasmbox] a write was refused: the workspace quota of %d MiB is full\n", limits.WorkspaceQuota>>20)
+	}
+	res.Files = runtime.ChangedFiles(before, runtime.SnapshotFiles(ip.dir))
+	return res, nil
+}
+
+var (
+	errTimeout = errors.New("python: timeout")
+	errFlood   = errors.New("python: output flood")
+)
+
+// drop forgets g after it was stopped; the next run starts a new guest and reports state_reset.
+func (ip *Interpreter) drop(g *guest) {
+	ip.gmu.Lock()
+	if ip.g == g {
+		ip.g = nil
+		ip.lost = true
+	}
+	ip.gmu.Unlock()
+}
+
+func (ip *Interpreter) fill(res *runtime.Result, rep reply, limits runtime.Limits) {
+	switch rep.Status {
+	case "ok":
+	case "exit":
+		res.ExitCode = rep.ExitCode
+		if rep.ExitCode != 0 {
+			res.Error = &runtime.Error{Kind: runtime.ErrExit, Message: fmt.Sprintf("exited with status %d", rep.ExitCode)}
+		}
+	case "exception":
+		res.ExitCode = 1
+		kind := runtime.ErrException
+		msg := rep.Type
+		if rep.Message != "" {
+			msg += ": " + rep.Message
+		}
+		if rep.Type == "MemoryError" {
+			// Linear memory never shrinks: release it with the instance rather than keep a
+			// session holding its whole limit.
+			kind = runtime.ErrMemory
+			msg = fmt.Sprintf("MemoryError: the %d MiB memory limit was reached; Python state was reset", limits.Memory>>20)
+			ip.gmu.Lock()
+			g := ip.g
+			ip.gmu.Unlock()
+			if g != nil {
+				g.in.Kill(errors.New("memory limit"))
+				ip.drop(g)
+			}
+			res.StateReset = true
+		}
+		res.Error = &runtime.Error{Kind: kind, Type: rep.Type, Message: msg}
+	default:
+		res.Error = &runtime.Error{Kind: runtime.ErrInternal, Message: "unexpected reply from the Python driver"}
+	}
+}
+
+// fillExit describes a guest that ended during the run (os._exit, a trap, a protocol violation).
+func (ip *Interpreter) fillExit(res *runtime.Result, g *guest, err error) {
+	exitErr := g.in.ExitErr()
+	var code uint32
+	if ee, ok := asExit(exitErr); ok {
+		code = ee
+	}
+	switch {
+	case errors.Is(err, wasm.ErrProtocol):
+		res.Error = &runtime.Error{Kind: runtime.ErrInternal,
+			Message: "the Python process broke the host protocol (wrote to wasmbox's control channel); Python state was reset"}
+		res.ExitCode = -1
+	case exitErr == nil || code != 0 && !isTrap(exitErr):
+		res.ExitCode = int(code)
+		if code != 0 {
+			res.Error = &runtime.Error{Kind: runtime.ErrExit, Message: fmt.Sprintf("the Python process exited with status %d; Python state was reset", code)}
+		}
+	case strings.Contains(res.Stderr, "MemoryError") || strings.Contains(res.Stderr, "out of memory"):
+		res.Error = &runtime.Error{Kind: runtime.ErrMemory, Message: "the memory limit was reached; Python state was reset"}
+		res.ExitCode = -1
+	default:
+		res.Error = &runtime.Error{Kind: runtime.ErrInternal, Message: fmt.Sprintf("the Python process crashed (%v); Python state was reset", exitErr)}
+		res.ExitCode = -1
+	}
+}
