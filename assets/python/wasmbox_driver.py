@@ -8,6 +8,8 @@ ten-digit decimal length, a newline, and that many bytes of JSON.
 
 import ast
 import builtins
+import importlib.abc
+import importlib.util
 import io
 import json
 import linecache
@@ -52,6 +54,49 @@ def _stream(fd):
     return io.TextIOWrapper(
         io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
         line_buffering=False, write_through=False)
+
+
+def _patch_selector_events(module):
+    # asyncio's event loop wakes itself through a socketpair; WASI has no sockets. A guest has
+    # no other threads or signal handlers that would need the wake-up, so do without it.
+    cls = module.BaseSelectorEventLoop
+
+    def _make_self_pipe(self):
+        self._ssock = self._csock = None
+
+    cls._make_self_pipe = _make_self_pipe
+    cls._close_self_pipe = lambda self: None
+    cls._write_to_self = lambda self: None
+
+
+class _PostImport(importlib.abc.MetaPathFinder):
+    """Adapts stdlib modules that assume an OS WASI does not provide, as they are imported."""
+
+    patches = {"asyncio.selector_events": _patch_selector_events}
+
+    def find_spec(self, name, path, target=None):
+        patch = self.patches.get(name)
+        if patch is None:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return None
+
+            def exec_module(self, module):
+                exec_module(module)
+                patch(module)
+
+        spec.loader = Loader()
+        return spec
 
 
 class Driver:
@@ -136,6 +181,7 @@ def main():
         os.chdir("/workspace")
     except OSError:
         pass
+    sys.meta_path.insert(0, _PostImport())
     d = Driver()
     _send(fd, {"ready": True, "version": sys.version})
     while True:
