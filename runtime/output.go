@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"sync"
+	"unicode/utf8"
 )
 
 // CappedBuffer collects a stream up to a cap and counts what it dropped, so a guest printing in
@@ -31,11 +32,23 @@ func (b *CappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns what was kept.
+// String returns what was kept, without a character the cap cut in two.
 func (b *CappedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return string(b.buf)
+	buf := b.buf
+	if b.dropped > 0 {
+		// Drop a trailing partial UTF-8 sequence (at most 3 bytes).
+		for i := 1; i <= 3 && i <= len(buf); i++ {
+			if utf8.RuneStart(buf[len(buf)-i]) {
+				if r, _ := utf8.DecodeRune(buf[len(buf)-i:]); r == utf8.RuneError {
+					buf = buf[:len(buf)-i]
+				}
+				break
+			}
+		}
+	}
+	return string(buf)
 }
 
 // Dropped returns how many bytes were written past the cap.

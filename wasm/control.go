@@ -125,7 +125,9 @@ func (c *control) Stat(path string) (sys.Stat_t, experimentalsys.Errno) {
 func (c *control) Lstat(path string) (sys.Stat_t, experimentalsys.Errno) { return c.Stat(path) }
 
 // ctlDir is an empty directory.
-type ctlDir struct{ experimentalsys.UnimplementedFile }
+type ctlDir struct {
+	experimentalsys.UnimplementedFile
+}
 
 func (*ctlDir) IsDir() (bool, experimentalsys.Errno) { return true, 0 }
 

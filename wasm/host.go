@@ -34,6 +34,8 @@ const (
 	AssetsPath = "/usr/lib/wasmbox"
 	// ControlPath is the directory of the control channel between host and driver.
 	ControlPath = "/dev/wasmbox"
+	// ZoneinfoPath holds the time zone database, read-only.
+	ZoneinfoPath = "/usr/share/zoneinfo"
 )
 
 const pageSize = 64 << 10
@@ -43,6 +45,7 @@ type Host struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	stdlib   fs.FS
+	zoneinfo fs.FS
 	assets   fs.FS
 	memory   int64
 	cacheDir string
@@ -120,12 +123,12 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: compile python.wasm: %w", err)
 	}
-	stdlib, err := fs.Sub(cpython.Files, ".")
+	zoneinfo, err := fs.Sub(cpython.Zoneinfo, "zoneinfo")
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &Host{rt: rt, compiled: compiled, stdlib: stdlib, assets: o.assets, memory: o.memory,
+	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, assets: o.assets, memory: o.memory,
 		cacheDir: o.cacheDir, compile: time.Since(start)}, nil
 }
 
@@ -177,7 +180,8 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 		done:      make(chan struct{}),
 	}
 	fsc := wazero.NewFSConfig().
-		WithFSMount(h.stdlib, StdlibPath)
+		WithFSMount(h.stdlib, StdlibPath).
+		WithFSMount(h.zoneinfo, ZoneinfoPath)
 	if h.assets != nil {
 		fsc = fsc.WithFSMount(h.assets, AssetsPath)
 	}

@@ -93,7 +93,9 @@ func (w *Workspace) Utimens(p string, a, m int64) experimentalsys.Errno {
 }
 
 // emptyDir is an empty read-only directory: the workspace before it is bound.
-type emptyDir struct{ experimentalsys.UnimplementedFS }
+type emptyDir struct {
+	experimentalsys.UnimplementedFS
+}
 
 func (emptyDir) OpenFile(p string, flag experimentalsys.Oflag, _ fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
 	if p != "" && p != "." && p != "/" {

@@ -93,6 +93,7 @@ func TestInterpreter_Run_stdlib(t *testing.T) {
 		{"asyncio", "import asyncio\nasync def f(x):\n    await asyncio.sleep(0.01)\n    return x * 2\nprint(asyncio.run(f(21)))", `42`},
 		{"math random", `import math, random; random.seed(1); print(math.isqrt(10**20), 0 <= random.random() < 1)`, `10000000000 True`},
 		{"unicodedata", `import unicodedata; print(unicodedata.name("é"))`, `LATIN SMALL LETTER E WITH ACUTE`},
+		{"zoneinfo", `from datetime import datetime; from zoneinfo import ZoneInfo; print(datetime(2024, 7, 1, 12, tzinfo=ZoneInfo("Europe/Paris")).utcoffset(), len(__import__("zoneinfo").available_timezones()) > 400)`, `2:00:00 True`},
 		{"time sleep", `import time; t = time.monotonic(); time.sleep(0.05); print(time.monotonic() - t >= 0.04)`, `True`},
 		{"collections itertools functools", `import collections, itertools, functools; print(collections.Counter("abca").most_common(1), list(itertools.accumulate([1,2,3])), functools.reduce(int.__mul__, [1,2,3,4]))`, `[('a', 2)] [1, 3, 6] 24`},
 		{"xml", `import xml.etree.ElementTree as ET; print(ET.fromstring("<a><b>hi</b></a>").find("b").text)`, `hi`},

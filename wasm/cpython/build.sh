@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds CPython for wasm32-wasi (WASI preview 1) from Debian bookworm's source packages with
 # Debian's own clang/lld/wasi-libc, and places python.wasm and the precompiled standard library
-# (python311.zip) next to this script, where go:embed picks them up.
+# (python311.zip) and the time zone database (zoneinfo/) next to this script, where go:embed
+# picks them up.
 #
 # Pinned inputs (Debian bookworm):
 #   python3.11 3.11.2-6+deb12u*  orig tarball python3.11_3.11.2.orig.tar.gz
@@ -37,13 +38,13 @@ SOURCES=(
   "xz-utils_5.4.1.orig.tar.xz|main/x/xz-utils|5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5"
   "sqlite3_3.40.1.orig.tar.xz|main/s/sqlite3|aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655"
 )
-APT_PACKAGES="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11 tcl8.6 wabt binaryen curl ca-certificates"
+APT_PACKAGES="tzdata clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11 tcl8.6 wabt binaryen curl ca-certificates"
 
 ts() { echo "[cpython-wasi $(date +%T)] $*" >&2; }
 
 toolchain_id() {
   local out=""
-  for p in clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11; do
+  for p in tzdata clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11; do
     out+="$p=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing);"
   done
   echo "$out"
@@ -63,7 +64,7 @@ ensure_packages() {
 }
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/wasmbox
-recipe_hash() { { cat "$0"; toolchain_id; } | sha256sum | cut -c1-16; }
+recipe_hash() { { cat "$0"; toolchain_id; echo "WASM_OPT=${WASM_OPT:-0}"; } | sha256sum | cut -c1-16; }
 
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$cache_root/cpython-$PYVER-$(recipe_hash)"
@@ -73,12 +74,13 @@ fi
 install_outputs() {
   cp "$1/python.wasm" "$here/python.wasm.tmp" && mv "$here/python.wasm.tmp" "$here/python.wasm"
   cp "$1/python311.zip" "$here/python311.zip.tmp" && mv "$here/python311.zip.tmp" "$here/python311.zip"
+  rm -rf "$here/zoneinfo.tmp" && cp -r "$1/zoneinfo" "$here/zoneinfo.tmp" && rm -rf "$here/zoneinfo" && mv "$here/zoneinfo.tmp" "$here/zoneinfo"
   ts "installed python.wasm ($(stat -c %s "$here/python.wasm") bytes) and python311.zip ($(stat -c %s "$here/python311.zip") bytes) from $1"
 }
 
 ensure_packages
 out="$cache_root/cpython-$PYVER-$(recipe_hash)"
-if [ -f "$out/python.wasm" ] && [ -f "$out/python311.zip" ] && [ -d "$out/Lib-test" ]; then
+if [ -f "$out/python.wasm" ] && [ -f "$out/python311.zip" ] && [ -d "$out/zoneinfo" ] && [ -d "$out/Lib-test" ]; then
   ts "cache hit: $out"
   install_outputs "$out"
   exit 0
@@ -184,7 +186,7 @@ cp build/python.wasm python.wasm
 wasm-strip python.wasm
 if [ "${WASM_OPT:-0}" = 1 ]; then
   ts "5b. wasm-opt -O3"
-  wasm-opt -O3 python.wasm -o python.opt.wasm && mv python.opt.wasm python.wasm
+  wasm-opt -O3 --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int --enable-bulk-memory python.wasm -o python.opt.wasm && mv python.opt.wasm python.wasm
 fi
 
 ts "6. stdlib zip of sourceless .pyc (compiled by Debian's python3.11: the same bytecode magic)"
@@ -209,11 +211,30 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
 print(n, "modules", file=sys.stderr)
 PY
 
+ts "6b. time zone database (Debian's tzdata, served at the guest's /usr/share/zoneinfo)"
+/usr/bin/python3.11 - /usr/share/zoneinfo zoneinfo <<'PY'
+import pathlib, shutil, sys
+src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+zones = 0
+for p in sorted(src.rglob("*")):
+    rel = p.relative_to(src)
+    # Zone files only: no posix/ and right/ duplicates, no tables, no localtime.
+    if p.is_dir() or rel.parts[0] in ("posix", "right") or "." in rel.name or rel.name[0].islower():
+        continue
+    data = p.read_bytes()
+    if not data.startswith(b"TZif"):
+        continue
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out / rel).write_bytes(data)
+    zones += 1
+print(zones, "time zones", file=sys.stderr)
+PY
+
 ts "7. regression tests (Lib/test as source, for the sandboxed test run; not embedded)"
 mkdir -p Lib-test
 cp -r Python-3.11.2/Lib/test Lib-test/test
 
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-mv python.wasm python311.zip Lib-test "$out.tmp/"
+mv python.wasm python311.zip zoneinfo Lib-test "$out.tmp/"
 rm -rf "$out" && mv "$out.tmp" "$out"
 install_outputs "$out"

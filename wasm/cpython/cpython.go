@@ -23,3 +23,9 @@ var Wasm []byte
 //
 //go:embed python311.zip
 var Files embed.FS
+
+// Zoneinfo is Debian's time zone database (zone files only), served read-only at the guest's
+// /usr/share/zoneinfo, where zoneinfo's default TZPATH looks.
+//
+//go:embed zoneinfo
+var Zoneinfo embed.FS

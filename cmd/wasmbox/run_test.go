@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+func TestRun_commands(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "hello.py")
+	os.WriteFile(script, []byte("print('from file')"), 0o644)
+	cases := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		stdin    string
+		code     int
+		out, err string
+	}{
+		{name: "stdin", args: []string{"run", "--lang", "python", "-"}, stdin: "print(6 * 7)", code: 0, out: "42\n"},
+		{name: "file", args: []string{"run", "--lang", "python", script}, code: 0, out: "from file\n"},
+		{name: "exception", args: []string{"run", "-"}, stdin: "1/0", code: 1, err: "ZeroDivisionError"},
+		{name: "exit code", args: []string{"run", "-"}, stdin: "import sys; sys.exit(4)", code: 4},
+		{name: "timeout", args: []string{"run", "-"}, env: map[string]string{"EXECUTION_TIMEOUT": "1"}, stdin: "while True: pass", code: 1, err: "timeout"},
+		{name: "truncation", args: []string{"run", "-"}, env: map[string]string{"MAX_OUTPUT_LENGTH": "5"}, stdin: "print('abcdefgh')", code: 0, out: "abcde", err: "truncated"},
+		{name: "bad timeout", args: []string{"run", "-"}, env: map[string]string{"EXECUTION_TIMEOUT": "soon"}, code: 2, err: "EXECUTION_TIMEOUT"},
+		{name: "unknown language", args: []string{"run", "--lang", "cobol", "-"}, code: 2, err: "not available"},
+		{name: "missing file", args: []string{"run", "/nonexistent.py"}, code: 2, err: "no such file"},
+		{name: "no args", args: nil, code: 2, err: "Usage"},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, err: "unknown command"},
+		{name: "version", args: []string{"version"}, code: 0, out: "CPython 3.11.2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errb bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			code := run(ctx, tc.args, strings.NewReader(tc.stdin), &out, &errb)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, errb.String())
+			}
+			if !strings.Contains(out.String(), tc.out) {
+				t.Errorf("stdout %q, want it to contain %q", out.String(), tc.out)
+			}
+			if !strings.Contains(errb.String(), tc.err) {
+				t.Errorf("stderr %q, want it to contain %q", errb.String(), tc.err)
+			}
+		})
+	}
+}
+
+func TestLimitsFromEnv(t *testing.T) {
+	cases := []struct {
+		env     map[string]string
+		want    runtime.Limits
+		wantErr bool
+	}{
+		{env: map[string]string{}, want: runtime.DefaultLimits()},
+		{env: map[string]string{"EXECUTION_TIMEOUT": "2.5", "MAX_OUTPUT_LENGTH": "100"},
+			want: runtime.Limits{Timeout: 2500 * time.Millisecond, MaxOutput: 100, Memory: runtime.DefaultMemory, WorkspaceQuota: runtime.DefaultWorkspaceQuota}},
+		{env: map[string]string{"EXECUTION_TIMEOUT": "0"}, wantErr: true},
+		{env: map[string]string{"EXECUTION_TIMEOUT": "-3"}, wantErr: true},
+		{env: map[string]string{"MAX_OUTPUT_LENGTH": "lots"}, wantErr: true},
+	}
+	for _, tc := range cases {
+		got, err := limitsFromEnv(func(k string) string { return tc.env[k] })
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%v: err %v, want error %v", tc.env, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && got != tc.want {
+			t.Errorf("%v: got %+v, want %+v", tc.env, got, tc.want)
+		}
+	}
+}
