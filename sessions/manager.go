@@ -1,0 +1,557 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+// Manager owns all sessions. It is safe for concurrent use.
+type Manager struct {
+	cfg     config
+	mu      sync.Mutex
+	byID    map[string]*session
+	dead    tombstones
+	sem     chan struct{} // global cap on concurrent runs
+	waiting atomic.Int64  // runs queued for sem
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closed  bool
+}
+
+type config struct {
+	dataDir       string
+	engines       map[runtime.Language]runtime.Engine
+	limits        runtime.Limits
+	maxSessions   int
+	ttl           time.Duration
+	maxConcurrent int
+	maxQueue      int
+	historyCap    int
+	now           func() time.Time
+	reapEvery     time.Duration
+	log           *slog.Logger
+}
+
+// Option configures a [Manager].
+type Option func(*config) error
+
+// WithDataDir sets the directory holding one subdirectory per session (required).
+func WithDataDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return fmt.Errorf("sessions: data dir: must not be empty")
+		}
+		c.dataDir = dir
+		return nil
+	}
+}
+
+// WithEngine makes a language available. An engine is not closed by the manager.
+func WithEngine(e runtime.Engine) Option {
+	return func(c *config) error { c.engines[e.Language()] = e; return nil }
+}
+
+// WithLimits sets the limits of every run.
+func WithLimits(l runtime.Limits) Option {
+	return func(c *config) error {
+		l = l.WithDefaults()
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		c.limits = l
+		return nil
+	}
+}
+
+// WithMaxSessions caps the number of sessions (default 100).
+func WithMaxSessions(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("sessions: max sessions %d: must be at least 1", n)
+		}
+		c.maxSessions = n
+		return nil
+	}
+}
+
+// WithTTL sets how long an idle session lives (default 1h).
+func WithTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("sessions: ttl %s: must be positive", d)
+		}
+		c.ttl = d
+		return nil
+	}
+}
+
+// WithMaxConcurrent caps runs in progress across all sessions (default 2 x CPU cores) and
+// the number that may wait for a slot (default 8 x the cap).
+func WithMaxConcurrent(runs, queue int) Option {
+	return func(c *config) error {
+		if runs < 1 || queue < 0 {
+			return fmt.Errorf("sessions: max concurrent %d, queue %d: want runs >= 1, queue >= 0", runs, queue)
+		}
+		c.maxConcurrent, c.maxQueue = runs, queue
+		return nil
+	}
+}
+
+// WithHistoryCap sets how many runs each session's history keeps (default 100).
+func WithHistoryCap(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("sessions: history cap %d: must be at least 1", n)
+		}
+		c.historyCap = n
+		return nil
+	}
+}
+
+// WithClock replaces time.Now (for tests of expiry).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { c.now = now; return nil }
+}
+
+// WithReapInterval sets how often idle sessions are looked for (default a minute; 0 turns
+// the background reaper off, leaving [Manager.Reap] to the caller).
+func WithReapInterval(d time.Duration) Option {
+	return func(c *config) error { c.reapEvery = d; return nil }
+}
+
+// WithLogger sets where the manager logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { c.log = l; return nil }
+}
+
+// New returns a manager; sessions left in the data dir by a previous process are loaded (their
+// files and history are intact, their interpreter state is gone).
+func New(opts ...Option) (*Manager, error) {
+	c := config{
+		engines:       map[runtime.Language]runtime.Engine{},
+		limits:        runtime.DefaultLimits(),
+		maxSessions:   100,
+		ttl:           time.Hour,
+		maxConcurrent: 2 * goruntime.NumCPU(),
+		historyCap:    100,
+		now:           time.Now,
+		reapEvery:     time.Minute,
+		log:           slog.Default(),
+	}
+	c.maxQueue = 8 * c.maxConcurrent
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.dataDir == "" {
+		return nil, fmt.Errorf("sessions: data dir: not set")
+	}
+	if err := os.MkdirAll(filepath.Join(c.dataDir, "sessions"), 0o700); err != nil {
+		return nil, fmt.Errorf("sessions: create data dir: %w", err)
+	}
+	m := &Manager{cfg: c, byID: map[string]*session{}, sem: make(chan struct{}, c.maxConcurrent), stop: make(chan struct{})}
+	m.load()
+	if c.reapEvery > 0 {
+		m.wg.Add(1)
+		go m.reaper()
+	}
+	return m, nil
+}
+
+// Limits returns the limits every run gets.
+func (m *Manager) Limits() runtime.Limits { return m.cfg.limits }
+
+// TTL returns how long an idle session lives.
+func (m *Manager) TTL() time.Duration { return m.cfg.ttl }
+
+// MaxSessions returns the cap on sessions.
+func (m *Manager) MaxSessions() int { return m.cfg.maxSessions }
+
+// MaxConcurrent returns the cap on concurrent runs.
+func (m *Manager) MaxConcurrent() int { return m.cfg.maxConcurrent }
+
+// Languages returns the languages that have an engine.
+func (m *Manager) Languages() []runtime.Language {
+	var out []runtime.Language
+	for l := range m.cfg.engines {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Count returns the number of live sessions.
+func (m *Manager) Count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byID)
+}
+
+// Create starts a session owned by owner (an API key or a connection id).
+func (m *Manager) Create(owner string) (Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, ErrClosed
+	}
+	if len(m.byID) >= m.cfg.maxSessions {
+		if !m.evictLocked() {
+			return Info{}, fmt.Errorf("%w: all %d sessions are running code; try again in a moment or delete a session", ErrBusy, m.cfg.maxSessions)
+		}
+	}
+	now := m.cfg.now()
+	s := &session{
+		id: newID(), owner: ownerKey(owner), created: now, lastUsed: now,
+		interps: map[runtime.Language]runtime.Interpreter{}, lock: make(chan struct{}, 1),
+	}
+	s.dir = filepath.Join(m.cfg.dataDir, "sessions", s.id)
+	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
+		return Info{}, fmt.Errorf("sessions: create workspace: %w", err)
+	}
+	m.byID[s.id] = s
+	m.saveLocked(s)
+	return m.infoLocked(s), nil
+}
+
+// evictLocked ends the least recently used idle session; it reports whether one was found.
+func (m *Manager) evictLocked() bool {
+	var lru *session
+	for _, s := range m.byID {
+		if s.active == 0 && (lru == nil || s.lastUsed.Before(lru.lastUsed)) {
+			lru = s
+		}
+	}
+	if lru == nil {
+		return false
+	}
+	m.endLocked(lru, fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); call create_execution_session for a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions))
+	return true
+}
+
+// endLocked removes s, closes its interpreters and deletes its directory.
+func (m *Manager) endLocked(s *session, why error) {
+	delete(m.byID, s.id)
+	s.gone = true
+	m.dead.add(s.id, why)
+	interps := s.interps
+	s.interps = map[runtime.Language]runtime.Interpreter{}
+	dir := s.dir
+	go func() {
+		for _, ip := range interps {
+			ip.Close()
+		}
+		os.RemoveAll(dir)
+	}()
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8] + "…"
+	}
+	return id
+}
+
+// lookupLocked finds a live session or explains why there is none.
+func (m *Manager) lookupLocked(id string) (*session, error) {
+	if s, ok := m.byID[id]; ok {
+		return s, nil
+	}
+	if why := m.dead.get(id); why != nil {
+		return nil, why
+	}
+	if !validID(id) {
+		return nil, fmt.Errorf("%w: %q is not a session id (want 32 hex digits from create_execution_session)", ErrNotFound, id)
+	}
+	return nil, fmt.Errorf("%w: no session %s; it may have expired or been deleted; call create_execution_session", ErrNotFound, short(id))
+}
+
+// Get returns a session's info.
+func (m *Manager) Get(id string) (Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, err := m.lookupLocked(id)
+	if err != nil {
+		return Info{}, err
+	}
+	return m.infoLocked(s), nil
+}
+
+func (m *Manager) infoLocked(s *session) Info {
+	var langs []string
+	for l := range s.interps {
+		langs = append(langs, string(l))
+	}
+	sort.Strings(langs)
+	left := m.cfg.ttl - m.cfg.now().Sub(s.lastUsed)
+	if left < 0 {
+		left = 0
+	}
+	return Info{ID: s.id, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, Languages: langs,
+		Restored: s.restored, ExpiresIn: left.Round(time.Second).String(), Workspace: s.workspace()}
+}
+
+// List returns owner's sessions, most recently used first.
+func (m *Manager) List(owner string) []Info {
+	key := ownerKey(owner)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Info
+	for _, s := range m.byID {
+		if s.owner == key {
+			out = append(out, m.infoLocked(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LastUsed.After(out[j].LastUsed) })
+	return out
+}
+
+// History returns a session's runs, oldest first.
+func (m *Manager) History(id string) ([]Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, err := m.lookupLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Entry(nil), s.history...), nil
+}
+
+// Delete ends a session and removes its workspace.
+func (m *Manager) Delete(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, err := m.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	m.endLocked(s, fmt.Errorf("%w: session %s was deleted; call create_execution_session for a new one", ErrNotFound, short(id)))
+	return nil
+}
+
+// Run runs req in session id. Runs of one session are serialized: a second run waits for the
+// first, bounded by its own timeout. A run also waits for one of the global slots; when too
+// many are already waiting it fails with ErrBusy at once.
+func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
+	eng, ok := m.cfg.engines[req.Language]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s (available: %v)", ErrLanguage, req.Language, m.Languages())
+	}
+	req.Limits = m.cfg.limits
+	m.mu.Lock()
+	s, err := m.lookupLocked(id)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	s.active++
+	s.lastUsed = m.cfg.now()
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		s.active--
+		s.lastUsed = m.cfg.now()
+		m.mu.Unlock()
+	}()
+
+	wait, cancel := context.WithTimeout(ctx, req.Limits.Timeout)
+	defer cancel()
+	select {
+	case s.lock <- struct{}{}:
+	case <-wait.Done():
+		return nil, fmt.Errorf("%w: session %s is still running an earlier request after %s; try again when it is done", ErrBusy, short(id), req.Limits.Timeout)
+	}
+	defer func() { <-s.lock }()
+
+	if n := m.waiting.Add(1); n > int64(m.cfg.maxQueue)+int64(m.cfg.maxConcurrent) {
+		m.waiting.Add(-1)
+		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, n-1)
+	}
+	select {
+	case m.sem <- struct{}{}:
+		m.waiting.Add(-1)
+	case <-wait.Done():
+		m.waiting.Add(-1)
+		return nil, fmt.Errorf("%w: no execution slot became free within %s", ErrBusy, req.Limits.Timeout)
+	}
+	defer func() { <-m.sem }()
+
+	m.mu.Lock()
+	if s.gone {
+		m.mu.Unlock()
+		return nil, m.dead.get(id)
+	}
+	ip := s.interps[req.Language]
+	restored := s.restored
+	m.mu.Unlock()
+	fresh := false
+	if ip == nil {
+		ip, err = eng.New(ctx, s.workspace())
+		if err != nil {
+			return nil, fmt.Errorf("sessions: start %s interpreter: %w", req.Language, err)
+		}
+		fresh = true
+		m.mu.Lock()
+		if s.gone {
+			m.mu.Unlock()
+			ip.Close()
+			return nil, m.dead.get(id)
+		}
+		s.interps[req.Language] = ip
+		m.mu.Unlock()
+	}
+	started := m.cfg.now()
+	res, err := ip.Run(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if fresh && restored {
+		// The server restarted since this session last ran: its files and history are here,
+		// its variables are not.
+		res.StateReset = true
+	}
+	m.mu.Lock()
+	s.runs++
+	if fresh {
+		s.restored = false
+	}
+	s.history = append(s.history, entry(req, res, started))
+	if over := len(s.history) - m.cfg.historyCap; over > 0 {
+		s.history = append([]Entry(nil), s.history[over:]...)
+	}
+	if !s.gone {
+		m.saveLocked(s)
+	}
+	m.mu.Unlock()
+	return res, nil
+}
+
+func entry(req runtime.Request, res *runtime.Result, at time.Time) Entry {
+	code := req.Code
+	if len(code) > historyCode {
+		code = code[:historyCode] + "\n… (truncated)"
+	}
+	out := res.Stdout + res.Stderr
+	if len(out) > historyOutput {
+		out = out[:historyOutput]
+	}
+	e := Entry{Language: req.Language, Code: code, Success: res.OK(), Output: out, Time: at.UTC(), DurationMS: res.Duration.Milliseconds()}
+	if res.Error != nil {
+		e.ErrorKind = res.Error.Kind
+	}
+	return e
+}
+
+// Reap ends sessions idle for longer than the TTL; it returns how many it ended.
+func (m *Manager) Reap() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.cfg.now()
+	n := 0
+	for _, s := range m.byID {
+		if s.active == 0 && now.Sub(s.lastUsed) > m.cfg.ttl {
+			m.endLocked(s, fmt.Errorf("%w: session %s expired after %s idle; call create_execution_session for a new one", ErrExpired, short(s.id), m.cfg.ttl))
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) reaper() {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.reapEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			if n := m.Reap(); n > 0 {
+				m.cfg.log.Info("expired idle sessions", "count", n)
+			}
+		}
+	}
+}
+
+// Close stops the reaper and every interpreter. Session directories stay on disk, so a new
+// manager on the same data dir lists the sessions again.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	var interps []runtime.Interpreter
+	for _, s := range m.byID {
+		m.saveLocked(s)
+		for _, ip := range s.interps {
+			interps = append(interps, ip)
+		}
+	}
+	m.mu.Unlock()
+	close(m.stop)
+	m.wg.Wait()
+	for _, ip := range interps {
+		ip.Close()
+	}
+	return nil
+}
+
+// record is a session as written to <dir>/session.json.
+type record struct {
+	ID       string    `json:"id"`
+	Owner    string    `json:"owner"`
+	Created  time.Time `json:"created"`
+	LastUsed time.Time `json:"last_used"`
+	Runs     int       `json:"runs"`
+	History  []Entry   `json:"history"`
+}
+
+func (m *Manager) saveLocked(s *session) {
+	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
+	if err != nil {
+		return
+	}
+	tmp := filepath.Join(s.dir, "session.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		m.cfg.log.Warn("save session", "session", short(s.id), "err", err)
+		return
+	}
+	os.Rename(tmp, filepath.Join(s.dir, "session.json"))
+}
+
+// load reads the sessions a previous process left in the data dir.
+func (m *Manager) load() {
+	dirs, _ := filepath.Glob(filepath.Join(m.cfg.dataDir, "sessions", "*", "session.json"))
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var r record
+		if json.Unmarshal(b, &r) != nil || !validID(r.ID) || filepath.Base(filepath.Dir(p)) != r.ID {
+			m.cfg.log.Warn("skipping unreadable session record", "path", p)
+			continue
+		}
+		s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs,
+			history: r.History, dir: filepath.Dir(p), restored: true,
+			interps: map[runtime.Language]runtime.Interpreter{}, lock: make(chan struct{}, 1)}
+		os.MkdirAll(s.workspace(), 0o700)
+		m.byID[s.id] = s
+	}
+	if n := len(m.byID); n > 0 {
+		m.cfg.log.Info("restored sessions from the data dir", "count", n, "dir", m.cfg.dataDir)
+	}
+}

@@ -1,0 +1,296 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+// fakeEngine echoes code; "block" waits until release is closed.
+type fakeEngine struct {
+	release chan struct{}
+	mu      sync.Mutex
+	closed  int
+}
+
+func (e *fakeEngine) Language() runtime.Language  { return runtime.Python }
+func (e *fakeEngine) Close(context.Context) error { return nil }
+func (e *fakeEngine) New(ctx context.Context, dir string) (runtime.Interpreter, error) {
+	return &fakeInterp{e: e, dir: dir}, nil
+}
+
+type fakeInterp struct {
+	e     *fakeEngine
+	dir   string
+	state []string
+}
+
+func (f *fakeInterp) Run(ctx context.Context, req runtime.Request) (*runtime.Result, error) {
+	if req.Code == "block" {
+		<-f.e.release
+	}
+	f.state = append(f.state, req.Code)
+	res := &runtime.Result{Stdout: strings.Join(f.state, ",")}
+	if req.Code == "fail" {
+		res.Error = &runtime.Error{Kind: runtime.ErrException, Message: "boom"}
+	}
+	return res, nil
+}
+
+func (f *fakeInterp) Close() error {
+	f.e.mu.Lock()
+	f.e.closed++
+	f.e.mu.Unlock()
+	return nil
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newManager(t *testing.T, dir string, opts ...Option) (*Manager, *fakeEngine, *clock) {
+	t.Helper()
+	e := &fakeEngine{release: make(chan struct{})}
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	base := []Option{WithDataDir(dir), WithEngine(e), WithClock(c.now), WithReapInterval(0),
+		WithLimits(runtime.Limits{Timeout: 5 * time.Second})}
+	m, err := New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, e, c
+}
+
+func py(code string) runtime.Request { return runtime.Request{Code: code, Language: runtime.Python} }
+
+func TestManager_Run_state(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir())
+	s, _ := m.Create("alice")
+	m.Run(context.Background(), s.ID, py("a"))
+	res, err := m.Run(context.Background(), s.ID, py("b"))
+	if err != nil || res.Stdout != "a,b" {
+		t.Fatalf("got %v %v, want state a,b", res, err)
+	}
+	if _, err := os.Stat(s.Workspace); err != nil {
+		t.Errorf("workspace missing: %v", err)
+	}
+}
+
+func TestManager_Run_unknown(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir())
+	for _, id := range []string{"nope", strings.Repeat("a", 32), "../../etc"} {
+		_, err := m.Run(context.Background(), id, py("x"))
+		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "create_execution_session") && !strings.Contains(err.Error(), "not a session id") {
+			t.Errorf("Run(%q): got %v, want ErrNotFound with advice", id, err)
+		}
+	}
+	s, _ := m.Create("a")
+	if _, err := m.Run(context.Background(), s.ID, runtime.Request{Code: "x", Language: runtime.Bash}); !errors.Is(err, ErrLanguage) {
+		t.Errorf("unknown language: got %v, want ErrLanguage", err)
+	}
+}
+
+func TestManager_List_owners(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir())
+	a1, _ := m.Create("key-a")
+	a2, _ := m.Create("key-a")
+	b1, _ := m.Create("key-b")
+	got := m.List("key-a")
+	if len(got) != 2 {
+		t.Fatalf("key-a sees %d sessions, want 2", len(got))
+	}
+	for _, s := range got {
+		if s.ID == b1.ID {
+			t.Error("key-a sees key-b's session")
+		}
+	}
+	if got := m.List("key-b"); len(got) != 1 || got[0].ID != b1.ID {
+		t.Errorf("key-b sees %+v", got)
+	}
+	if got := m.List("key-c"); len(got) != 0 {
+		t.Errorf("key-c sees %+v", got)
+	}
+	// The id is a capability: b may run in a's session if it knows the id.
+	if _, err := m.Run(context.Background(), a1.ID, py("x")); err != nil {
+		t.Error(err)
+	}
+	_ = a2
+}
+
+func TestManager_Create_limit(t *testing.T) {
+	m, e, c := newManager(t, t.TempDir(), WithMaxSessions(2))
+	s1, _ := m.Create("o")
+	c.add(time.Second)
+	s2, _ := m.Create("o")
+	c.add(time.Second)
+	m.Run(context.Background(), s1.ID, py("touch")) // s2 is now the least recently used
+	s3, err := m.Create("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(context.Background(), s2.ID, py("x")); !errors.Is(err, ErrEvicted) || !strings.Contains(err.Error(), "evicted") {
+		t.Errorf("evicted session: got %v, want ErrEvicted", err)
+	}
+	if _, err := m.Run(context.Background(), s1.ID, py("x")); err != nil {
+		t.Errorf("recently used session was evicted: %v", err)
+	}
+	// With every session busy, creation fails instead of evicting a running session.
+	done := make(chan struct{}, 2)
+	for _, id := range []string{s1.ID, s3.ID} {
+		go func() {
+			m.Run(context.Background(), id, py("block"))
+			done <- struct{}{}
+		}()
+	}
+	waitFor(t, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.byID[s1.ID].active == 1 && m.byID[s3.ID].active == 1
+	})
+	if _, err := m.Create("o"); !errors.Is(err, ErrBusy) {
+		t.Errorf("create with all sessions busy: got %v, want ErrBusy", err)
+	}
+	close(e.release)
+	<-done
+	<-done
+	if _, err := m.Create("o"); err != nil {
+		t.Errorf("create after runs ended: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestManager_Reap_ttl(t *testing.T) {
+	dir := t.TempDir()
+	m, _, c := newManager(t, dir, WithTTL(time.Hour))
+	old, _ := m.Create("o")
+	c.add(50 * time.Minute)
+	fresh, _ := m.Create("o")
+	c.add(11 * time.Minute)
+	if n := m.Reap(); n != 1 {
+		t.Fatalf("reaped %d, want 1", n)
+	}
+	if _, err := m.Run(context.Background(), old.ID, py("x")); !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "expired after 1h0m0s idle") {
+		t.Errorf("expired session: got %v", err)
+	}
+	if _, err := m.Run(context.Background(), fresh.ID, py("x")); err != nil {
+		t.Errorf("fresh session: %v", err)
+	}
+	waitFor(t, func() bool { _, err := os.Stat(old.Workspace); return os.IsNotExist(err) })
+}
+
+func TestManager_History(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir(), WithHistoryCap(3))
+	s, _ := m.Create("o")
+	for _, code := range []string{"a", "fail", "c", strings.Repeat("x", 1000)} {
+		m.Run(context.Background(), s.ID, py(code))
+	}
+	h, err := m.History(s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 || h[0].Code != "fail" || h[0].Success || h[0].ErrorKind != runtime.ErrException {
+		t.Fatalf("history %+v", h)
+	}
+	if len(h[2].Output) != historyOutput {
+		t.Errorf("output kept %d bytes, want %d", len(h[2].Output), historyOutput)
+	}
+}
+
+func TestManager_restart(t *testing.T) {
+	dir := t.TempDir()
+	m, _, _ := newManager(t, dir)
+	s, _ := m.Create("owner")
+	m.Run(context.Background(), s.ID, py("a"))
+	os.WriteFile(filepath.Join(s.Workspace, "data.txt"), []byte("kept"), 0o600)
+	m.Close()
+
+	m2, _, _ := newManager(t, dir)
+	got := m2.List("owner")
+	if len(got) != 1 || got[0].ID != s.ID || !got[0].Restored || got[0].Runs != 1 {
+		t.Fatalf("after restart: %+v", got)
+	}
+	if h, _ := m2.History(s.ID); len(h) != 1 || h[0].Code != "a" {
+		t.Errorf("history after restart: %+v", h)
+	}
+	res, err := m2.Run(context.Background(), s.ID, py("b"))
+	if err != nil || !res.StateReset || res.Stdout != "b" {
+		t.Errorf("first run after restart: %+v %v, want state reset", res, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.Workspace, "data.txt")); string(b) != "kept" {
+		t.Error("workspace file lost in restart")
+	}
+	if res, _ := m2.Run(context.Background(), s.ID, py("c")); res.StateReset {
+		t.Error("second run after restart reports a reset")
+	}
+}
+
+func TestManager_Run_serialized(t *testing.T) {
+	m, e, _ := newManager(t, t.TempDir())
+	s, _ := m.Create("o")
+	first := make(chan string)
+	go func() {
+		res, _ := m.Run(context.Background(), s.ID, py("block"))
+		first <- res.Stdout
+	}()
+	waitFor(t, func() bool { return len(m.byID[s.ID].lock) == 1 })
+	second := make(chan string)
+	go func() {
+		res, _ := m.Run(context.Background(), s.ID, py("after"))
+		second <- res.Stdout
+	}()
+	close(e.release)
+	if got := <-first; got != "block" {
+		t.Errorf("first run saw %q", got)
+	}
+	if got := <-second; got != "block,after" {
+		t.Errorf("second run saw %q, want it to run after the first", got)
+	}
+}
+
+func TestManager_Delete(t *testing.T) {
+	m, e, _ := newManager(t, t.TempDir())
+	s, _ := m.Create("o")
+	m.Run(context.Background(), s.ID, py("a"))
+	if err := m.Delete(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(context.Background(), s.ID, py("x")); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("deleted session: got %v", err)
+	}
+	waitFor(t, func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.closed == 1 })
+	waitFor(t, func() bool { _, err := os.Stat(s.Workspace); return os.IsNotExist(err) })
+}
+
+func TestNew_badOptions(t *testing.T) {
+	for _, o := range []Option{WithMaxSessions(0), WithTTL(-1), WithMaxConcurrent(0, 1), WithHistoryCap(0), WithDataDir("")} {
+		if _, err := New(WithDataDir(t.TempDir()), o); err == nil {
+			t.Error("bad option accepted")
+		}
+	}
+}
