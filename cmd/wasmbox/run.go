@@ -21,8 +21,12 @@ var version = "0.1.0-dev"
 const usage = `wasmbox runs untrusted code in a sandbox.
 
 Usage:
-  wasmbox run --lang python FILE|-   run code once; prints stdout and stderr, exits non-zero on any error
-  wasmbox version                    print wasmbox's and CPython's versions
+  wasmbox serve [--addr :7860] [--data-dir DIR]   serve MCP (streamable HTTP at /mcp, SSE at /sse)
+  wasmbox stdio [--data-dir DIR]                  serve MCP over standard input and output
+  wasmbox run --lang python FILE|-                run code once; prints stdout and stderr, exits non-zero on any error
+  wasmbox version                                 print wasmbox's and CPython's versions
+
+Run "wasmbox serve -h" for every setting; each flag has an environment variable twin.
 
 Environment:
   EXECUTION_TIMEOUT   seconds a run may take (default 30)
@@ -44,8 +48,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return 0
 	case "serve":
-		fmt.Fprintln(stderr, "wasmbox serve: the MCP server is not built yet; use `wasmbox run --lang python FILE|-`")
-		return 2
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "stdio":
+		return stdioCmd(ctx, args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "wasmbox: unknown command %q\n\n%s", args[0], usage)
 	return 2

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"wasmbox/mcp"
+	"wasmbox/runtime/python"
+	"wasmbox/sessions"
+	"wasmbox/wasm/cpython"
+)
+
+// serviceConfig is everything serve and stdio read from flags and the environment.
+type serviceConfig struct {
+	addr          string
+	dataDir       string
+	maxSessions   int
+	ttl           time.Duration
+	maxConcurrent int
+	poolSize      int
+	ratePerMinute int
+	apiKeys       []string
+}
+
+// envOr returns the environment variable's value, or def when it is unset.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func defaultDataDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "wasmbox", "data")
+}
+
+// parseServiceFlags reads flags, whose defaults come from their environment twins.
+func parseServiceFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
+	var c serviceConfig
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "WASMBOX_ADDR", ":7860"), "listen address (env WASMBOX_ADDR)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "WASMBOX_DATA_DIR", defaultDataDir()), "sessions' workspaces and metadata (env WASMBOX_DATA_DIR)")
+	maxSessions := fs.String("max-sessions", envOr(getenv, "MAX_SESSIONS", "100"), "maximum sessions (env MAX_SESSIONS)")
+	ttl := fs.String("session-ttl", envOr(getenv, "SESSION_TTL", "1h"), "idle time before a session expires, a duration or seconds (env SESSION_TTL)")
+	maxConc := fs.String("max-concurrent", envOr(getenv, "MAX_CONCURRENT_EXECUTIONS", strconv.Itoa(2*goruntime.NumCPU())), "runs at once across sessions (env MAX_CONCURRENT_EXECUTIONS)")
+	pool := fs.String("pool-size", envOr(getenv, "WASMBOX_POOL_SIZE", "2"), "started Python interpreters kept ready (env WASMBOX_POOL_SIZE)")
+	rateLimit := fs.String("rate-limit", envOr(getenv, "RATE_LIMIT_PER_MINUTE", "120"), "requests per minute per API key or client IP, 0 for none (env RATE_LIMIT_PER_MINUTE)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	atoi := func(name, v string, min int) int {
+		n, e := strconv.Atoi(v)
+		if e != nil || n < min {
+			err = errors.Join(err, fmt.Errorf("%s=%q: want a whole number >= %d", name, v, min))
+		}
+		return n
+	}
+	c.maxSessions = atoi("MAX_SESSIONS", *maxSessions, 1)
+	c.maxConcurrent = atoi("MAX_CONCURRENT_EXECUTIONS", *maxConc, 1)
+	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
+	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
+	if d, e := time.ParseDuration(*ttl); e == nil && d > 0 {
+		c.ttl = d
+	} else if secs, e := strconv.Atoi(*ttl); e == nil && secs > 0 {
+		c.ttl = time.Duration(secs) * time.Second
+	} else {
+		err = errors.Join(err, fmt.Errorf("SESSION_TTL=%q: want a duration like 30m or a number of seconds", *ttl))
+	}
+	for _, k := range strings.Split(getenv("WASMBOX_API_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.apiKeys = append(c.apiKeys, k)
+		}
+	}
+	return c, err
+}
+
+// service is a running wasmbox: engine, sessions and the MCP server.
+type service struct {
+	engine   *python.Engine
+	sessions *sessions.Manager
+	mcp      *mcp.Server
+}
+
+func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*service, error) {
+	limits, err := limitsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := python.New(ctx, python.WithPoolSize(c.poolSize), python.WithLimits(limits))
+	if err != nil {
+		return nil, err
+	}
+	pyVersion, err := eng.Version(ctx)
+	if err != nil {
+		eng.Close(context.Background())
+		return nil, err
+	}
+	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithLimits(limits),
+		sessions.WithMaxSessions(c.maxSessions), sessions.WithTTL(c.ttl),
+		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log))
+	if err != nil {
+		eng.Close(context.Background())
+		return nil, err
+	}
+	srv, err := mcp.New(mcp.Config{
+		Version: version, PythonVersion: pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
+		RatePerMinute: c.ratePerMinute, PoolSize: eng.PoolSize, Logger: log,
+		Isolation: map[string]string{
+			"python": "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
+		},
+	})
+	if err != nil {
+		mgr.Close()
+		eng.Close(context.Background())
+		return nil, err
+	}
+	return &service{engine: eng, sessions: mgr, mcp: srv}, nil
+}
+
+func (s *service) close() {
+	s.sessions.Close()
+	s.engine.Close(context.Background())
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseServiceFlags("serve", args, os.Getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Listen first, so a bad or busy address is reported before anything else starts.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
+		return 1
+	}
+	svc, err := newService(ctx, c, log)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
+		return 1
+	}
+	defer svc.close()
+	if len(c.apiKeys) == 0 && !isLoopback(ln.Addr()) {
+		log.Warn("no WASMBOX_API_KEYS set and listening beyond loopback: anyone who can reach this address can run code", "addr", ln.Addr().String())
+	}
+	hs := &http.Server{Handler: svc.mcp.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("wasmbox serving", "addr", ln.Addr().String(), "mcp", mcp.PathStreamable, "sse", mcp.PathSSE, "data_dir", c.dataDir, "version", version)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
+			return 1
+		}
+	case <-ctx.Done():
+		log.Info("shutting down (a second signal forces exit)")
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(shutdown); err != nil {
+			hs.Close()
+		}
+	}
+	return 0
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func stdioCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c, err := parseServiceFlags("stdio", args, os.Getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox stdio: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	svc, err := newService(ctx, c, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox stdio: %v\n", err)
+		return 1
+	}
+	defer svc.close()
+	err = server.NewStdioServer(svc.mcp.MCPServer()).Listen(ctx, stdin, stdout)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		fmt.Fprintf(stderr, "wasmbox stdio: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,201 @@
+package mcp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+// Paths served by [Server.Handler].
+const (
+	PathStreamable = "/mcp"
+	PathSSE        = "/sse"
+	PathMessage    = "/message"
+	// PathGradio is where the Gradio server wasmbox replaces served MCP over SSE; configs
+	// written for it keep working.
+	PathGradio = "/gradio_api/mcp"
+	PathHealth = "/healthz"
+	PathMetric = "/metrics"
+)
+
+func (s *Server) routes() http.Handler {
+	ctxFunc := func(ctx context.Context, r *http.Request) context.Context {
+		if id, ok := r.Context().Value(identityKey{}).(string); ok {
+			return withIdentity(ctx, id)
+		}
+		return ctx
+	}
+	streamable := server.NewStreamableHTTPServer(s.mcp,
+		server.WithEndpointPath(PathStreamable),
+		server.WithHTTPContextFunc(ctxFunc),
+		server.WithHeartbeatInterval(25*time.Second),
+	)
+	sse := server.NewSSEServer(s.mcp,
+		server.WithSSEEndpoint(PathSSE),
+		server.WithMessageEndpoint(PathMessage),
+		server.WithSSEContextFunc(ctxFunc),
+		server.WithKeepAlive(true),
+	)
+	gradio := server.NewSSEServer(s.mcp,
+		server.WithStaticBasePath(PathGradio),
+		server.WithSSEEndpoint("/sse"),
+		server.WithMessageEndpoint("/message"),
+		server.WithSSEContextFunc(ctxFunc),
+		server.WithKeepAlive(true),
+	)
+
+	mux := http.NewServeMux()
+	guard := func(h http.Handler) http.Handler { return s.auth(s.rateLimit(s.capBody(h))) }
+	mux.Handle(PathStreamable, guard(streamable))
+	mux.Handle(PathSSE, guard(sse.SSEHandler()))
+	mux.Handle(PathMessage, guard(sse.MessageHandler()))
+	mux.Handle(PathGradio+"/sse", guard(gradio.SSEHandler()))
+	mux.Handle(PathGradio+"/message", guard(gradio.MessageHandler()))
+	mux.Handle(PathMetric, s.auth(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at " + PathStreamable + " (streamable HTTP) and " + PathSSE + " (SSE)"})
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("wasmbox " + s.cfg.Version + "\n\nMCP endpoints:\n  streamable HTTP  " + PathStreamable +
+			"\n  SSE              " + PathSSE + "  (also " + PathGradio + "/sse)\nHealth: " + PathHealth + "\n"))
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// auth requires one of the configured API keys, as `Authorization: Bearer <key>` or
+// `X-API-Key: <key>`; it records the key as the caller's identity.
+func (s *Server) auth(next http.Handler) http.Handler {
+	if len(s.cfg.APIKeys) == 0 {
+		return next
+	}
+	hashes := make([][32]byte, len(s.cfg.APIKeys))
+	for i, k := range s.cfg.APIKeys {
+		hashes[i] = sha256.Sum256([]byte(k))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("X-API-Key")
+		if h := r.Header.Get("Authorization"); key == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			key = strings.TrimSpace(h[7:])
+		}
+		// Compare digests in constant time, against every key, so timing reveals nothing.
+		got := sha256.Sum256([]byte(key))
+		match := 0
+		for _, h := range hashes {
+			match |= subtle.ConstantTimeCompare(got[:], h[:])
+		}
+		if key == "" || match != 1 {
+			s.metrics.rejected.WithLabelValues("unauthorized").Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wasmbox"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{
+				"error": "missing or invalid API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), key)))
+	})
+}
+
+// rateLimit allows RatePerMinute requests per key, or per client IP without keys.
+func (s *Server) rateLimit(next http.Handler) http.Handler {
+	if s.limiter == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, _ := r.Context().Value(identityKey{}).(string)
+		if who == "" {
+			who = "ip:" + clientIP(r)
+		}
+		if !s.limiter.allow(who) {
+			s.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			w.Header().Set("Retry-After", "60")
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{
+				"error": "rate limit exceeded: at most " + itoa(s.cfg.RatePerMinute) + " requests per minute; retry later"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// capBody limits request bodies to the code cap plus room for the JSON-RPC envelope.
+func (s *Server) capBody(next http.Handler) http.Handler {
+	max := int64(s.cfg.MaxCodeBytes) + 64<<10
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			s.metrics.rejected.WithLabelValues("too_large").Inc()
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body over " + itoa(int(max)) + " bytes"})
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func itoa(n int) string { return string(marshal(n)) }
+
+// limiter holds one token bucket per caller and forgets callers idle for ten minutes.
+type limiter struct {
+	mu      sync.Mutex
+	perMin  int
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(perMinute int) *limiter {
+	return &limiter{perMin: perMinute, buckets: map[string]*bucket{}, sweep: time.Now()}
+}
+
+func (l *limiter) allow(who string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.sweep) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.sweep = now
+	}
+	b := l.buckets[who]
+	if b == nil {
+		b = &bucket{l: rate.NewLimiter(rate.Every(time.Minute/time.Duration(l.perMin)), l.perMin)}
+		l.buckets[who] = b
+	}
+	b.seen = now
+	return b.l.AllowN(now, 1)
+}

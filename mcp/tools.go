@@ -1,0 +1,256 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"time"
+
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+
+	"wasmbox/runtime"
+	"wasmbox/sessions"
+)
+
+const sessionParam = "Optional. The id of a session from create_execution_session or an earlier result. Omit it to run in a new session (its id is returned as session_id)."
+
+func (s *Server) addTools() {
+	l := s.cfg.Sessions.Limits()
+	limits := fmt.Sprintf("Limits: %s per run, %d bytes of stdout and of stderr, %d MiB memory.", l.Timeout, l.MaxOutput, l.Memory>>20)
+
+	s.mcp.AddTool(mcplib.NewTool("execute_python_code",
+		mcplib.WithDescription("Run Python 3.11 code in a sandbox and return its stdout, stderr and any error. "+
+			"Standard library only (json, re, math, statistics, datetime, decimal, sqlite3, csv, collections, itertools, zoneinfo...); no pip packages, numpy or pandas, no network, threads or subprocesses. "+
+			"Variables, functions and imports persist between calls with the same session_id, like notebook cells; the value of a final expression is printed. "+
+			"Files are read and written in the working directory /workspace and persist in the session. "+limits+
+			" A timeout or memory error resets the variables (files stay) and says state_reset."),
+		mcplib.WithString("code", mcplib.Required(), mcplib.Description("Python source to run.")),
+		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
+		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.execTool(runtime.Python, "code"))
+
+	s.mcp.AddTool(mcplib.NewTool("execute_javascript_code",
+		mcplib.WithDescription("Run JavaScript in a sandbox with per-session state. Not available in this version of wasmbox: the call answers with an error saying so."),
+		mcplib.WithString("code", mcplib.Required(), mcplib.Description("JavaScript source to run.")),
+		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
+		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.execTool(runtime.JavaScript, "code"))
+
+	s.mcp.AddTool(mcplib.NewTool("execute_bash_command",
+		mcplib.WithDescription("Run a bash command in the session's workspace with an allowlist of programs. Not available in this version of wasmbox: the call answers with an error saying so."),
+		mcplib.WithString("command", mcplib.Required(), mcplib.Description("The bash command line to run.")),
+		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
+		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.execTool(runtime.Bash, "command"))
+
+	s.mcp.AddTool(mcplib.NewTool("create_execution_session",
+		mcplib.WithDescription(fmt.Sprintf("Create a new execution session and return its session_id. Pass the id to execute_* tools to keep variables and files between calls. Sessions expire after %s idle; at most %d exist at once (the least recently used idle one is evicted).", s.cfg.Sessions.TTL(), s.cfg.Sessions.MaxSessions())),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.createTool)
+
+	s.mcp.AddTool(mcplib.NewTool("list_execution_sessions",
+		mcplib.WithDescription("List your own execution sessions (id, created, last used, runs, languages, time left before expiry). Sessions of other users are never shown."),
+		mcplib.WithReadOnlyHintAnnotation(true),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.listTool)
+
+	s.mcp.AddTool(mcplib.NewTool("get_execution_history",
+		mcplib.WithDescription("Return the runs of a session, oldest first: language, code, success, error kind, the first 500 bytes of output, time and duration."),
+		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
+		mcplib.WithReadOnlyHintAnnotation(true),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.historyTool)
+
+	s.mcp.AddTool(mcplib.NewTool("delete_session",
+		mcplib.WithDescription("Delete a session: its variables, files and history are removed."),
+		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
+		mcplib.WithDestructiveHintAnnotation(true),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.deleteTool)
+
+	s.mcp.AddTool(mcplib.NewTool("get_system_info",
+		mcplib.WithDescription("Describe this wasmbox server: versions, languages, limits, sessions and the isolation in force."),
+		mcplib.WithReadOnlyHintAnnotation(true),
+		mcplib.WithOpenWorldHintAnnotation(false),
+	), s.infoTool)
+}
+
+// jsonResult returns v as structured content and as its JSON text.
+func jsonResult(v any) *mcplib.CallToolResult {
+	return mcplib.NewToolResultStructuredOnly(v)
+}
+
+// toolError is a failure the caller can act on; the message says what to do.
+func toolError(err error) *mcplib.CallToolResult {
+	msg := err.Error()
+	return mcplib.NewToolResultError(msg)
+}
+
+func (s *Server) execTool(lang runtime.Language, param string) func(context.Context, mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	return func(ctx context.Context, req mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+		code, err := req.RequireString(param)
+		if err != nil {
+			s.metrics.rejected.WithLabelValues("bad_request").Inc()
+			return toolError(fmt.Errorf("missing required argument %q (a string)", param)), nil
+		}
+		if len(code) > s.cfg.MaxCodeBytes {
+			s.metrics.rejected.WithLabelValues("too_large").Inc()
+			return toolError(fmt.Errorf("%s is %d bytes; the limit is %d bytes", param, len(code), s.cfg.MaxCodeBytes)), nil
+		}
+		if !s.hasLanguage(lang) {
+			return toolError(fmt.Errorf("%s is not available yet in this wasmbox server; available: %s", lang, s.languageList())), nil
+		}
+		id := req.GetString("session_id", "")
+		if id == "" {
+			info, err := s.cfg.Sessions.Create(owner(ctx))
+			if err != nil {
+				s.metrics.rejected.WithLabelValues("busy").Inc()
+				return toolError(err), nil
+			}
+			id = info.ID
+		}
+		start := time.Now()
+		res, err := s.cfg.Sessions.Run(ctx, id, runtime.Request{Code: code, Language: lang})
+		if err != nil {
+			if errors.Is(err, sessions.ErrBusy) {
+				s.metrics.rejected.WithLabelValues("busy").Inc()
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return toolError(err), nil
+		}
+		outcome := "success"
+		if res.Error != nil {
+			outcome = string(res.Error.Kind)
+		}
+		s.metrics.runs.WithLabelValues(string(lang), outcome).Inc()
+		s.metrics.duration.WithLabelValues(string(lang)).Observe(time.Since(start).Seconds())
+		return runResult(id, res), nil
+	}
+}
+
+func (s *Server) hasLanguage(lang runtime.Language) bool {
+	for _, l := range s.cfg.Sessions.Languages() {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+type sessionOutput struct {
+	SessionID string `json:"session_id"`
+	Message   string `json:"message"`
+}
+
+func (s *Server) createTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	info, err := s.cfg.Sessions.Create(owner(ctx))
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("busy").Inc()
+		return toolError(err), nil
+	}
+	return jsonResult(sessionOutput{SessionID: info.ID,
+		Message: fmt.Sprintf("session created; pass session_id to execute_* tools; it expires after %s idle", s.cfg.Sessions.TTL())}), nil
+}
+
+type listOutput struct {
+	Sessions []sessions.Info `json:"sessions"`
+	Count    int             `json:"count"`
+}
+
+func (s *Server) listTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	list := s.cfg.Sessions.List(owner(ctx))
+	if list == nil {
+		list = []sessions.Info{}
+	}
+	return jsonResult(listOutput{Sessions: list, Count: len(list)}), nil
+}
+
+type historyOutput struct {
+	SessionID string           `json:"session_id"`
+	History   []sessions.Entry `json:"history"`
+}
+
+func (s *Server) historyTool(ctx context.Context, req mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	id, err := req.RequireString("session_id")
+	if err != nil {
+		return toolError(errors.New("missing required argument \"session_id\"")), nil
+	}
+	h, err := s.cfg.Sessions.History(id)
+	if err != nil {
+		return toolError(err), nil
+	}
+	if h == nil {
+		h = []sessions.Entry{}
+	}
+	return jsonResult(historyOutput{SessionID: id, History: h}), nil
+}
+
+func (s *Server) deleteTool(ctx context.Context, req mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	id, err := req.RequireString("session_id")
+	if err != nil {
+		return toolError(errors.New("missing required argument \"session_id\"")), nil
+	}
+	if err := s.cfg.Sessions.Delete(id); err != nil {
+		return toolError(err), nil
+	}
+	return jsonResult(sessionOutput{SessionID: id, Message: "session deleted with its files and history"}), nil
+}
+
+// SystemInfo is what get_system_info returns.
+type SystemInfo struct {
+	Version        string            `json:"version"`
+	Python         string            `json:"python"`
+	Languages      []string          `json:"languages"`
+	TimeoutSeconds float64           `json:"timeout_seconds"`
+	MaxOutputBytes int               `json:"max_output_bytes"`
+	MemoryMiB      int64             `json:"memory_mib"`
+	WorkspaceMiB   int64             `json:"workspace_quota_mib"`
+	Sessions       int               `json:"sessions"`
+	MaxSessions    int               `json:"max_sessions"`
+	SessionTTL     string            `json:"session_ttl"`
+	MaxConcurrent  int               `json:"max_concurrent_executions"`
+	PoolSize       int               `json:"warm_pool"`
+	CPUs           int               `json:"cpus"`
+	Uptime         string            `json:"uptime"`
+	Isolation      map[string]string `json:"isolation"`
+}
+
+func (s *Server) systemInfo() SystemInfo {
+	l := s.cfg.Sessions.Limits()
+	var langs []string
+	for _, lang := range s.cfg.Sessions.Languages() {
+		langs = append(langs, string(lang))
+	}
+	pool := 0
+	if s.cfg.PoolSize != nil {
+		pool = s.cfg.PoolSize()
+	}
+	iso := s.cfg.Isolation
+	if iso == nil {
+		iso = map[string]string{}
+	}
+	return SystemInfo{
+		Version: s.cfg.Version, Python: s.cfg.PythonVersion, Languages: langs,
+		TimeoutSeconds: l.Timeout.Seconds(), MaxOutputBytes: l.MaxOutput, MemoryMiB: l.Memory >> 20,
+		WorkspaceMiB: l.WorkspaceQuota >> 20, Sessions: s.cfg.Sessions.Count(), MaxSessions: s.cfg.Sessions.MaxSessions(),
+		SessionTTL: s.cfg.Sessions.TTL().String(), MaxConcurrent: s.cfg.Sessions.MaxConcurrent(), PoolSize: pool,
+		CPUs: goruntime.NumCPU(), Uptime: time.Since(s.started).Round(time.Second).String(), Isolation: iso,
+	}
+}
+
+func (s *Server) infoTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+	return jsonResult(s.systemInfo()), nil
+}
+
+// marshal is json.Marshal that cannot fail for the plain types used here.
+func marshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
