@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+)
+
+// buildBinary builds wasmbox once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wasmbox")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestStdio drives `wasmbox stdio` through mcp-go's stdio client.
+func TestStdio(t *testing.T) {
+	bin := buildBinary(t)
+	env := append(os.Environ(), "WASMBOX_DATA_DIR="+t.TempDir(), "WASMBOX_POOL_SIZE=1", "EXECUTION_TIMEOUT=60")
+	c, err := client.NewStdioMCPClient(bin, env, "stdio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	init := mcplib.InitializeRequest{}
+	init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcplib.Implementation{Name: "stdio-test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	tools, err := c.ListTools(ctx, mcplib.ListToolsRequest{})
+	if err != nil || len(tools.Tools) != 8 {
+		t.Fatalf("list tools: %v, %d tools", err, len(tools.Tools))
+	}
+	callTool := func(name string, args map[string]any) (*mcplib.CallToolResult, map[string]any) {
+		req := mcplib.CallToolRequest{}
+		req.Params.Name, req.Params.Arguments = name, args
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var m map[string]any
+		b, _ := json.Marshal(res.StructuredContent)
+		json.Unmarshal(b, &m)
+		return res, m
+	}
+	_, created := callTool("create_execution_session", nil)
+	id, _ := created["session_id"].(string)
+	callTool("execute_python_code", map[string]any{"code": "import math\nr = math.sqrt(16)", "session_id": id})
+	res, out := callTool("execute_python_code", map[string]any{"code": "r * 10", "session_id": id})
+	if res.IsError || out["stdout"] != "40.0\n" {
+		t.Errorf("state over stdio: %+v", out)
+	}
+	res, out = callTool("execute_python_code", map[string]any{"code": "raise ValueError('bad')", "session_id": id})
+	if !res.IsError || !strings.Contains(out["stderr"].(string), "ValueError: bad") {
+		t.Errorf("exception over stdio: %+v", out)
+	}
+	res, _ = callTool("get_execution_history", map[string]any{"session_id": "0123"})
+	if !res.IsError {
+		t.Error("history of a malformed id succeeded")
+	}
+}
+
+// TestServe starts `wasmbox serve`, checks it answers, and that SIGTERM shuts it down cleanly.
+func TestServe(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "WASMBOX_POOL_SIZE=0")
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("healthz: %d", resp.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("logs lack the shutdown: %s", logs.String())
+	}
+
+	// A busy address is reported at once.
+	busy, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer busy.Close()
+	out, err := exec.Command(bin, "serve", "--addr", busy.Addr().String(), "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "address already in use") {
+		t.Errorf("busy address: err %v, output %s", err, out)
+	}
+}
+
+func TestParseServiceFlags(t *testing.T) {
+	env := map[string]string{"MAX_SESSIONS": "5", "SESSION_TTL": "90", "WASMBOX_API_KEYS": "a, b,,", "RATE_LIMIT_PER_MINUTE": "0"}
+	c, err := parseServiceFlags("serve", []string{"--addr", ":9000"}, func(k string) string { return env[k] }, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != ":9000" || c.maxSessions != 5 || c.ttl != 90*time.Second || len(c.apiKeys) != 2 || c.ratePerMinute != 0 {
+		t.Errorf("got %+v", c)
+	}
+	for _, bad := range []map[string]string{{"MAX_SESSIONS": "0"}, {"SESSION_TTL": "soon"}, {"WASMBOX_POOL_SIZE": "-1"}, {"MAX_CONCURRENT_EXECUTIONS": "x"}} {
+		if _, err := parseServiceFlags("serve", nil, func(k string) string { return bad[k] }, os.Stderr); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,410 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+
+	"wasmbox/runtime"
+	"wasmbox/runtime/python"
+	"wasmbox/sessions"
+)
+
+var (
+	engOnce sync.Once
+	eng     *python.Engine
+	engErr  error
+)
+
+func pythonEngine(t *testing.T) *python.Engine {
+	t.Helper()
+	engOnce.Do(func() { eng, engErr = python.New(context.Background(), python.WithPoolSize(2)) })
+	if engErr != nil {
+		t.Fatal(engErr)
+	}
+	return eng
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if eng != nil {
+		eng.Close(context.Background())
+	}
+	os.Exit(code)
+}
+
+type fixture struct {
+	srv  *Server
+	http *httptest.Server
+	mgr  *sessions.Manager
+}
+
+func newFixture(t *testing.T, cfg Config, opts ...sessions.Option) *fixture {
+	t.Helper()
+	base := []sessions.Option{sessions.WithDataDir(t.TempDir()), sessions.WithEngine(pythonEngine(t)),
+		sessions.WithLimits(runtime.Limits{Timeout: time.Minute}), sessions.WithReapInterval(0)}
+	mgr, err := sessions.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sessions = mgr
+	cfg.Version = "test"
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		mgr.Close()
+	})
+	return &fixture{srv: srv, http: hs, mgr: mgr}
+}
+
+// connect opens an initialized mcp-go client on one transport.
+func connect(t *testing.T, f *fixture, kind string, headers map[string]string) *client.Client {
+	t.Helper()
+	var c *client.Client
+	var err error
+	switch kind {
+	case "streamable":
+		c, err = client.NewStreamableHttpClient(f.http.URL+PathStreamable, transport.WithHTTPHeaders(headers))
+	case "sse":
+		c, err = client.NewSSEMCPClient(f.http.URL+PathSSE, transport.WithHeaders(headers))
+	case "gradio-sse":
+		c, err = client.NewSSEMCPClient(f.http.URL+PathGradio+"/sse", transport.WithHeaders(headers))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SSE stream lives as long as the context given to Start.
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatalf("start %s: %v", kind, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	init := mcplib.InitializeRequest{}
+	init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcplib.Implementation{Name: "wasmbox-test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatalf("initialize %s: %v", kind, err)
+	}
+	return c
+}
+
+func call(t *testing.T, c *client.Client, tool string, args map[string]any) *mcplib.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req := mcplib.CallToolRequest{}
+	req.Params.Name = tool
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", tool, err)
+	}
+	return res
+}
+
+// structured decodes a result's structured content, and checks the text block holds the same JSON.
+func structured[T any](t *testing.T, res *mcplib.CallToolResult) T {
+	t.Helper()
+	var v T
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("structured content %s: %v", b, err)
+	}
+	if len(res.Content) == 0 {
+		t.Fatal("no content blocks")
+	}
+	text, ok := res.Content[0].(mcplib.TextContent)
+	if !ok {
+		t.Fatalf("first block is %T, want text", res.Content[0])
+	}
+	var fromText T
+	if err := json.Unmarshal([]byte(text.Text), &fromText); err != nil {
+		t.Fatalf("text block is not the JSON result: %q", text.Text)
+	}
+	return v
+}
+
+func textOf(res *mcplib.CallToolResult) string {
+	var sb strings.Builder
+	for _, c := range res.Content {
+		if t, ok := c.(mcplib.TextContent); ok {
+			sb.WriteString(t.Text)
+		}
+	}
+	return sb.String()
+}
+
+var wantTools = []string{"create_execution_session", "delete_session", "execute_bash_command", "execute_javascript_code",
+	"execute_python_code", "get_execution_history", "get_system_info", "list_execution_sessions"}
+
+func TestServer_transports(t *testing.T) {
+	f := newFixture(t, Config{})
+	for _, kind := range []string{"streamable", "sse", "gradio-sse"} {
+		t.Run(kind, func(t *testing.T) {
+			c := connect(t, f, kind, nil)
+			tools, err := c.ListTools(context.Background(), mcplib.ListToolsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, tool := range tools.Tools {
+				names = append(names, tool.Name)
+				if strings.HasPrefix(tool.Name, "execute_") && tool.OutputSchema.Type != "object" {
+					t.Errorf("%s has no output schema", tool.Name)
+				}
+			}
+			sort.Strings(names)
+			if strings.Join(names, ",") != strings.Join(wantTools, ",") {
+				t.Errorf("tools %v, want %v", names, wantTools)
+			}
+
+			created := structured[sessionOutput](t, call(t, c, "create_execution_session", nil))
+			first := call(t, c, "execute_python_code", map[string]any{"code": "x = 20", "session_id": created.SessionID})
+			if first.IsError {
+				t.Fatalf("first run failed: %s", textOf(first))
+			}
+			res := call(t, c, "execute_python_code", map[string]any{"code": "x + 22", "session_id": created.SessionID})
+			out := structured[runOutput](t, res)
+			if res.IsError || !out.Success || out.Stdout != "42\n" || out.SessionID != created.SessionID {
+				t.Errorf("state across calls: got %+v", out)
+			}
+
+			res = call(t, c, "execute_python_code", map[string]any{"code": "1/0", "session_id": created.SessionID})
+			out = structured[runOutput](t, res)
+			if !res.IsError || out.Success || out.Error == nil || out.Error.Kind != "exception" || !strings.Contains(out.Stderr, "ZeroDivisionError") {
+				t.Errorf("exception: got isError=%v %+v", res.IsError, out)
+			}
+
+			res = call(t, c, "execute_python_code", map[string]any{"code": "print('new')"})
+			out = structured[runOutput](t, res)
+			if res.IsError || out.SessionID == "" || out.SessionID == created.SessionID {
+				t.Errorf("run without session_id: got %+v, want a new session", out)
+			}
+
+			res = call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": strings.Repeat("0", 32)})
+			if !res.IsError || !strings.Contains(textOf(res), "create_execution_session") {
+				t.Errorf("unknown session: got isError=%v %q", res.IsError, textOf(res))
+			}
+			res = call(t, c, "execute_javascript_code", map[string]any{"code": "1"})
+			if !res.IsError || !strings.Contains(textOf(res), "not available") {
+				t.Errorf("javascript: got %q", textOf(res))
+			}
+			res = call(t, c, "execute_python_code", map[string]any{})
+			if !res.IsError || !strings.Contains(textOf(res), "code") {
+				t.Errorf("missing code: got %q", textOf(res))
+			}
+
+			hist := structured[historyOutput](t, call(t, c, "get_execution_history", map[string]any{"session_id": created.SessionID}))
+			if len(hist.History) != 3 || hist.History[1].Code != "x + 22" || hist.History[2].ErrorKind != runtime.ErrException {
+				t.Errorf("history: %+v", hist.History)
+			}
+			list := structured[listOutput](t, call(t, c, "list_execution_sessions", nil))
+			if list.Count != 2 {
+				t.Errorf("list: %d sessions, want the 2 this connection made", list.Count)
+			}
+			info := structured[SystemInfo](t, call(t, c, "get_system_info", nil))
+			if info.Version != "test" || len(info.Languages) == 0 || info.TimeoutSeconds != 60 {
+				t.Errorf("system info: %+v", info)
+			}
+			del := call(t, c, "delete_session", map[string]any{"session_id": created.SessionID})
+			if del.IsError {
+				t.Errorf("delete: %s", textOf(del))
+			}
+			res = call(t, c, "execute_python_code", map[string]any{"code": "x", "session_id": created.SessionID})
+			if !res.IsError || !strings.Contains(textOf(res), "deleted") {
+				t.Errorf("run in deleted session: %q", textOf(res))
+			}
+		})
+	}
+}
+
+func TestServer_auth(t *testing.T) {
+	f := newFixture(t, Config{APIKeys: []string{"key-a", "key-b"}})
+	for _, tc := range []struct {
+		name    string
+		path    string
+		headers map[string]string
+		want    int
+	}{
+		{"no key", PathStreamable, nil, http.StatusUnauthorized},
+		{"wrong key", PathStreamable, map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
+		{"sse without key", PathSSE, nil, http.StatusUnauthorized},
+		{"gradio without key", PathGradio + "/sse", nil, http.StatusUnauthorized},
+		{"metrics without key", PathMetric, nil, http.StatusUnauthorized},
+		{"health stays open", PathHealth, nil, http.StatusOK},
+		{"metrics with key", PathMetric, map[string]string{"X-API-Key": "key-b"}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, f.http.URL+tc.path, nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.want, body)
+			}
+			if tc.want == http.StatusUnauthorized && !strings.Contains(string(body), `"error"`) {
+				t.Errorf("401 body is not a JSON error: %s", body)
+			}
+		})
+	}
+	// Both header forms are accepted, on every transport.
+	a := connect(t, f, "streamable", map[string]string{"Authorization": "Bearer key-a"})
+	b := connect(t, f, "sse", map[string]string{"X-API-Key": "key-b"})
+	a2 := connect(t, f, "gradio-sse", map[string]string{"X-API-Key": "key-a"})
+
+	sa := structured[sessionOutput](t, call(t, a, "create_execution_session", nil))
+	sb := structured[sessionOutput](t, call(t, b, "create_execution_session", nil))
+	// Owner scoping: a key sees its own sessions on any connection, never another key's.
+	for _, tc := range []struct {
+		c    *client.Client
+		want string
+	}{{a, sa.SessionID}, {a2, sa.SessionID}, {b, sb.SessionID}} {
+		list := structured[listOutput](t, call(t, tc.c, "list_execution_sessions", nil))
+		if list.Count != 1 || list.Sessions[0].ID != tc.want {
+			t.Errorf("list: got %+v, want only %s", list.Sessions, tc.want)
+		}
+	}
+	// The id itself is the capability: b may use a's session when given its id.
+	res := call(t, b, "execute_python_code", map[string]any{"code": "print('shared')", "session_id": sa.SessionID})
+	if res.IsError {
+		t.Errorf("run by id from another key: %s", textOf(res))
+	}
+}
+
+func TestServer_evictionAndExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	f := newFixture(t, Config{}, sessions.WithMaxSessions(2), sessions.WithTTL(time.Hour), sessions.WithClock(clock))
+	c := connect(t, f, "streamable", nil)
+
+	s1 := structured[sessionOutput](t, call(t, c, "create_execution_session", nil))
+	advance(time.Second)
+	s2 := structured[sessionOutput](t, call(t, c, "create_execution_session", nil))
+	advance(time.Second)
+	call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": s1.SessionID})
+	advance(time.Second)
+	s3 := structured[sessionOutput](t, call(t, c, "create_execution_session", nil))
+	res := call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": s2.SessionID})
+	if !res.IsError || !strings.Contains(textOf(res), "evicted") {
+		t.Errorf("least recently used session: got %q, want evicted", textOf(res))
+	}
+	advance(30 * time.Minute)
+	call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": s3.SessionID})
+	advance(45 * time.Minute)
+	f.mgr.Reap()
+	res = call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": s1.SessionID})
+	if !res.IsError || !strings.Contains(textOf(res), "expired after 1h0m0s idle") {
+		t.Errorf("idle session: got %q, want expired", textOf(res))
+	}
+	if res := call(t, c, "execute_python_code", map[string]any{"code": "1", "session_id": s3.SessionID}); res.IsError {
+		t.Errorf("recently used session: %s", textOf(res))
+	}
+}
+
+func TestServer_limits(t *testing.T) {
+	f := newFixture(t, Config{RatePerMinute: 3, MaxCodeBytes: 1000})
+	big := strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"` + strings.Repeat("a", 200<<10) + `"}}`)
+	resp, err := http.Post(f.http.URL+PathStreamable, "application/json", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: status %d, want 413", resp.StatusCode)
+	}
+	got := 0
+	for range 5 {
+		resp, err := http.Get(f.http.URL + PathStreamable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			got++
+		}
+	}
+	if got < 2 {
+		t.Errorf("rate limit: %d of 5 quick requests refused with 429, want at least 2", got)
+	}
+	// Health is not rate limited.
+	for range 5 {
+		resp, _ := http.Get(f.http.URL + PathHealth)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("health: %d", resp.StatusCode)
+		}
+	}
+}
+
+func TestServer_codeCap(t *testing.T) {
+	f := newFixture(t, Config{MaxCodeBytes: 100})
+	c := connect(t, f, "streamable", nil)
+	res := call(t, c, "execute_python_code", map[string]any{"code": strings.Repeat("#", 101)})
+	if !res.IsError || !strings.Contains(textOf(res), "limit is 100 bytes") {
+		t.Errorf("code over the cap: %q", textOf(res))
+	}
+}
+
+func TestServer_metrics(t *testing.T) {
+	f := newFixture(t, Config{})
+	c := connect(t, f, "streamable", nil)
+	call(t, c, "execute_python_code", map[string]any{"code": "1"})
+	call(t, c, "execute_python_code", map[string]any{"code": "1/0"})
+	resp, err := http.Get(f.http.URL + PathMetric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`wasmbox_runs_total{language="python",outcome="success"} 1`,
+		`wasmbox_runs_total{language="python",outcome="exception"} 1`,
+		`wasmbox_run_duration_seconds_count{language="python"} 2`,
+		`wasmbox_active_sessions 2`,
+		`wasmbox_pool_size`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestNew_badConfig(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("New without sessions succeeded")
+	}
+	mgr, _ := sessions.New(sessions.WithDataDir(t.TempDir()), sessions.WithReapInterval(0))
+	defer mgr.Close()
+	if _, err := New(Config{Sessions: mgr, APIKeys: []string{"ok", " "}}); err == nil {
+		t.Error("New with an empty API key succeeded")
+	}
+	if _, err := New(Config{Sessions: mgr, RatePerMinute: -1}); err == nil {
+		t.Error("New with a negative rate succeeded")
+	}
+}
