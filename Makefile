@@ -5,7 +5,7 @@ CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python311.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
 
-.PHONY: all build python run test vet bench clean
+.PHONY: all build python run test vet e2e bench load clean
 
 all: build
 
@@ -20,9 +20,7 @@ build: python
 	$(GO) build -trimpath -o $(BIN) ./cmd/wasmbox
 
 run: build
-	@echo "wasmbox is built: $(BIN)"
-	@echo "try:  echo 'print(sum(range(10)))' | $(BIN) run --lang python -"
-	@echo "      $(BIN) version"
+	$(BIN) serve --addr $${WASMBOX_ADDR:-:7860}
 
 vet: python
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
@@ -31,6 +29,11 @@ vet: python
 
 test: build vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) e2e
+
+# End-to-end: the official MCP TypeScript SDK and the MCP conformance suite against bin/wasmbox.
+e2e: build
+	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 bench: python
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./runtime/python/

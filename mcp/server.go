@@ -78,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 	s.mcp = server.NewMCPServer("wasmbox", cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),
+		server.WithLogging(),
 		server.WithInstructions(s.instructions()),
 	)
 	s.addTools()

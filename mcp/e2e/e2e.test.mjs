@@ -1,0 +1,152 @@
+// End-to-end tests of `wasmbox serve` through the official MCP TypeScript SDK (the client
+// LibreChat uses) and the MCP conformance suite. Run by `make test` after building bin/wasmbox.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.WASMBOX_BIN || join(here, '..', '..', 'bin', 'wasmbox');
+const KEY = 'e2e-secret-key';
+const servers = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+async function startServer(env) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'wasmbox-e2e-'));
+  const proc = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    env: { ...process.env, WASMBOX_POOL_SIZE: '1', RATE_LIMIT_PER_MINUTE: '0', ...env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let logs = '';
+  proc.stderr.on('data', (d) => { logs += d; });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (i > 1200 || proc.exitCode !== null) throw new Error(`wasmbox serve did not start:\n${logs}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  servers.push({ proc, dataDir });
+  return url;
+}
+
+let keyed; // a server with WASMBOX_API_KEYS, as a public deployment runs
+let open;  // a server without keys, for the conformance suite (it sends no credentials)
+
+before(async () => {
+  keyed = await startServer({ WASMBOX_API_KEYS: KEY });
+  open = await startServer({});
+});
+
+after(() => {
+  for (const s of servers) {
+    s.proc.kill('SIGTERM');
+    rmSync(s.dataDir, { recursive: true, force: true });
+  }
+});
+
+const auth = { Authorization: `Bearer ${KEY}` };
+
+function transports(base) {
+  return {
+    'streamable HTTP': () => new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: auth } }),
+    SSE: () => new SSEClientTransport(new URL(`${base}/sse`), {
+      requestInit: { headers: auth },
+      eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...auth } }) },
+    }),
+    'SSE at the Gradio path': () => new SSEClientTransport(new URL(`${base}/gradio_api/mcp/sse`), {
+      requestInit: { headers: auth },
+      eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...auth } }) },
+    }),
+  };
+}
+
+async function connect(make) {
+  const client = new Client({ name: 'wasmbox-e2e', version: '1.0.0' });
+  await client.connect(make());
+  return client;
+}
+
+const wantTools = ['create_execution_session', 'delete_session', 'execute_bash_command', 'execute_javascript_code',
+  'execute_python_code', 'get_execution_history', 'get_system_info', 'list_execution_sessions'];
+
+for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
+  test(`TypeScript SDK over ${name}`, { timeout: 120_000 }, async () => {
+    const client = await connect(transports(keyed)[name]);
+    try {
+      assert.match(client.getInstructions() ?? '', /python/);
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((t) => t.name).sort(), wantTools);
+      const py = tools.find((t) => t.name === 'execute_python_code');
+      assert.equal(py.outputSchema?.type, 'object');
+
+      const created = await client.callTool({ name: 'create_execution_session', arguments: {} });
+      const sid = created.structuredContent.session_id;
+      assert.match(sid, /^[0-9a-f]{32}$/);
+
+      // The SDK validates structuredContent against the tool's outputSchema on every call.
+      await client.callTool({ name: 'execute_python_code', arguments: { code: 'import statistics\nxs = [3, 1, 4, 1, 5]', session_id: sid } });
+      const r = await client.callTool({ name: 'execute_python_code', arguments: { code: 'statistics.median(xs)', session_id: sid } });
+      assert.equal(r.isError ?? false, false);
+      assert.equal(r.structuredContent.stdout, '3\n');
+      assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent, 'the text block carries the same JSON');
+
+      const bad = await client.callTool({ name: 'execute_python_code', arguments: { code: "int('x')", session_id: sid } });
+      assert.equal(bad.isError, true);
+      assert.equal(bad.structuredContent.error.kind, 'exception');
+      assert.match(bad.structuredContent.stderr, /ValueError/);
+
+      const gone = await client.callTool({ name: 'execute_python_code', arguments: { code: '1', session_id: 'f'.repeat(32) } });
+      assert.equal(gone.isError, true);
+      assert.match(gone.content[0].text, /create_execution_session/);
+
+      const hist = await client.callTool({ name: 'get_execution_history', arguments: { session_id: sid } });
+      assert.equal(hist.structuredContent.history.length, 3);
+      const list = await client.callTool({ name: 'list_execution_sessions', arguments: {} });
+      assert.ok(list.structuredContent.sessions.some((s) => s.session_id === sid));
+      const info = await client.callTool({ name: 'get_system_info', arguments: {} });
+      assert.ok(info.structuredContent.languages.includes('python'));
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+test('requests without the API key are refused with 401', async () => {
+  for (const path of ['/mcp', '/sse', '/gradio_api/mcp/sse']) {
+    const r = await fetch(`${keyed}${path}`, { method: path === '/mcp' ? 'POST' : 'GET', headers: { 'Content-Type': 'application/json' }, body: path === '/mcp' ? '{}' : undefined });
+    assert.equal(r.status, 401, path);
+    assert.match((await r.json()).error, /API key/);
+  }
+  const client = new Client({ name: 'no-key', version: '1.0.0' });
+  await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(`${keyed}/mcp`))));
+  const health = await fetch(`${keyed}/healthz`);
+  assert.equal(health.status, 200);
+});
+
+test('MCP conformance suite', { timeout: 600_000 }, () => {
+  const r = spawnSync('npx', ['--no-install', 'conformance', 'server', '--url', `${open}/mcp`,
+    '--expected-failures', join(here, 'conformance-expected-failures.yml')],
+  { cwd: here, encoding: 'utf8', timeout: 590_000 });
+  const out = `${r.stdout}\n${r.stderr}`;
+  const summary = out.slice(out.indexOf('=== SUMMARY ==='));
+  console.log(summary);
+  assert.equal(r.status, 0, `conformance suite failed:\n${summary}`);
+});
