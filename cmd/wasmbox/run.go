@@ -25,6 +25,7 @@ Usage:
   wasmbox stdio [--data-dir DIR]                  serve MCP over standard input and output
   wasmbox run --lang python FILE|-                run code once; prints stdout and stderr, exits non-zero on any error
   wasmbox version                                 print wasmbox's and CPython's versions
+  wasmbox load [--url URL] [--clients N] [--duration D]   drive a server with N MCP clients; print throughput and latency
 
 Run "wasmbox serve -h" for every setting; each flag has an environment variable twin.
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "stdio":
 		return stdioCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "load":
+		return loadCmd(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "wasmbox: unknown command %q\n\n%s", args[0], usage)
 	return 2

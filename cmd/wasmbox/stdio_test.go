@@ -88,7 +88,7 @@ func TestServe(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", t.TempDir())
-	cmd.Env = append(os.Environ(), "WASMBOX_POOL_SIZE=0")
+	cmd.Env = append(os.Environ(), "WASMBOX_POOL_SIZE=0", "RATE_LIMIT_PER_MINUTE=0")
 	var logs strings.Builder
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -109,6 +109,14 @@ func TestServe(t *testing.T) {
 			t.Fatalf("server did not come up: %s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The load command drives it over MCP.
+	var load strings.Builder
+	if code := loadCmd(context.Background(), []string{"--url", "http://" + addr + "/mcp", "--clients", "2", "--duration", "1s"}, &load, &load); code != 0 {
+		t.Errorf("load: exit %d: %s", code, load.String())
+	}
+	if !strings.Contains(load.String(), "calls/s") || !strings.Contains(load.String(), "p99") {
+		t.Errorf("load output: %s", load.String())
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+)
+
+// loadCmd drives a wasmbox server with concurrent MCP clients (streamable HTTP), each in its
+// own session, and prints throughput and latency percentiles of execute_python_code.
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:7860/mcp", "streamable HTTP endpoint of the server")
+	clients := fs.Int("clients", 8, "concurrent MCP clients")
+	duration := fs.Duration("duration", 20*time.Second, "how long to drive the server")
+	code := fs.String("code", "n = n + 1 if 'n' in globals() else 1\nn", "Python code each call runs")
+	key := fs.String("key", "", "API key, if the server needs one")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *clients < 1 || *duration <= 0 {
+		fmt.Fprintln(stderr, "wasmbox load: want --clients >= 1 and a positive --duration")
+		return 2
+	}
+	headers := map[string]string{}
+	if *key != "" {
+		headers["Authorization"] = "Bearer " + *key
+	}
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  int
+		firstErr  error
+	)
+	record := func(d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failures++
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		latencies = append(latencies, d)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *duration+2*time.Minute)
+	defer cancel()
+	deadline := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := client.NewStreamableHttpClient(*url, transport.WithHTTPHeaders(headers))
+			if err != nil {
+				record(0, err)
+				return
+			}
+			defer c.Close()
+			if err := c.Start(ctx); err != nil {
+				record(0, err)
+				return
+			}
+			init := mcplib.InitializeRequest{}
+			init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
+			init.Params.ClientInfo = mcplib.Implementation{Name: "wasmbox-load", Version: version}
+			if _, err := c.Initialize(ctx, init); err != nil {
+				record(0, err)
+				return
+			}
+			req := mcplib.CallToolRequest{}
+			req.Params.Name = "create_execution_session"
+			res, err := c.CallTool(ctx, req)
+			if err != nil || res.IsError {
+				record(0, fmt.Errorf("create session: %v %v", err, res))
+				return
+			}
+			sid, _ := res.StructuredContent.(map[string]any)["session_id"].(string)
+			req.Params.Name = "execute_python_code"
+			req.Params.Arguments = map[string]any{"code": *code, "session_id": sid}
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				res, err := c.CallTool(ctx, req)
+				if err == nil && res.IsError {
+					err = fmt.Errorf("tool error: %v", res.Content)
+				}
+				record(time.Since(t0), err)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+	}
+	fmt.Fprintf(stdout, "clients %d, duration %s: %d calls, %d failed, %.1f calls/s\n", *clients, elapsed.Round(time.Millisecond), len(latencies), failures, float64(len(latencies))/elapsed.Seconds())
+	fmt.Fprintf(stdout, "latency p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+	if firstErr != nil {
+		fmt.Fprintf(stdout, "first error: %v\n", firstErr)
+	}
+	if len(latencies) == 0 || failures > 0 {
+		return 1
+	}
+	return 0
+}
