@@ -18,6 +18,7 @@ import (
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/sessions"
 )
@@ -406,5 +407,33 @@ func TestNew_badConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Sessions: mgr, RatePerMinute: -1}); err == nil {
 		t.Error("New with a negative rate succeeded")
+	}
+}
+
+func TestServer_javascript(t *testing.T) {
+	js, _ := javascript.New(runtime.JavaScript)
+	ts, _ := javascript.New(runtime.TypeScript)
+	f := newFixture(t, Config{}, sessions.WithEngine(js), sessions.WithEngine(ts))
+	c := connect(t, f, "streamable", nil)
+	first := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const xs = [3, 1, 2]; console.log(xs.sort())"}))
+	if !first.Success || first.Stdout != "[ 1, 2, 3 ]\n" {
+		t.Fatalf("javascript: %+v", first)
+	}
+	again := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "xs.length", "session_id": first.SessionID}))
+	if again.Stdout != "3\n" {
+		t.Errorf("state across calls: %+v", again)
+	}
+	tsOut := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const n: number = 2; n ** 10", "language": "typescript", "session_id": first.SessionID}))
+	if tsOut.Stdout != "1024\n" {
+		t.Errorf("typescript: %+v", tsOut)
+	}
+	res := call(t, c, "execute_javascript_code", map[string]any{"code": "1", "language": "cobol"})
+	if !res.IsError || !strings.Contains(textOf(res), "want javascript or typescript") {
+		t.Errorf("bad language: %q", textOf(res))
+	}
+	res = call(t, c, "execute_javascript_code", map[string]any{"code": "null.x", "session_id": first.SessionID})
+	out := structured[runOutput](t, res)
+	if !res.IsError || out.Error == nil || out.Error.Kind != "exception" || !strings.Contains(out.Stderr, "TypeError") {
+		t.Errorf("exception: %+v", out)
 	}
 }

@@ -33,9 +33,14 @@ func (s *Server) addTools() {
 	), s.execTool(runtime.Python, "code"))
 
 	s.mcp.AddTool(mcplib.NewTool("execute_javascript_code",
-		mcplib.WithDescription("Run JavaScript in a sandbox with per-session state. Not available in this version of wasmbox: the call answers with an error saying so."),
-		mcplib.WithString("code", mcplib.Required(), mcplib.Description("JavaScript source to run.")),
+		mcplib.WithDescription("Run JavaScript (or TypeScript with language=typescript) in a sandbox and return stdout, stderr and any error. "+
+			"Modern JavaScript (ES2020+: classes, async/await, top-level await, generators, Map/Set, BigInt, Intl where available); console.log prints like node; "+
+			"Promises and setTimeout/setInterval run until the event loop is idle. No file system, network, require of host modules or process.env (require offers only url, buffer, util). "+
+			"Top-level let/const/function/class persist between calls with the same session_id, like a node REPL; the value of a final expression is printed. "+
+			"TypeScript is transpiled (types are not checked) and shares nothing with JavaScript cells. "+limits),
+		mcplib.WithString("code", mcplib.Required(), mcplib.Description("JavaScript or TypeScript source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
+		mcplib.WithString("language", mcplib.Description("Optional: javascript (default) or typescript."), mcplib.Enum("javascript", "typescript")),
 		mcplib.WithOutputSchema[runOutput](),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.JavaScript, "code"))
@@ -91,8 +96,9 @@ func toolError(err error) *mcplib.CallToolResult {
 	return mcplib.NewToolResultError(msg)
 }
 
-func (s *Server) execTool(lang runtime.Language, param string) func(context.Context, mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+func (s *Server) execTool(toolLang runtime.Language, param string) func(context.Context, mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
 	return func(ctx context.Context, req mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
+		lang := toolLang
 		code, err := req.RequireString(param)
 		if err != nil {
 			s.metrics.rejected.WithLabelValues("bad_request").Inc()
@@ -101,6 +107,15 @@ func (s *Server) execTool(lang runtime.Language, param string) func(context.Cont
 		if len(code) > s.cfg.MaxCodeBytes {
 			s.metrics.rejected.WithLabelValues("too_large").Inc()
 			return toolError(fmt.Errorf("%s is %d bytes; the limit is %d bytes", param, len(code), s.cfg.MaxCodeBytes)), nil
+		}
+		if lang == runtime.JavaScript {
+			switch l := req.GetString("language", "javascript"); l {
+			case "", "javascript", "js":
+			case "typescript", "ts":
+				lang = runtime.TypeScript
+			default:
+				return toolError(fmt.Errorf("language %q: want javascript or typescript", l)), nil
+			}
 		}
 		if !s.hasLanguage(lang) {
 			return toolError(fmt.Errorf("%s is not available yet in this wasmbox server; available: %s", lang, s.languageList())), nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/wasm/cpython"
 )
@@ -23,7 +24,8 @@ const usage = `wasmbox runs untrusted code in a sandbox.
 Usage:
   wasmbox serve [--addr :7860] [--data-dir DIR]   serve MCP (streamable HTTP at /mcp, SSE at /sse)
   wasmbox stdio [--data-dir DIR]                  serve MCP over standard input and output
-  wasmbox run --lang python FILE|-                run code once; prints stdout and stderr, exits non-zero on any error
+  wasmbox run --lang python|javascript|typescript FILE|-
+                                                  run code once; prints stdout and stderr, exits non-zero on any error
   wasmbox version                                 print wasmbox's and CPython's versions
   wasmbox load [--url URL] [--clients N] [--duration D]   drive a server with N MCP clients; print throughput and latency
 
@@ -82,7 +84,7 @@ func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	lang := fs.String("lang", "python", "language: python")
+	lang := fs.String("lang", "python", "language: python, javascript or typescript")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,8 +92,10 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "wasmbox run: want exactly one FILE, or - for standard input")
 		return 2
 	}
-	if runtime.Language(*lang) != runtime.Python {
-		fmt.Fprintf(stderr, "wasmbox run: language %q is not available; available: python\n", *lang)
+	switch runtime.Language(*lang) {
+	case runtime.Python, runtime.JavaScript, runtime.TypeScript:
+	default:
+		fmt.Fprintf(stderr, "wasmbox run: language %q is not available; available: python, javascript, typescript\n", *lang)
 		return 2
 	}
 	var code []byte
@@ -116,7 +120,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	eng, err := python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits))
+	var eng runtime.Engine
+	if runtime.Language(*lang) == runtime.Python {
+		eng, err = python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits))
+	} else {
+		eng, err = javascript.New(runtime.Language(*lang), javascript.WithLimits(limits))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
 		return 1
@@ -128,7 +137,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 1
 	}
 	defer ip.Close()
-	res, err := ip.Run(ctx, runtime.Request{Code: string(code), Language: runtime.Python, Limits: limits})
+	res, err := ip.Run(ctx, runtime.Request{Code: string(code), Language: runtime.Language(*lang), Limits: limits})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "wasmbox run: interrupted")

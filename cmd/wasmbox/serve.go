@@ -19,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"wasmbox/mcp"
+	"wasmbox/runtime"
+	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/sessions"
 	"wasmbox/wasm/cpython"
@@ -118,7 +120,17 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		eng.Close(context.Background())
 		return nil, err
 	}
-	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithLimits(limits),
+	js, err := javascript.New(runtime.JavaScript, javascript.WithLimits(limits))
+	if err != nil {
+		eng.Close(context.Background())
+		return nil, err
+	}
+	ts, err := javascript.New(runtime.TypeScript, javascript.WithLimits(limits))
+	if err != nil {
+		eng.Close(context.Background())
+		return nil, err
+	}
+	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithEngine(js), sessions.WithEngine(ts), sessions.WithLimits(limits),
 		sessions.WithMaxSessions(c.maxSessions), sessions.WithTTL(c.ttl),
 		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log))
 	if err != nil {
@@ -129,7 +141,8 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		Version: version, PythonVersion: pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: eng.PoolSize, Logger: log,
 		Isolation: map[string]string{
-			"python": "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
+			"python":     "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
+			"javascript": "goja, one runtime per session: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
 		},
 	})
 	if err != nil {

@@ -142,10 +142,10 @@
   function formatRaw(ctx, v, recurseTimes) {
     let keys;
     try {
-      keys = Object.keys(v);
+      keys = ctx.showHidden ? Object.getOwnPropertyNames(v) : Object.keys(v);
       for (const s of Object.getOwnPropertySymbols(v)) {
         const d = Object.getOwnPropertyDescriptor(v, s);
-        if (d && d.enumerable) keys.push(s);
+        if (d && (d.enumerable || ctx.showHidden)) keys.push(s);
       }
     } catch (e) {
       keys = [];
@@ -298,6 +298,7 @@
       str = 'undefined';
     }
     if (valueOnly) return str;
+    if (d.enumerable === false) return '[' + (typeof key === 'symbol' ? String(key) : key) + ']: ' + str;
     return formatKey(key) + ': ' + str;
   }
 
@@ -498,10 +499,7 @@
     });
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)) + 2);
     const line = (l, m, r) => l + widths.map((w) => '─'.repeat(w)).join(m) + r;
-    const render = (cells) => '│' + cells.map((c, i) => {
-      const pad = (widths[i] - c.length) / 2;
-      return ' '.repeat(Math.floor(pad)) + c + ' '.repeat(Math.ceil(pad));
-    }).join('│') + '│';
+    const render = (cells) => '│' + cells.map((c, i) => ' ' + c + ' '.repeat(widths[i] - c.length - 1)).join('│') + '│';
     const out = [line('┌', '┬', '┐'), render(header), line('├', '┼', '┤'), ...table.map(render), line('└', '┴', '┘')];
     emit(1, out.join('\n'));
   }

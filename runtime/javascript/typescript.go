@@ -12,8 +12,10 @@ import (
 // non-empty when the code does not parse; it points at the TypeScript line and column.
 func transpile(code, file string) (js, diag string) {
 	res := api.Transform(code, api.TransformOptions{
-		Loader:         api.LoaderTS,
-		Target:         api.ES2020,
+		Loader: api.LoaderTS,
+		Target: api.ES2020,
+		// Cells may await at the top level; the interpreter runs such cells as async functions.
+		Supported:      map[string]bool{"top-level-await": true},
 		Sourcefile:     file,
 		Sourcemap:      api.SourceMapInline,
 		SourcesContent: api.SourcesContentExclude,

@@ -77,16 +77,21 @@ func newVM() (*vm, error) {
 	reg.Enable(rt)
 	url.Enable(rt)
 	buffer.Enable(rt)
+	// Load the allowed modules now: require.Require goes through the global require, which
+	// is replaced below by one that refuses everything else.
+	modules := map[string]goja.Value{
+		"url":    require.Require(rt, "url"),
+		"buffer": require.Require(rt, "buffer"),
+	}
 	rt.Set("require", func(call goja.FunctionCall) goja.Value {
-		name := call.Argument(0).String()
-		switch strings.TrimPrefix(name, "node:") {
-		case "url", "buffer", "util":
-			if name == "util" || name == "node:util" {
-				return rt.ToValue(map[string]any{"inspect": rt.Get("__wasmbox_inspect"), "format": rt.Get("__wasmbox_format")})
-			}
-			return require.Require(rt, strings.TrimPrefix(name, "node:"))
+		name := strings.TrimPrefix(call.Argument(0).String(), "node:")
+		if name == "util" {
+			return rt.ToValue(map[string]any{"inspect": rt.Get("__wasmbox_inspect"), "format": rt.Get("__wasmbox_format")})
 		}
-		e, _ := rt.New(rt.Get("Error"), rt.ToValue(fmt.Sprintf("Cannot find module '%s': wasmbox's JavaScript has no file system, network, processes or host modules (available: url, buffer, util)", name)))
+		if m, ok := modules[name]; ok {
+			return m
+		}
+		e, _ := rt.New(rt.Get("Error"), rt.ToValue(fmt.Sprintf("Cannot find module '%s': wasmbox's JavaScript has no file system, network, processes or host modules (available: url, buffer, util)", call.Argument(0).String())))
 		e.Set("code", "MODULE_NOT_FOUND")
 		panic(e)
 	})
@@ -318,17 +323,20 @@ func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits)
 	close(done)
 	guards.Wait()
 	v.rt.ClearInterrupt()
-	if err == nil {
-		if p, ok := value.Export().(*goja.Promise); ok && v.asyncCell {
+	if err == nil && value != nil {
+		// A promise as the cell's value is shown settled, as if awaited: the loop has run.
+		if p, ok := value.Export().(*goja.Promise); ok {
+			value = nil
 			switch p.State() {
 			case goja.PromiseStateFulfilled:
 				value = p.Result()
 			case goja.PromiseStateRejected:
-				err = &goja.Exception{}
-				v.reportThrown(p.Result())
-				value = nil
-			default:
-				value = nil
+				if v.asyncCell {
+					// A throw at the top level of an await cell: report it as uncaught, once.
+					v.forget(p)
+					err = &goja.Exception{}
+					v.reportThrown(p.Result())
+				}
 			}
 		}
 	}
@@ -374,6 +382,16 @@ func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits)
 }
 
 var errUnhandled = errors.New("unhandled promise rejection")
+
+// forget drops p from the unhandled rejections.
+func (v *vm) forget(p *goja.Promise) {
+	for i, q := range v.rejected {
+		if q == p {
+			v.rejected = append(v.rejected[:i], v.rejected[i+1:]...)
+			return
+		}
+	}
+}
 
 // guard interrupts the run at its deadline or when the heap grows past the memory limit.
 func guard(ctx context.Context, done <-chan struct{}, limits runtime.Limits, stop func(error)) {
