@@ -37,7 +37,9 @@ async function startServer(env) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      const r = await fetch(`${url}/healthz`);
+      // The server accepts connections before it serves (it listens first to report a busy
+      // port at once), so a probe may wait: bound each one.
+      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch { /* not up yet */ }
     if (i > 1200 || proc.exitCode !== null) throw new Error(`wasmbox serve did not start:\n${logs}`);
@@ -53,7 +55,7 @@ let open;  // a server without keys, for the conformance suite (it sends no cred
 before(async () => {
   keyed = await startServer({ WASMBOX_API_KEYS: KEY });
   open = await startServer({});
-});
+}, { timeout: 300_000 });
 
 after(() => {
   for (const s of servers) {
@@ -123,6 +125,12 @@ for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
       assert.ok(list.structuredContent.sessions.some((s) => s.session_id === sid));
       const info = await client.callTool({ name: 'get_system_info', arguments: {} });
       assert.ok(info.structuredContent.languages.includes('python'));
+
+      const js = await client.callTool({ name: 'execute_javascript_code', arguments: { code: 'const m = new Map([["a", 1]]); console.log(m)', session_id: sid } });
+      assert.equal(js.isError ?? false, false);
+      assert.equal(js.structuredContent.stdout, "Map(1) { 'a' => 1 }\n");
+      const ts = await client.callTool({ name: 'execute_javascript_code', arguments: { code: 'const k: string = "typed"; k.length', language: 'typescript', session_id: sid } });
+      assert.equal(ts.structuredContent.stdout, '5\n');
     } finally {
       await client.close();
     }

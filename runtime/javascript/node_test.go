@@ -67,6 +67,7 @@ var nodePrograms = []struct{ name, code string }{
 	{"reduce and higher order", `const words = ['apple', 'bob', 'civic', 'dad']; const pal = words.filter((w) => w === [...w].reverse().join('')); const byLen = words.reduce((m, w) => ({ ...m, [w.length]: [...(m[w.length] || []), w] }), {}); console.log(pal, byLen, words.flatMap((w) => [w[0]]), [[1, [2]], [3]].flat(Infinity))`},
 	{"statistics example", `const data = [2, 4, 4, 4, 5, 5, 7, 9]; const mean = data.reduce((a, b) => a + b) / data.length; const sd = Math.sqrt(data.reduce((a, b) => a + (b - mean) ** 2, 0) / data.length); console.log({ mean, sd, min: Math.min(...data), max: Math.max(...data) })`},
 	{"structuredClone and URL", `const src = { d: new Date(0), m: new Map([[1, { deep: [1] }]]) }; const c = structuredClone(src); console.log(c, c.m.get(1) !== src.m.get(1)); const u = new URL('https://example.com:8080/p/a?x=1&y=two#h'); console.log(u.hostname, u.port, u.pathname, u.searchParams.get('y'), u.hash)`},
+	{"number toLocaleString", `console.log((1234567.891).toLocaleString(), (0).toLocaleString(), (-9876.5).toLocaleString('en-US'), (1e21).toLocaleString === undefined)`},
 	{"text encoding base64", `const bytes = new TextEncoder().encode('héllo €'); console.log(bytes.length, new TextDecoder().decode(bytes), btoa('wasmbox'), atob('d2FzbWJveA=='))`},
 }
 

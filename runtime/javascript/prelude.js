@@ -546,6 +546,19 @@
     return clone(value);
   }
 
+  // goja has no Intl, and its Number.prototype.toLocaleString takes the locale for a radix.
+  // Format as en-US does: grouped thousands, at most three fraction digits.
+  Object.defineProperty(Number.prototype, 'toLocaleString', {
+    value: function toLocaleString() {
+      const n = Number(this);
+      if (!isFinite(n)) return n === Infinity ? '∞' : n === -Infinity ? '-∞' : 'NaN';
+      const [int, frac] = Math.abs(n).toFixed(3).replace(/\.?0+$/, '').split('.');
+      const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+      return (n < 0 && !Object.is(n, -0) ? '-' : '') + grouped + (frac ? '.' + frac : '');
+    },
+    writable: true, configurable: true,
+  });
+
   Object.defineProperty(global, 'console', { value: console, writable: true, configurable: true });
   global.structuredClone = structuredClone;
   global.queueMicrotask = (fn) => {
