@@ -1,0 +1,440 @@
+// Package bash runs a restricted bash: mvdan.cc/sh's interpreter keeps each session's shell
+// state (cwd, variables, functions, aliases); builtins run in-process, confined to the session's
+// workspace; every external program must be on an allowlist and runs through a launcher that
+// confines it (rlimits, its own process group, no_new_privs, seccomp without network sockets,
+// Landlock limiting the file system to the workspace and read-only system directories).
+package bash
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"wasmbox/runtime"
+)
+
+// Engine makes bash interpreters. It is safe for concurrent use.
+type Engine struct {
+	allow    Allowlist
+	limits   runtime.Limits
+	launcher string
+}
+
+// Option configures an [Engine].
+type Option func(*config) error
+
+type config struct {
+	names    []string
+	limits   runtime.Limits
+	launcher string
+}
+
+// WithAllowlist sets the programs bash code may run (default [DefaultAllowlist]).
+func WithAllowlist(names []string) Option {
+	return func(c *config) error { c.names = names; return nil }
+}
+
+// WithLimits sets the limits of runs whose request carries none.
+func WithLimits(l runtime.Limits) Option {
+	return func(c *config) error {
+		l = l.WithDefaults()
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		c.limits = l
+		return nil
+	}
+}
+
+// WithLauncher sets the binary that confines and runs programs when called with
+// [LauncherCommand]; the default is this process's own executable.
+func WithLauncher(path string) Option {
+	return func(c *config) error { c.launcher = path; return nil }
+}
+
+// New returns an engine; programs of the allowlist that are not installed are left out.
+func New(opts ...Option) (*Engine, error) {
+	c := config{names: DefaultAllowlist, limits: runtime.DefaultLimits()}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.launcher == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("bash: find the launcher: %w", err)
+		}
+		c.launcher = exe
+	}
+	allow, err := resolveAllowlist(c.names)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher}, nil
+}
+
+// Language implements [runtime.Engine].
+func (e *Engine) Language() runtime.Language { return runtime.Bash }
+
+// Close implements [runtime.Engine].
+func (e *Engine) Close(context.Context) error { return nil }
+
+// Allowed returns the programs bash code may run.
+func (e *Engine) Allowed() []string { return e.allow.Names() }
+
+// New implements [runtime.Engine].
+func (e *Engine) New(ctx context.Context, workspaceDir string) (runtime.Interpreter, error) {
+	j, err := newJail(workspaceDir)
+	if err != nil {
+		return nil, fmt.Errorf("bash: open workspace: %w", err)
+	}
+	ip := &Interpreter{engine: e, jail: j}
+	ip.stdout.set(nil)
+	ip.stderr.set(nil)
+	env := expand.ListEnviron(
+		"PATH="+searchPath,
+		"HOME="+j.dir,
+		"LANG=C.UTF-8",
+		"TMPDIR="+j.dir,
+		"PWD="+j.dir,
+	)
+	r, err := interp.New(
+		interp.Env(env),
+		interp.Dir(j.dir),
+		interp.StdIO(bytes.NewReader(nil), &ip.stdout, &ip.stderr),
+		interp.ExecHandlers(ip.execMiddleware),
+		interp.CallHandler(ip.call),
+		interp.OpenHandler(j.open),
+		interp.ReadDirHandler2(j.readDir),
+		interp.StatHandler(j.stat),
+		interp.AccessHandler(j.access),
+	)
+	if err != nil {
+		j.root.Close()
+		return nil, err
+	}
+	ip.runner = r
+	return ip, nil
+}
+
+// Interpreter is one session's shell. Runs are serialized; Close may be called at any time.
+type Interpreter struct {
+	engine *Engine
+	jail   *jail
+	runner *interp.Runner
+	mu     sync.Mutex
+	stdout switchWriter
+	stderr switchWriter
+	closed atomic.Bool
+	cancel atomic.Pointer[context.CancelFunc]
+	run    *runState
+}
+
+// runState is what one run records beside its output.
+type runState struct {
+	mu         sync.Mutex
+	denied     []string
+	cause      error
+	calls      atomic.Int64
+	goroutines int
+	procs      atomic.Int64
+	cancel     context.CancelCauseFunc
+}
+
+func (s *runState) deny(msg string) {
+	s.mu.Lock()
+	s.denied = append(s.denied, msg)
+	s.mu.Unlock()
+}
+
+// Close stops a run in progress and releases the workspace handle.
+func (ip *Interpreter) Close() error {
+	if ip.closed.Swap(true) {
+		return nil
+	}
+	if c := ip.cancel.Load(); c != nil {
+		(*c)()
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	return ip.jail.root.Close()
+}
+
+// Causes that stop a run.
+var (
+	errTimeout   = errors.New("timeout")
+	errFlood     = errors.New("output flood")
+	errForkBomb  = errors.New("too many concurrent commands")
+	errClosedRun = errors.New("interpreter closed")
+)
+
+// maxConcurrency bounds goroutines a run may add (background jobs, pipelines) and maxProcs the
+// programs it may run at once: a fork bomb hits these, not the server.
+const (
+	maxConcurrency = 2000
+	maxProcs       = 64
+)
+
+// ErrClosed is returned by Run after Close.
+var ErrClosed = errors.New("bash: interpreter closed")
+
+// Run implements [runtime.Interpreter].
+func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.Result, error) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if ip.closed.Load() {
+		return nil, ErrClosed
+	}
+	limits := req.Limits
+	if limits == (runtime.Limits{}) {
+		limits = ip.engine.limits
+	}
+	limits = limits.WithDefaults()
+	start := time.Now()
+	res := &runtime.Result{}
+
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(req.Code), "")
+	if err != nil {
+		res.Stderr = "bash: " + err.Error() + "\n"
+		res.Error = &runtime.Error{Kind: runtime.ErrException, Type: "SyntaxError", Message: err.Error()}
+		res.ExitCode = 2
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+
+	before := runtime.SnapshotFiles(ip.jail.dir)
+	stdout := newStream(limits.MaxOutput)
+	stderr := newStream(limits.MaxOutput)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(limits.Timeout, func() { cancel(errTimeout) })
+	defer timer.Stop()
+	plain := context.CancelFunc(func() { cancel(errClosedRun) })
+	ip.cancel.Store(&plain)
+	defer ip.cancel.Store(nil)
+	stdout.onFlood = func() { cancel(errFlood) }
+	stderr.onFlood = stdout.onFlood
+	ip.stdout.set(stdout)
+	ip.stderr.set(stderr)
+	st := &runState{goroutines: goruntime.NumGoroutine(), cancel: cancel}
+	ip.run = st
+	runCtx = context.WithValue(runCtx, limitsKey{}, limits)
+
+	err = ip.runner.Run(runCtx, file)
+	cancel(nil)
+	ip.stdout.set(nil)
+	ip.stderr.set(nil)
+
+	res.Duration = time.Since(start)
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	res.Truncated = stdout.Dropped() > 0 || stderr.Dropped() > 0
+	status, isStatus := interp.IsExitStatus(err)
+	cause := context.Cause(runCtx)
+	switch {
+	case errors.Is(cause, errTimeout):
+		res.Error = &runtime.Error{Kind: runtime.ErrTimeout, Message: fmt.Sprintf("execution stopped after the %s time limit; running programs were killed", limits.Timeout)}
+		res.ExitCode = -1
+	case errors.Is(cause, errFlood):
+		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit, Message: "execution stopped after writing too much output"}
+		res.ExitCode = -1
+	case errors.Is(cause, errForkBomb):
+		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: fmt.Sprintf("execution stopped: more than %d commands ran at once (a fork bomb?)", maxConcurrency)}
+		res.ExitCode = -1
+	case errors.Is(cause, errClosedRun) || ctx.Err() != nil:
+		return nil, errors.Join(ErrClosed, ctx.Err())
+	case err != nil && !isStatus:
+		res.Stderr += err.Error() + "\n"
+		res.Error = &runtime.Error{Kind: runtime.ErrInternal, Message: err.Error()}
+		res.ExitCode = 1
+	case status != 0:
+		res.ExitCode = int(status)
+		res.Error = &runtime.Error{Kind: runtime.ErrExit, Message: fmt.Sprintf("exit status %d", status)}
+	}
+	st.mu.Lock()
+	if len(st.denied) > 0 && (res.Error == nil || res.Error.Kind == runtime.ErrExit) {
+		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: strings.Join(st.denied, "; ")}
+		if res.ExitCode == 0 {
+			res.ExitCode = 126
+		}
+	}
+	st.mu.Unlock()
+	res.Files = runtime.ChangedFiles(before, runtime.SnapshotFiles(ip.jail.dir))
+	return res, nil
+}
+
+type limitsKey struct{}
+
+// call runs before every command, builtins and functions included: it keeps cd inside the
+// workspace and stops runaway concurrency.
+func (ip *Interpreter) call(ctx context.Context, args []string) ([]string, error) {
+	st := ip.run
+	if n := goruntime.NumGoroutine(); n > st.goroutines+maxConcurrency {
+		st.cancel(errForkBomb)
+		return nil, errForkBomb
+	}
+	switch args[0] {
+	case "cd", "pushd":
+		hc := interp.HandlerCtx(ctx)
+		target := ip.jail.dir
+		for _, a := range args[1:] {
+			if !strings.HasPrefix(a, "-") || a == "-" {
+				target = a
+				break
+			}
+		}
+		if target == "-" {
+			return args, nil
+		}
+		if !ip.jail.inside(hc.Dir, target) {
+			fmt.Fprintf(hc.Stderr, "%s: %s: outside the workspace (the shell stays in %s)\n", args[0], target, ip.jail.dir)
+			st.deny(fmt.Sprintf("%s %s: outside the workspace", args[0], target))
+			return []string{"false"}, nil
+		}
+		if len(args) == 1 && args[0] == "cd" {
+			return []string{"cd", ip.jail.dir}, nil
+		}
+	}
+	return args, nil
+}
+
+// execMiddleware replaces mvdan/sh's default handler, which would run anything on PATH.
+func (ip *Interpreter) execMiddleware(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return ip.exec
+}
+
+// aliases are programs Debian ships as shell scripts; they run as the binary they wrap.
+var aliases = map[string][]string{"egrep": {"grep", "-E"}, "fgrep": {"grep", "-F"}, "gunzip": {"gzip", "-d"}, "zcat": {"gzip", "-dc"}}
+
+func (ip *Interpreter) exec(ctx context.Context, args []string) error {
+	hc := interp.HandlerCtx(ctx)
+	st := ip.run
+	name := args[0]
+	path, ok := ip.engine.allow[name]
+	if !ok || strings.ContainsRune(name, '/') {
+		msg := fmt.Sprintf("%s: command not allowed in wasmbox; allowed programs: %s", name, strings.Join(ip.engine.allow.Names(), " "))
+		if strings.ContainsRune(name, '/') {
+			msg = fmt.Sprintf("%s: programs run by name only, from the allowlist: %s", name, strings.Join(ip.engine.allow.Names(), " "))
+		}
+		fmt.Fprintln(hc.Stderr, msg)
+		st.deny(name + ": not allowed")
+		return interp.ExitStatus(126)
+	}
+	if err := ip.jail.pathArgs(hc.Dir, args); err != nil {
+		fmt.Fprintf(hc.Stderr, "%s: %v\n", name, err)
+		st.deny(fmt.Sprintf("%s: %v", name, err))
+		return interp.ExitStatus(126)
+	}
+	argv := append([]string{name}, args[1:]...)
+	if a, ok := aliases[name]; ok {
+		if p, ok := ip.engine.allow[a[0]]; ok {
+			path = p
+			argv = append(append([]string{}, a...), args[1:]...)
+		}
+	}
+	if st.procs.Add(1) > maxProcs {
+		st.procs.Add(-1)
+		fmt.Fprintf(hc.Stderr, "%s: too many programs running at once (limit %d)\n", name, maxProcs)
+		st.deny(name + ": too many programs at once")
+		return interp.ExitStatus(126)
+	}
+	defer st.procs.Add(-1)
+	limits, _ := ctx.Value(limitsKey{}).(runtime.Limits)
+	return ip.launch(ctx, hc, path, argv, limits)
+}
+
+// childEnv is the program's environment: wasmbox's fixed variables plus what the script
+// exported, minus anything that changes how programs load or where they look for code.
+func childEnv(hc interp.HandlerContext, home string) []string {
+	env := []string{"PATH=" + searchPath, "HOME=" + home, "TMPDIR=" + home}
+	hasLang := false
+	hc.Env.Each(func(name string, vr expand.Variable) bool {
+		if !vr.Exported || vr.Kind != expand.String {
+			return true
+		}
+		switch {
+		case name == "PATH" || name == "HOME" || name == "TMPDIR":
+			return true
+		case strings.HasPrefix(name, "LD_") || strings.HasSuffix(name, "_PRELOAD") || name == "GCONV_PATH" ||
+			name == "LOCPATH" || name == "NLSPATH" || name == "HOSTALIASES" || name == "RES_OPTIONS" ||
+			name == "LOCALDOMAIN" || strings.HasPrefix(name, "MALLOC_") || strings.HasPrefix(name, "GLIBC_TUNABLES") || name == "BASH_ENV" || name == "ENV":
+			return true
+		}
+		if name == "LANG" {
+			hasLang = true
+		}
+		env = append(env, name+"="+vr.Str)
+		return true
+	})
+	if !hasLang {
+		env = append(env, "LANG=C.UTF-8")
+	}
+	return env
+}
+
+// launch runs one program through the launcher in its own process group, killed with the
+// whole group when the run ends or times out.
+func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, path string, argv []string, limits runtime.Limits) error {
+	execs := make([]string, 0, len(ip.engine.allow))
+	for _, p := range ip.engine.allow {
+		execs = append(execs, p)
+	}
+	cpu := uint64(limits.Timeout.Seconds()) + 1
+	sp, err := specJSON(spec{Program: path, Args: argv, Env: childEnv(hc, ip.jail.dir), Workspace: ip.jail.dir,
+		CPUSeconds: cpu, Executable: execs})
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(ip.engine.launcher, LauncherCommand, sp)
+	cmd.Dir = hc.Dir
+	cmd.Env = []string{}
+	cmd.Stdin = hc.Stdin
+	cmd.Stdout = hc.Stdout
+	cmd.Stderr = hc.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		case <-done:
+			// The program is gone; anything it left in its group goes too.
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			if ctx.Err() != nil {
+				return interp.ExitStatus(137)
+			}
+			sig := ws.Signal()
+			if sig == syscall.SIGXCPU || sig == syscall.SIGKILL {
+				fmt.Fprintf(hc.Stderr, "%s: killed (%s)\n", argv[0], sig)
+			}
+			return interp.ExitStatus(uint8(128 + int(sig)))
+		}
+		return interp.ExitStatus(uint8(ee.ExitCode()))
+	}
+	return err
+}
