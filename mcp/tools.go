@@ -46,7 +46,10 @@ func (s *Server) addTools() {
 	), s.execTool(runtime.JavaScript, "code"))
 
 	s.mcp.AddTool(mcplib.NewTool("execute_bash_command",
-		mcplib.WithDescription("Run a bash command in the session's workspace with an allowlist of programs. Not available in this version of wasmbox: the call answers with an error saying so."),
+		mcplib.WithDescription("Run a bash command line in the session's workspace directory and return stdout, stderr and the exit code. "+
+			"Bash syntax works (pipes, loops, functions, variables, here-docs, globbing, set -e); the working directory, variables, exported environment, functions and aliases persist between calls with the same session_id. "+
+			"Only allowlisted programs run (text and file tools such as cat, grep, sed, awk, sort, find, jq, tar, gzip; see get_system_info); shells, interpreters and network tools are refused with error kind denied. "+
+			"Paths outside the workspace are refused; files are shared with the session's Python code. "+limits),
 		mcplib.WithString("command", mcplib.Required(), mcplib.Description("The bash command line to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithOutputSchema[runOutput](),

@@ -8,9 +8,20 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"wasmbox/runtime/bash"
 )
 
 func main() {
+	// The bash launcher and probe: wasmbox re-executed to confine one program (see runtime/bash).
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case bash.LauncherCommand:
+			os.Exit(bash.Launch(os.Args[2:]))
+		case bash.ProbeCommand:
+			os.Exit(bash.RunProbe(os.Args[2:]))
+		}
+	}
 	// JavaScript's Date (goja) reads time.Local: guests see UTC, never the host's zone.
 	time.Local = time.UTC
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

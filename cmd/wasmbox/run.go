@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/bash"
 	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/wasm/cpython"
@@ -24,7 +25,7 @@ const usage = `wasmbox runs untrusted code in a sandbox.
 Usage:
   wasmbox serve [--addr :7860] [--data-dir DIR]   serve MCP (streamable HTTP at /mcp, SSE at /sse)
   wasmbox stdio [--data-dir DIR]                  serve MCP over standard input and output
-  wasmbox run --lang python|javascript|typescript FILE|-
+  wasmbox run --lang python|javascript|typescript|bash FILE|-
                                                   run code once; prints stdout and stderr, exits non-zero on any error
   wasmbox version                                 print wasmbox's and CPython's versions
   wasmbox load [--url URL] [--clients N] [--duration D]   drive a server with N MCP clients; print throughput and latency
@@ -34,6 +35,7 @@ Run "wasmbox serve -h" for every setting; each flag has an environment variable 
 Environment:
   EXECUTION_TIMEOUT   seconds a run may take (default 30)
   MAX_OUTPUT_LENGTH   bytes kept of each of stdout and stderr (default 10000)
+  BASH_ALLOWLIST      programs bash code may run (default: a set of text and file tools)
 `
 
 // run is main without the process: everything it does is testable.
@@ -61,6 +63,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 2
 }
 
+// newBashEngine makes the bash engine with BASH_ALLOWLIST, if set.
+func newBashEngine(getenv func(string) string, limits runtime.Limits) (*bash.Engine, error) {
+	opts := []bash.Option{bash.WithLimits(limits)}
+	if v := getenv("BASH_ALLOWLIST"); v != "" {
+		names, err := bash.ParseAllowlist(v)
+		if err != nil {
+			return nil, fmt.Errorf("BASH_ALLOWLIST: %w", err)
+		}
+		opts = append(opts, bash.WithAllowlist(names))
+	}
+	return bash.New(opts...)
+}
+
 // limitsFromEnv reads EXECUTION_TIMEOUT and MAX_OUTPUT_LENGTH.
 func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
 	l := runtime.DefaultLimits()
@@ -84,7 +99,7 @@ func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	lang := fs.String("lang", "python", "language: python, javascript or typescript")
+	lang := fs.String("lang", "python", "language: python, javascript, typescript or bash")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,9 +108,9 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 2
 	}
 	switch runtime.Language(*lang) {
-	case runtime.Python, runtime.JavaScript, runtime.TypeScript:
+	case runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash:
 	default:
-		fmt.Fprintf(stderr, "wasmbox run: language %q is not available; available: python, javascript, typescript\n", *lang)
+		fmt.Fprintf(stderr, "wasmbox run: language %q is not available; available: python, javascript, typescript, bash\n", *lang)
 		return 2
 	}
 	var code []byte
@@ -121,9 +136,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	defer os.RemoveAll(dir)
 	var eng runtime.Engine
-	if runtime.Language(*lang) == runtime.Python {
+	switch runtime.Language(*lang) {
+	case runtime.Python:
 		eng, err = python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits))
-	} else {
+	case runtime.Bash:
+		eng, err = newBashEngine(os.Getenv, limits)
+	default:
 		eng, err = javascript.New(runtime.Language(*lang), javascript.WithLimits(limits))
 	}
 	if err != nil {

@@ -130,7 +130,22 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		eng.Close(context.Background())
 		return nil, err
 	}
-	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithEngine(js), sessions.WithEngine(ts), sessions.WithLimits(limits),
+	sh, err := newBashEngine(os.Getenv, limits)
+	if err != nil {
+		eng.Close(context.Background())
+		return nil, err
+	}
+	isolation := map[string]string{
+		"python":     "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
+		"javascript": "goja, one runtime per session: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
+		"bash":       "mvdan.cc/sh interpreter, builtins and redirections confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + ") through a confining launcher",
+	}
+	probeDir, _ := os.MkdirTemp("", "wasmbox-probe-")
+	for layer, state := range sh.Probe(probeDir) {
+		isolation["bash_"+layer] = state
+	}
+	os.RemoveAll(probeDir)
+	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithEngine(js), sessions.WithEngine(ts), sessions.WithEngine(sh), sessions.WithLimits(limits),
 		sessions.WithMaxSessions(c.maxSessions), sessions.WithTTL(c.ttl),
 		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log))
 	if err != nil {
@@ -140,10 +155,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	srv, err := mcp.New(mcp.Config{
 		Version: version, PythonVersion: pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: eng.PoolSize, Logger: log,
-		Isolation: map[string]string{
-			"python":     "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
-			"javascript": "goja, one runtime per session: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
-		},
+		Isolation: isolation,
 	})
 	if err != nil {
 		mgr.Close()

@@ -102,7 +102,7 @@ func (j *jail) open(ctx context.Context, path string, flag int, perm os.FileMode
 type nopCloser struct{ io.Writer }
 
 func (n nopCloser) Read([]byte) (int, error) { return 0, io.EOF }
-func (nopCloser) Close() error                { return nil }
+func (nopCloser) Close() error               { return nil }
 
 func unwrapPath(err error) error {
 	var pe *fs.PathError
