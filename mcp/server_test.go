@@ -18,6 +18,7 @@ import (
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/bash"
 	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/sessions"
@@ -39,6 +40,10 @@ func pythonEngine(t *testing.T) *python.Engine {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary serves as bash's launcher, as the wasmbox binary does.
+	if len(os.Args) > 1 && os.Args[1] == bash.LauncherCommand {
+		os.Exit(bash.Launch(os.Args[2:]))
+	}
 	code := m.Run()
 	if eng != nil {
 		eng.Close(context.Background())
@@ -435,5 +440,32 @@ func TestServer_javascript(t *testing.T) {
 	out := structured[runOutput](t, res)
 	if !res.IsError || out.Error == nil || out.Error.Kind != "exception" || !strings.Contains(out.Stderr, "TypeError") {
 		t.Errorf("exception: %+v", out)
+	}
+}
+
+func TestServer_bash(t *testing.T) {
+	sh, err := bash.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Config{}, sessions.WithEngine(sh))
+	c := connect(t, f, "sse", nil)
+	py := structured[runOutput](t, call(t, c, "execute_python_code", map[string]any{"code": "open('data.csv', 'w').write('b,2\\na,1\\n')"}))
+	out := structured[runOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "sort data.csv | cut -d, -f1 | tr '\\n' ' '; X=kept", "session_id": py.SessionID}))
+	if !out.Success || out.Stdout != "a b " {
+		t.Fatalf("bash sees Python's file: %+v", out)
+	}
+	out = structured[runOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "echo $X", "session_id": py.SessionID}))
+	if out.Stdout != "kept\n" {
+		t.Errorf("state across calls: %+v", out)
+	}
+	res := call(t, c, "execute_bash_command", map[string]any{"command": "curl http://example.com", "session_id": py.SessionID})
+	out = structured[runOutput](t, res)
+	if !res.IsError || out.Error == nil || out.Error.Kind != "denied" {
+		t.Errorf("denied: %+v", out)
+	}
+	res = call(t, c, "execute_bash_command", map[string]any{"code": "echo wrong parameter name"})
+	if !res.IsError || !strings.Contains(textOf(res), `"command"`) {
+		t.Errorf("missing command: %q", textOf(res))
 	}
 }

@@ -131,6 +131,10 @@ for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
       assert.equal(js.structuredContent.stdout, "Map(1) { 'a' => 1 }\n");
       const ts = await client.callTool({ name: 'execute_javascript_code', arguments: { code: 'const k: string = "typed"; k.length', language: 'typescript', session_id: sid } });
       assert.equal(ts.structuredContent.stdout, '5\n');
+      const sh = await client.callTool({ name: 'execute_bash_command', arguments: { command: 'seq 3 | paste -sd+ 2>/dev/null || seq 3 | tr "\\n" " "', session_id: sid } });
+      assert.equal(sh.structuredContent.session_id, sid);
+      const sh2 = await client.callTool({ name: 'execute_bash_command', arguments: { command: 'printf "%s\\n" c a b | sort | head -1', session_id: sid } });
+      assert.equal(sh2.structuredContent.stdout, 'a\n');
     } finally {
       await client.close();
     }

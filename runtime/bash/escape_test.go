@@ -1,0 +1,192 @@
+package bash
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+const canary = "WASMBOX_CANARY_7f3a9c"
+
+// TestInterpreter_escapes tries to get out of the workspace, at host secrets, or onto the
+// network. The host process holds a canary variable that must never appear in any output.
+func TestInterpreter_escapes(t *testing.T) {
+	t.Setenv("WASMBOX_SECRET", canary)
+	ip, dir := newInterp(t)
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte(canary), 0o600)
+	rel, _ := filepath.Rel(dir, outside)
+	attacks := []struct{ name, code string }{
+		{"cat /etc/passwd", "cat /etc/passwd"},
+		{"proc self environ", "cat /proc/self/environ"},
+		{"proc 1 environ", "cat /proc/1/environ"},
+		{"proc parent environ", "cat /proc/$PPID/environ; cat /proc/self/../$PPID/environ"},
+		{"env", "env"},
+		{"printenv", "printenv"},
+		{"declare", "declare -x; export -p; set | grep -i secret"},
+		{"sh -c", "sh -c 'cat /etc/passwd'"},
+		{"bash -c", "bash -c env"},
+		{"python3 -c", "python3 -c 'import os; print(os.environ)'"},
+		{"perl", "perl -e 'print %ENV'"},
+		{"absolute program", "/usr/bin/env"},
+		{"relative program", "cp /usr/bin/env ./e; ./e"},
+		{"command substitution", "echo $(/usr/bin/env)"},
+		{"exec builtin", "exec env"},
+		{"command builtin", "command env"},
+		{"symlink to root", "ln -s / r; cat r/etc/passwd; ls r"},
+		{"relative symlink", "ln -s ../../../../../../../.. up; cat up/etc/passwd"},
+		{"symlink to secret", "ln -s " + filepath.Join(outside, "secret.txt") + " s; cat s"},
+		{"dotdot to secret", "cat " + filepath.Join(rel, "secret.txt")},
+		{"cd out", "cd /; cat etc/passwd"},
+		{"cd dotdot", "cd ../../..; ls; cat " + filepath.Join(outside, "secret.txt")},
+		{"find /", "find / -name passwd -maxdepth 2"},
+		{"glob outside", "echo /etc/*; echo " + outside + "/*"},
+		{"redirect read", "read l < /etc/passwd; echo \"$l\""},
+		{"redirect write", "echo pwned > /tmp/wasmbox-pwned; echo pwned > " + filepath.Join(outside, "x")},
+		{"source outside", ". /etc/passwd; source " + filepath.Join(outside, "secret.txt")},
+		{"awk getline", `awk 'BEGIN { while ((getline l < "/etc/passwd") > 0) print l }'`},
+		{"awk system", `awk 'BEGIN { system("env") }'`},
+		{"sed e command", `echo x | sed 'e env'`},
+		{"xargs shell", "echo x | xargs sh -c env"},
+		{"find exec", "touch f; find . -name f -exec env \\;"},
+		{"tar checkpoint action", "touch f; tar cf /dev/null --checkpoint=1 --checkpoint-action=exec=env f"},
+		{"LD_PRELOAD", "echo > evil.so; LD_PRELOAD=$PWD/evil.so cat /dev/null; export LD_PRELOAD=$PWD/evil.so; cat evil.so"},
+		{"dev tcp", "echo hi > /dev/tcp/127.0.0.1/80; cat < /dev/tcp/127.0.0.1/80"},
+		{"network via tools", "wget http://127.0.0.1/; curl http://127.0.0.1/; nc 127.0.0.1 80"},
+		{"stat outside", "stat /etc/shadow; du -s /"},
+		{"copy outside in", "cp /etc/passwd p; cat p"},
+		{"copy out", "echo x > f; cp f " + filepath.Join(outside, "copied")},
+	}
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			res := run(t, ip, a.code, runtime.Limits{Timeout: 20 * time.Second})
+			out := res.Stdout + res.Stderr
+			if strings.Contains(out, canary) {
+				t.Fatalf("canary leaked: %q", out)
+			}
+			if strings.Contains(out, "root:x:0:0") {
+				t.Fatalf("/etc/passwd leaked: %q", out)
+			}
+			if strings.Contains(out, "PATH=") && strings.Contains(out, "HOME=") && strings.Contains(a.code, "env") {
+				t.Fatalf("an environment was printed: %q", out)
+			}
+		})
+	}
+	for _, p := range []string{"/tmp/wasmbox-pwned", filepath.Join(outside, "x"), filepath.Join(outside, "copied")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was written outside the workspace", p)
+		}
+	}
+}
+
+func TestInterpreter_Run_denied(t *testing.T) {
+	ip, _ := newInterp(t)
+	res := run(t, ip, "python3 -c 'print(1)'")
+	if res.Error == nil || res.Error.Kind != runtime.ErrDenied || !strings.Contains(res.Stderr, "allowed programs:") || !strings.Contains(res.Stderr, "grep") {
+		t.Errorf("denied command: %+v %q", res.Error, res.Stderr)
+	}
+	res = run(t, ip, "cat /etc/hostname")
+	if res.Error == nil || res.Error.Kind != runtime.ErrDenied || !strings.Contains(res.Stderr, "outside the workspace") {
+		t.Errorf("path outside: %+v %q", res.Error, res.Stderr)
+	}
+}
+
+func TestNew_allowlist(t *testing.T) {
+	for _, bad := range []string{"sh", "bash", "python3", "python3.11", "curl", "env", "node", "perl", "ssh"} {
+		if _, err := New(WithAllowlist([]string{"cat", bad})); err == nil {
+			t.Errorf("allowlist with %q accepted", bad)
+		}
+	}
+	if _, err := ParseAllowlist("cat,/bin/sh"); err == nil {
+		t.Error("a path in BASH_ALLOWLIST accepted")
+	}
+	names, err := ParseAllowlist("cat, grep wc")
+	if err != nil || len(names) != 3 {
+		t.Fatalf("ParseAllowlist: %v %v", names, err)
+	}
+	e, err := New(WithAllowlist(names))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(e.Allowed(), ","); got != "cat,grep,wc" {
+		t.Errorf("allowed %s", got)
+	}
+	ip, err := e.New(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ip.Close()
+	res := run(t, ip, "echo a | wc -c; ls")
+	if res.Stdout != "2\n" || res.Error == nil || res.Error.Kind != runtime.ErrDenied {
+		t.Errorf("restricted allowlist: %q %+v", res.Stdout, res.Error)
+	}
+}
+
+// TestInterpreter_Run_runaway stops loops, sleepers, floods and a fork bomb; afterwards no
+// program of the run is left and the interpreter keeps working.
+func TestInterpreter_Run_runaway(t *testing.T) {
+	ip, _ := newInterp(t)
+	short := runtime.Limits{Timeout: 2 * time.Second}
+	cases := []struct {
+		name, code string
+		kind       runtime.ErrorKind
+		limits     runtime.Limits
+	}{
+		{"shell loop", "while true; do :; done", runtime.ErrTimeout, short},
+		{"sleeping program", "sleep 1234.5", runtime.ErrTimeout, short},
+		{"background programs", "sleep 1234.6 & sleep 1234.7 & wait", runtime.ErrTimeout, short},
+		{"pipeline that never ends", "cat /dev/zero | head -c 100000000000 | wc -c", runtime.ErrTimeout, short},
+		{"output flood", "while true; do echo flood flood flood flood; done", runtime.ErrOutputLimit, runtime.Limits{Timeout: time.Minute}},
+		{"program output flood", "cat /dev/zero", runtime.ErrOutputLimit, runtime.Limits{Timeout: time.Minute}},
+		{"fork bomb kept running", ":(){ :|:& };:; sleep 5", runtime.ErrDenied, runtime.Limits{Timeout: time.Minute}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, ip, tc.code, tc.limits)
+			if res.Error == nil || res.Error.Kind != tc.kind {
+				t.Fatalf("got %+v (stderr %.300q), want kind %s", res.Error, res.Stderr, tc.kind)
+			}
+			if len(res.Stdout) > runtime.DefaultMaxOutput || len(res.Stderr) > runtime.DefaultMaxOutput {
+				t.Errorf("output not capped: %d/%d", len(res.Stdout), len(res.Stderr))
+			}
+			if after := run(t, ip, "echo alive"); after.Stdout != "alive\n" {
+				t.Errorf("after %s: %q %q", tc.name, after.Stdout, after.Stderr)
+			}
+		})
+	}
+	// The classic fork bomb returns at once (its jobs are in the background); they are stopped
+	// when the run ends, and the process's goroutines come back down.
+	base := goruntime.NumGoroutine()
+	res := run(t, ip, ":(){ :|:& };:", runtime.Limits{Timeout: time.Minute})
+	if res.Error != nil && res.Error.Kind != runtime.ErrDenied {
+		t.Errorf("classic fork bomb: %+v", res.Error)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for goruntime.NumGoroutine() > base+50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fork bomb goroutines linger: %d, started at %d", goruntime.NumGoroutine(), base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if after := run(t, ip, "echo alive"); after.Stdout != "alive\n" {
+		t.Errorf("after the fork bomb: %q", after.Stdout)
+	}
+	// No sleeper of the runs above survives.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-f", "sleep 1234").Output()
+		if len(strings.TrimSpace(string(out))) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("programs outlived their run: %s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
