@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed python
+//go:embed all:python
 var python embed.FS
 
 // Python returns the guest-side Python modules, mounted read-only in every Python sandbox.

@@ -69,10 +69,38 @@ def _patch_selector_events(module):
     cls._write_to_self = lambda self: None
 
 
-class _PostImport(importlib.abc.MetaPathFinder):
-    """Adapts stdlib modules that assume an OS WASI does not provide, as they are imported."""
+_ctl_fd = None
 
-    patches = {"asyncio.selector_events": _patch_selector_events}
+
+def _host_call(msg):
+    """Asks the host for a service in the middle of a run (rendering a figure)."""
+    _send(_ctl_fd, msg)
+    reply = _recv(_ctl_fd)
+    if reply is None:
+        raise RuntimeError("wasmbox host went away")
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return reply
+
+
+def _patch_pyplot(module):
+    import base64
+
+    def render(spec):
+        return base64.b64decode(_host_call({"render": spec})["png"])
+
+    def display(spec):
+        _host_call({"display": spec})
+
+    module._render_hook = render
+    module._display_hook = display
+
+
+class _PostImport(importlib.abc.MetaPathFinder):
+    """Adapts modules as they are imported: stdlib ones that assume an OS WASI does not
+    provide, and wasmbox's matplotlib, which renders through the host."""
+
+    patches = {"asyncio.selector_events": _patch_selector_events, "matplotlib.pyplot": _patch_pyplot}
 
     def find_spec(self, name, path, target=None):
         patch = self.patches.get(name)
@@ -137,6 +165,7 @@ class Driver:
                 if last is not None:
                     # "single" mode shows the value through sys.displayhook, like a REPL cell.
                     exec(compile(last, name, "single"), self.ns)
+                self._figures()
                 return {"status": "ok"}
             finally:
                 self._flush()
@@ -153,6 +182,12 @@ class Driver:
             return {"status": "exit", "exit_code": status}
         except BaseException as e:  # noqa: B036 - everything user code raises is a result
             return self._exception(e)
+
+    def _figures(self):
+        # Figures left open at the end of a cell are shown, as in a notebook.
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt._collect_open()
 
     def _exception(self, e):
         tb = e.__traceback__
@@ -176,12 +211,16 @@ class Driver:
 
 
 def main():
-    fd = os.open(CTL, os.O_RDWR)
+    global _ctl_fd
+    fd = _ctl_fd = os.open(CTL, os.O_RDWR)
     try:
         os.chdir("/workspace")
     except OSError:
         pass
     sys.meta_path.insert(0, _PostImport())
+    # wasmbox's own modules (matplotlib), then the workspace, as a notebook's cwd would be.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.append("/workspace")
     d = Driver()
     _send(fd, {"ready": True, "version": sys.version})
     while True:

@@ -286,12 +286,24 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		err error
 	}
 	answers := make(chan answer, 1)
+	var images imageSink
 	if err := g.in.Send(msg); err != nil {
 		answers <- answer{err: err}
 	} else {
 		go func() {
-			m, err := g.in.Recv(runCtx)
-			answers <- answer{m, err}
+			// The driver may ask for services (rendering figures) before it replies.
+			for {
+				m, err := g.in.Recv(runCtx)
+				if err == nil {
+					if handled, herr := serve(g.in, m, &images); herr != nil {
+						err = herr
+					} else if handled {
+						continue
+					}
+				}
+				answers <- answer{m, err}
+				return
+			}
 		}()
 	}
 
@@ -320,6 +332,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	res.Truncated = stdout.Dropped() > 0 || stderr.Dropped() > 0
+	res.Images = images.take()
 
 	switch {
 	case a.err == nil:
