@@ -61,6 +61,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(PathMessage, guard(sse.MessageHandler()))
 	mux.Handle(PathGradio+"/sse", guard(gradio.SSEHandler()))
 	mux.Handle(PathGradio+"/message", guard(gradio.MessageHandler()))
+	mux.Handle("/api/sessions/{id}/files", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
+	mux.Handle("/api/sessions/{id}/files/{path...}", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
 	mux.Handle(PathMetric, s.auth(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version})

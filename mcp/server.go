@@ -5,6 +5,7 @@ package mcp
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -82,6 +83,7 @@ func New(cfg Config) (*Server, error) {
 		server.WithInstructions(s.instructions()),
 	)
 	s.addTools()
+	s.addFileTools()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -132,7 +134,7 @@ func owner(ctx context.Context) string {
 }
 
 // result turns a run into the tool result: structured content, its JSON as text, isError.
-func runResult(sessionID string, res *runtime.Result) *mcplib.CallToolResult {
+func runResult(sessionID string, res *runtime.Result, fileImages []runtime.Image) *mcplib.CallToolResult {
 	out := runOutput{
 		SessionID:  sessionID,
 		Success:    res.OK(),
@@ -150,8 +152,19 @@ func runResult(sessionID string, res *runtime.Result) *mcplib.CallToolResult {
 	if res.Error != nil {
 		out.Error = &runError{Kind: string(res.Error.Kind), Message: res.Error.Message}
 	}
+	for i, im := range res.Images {
+		out.Figures = append(out.Figures, figureInfo{Index: i + 1, MIME: im.MIME, Bytes: len(im.Data)})
+	}
 	r := mcplib.NewToolResultStructuredOnly(out)
 	r.IsError = !out.Success
+	// Figures as image blocks after the text: LibreChat shows ImageContent to the user, while
+	// base64 inside the text would not be rendered.
+	for _, im := range res.Images {
+		r.Content = append(r.Content, mcplib.NewImageContent(base64.StdEncoding.EncodeToString(im.Data), im.MIME))
+	}
+	for _, im := range fileImages {
+		r.Content = append(r.Content, mcplib.NewImageContent(base64.StdEncoding.EncodeToString(im.Data), im.MIME))
+	}
 	return r
 }
 
@@ -167,6 +180,13 @@ type runOutput struct {
 	DurationMS int64          `json:"duration_ms"`
 	StateReset bool           `json:"state_reset" jsonschema:"true when the session's variables were lost (timeout, memory, restart); files remain"`
 	Files      []runtime.File `json:"files" jsonschema:"workspace files created or changed by this run"`
+	Figures    []figureInfo   `json:"figures,omitempty" jsonschema:"plots the run showed, returned as image blocks after the text"`
+}
+
+type figureInfo struct {
+	Index int    `json:"index"`
+	MIME  string `json:"mime"`
+	Bytes int    `json:"bytes"`
 }
 
 type runError struct {

@@ -159,7 +159,7 @@ func textOf(res *mcplib.CallToolResult) string {
 }
 
 var wantTools = []string{"create_execution_session", "delete_session", "execute_bash_command", "execute_javascript_code",
-	"execute_python_code", "get_execution_history", "get_system_info", "list_execution_sessions"}
+	"execute_python_code", "get_execution_history", "get_system_info", "list_execution_sessions", "list_files", "read_file", "upload_file"}
 
 func TestServer_transports(t *testing.T) {
 	f := newFixture(t, Config{})

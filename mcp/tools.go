@@ -149,8 +149,37 @@ func (s *Server) execTool(toolLang runtime.Language, param string) func(context.
 		}
 		s.metrics.runs.WithLabelValues(string(lang), outcome).Inc()
 		s.metrics.duration.WithLabelValues(string(lang)).Observe(time.Since(start).Seconds())
-		return runResult(id, res), nil
+		return runResult(id, res, s.runImages(id, res)), nil
 	}
+}
+
+// runImages returns the image files a run created or changed (savefig('x.png'), a PNG written
+// by bash), capped in number and size; figures already returned are not repeated.
+func (s *Server) runImages(id string, res *runtime.Result) []runtime.Image {
+	var out []runtime.Image
+	for _, f := range res.Files {
+		if len(out) >= maxRunImages || len(res.Images)+len(out) >= maxRunImages+8 {
+			break
+		}
+		if !imageMIME[f.MIME] || f.Size > maxRunImageBytes {
+			continue
+		}
+		data, _, err := s.cfg.Sessions.ReadFile(id, f.Path, maxRunImageBytes)
+		if err != nil || duplicate(res.Images, data) {
+			continue
+		}
+		out = append(out, runtime.Image{MIME: f.MIME, Data: data})
+	}
+	return out
+}
+
+func duplicate(images []runtime.Image, data []byte) bool {
+	for _, im := range images {
+		if string(im.Data) == string(data) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) hasLanguage(lang runtime.Language) bool {

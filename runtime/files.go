@@ -2,10 +2,30 @@ package runtime
 
 import (
 	"io/fs"
+	"mime"
+	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
+
+// MIMEType guesses a file's media type from its name.
+func MIMEType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	switch ext {
+	case ".py", ".sh", ".ts", ".md", ".log", ".txt", ".yaml", ".yml", ".toml", ".ini", ".cfg":
+		return "text/plain; charset=utf-8"
+	case ".csv":
+		return "text/csv; charset=utf-8"
+	case ".json":
+		return "application/json"
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
 
 // maxSnapshot bounds how many workspace entries a snapshot looks at.
 const maxSnapshot = 10000
@@ -51,7 +71,7 @@ func ChangedFiles(before, after FileSnapshot) []File {
 	var out []File
 	for p, st := range after {
 		if old, ok := before[p]; !ok || old != st {
-			out = append(out, File{Path: p, Size: st.size})
+			out = append(out, File{Path: p, Size: st.size, MIME: MIMEType(p)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })

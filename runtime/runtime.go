@@ -67,6 +67,7 @@ type Image struct {
 type File struct {
 	Path string `json:"path"`
 	Size int64  `json:"size"`
+	MIME string `json:"mime"`
 }
 
 // Result is what a run produced. It is filled even when the run failed.

@@ -93,6 +93,13 @@ func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
 		}
 		l.MaxOutput = n
 	}
+	if v := getenv("WORKSPACE_QUOTA_MB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1<<20 {
+			return l, fmt.Errorf("WORKSPACE_QUOTA_MB=%q: want a number of MiB between 1 and 1048576", v)
+		}
+		l.WorkspaceQuota = int64(n) << 20
+	}
 	return l, l.Validate()
 }
 

@@ -46,7 +46,7 @@ func TestStdio(t *testing.T) {
 		t.Fatal(err)
 	}
 	tools, err := c.ListTools(ctx, mcplib.ListToolsRequest{})
-	if err != nil || len(tools.Tools) != 8 {
+	if err != nil || len(tools.Tools) != 11 {
 		t.Fatalf("list tools: %v, %d tools", err, len(tools.Tools))
 	}
 	callTool := func(name string, args map[string]any) (*mcplib.CallToolResult, map[string]any) {

@@ -87,7 +87,8 @@ async function connect(make) {
 }
 
 const wantTools = ['create_execution_session', 'delete_session', 'execute_bash_command', 'execute_javascript_code',
-  'execute_python_code', 'get_execution_history', 'get_system_info', 'list_execution_sessions'];
+  'execute_python_code', 'get_execution_history', 'get_system_info', 'list_execution_sessions', 'list_files', 'read_file',
+  'upload_file'];
 
 for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
   test(`TypeScript SDK over ${name}`, { timeout: 120_000 }, async () => {
@@ -131,6 +132,15 @@ for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
       assert.equal(js.structuredContent.stdout, "Map(1) { 'a' => 1 }\n");
       const ts = await client.callTool({ name: 'execute_javascript_code', arguments: { code: 'const k: string = "typed"; k.length', language: 'typescript', session_id: sid } });
       assert.equal(ts.structuredContent.stdout, '5\n');
+      const plot = await client.callTool({ name: 'execute_python_code', arguments: { code: 'import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("e2e")\nplt.show()', session_id: sid } });
+      assert.equal(plot.isError ?? false, false);
+      assert.equal(plot.content[1].type, 'image');
+      assert.equal(plot.content[1].mimeType, 'image/png');
+      assert.equal(plot.structuredContent.figures.length, 1);
+      const up = await client.callTool({ name: 'upload_file', arguments: { session_id: sid, path: 'in/data.csv', content_base64: Buffer.from('x,y\n1,2\n').toString('base64') } });
+      assert.equal(up.isError ?? false, false);
+      const rd = await client.callTool({ name: 'read_file', arguments: { session_id: sid, path: 'in/data.csv' } });
+      assert.equal(rd.content[0].text, 'x,y\n1,2\n');
       const sh = await client.callTool({ name: 'execute_bash_command', arguments: { command: 'seq 3 | paste -sd+ 2>/dev/null || seq 3 | tr "\\n" " "', session_id: sid } });
       assert.equal(sh.structuredContent.session_id, sid);
       const sh2 = await client.callTool({ name: 'execute_bash_command', arguments: { command: 'printf "%s\\n" c a b | sort | head -1', session_id: sid } });

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -25,6 +26,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"wasmbox/runtime"
+	"wasmbox/wasm/workspace"
 )
 
 // Engine makes bash interpreters. It is safe for concurrent use.
@@ -119,7 +121,7 @@ func (e *Engine) New(ctx context.Context, workspaceDir string) (runtime.Interpre
 		interp.StdIO(bytes.NewReader(nil), &ip.stdout, &ip.stderr),
 		interp.ExecHandlers(ip.execMiddleware),
 		interp.CallHandler(ip.call),
-		interp.OpenHandler(j.open),
+		interp.OpenHandler(ip.open),
 		interp.ReadDirHandler2(j.readDir),
 		interp.StatHandler(j.stat),
 		interp.AccessHandler(j.access),
@@ -251,6 +253,9 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	case errors.Is(cause, errFlood):
 		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit, Message: "execution stopped after writing too much output"}
 		res.ExitCode = -1
+	case errors.Is(cause, errQuota):
+		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: fmt.Sprintf("the workspace passed its %d MiB quota; delete files to go on", limits.WorkspaceQuota>>20)}
+		res.ExitCode = 1
 	case errors.Is(cause, errForkBomb):
 		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: fmt.Sprintf("execution stopped: more than %d commands ran at once (a fork bomb?)", maxConcurrency)}
 		res.ExitCode = -1
@@ -277,6 +282,17 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 }
 
 type limitsKey struct{}
+
+// open confines redirections to the workspace and refuses new writes once it is over quota.
+func (ip *Interpreter) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE) != 0 && !devices[path] {
+		if limits, ok := ctx.Value(limitsKey{}).(runtime.Limits); ok && limits.WorkspaceQuota > 0 &&
+			workspace.Usage(ip.jail.dir) >= limits.WorkspaceQuota {
+			return nil, fmt.Errorf("%s: workspace quota of %d MiB is full", path, limits.WorkspaceQuota>>20)
+		}
+	}
+	return ip.jail.open(ctx, path, flag, perm)
+}
 
 // call runs before every command, builtins and functions included: it keeps cd inside the
 // workspace and stops runaway concurrency.
@@ -378,8 +394,19 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	}
 	defer st.procs.Add(-1)
 	limits, _ := ctx.Value(limitsKey{}).(runtime.Limits)
-	return ip.launch(ctx, hc, path, argv, limits)
+	err := ip.launch(ctx, hc, path, argv, limits)
+	if q := limits.WorkspaceQuota; q > 0 {
+		if used := workspace.Usage(ip.jail.dir); used > q {
+			fmt.Fprintf(hc.Stderr, "%s: the workspace holds %d MiB, over its %d MiB quota; the run was stopped (delete files to go on)\n", name, used>>20, q>>20)
+			st.deny(fmt.Sprintf("workspace quota of %d MiB exceeded", q>>20))
+			st.cancel(errQuota)
+			return interp.ExitStatus(1)
+		}
+	}
+	return err
 }
+
+var errQuota = errors.New("workspace quota exceeded")
 
 // childEnv is the program's environment: wasmbox's fixed variables plus what the script
 // exported, minus anything that changes how programs load or where they look for code.

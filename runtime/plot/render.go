@@ -191,6 +191,18 @@ func axes(a Axes) (*plot.Plot, error) {
 			return nil, err
 		}
 	}
+	// matplotlib's margins: 5% of the data range on each side, except where bars or histograms
+	// stand on zero.
+	sticky := false
+	for _, s := range a.Series {
+		sticky = sticky || s.Kind == "bar" || s.Kind == "hist"
+	}
+	if a.XScale != "log" {
+		pad(&p.X, false)
+	}
+	if a.YScale != "log" {
+		pad(&p.Y, sticky)
+	}
 	if a.XScale == "log" {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -227,6 +239,19 @@ func axes(a Axes) (*plot.Plot, error) {
 		p.Legend.TextStyle.Font = font.From(sans, 9)
 	}
 	return p, nil
+}
+
+func pad(ax *plot.Axis, stickyZero bool) {
+	span := ax.Max - ax.Min
+	if span <= 0 || math.IsInf(span, 0) || math.IsNaN(span) {
+		return
+	}
+	if !(stickyZero && ax.Min == 0) {
+		ax.Min -= 0.05 * span
+	}
+	if !(stickyZero && ax.Max == 0) {
+		ax.Max += 0.05 * span
+	}
 }
 
 func constTicks(t *Ticks) plot.ConstantTicks {

@@ -1,0 +1,173 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"wasmbox/runtime"
+	"wasmbox/wasm/workspace"
+)
+
+// Errors of the file operations.
+var (
+	ErrBadPath  = errors.New("sessions: bad path")
+	ErrTooLarge = errors.New("sessions: file too large")
+	ErrQuota    = errors.New("sessions: workspace quota exceeded")
+)
+
+// FileInfo describes a workspace file.
+type FileInfo struct {
+	Path     string    `json:"path"`
+	Size     int64     `json:"size"`
+	MIME     string    `json:"mime"`
+	Modified time.Time `json:"modified"`
+}
+
+// CleanPath checks a path a client gave for a workspace file: relative, no "..", no NUL,
+// not empty. It returns the slash-separated clean form.
+func CleanPath(p string) (string, error) {
+	if p == "" || strings.ContainsRune(p, 0) || strings.ContainsRune(p, '\\') {
+		return "", fmt.Errorf("%w: %q (want a relative path inside the workspace)", ErrBadPath, p)
+	}
+	if path.IsAbs(p) || strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("%w: %q is absolute; paths are relative to the workspace", ErrBadPath, p)
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("%w: %q leaves the workspace", ErrBadPath, p)
+		}
+	}
+	c := path.Clean(p)
+	if c == "." {
+		return "", fmt.Errorf("%w: %q names the workspace itself, not a file", ErrBadPath, p)
+	}
+	return c, nil
+}
+
+// workspaceRoot opens a live session's workspace.
+func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
+	m.mu.Lock()
+	s, err := m.lookupLocked(id)
+	if err == nil {
+		s.lastUsed = m.cfg.now()
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return os.OpenRoot(s.workspace())
+}
+
+// Files lists a session's workspace files, sorted by path.
+func (m *Manager) Files(id string) ([]FileInfo, error) {
+	root, err := m.workspaceRoot(id)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	var out []FileInfo
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if len(out) >= 10000 {
+			return fs.SkipAll
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		out = append(out, FileInfo{Path: p, Size: fi.Size(), MIME: runtime.MIMEType(p), Modified: fi.ModTime().UTC()})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	if out == nil {
+		out = []FileInfo{}
+	}
+	return out, err
+}
+
+// ReadFile returns a workspace file; files over max bytes fail with ErrTooLarge.
+func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
+	clean, err := CleanPath(p)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	root, err := m.workspaceRoot(id)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(clean))
+	if err != nil {
+		return nil, FileInfo{}, fileErr(clean, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file", ErrBadPath, clean)
+	}
+	info := FileInfo{Path: clean, Size: fi.Size(), MIME: runtime.MIMEType(clean), Modified: fi.ModTime().UTC()}
+	if fi.Size() > max {
+		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d (download it over HTTP at /api/sessions/{id}/files/{path})", ErrTooLarge, clean, fi.Size(), max)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	return b, info, err
+}
+
+// WriteFile creates or replaces a workspace file, creating its directories, within the quota.
+func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
+	clean, err := CleanPath(p)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	root, err := m.workspaceRoot(id)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	defer root.Close()
+	name := filepath.FromSlash(clean)
+	var old int64
+	if fi, err := root.Stat(name); err == nil && fi.Mode().IsRegular() {
+		old = fi.Size()
+	}
+	quota := m.cfg.limits.WorkspaceQuota
+	if used := workspace.Usage(root.Name()); quota > 0 && used-old+int64(len(data)) > quota {
+		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d bytes; writing %d more would pass its %d MiB quota; delete files first", ErrQuota, used, len(data), quota>>20)
+	}
+	if dir := path.Dir(clean); dir != "." {
+		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
+			return FileInfo{}, fileErr(clean, err)
+		}
+	}
+	tmp := name + ".upload-tmp"
+	if err := root.WriteFile(tmp, data, 0o644); err != nil {
+		return FileInfo{}, fileErr(clean, err)
+	}
+	if err := root.Rename(tmp, name); err != nil {
+		root.Remove(tmp)
+		return FileInfo{}, fileErr(clean, err)
+	}
+	return FileInfo{Path: clean, Size: int64(len(data)), MIME: runtime.MIMEType(clean), Modified: time.Now().UTC()}, nil
+}
+
+func fileErr(p string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s does not exist in the workspace (list_files shows what does)", ErrBadPath, p)
+	}
+	if strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes") {
+		return fmt.Errorf("%w: %s leads outside the workspace", ErrBadPath, p)
+	}
+	return fmt.Errorf("sessions: %s: %w", p, err)
+}
