@@ -32,7 +32,7 @@ var goldenFigures = map[string]Figure{
 		Series: []Series{{Kind: "line", X: xs(50), Y: seq(50, func(i int) float64 { return math.Sin(float64(i) * 0.2) }), Color: "#1f77b4", LineStyle: "solid", LineWidth: 1.5}},
 	}}},
 	"scatter": {Width: 6.4, Height: 4.8, DPI: 60, Rows: 1, Cols: 1, Axes: []Axes{{
-		Title: "Scatter",
+		Title:  "Scatter",
 		Series: []Series{{Kind: "scatter", X: seq(30, func(i int) float64 { return float64(i % 7) }), Y: seq(30, func(i int) float64 { return float64((i * 13) % 11) }), Color: "#ff7f0e", Size: 20, Marker: "o", Alpha: 0.8}},
 	}}},
 	"bar": {Width: 6.4, Height: 4.8, DPI: 60, Rows: 1, Cols: 1, Axes: []Axes{{
@@ -40,7 +40,7 @@ var goldenFigures = map[string]Figure{
 		Series: []Series{{Kind: "bar", X: []float64{0, 1, 2, 3}, Height: []float64{3, 7, 2, 5}, Width: 0.8, Colors: []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"}}},
 	}}},
 	"hist": {Width: 6.4, Height: 4.8, DPI: 60, Rows: 1, Cols: 1, Axes: []Axes{{
-		Title: "Histogram",
+		Title:  "Histogram",
 		Series: []Series{{Kind: "hist", Edges: seq(11, func(i int) float64 { return float64(i) }), Counts: []float64{1, 3, 7, 12, 18, 17, 11, 6, 2, 1}, Color: "#2ca02c"}},
 	}}},
 	"log_legend": {Width: 6.4, Height: 4.8, DPI: 60, Rows: 1, Cols: 1, Axes: []Axes{{
