@@ -57,10 +57,13 @@ before(async () => {
   open = await startServer({});
 }, { timeout: 300_000 });
 
-after(() => {
+after(async () => {
   for (const s of servers) {
+    // Wait for the graceful shutdown, which writes the sessions' metadata, before removing them.
+    const exited = s.proc.exitCode !== null ? Promise.resolve() : new Promise((r) => s.proc.once('exit', r));
     s.proc.kill('SIGTERM');
-    rmSync(s.dataDir, { recursive: true, force: true });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    rmSync(s.dataDir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
 
