@@ -190,3 +190,25 @@ func TestInterpreter_Run_runaway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestInterpreter_Run_quota(t *testing.T) {
+	ip, dir := newInterp(t)
+	limits := runtime.Limits{Timeout: time.Minute, WorkspaceQuota: 1 << 20}
+	res := run(t, ip, "head -c 2000000 /dev/zero > big; echo after", limits)
+	if res.Error == nil || res.Error.Kind != runtime.ErrDenied || !strings.Contains(res.Stderr, "quota") || strings.Contains(res.Stdout, "after") {
+		t.Fatalf("writing past the quota: %+v %q %q", res.Error, res.Stdout, res.Stderr)
+	}
+	res = run(t, ip, "echo more > more.txt", limits)
+	if res.Error == nil || !strings.Contains(res.Stderr, "quota") {
+		t.Errorf("a write while over quota: %+v %q", res.Error, res.Stderr)
+	}
+	res = run(t, ip, "rm big; echo small > small.txt; cat small.txt", limits)
+	if res.Error != nil || res.Stdout != "small\n" {
+		t.Errorf("after freeing space: %+v %q %q", res.Error, res.Stdout, res.Stderr)
+	}
+	// A single file is also capped by RLIMIT_FSIZE (64 MiB), whatever the quota.
+	res = run(t, ip, "head -c 70000000 /dev/zero > huge", runtime.Limits{Timeout: time.Minute, WorkspaceQuota: 1 << 30})
+	if fi, err := os.Stat(filepath.Join(dir, "huge")); err == nil && fi.Size() > 64<<20 {
+		t.Errorf("a %d-byte file was written past RLIMIT_FSIZE", fi.Size())
+	}
+}
