@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"io"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -56,4 +58,57 @@ func (b *CappedBuffer) Dropped() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.dropped
+}
+
+// FloodLimit is how much output a run may write to one stream in all before it is stopped:
+// past the cap, output is dropped, but a run that keeps printing this much is a flood.
+func FloodLimit(cap int) int64 { return int64(max(1<<20, 100*cap)) }
+
+// Stream is one run's stdout or stderr: a [CappedBuffer] that calls OnFlood once more than
+// [FloodLimit] bytes were written to it. It is safe for concurrent use.
+type Stream struct {
+	*CappedBuffer
+	total   atomic.Int64
+	limit   int64
+	flooded atomic.Bool
+	// OnFlood, if set, is called (once) when the stream floods.
+	OnFlood func()
+}
+
+// NewStream returns a stream keeping at most limit bytes.
+func NewStream(limit int) *Stream {
+	return &Stream{CappedBuffer: NewCappedBuffer(limit), limit: FloodLimit(limit)}
+}
+
+// Write keeps what fits under the cap; it never fails.
+func (s *Stream) Write(p []byte) (int, error) {
+	if s.total.Add(int64(len(p))) > s.limit && s.OnFlood != nil && !s.flooded.Swap(true) {
+		s.OnFlood()
+	}
+	return s.CappedBuffer.Write(p)
+}
+
+// SwitchWriter forwards writes to a writer that can be replaced between runs; with none set,
+// writes are discarded. It is safe for concurrent use.
+type SwitchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Set replaces the destination (nil discards).
+func (s *SwitchWriter) Set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+// Write implements io.Writer.
+func (s *SwitchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	if w == nil {
+		return len(p), nil
+	}
+	return w.Write(p)
 }

@@ -64,8 +64,32 @@ func TestChangedFiles(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "d"), 0o755)
 	os.WriteFile(filepath.Join(dir, "d", "new"), []byte("333"), 0o644)
 	got := ChangedFiles(before, SnapshotFiles(dir))
-	want := []File{{Path: "d/new", Size: 3}, {Path: "edit", Size: 2}}
+	want := []File{{Path: "d/new", Size: 3, MIME: "application/octet-stream"}, {Path: "edit", Size: 2, MIME: "application/octet-stream"}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestStream_flood(t *testing.T) {
+	s := NewStream(10)
+	floods := 0
+	s.OnFlood = func() { floods++ }
+	chunk := make([]byte, 64<<10)
+	for range 40 {
+		s.Write(chunk)
+	}
+	if floods != 1 {
+		t.Errorf("OnFlood called %d times, want once", floods)
+	}
+	if len(s.String()) != 10 {
+		t.Errorf("kept %d bytes, want 10", len(s.String()))
+	}
+}
+
+func TestMIMEType(t *testing.T) {
+	for name, want := range map[string]string{"a.png": "image/png", "d/x.CSV": "text/csv; charset=utf-8", "n.json": "application/json", "s.py": "text/plain; charset=utf-8", "noext": "application/octet-stream"} {
+		if got := MIMEType(name); got != want {
+			t.Errorf("MIMEType(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -21,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"wasmbox/runtime"
 	"wasmbox/wasm/cpython"
 )
 
@@ -156,8 +156,8 @@ type Spec struct {
 // guest exits) every call fails fast.
 type Instance struct {
 	ctl       *control
-	stdout    switchWriter
-	stderr    switchWriter
+	stdout    runtime.SwitchWriter
+	stderr    runtime.SwitchWriter
 	workspace *Workspace
 	cancel    context.CancelCauseFunc
 	ctx       context.Context
@@ -261,8 +261,8 @@ func (in *Instance) Workspace() *Workspace { return in.workspace }
 
 // SetOutput routes the guest's stdout and stderr to the given writers (nil discards).
 func (in *Instance) SetOutput(stdout, stderr io.Writer) {
-	in.stdout.set(stdout)
-	in.stderr.set(stderr)
+	in.stdout.Set(stdout)
+	in.stderr.Set(stderr)
 }
 
 // Send queues one message for the driver.
@@ -270,28 +270,6 @@ func (in *Instance) Send(msg []byte) error { return in.ctl.send(msg) }
 
 // Recv waits for the driver's next message, the guest's exit, or ctx.
 func (in *Instance) Recv(ctx context.Context) ([]byte, error) { return in.ctl.recv(ctx) }
-
-// switchWriter forwards to a writer that can be changed between runs.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
-}
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	w := s.w
-	s.mu.Unlock()
-	if w == nil {
-		return len(p), nil
-	}
-	return w.Write(p)
-}
 
 type eofReader struct{}
 

@@ -106,8 +106,6 @@ func (e *Engine) New(ctx context.Context, workspaceDir string) (runtime.Interpre
 		return nil, fmt.Errorf("bash: open workspace: %w", err)
 	}
 	ip := &Interpreter{engine: e, jail: j}
-	ip.stdout.set(nil)
-	ip.stderr.set(nil)
 	env := expand.ListEnviron(
 		"PATH="+searchPath,
 		"HOME="+j.dir,
@@ -140,8 +138,8 @@ type Interpreter struct {
 	jail   *jail
 	runner *interp.Runner
 	mu     sync.Mutex
-	stdout switchWriter
-	stderr switchWriter
+	stdout runtime.SwitchWriter
+	stderr runtime.SwitchWriter
 	closed atomic.Bool
 	cancel atomic.Pointer[context.CancelFunc]
 	run    *runState
@@ -220,26 +218,26 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 
 	before := runtime.SnapshotFiles(ip.jail.dir)
-	stdout := newStream(limits.MaxOutput)
-	stderr := newStream(limits.MaxOutput)
+	stdout := runtime.NewStream(limits.MaxOutput)
+	stderr := runtime.NewStream(limits.MaxOutput)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(limits.Timeout, func() { cancel(errTimeout) })
 	defer timer.Stop()
 	plain := context.CancelFunc(func() { cancel(errClosedRun) })
 	ip.cancel.Store(&plain)
 	defer ip.cancel.Store(nil)
-	stdout.onFlood = func() { cancel(errFlood) }
-	stderr.onFlood = stdout.onFlood
-	ip.stdout.set(stdout)
-	ip.stderr.set(stderr)
+	stdout.OnFlood = func() { cancel(errFlood) }
+	stderr.OnFlood = stdout.OnFlood
+	ip.stdout.Set(stdout)
+	ip.stderr.Set(stderr)
 	st := &runState{goroutines: goruntime.NumGoroutine(), cancel: cancel}
 	ip.run = st
 	runCtx = context.WithValue(runCtx, limitsKey{}, limits)
 
 	err = ip.runner.Run(runCtx, file)
 	cancel(nil)
-	ip.stdout.set(nil)
-	ip.stderr.set(nil)
+	ip.stdout.Set(nil)
+	ip.stderr.Set(nil)
 
 	res.Duration = time.Since(start)
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()

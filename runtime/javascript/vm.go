@@ -284,7 +284,7 @@ func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits)
 	v.stdout = runtime.NewCappedBuffer(limits.MaxOutput)
 	v.stderr = runtime.NewCappedBuffer(limits.MaxOutput)
 	v.written.Store(0)
-	v.floodLimit = int64(max(1<<20, 100*limits.MaxOutput))
+	v.floodLimit = runtime.FloodLimit(limits.MaxOutput)
 	v.rejected = nil
 	defer func() { v.stdout, v.stderr, v.stop = nil, nil, nil }()
 

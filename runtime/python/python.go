@@ -266,12 +266,12 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 
 	before := runtime.SnapshotFiles(ip.dir)
-	stdout := newStream(limits.MaxOutput)
-	stderr := newStream(limits.MaxOutput)
+	stdout := runtime.NewStream(limits.MaxOutput)
+	stderr := runtime.NewStream(limits.MaxOutput)
 	flood := make(chan struct{})
 	var floodOnce sync.Once
 	onFlood := func() { floodOnce.Do(func() { close(flood) }) }
-	stdout.onFlood, stderr.onFlood = onFlood, onFlood
+	stdout.OnFlood, stderr.OnFlood = onFlood, onFlood
 	g.in.SetOutput(stdout, stderr)
 	defer g.in.SetOutput(nil, nil)
 
@@ -343,7 +343,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		res.ExitCode = -1
 	case errors.Is(a.err, errFlood):
 		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit,
-			Message: fmt.Sprintf("execution stopped after writing more than %d bytes of output; Python state was reset", floodLimit(limits.MaxOutput))}
+			Message: fmt.Sprintf("execution stopped after writing more than %d bytes of output; Python state was reset", runtime.FloodLimit(limits.MaxOutput))}
 		res.ExitCode = -1
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
