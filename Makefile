@@ -5,7 +5,7 @@ CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python311.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
 
-.PHONY: all build python run test vet e2e bench load clean
+.PHONY: all build python web run test vet e2e bench load clean
 
 all: build
 
@@ -16,13 +16,18 @@ python:
 $(CPYTHON):
 	wasm/cpython/build.sh
 
-build: python
+# The playground's editor: CodeMirror from the npm registry, bundled with esbuild's Go API.
+web:
+	cd assets/web && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./assets/web/bundle assets/web
+
+build: python web
 	$(GO) build -trimpath -o $(BIN) ./cmd/wasmbox
 
 run: build
 	$(BIN) serve --addr $${WASMBOX_ADDR:-:7860}
 
-vet: python
+vet: python web
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	# -stdmethods=false: wazero's sys.File interface has Seek returning an Errno, not error.
 	$(GO) vet -stdmethods=false ./...
@@ -35,8 +40,8 @@ test: build vet
 e2e: build
 	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
 
-bench: python
+bench: python web
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./runtime/python/
 
 clean:
-	rm -rf bin $(CPYTHON)
+	rm -rf bin $(CPYTHON) assets/web/dist

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
+	"wasmbox/assets"
 )
 
 // Paths served by [Server.Handler].
@@ -61,22 +63,33 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(PathMessage, guard(sse.MessageHandler()))
 	mux.Handle(PathGradio+"/sse", guard(gradio.SSEHandler()))
 	mux.Handle(PathGradio+"/message", guard(gradio.MessageHandler()))
+	s.apiRoutes(mux, guard)
 	mux.Handle("/api/sessions/{id}/files", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
 	mux.Handle("/api/sessions/{id}/files/{path...}", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
 	mux.Handle(PathMetric, s.auth(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version})
 	})
+	static := http.StripPrefix("/static/", http.FileServerFS(assets.Web()))
+	mux.Handle("GET /static/", securityHeaders(static))
+	mux.Handle("GET /{$}", securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets.Web(), "index.html")
+	})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at " + PathStreamable + " (streamable HTTP) and " + PathSSE + " (SSE)"})
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("wasmbox " + s.cfg.Version + "\n\nMCP endpoints:\n  streamable HTTP  " + PathStreamable +
-			"\n  SSE              " + PathSSE + "  (also " + PathGradio + "/sse)\nHealth: " + PathHealth + "\n"))
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at " + PathStreamable + " (streamable HTTP) and " + PathSSE + " (SSE), the playground at /"})
 	})
 	return mux
+}
+
+// securityHeaders keeps the playground to its own origin: no external scripts, styles or
+// connections, no framing.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,104 @@
+// The playground in a real headless Chromium (Debian's), driven by playwright-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, stopAll } from './server.mjs';
+
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+let url;
+let browser;
+let page;
+
+before(async () => {
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: install Debian's chromium package`);
+  url = await startServer({});
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],  // launch() gives each run a new empty profile
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const external = [];
+  page.on('request', (r) => { if (!r.url().startsWith(url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) external.push(r.url()); });
+  page.external = external;
+  await page.goto(url + '/');
+  await page.waitForSelector('.cm-content');
+}, { timeout: 300_000 });
+
+after(async () => {
+  await browser?.close();
+  await stopAll();
+});
+
+async function setCode(language, code) {
+  await page.selectOption('#language', language);
+  await page.click('.cm-content');
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(code);
+}
+
+async function runAndWait() {
+  const before = await page.locator('#output .run').count();
+  await page.keyboard.press('ControlOrMeta+Enter');
+  await page.waitForFunction((n) => document.querySelectorAll('#output .run').length > n, before, { timeout: 60_000 });
+  return page.locator('#output .run').first();
+}
+
+test('runs Python and shows its output; state carries to the next run', { timeout: 120_000 }, async () => {
+  await setCode('python', 'x = 6 * 7\nprint("answer", x)');
+  let run = await runAndWait();
+  assert.equal(await run.locator('pre.stdout').textContent(), 'answer 42\n');
+  await setCode('python', 'x + 1');
+  run = await runAndWait();
+  assert.equal(await run.locator('pre.stdout').textContent(), '43\n');
+});
+
+test('a plot appears as an image', { timeout: 120_000 }, async () => {
+  await page.click('[data-example=plot]');
+  const run = await runAndWait();
+  const img = run.locator('img');
+  assert.equal(await img.count(), 1);
+  const size = await img.evaluate((i) => i.decode().then(() => [i.naturalWidth, i.naturalHeight]));
+  assert.deepEqual(size, [800, 400]);
+  await page.screenshot({ path: process.env.PLAYGROUND_SCREENSHOT || join(tmpdir(), 'wasmbox-playground.png') });
+});
+
+test('an error is shown as an error', { timeout: 120_000 }, async () => {
+  await setCode('python', '1/0');
+  const run = await runAndWait();
+  assert.match(await run.locator('pre.stderr').textContent(), /ZeroDivisionError/);
+  assert.match(await run.locator('.error').textContent(), /^exception: ZeroDivisionError/);
+  const color = await run.locator('pre.stderr').evaluate((e) => getComputedStyle(e).color);
+  assert.notEqual(color, await run.locator('.meta').evaluate((e) => getComputedStyle(e).color));
+});
+
+test('an uploaded CSV is read from Python', { timeout: 120_000 }, async () => {
+  const csv = join(mkdtempSync(join(tmpdir(), 'upload-')), 'scores.csv');
+  writeFileSync(csv, 'name,score\nada,90\nbob,75\n');
+  await page.setInputFiles('#upload', csv);
+  await page.click('#upload-form button[type=submit]');
+  await page.waitForSelector('#file-list li:has-text("scores.csv")');
+  await setCode('python', "import csv\nrows = list(csv.DictReader(open('scores.csv')))\nprint(sum(int(r['score']) for r in rows))");
+  const run = await runAndWait();
+  assert.equal(await run.locator('pre.stdout').textContent(), '165\n');
+});
+
+test('switching to bash runs bash in the same workspace', { timeout: 120_000 }, async () => {
+  await setCode('bash', 'wc -l < scores.csv; echo "lang=bash"');
+  const run = await runAndWait();
+  assert.equal(await run.locator('pre.stdout').textContent(), '3\nlang=bash\n');
+  assert.match(await run.locator('.meta').textContent(), /^bash/);
+});
+
+test('the page made no requests beyond wasmbox and works at phone width', { timeout: 60_000 }, async () => {
+  assert.deepEqual(page.external, []);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.equal(overflow, false, 'the page scrolls sideways at 390px');
+  assert.ok(await page.locator('#run').isVisible());
+});
