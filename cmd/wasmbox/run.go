@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"wasmbox/runtime"
@@ -28,6 +30,7 @@ Usage:
   wasmbox run --lang python|javascript|typescript|bash FILE|-
                                                   run code once; prints stdout and stderr, exits non-zero on any error
   wasmbox version                                 print wasmbox's and CPython's versions
+  wasmbox healthcheck [--url URL]                 exit 0 when the server's /healthz answers (for container HEALTHCHECKs)
   wasmbox load [--url URL] [--clients N] [--duration D]   drive a server with N MCP clients; print throughput and latency
 
 Run "wasmbox serve -h" for every setting; each flag has an environment variable twin.
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return stdioCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "load":
 		return loadCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthCmd(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "wasmbox: unknown command %q\n\n%s", args[0], usage)
 	return 2
@@ -201,5 +206,39 @@ func versionCmd(ctx context.Context, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "wasmbox %s\nCPython %s (wasm32-wasi, built %s)\n", version, cpython.Version, v)
+	return 0
+}
+
+// healthCmd asks a running server's /healthz; containers use it as their HEALTHCHECK.
+func healthCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := envOr(os.Getenv, "WASMBOX_ADDR", ":7860")
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	url := fs.String("url", "http://"+addr+"/healthz", "health endpoint")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox healthcheck: %v\n", err)
+		return 2
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmbox healthcheck: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "wasmbox healthcheck: %s: %s\n", resp.Status, body)
+		return 1
+	}
+	stdout.Write(body)
 	return 0
 }

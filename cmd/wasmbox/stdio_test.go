@@ -110,6 +110,11 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The container health check sees it.
+	var health strings.Builder
+	if code := healthCmd(context.Background(), []string{"--url", "http://" + addr + "/healthz"}, &health, &health); code != 0 || !strings.Contains(health.String(), `"ok"`) {
+		t.Errorf("healthcheck: exit %d: %s", code, health.String())
+	}
 	// The load command drives it over MCP.
 	var load strings.Builder
 	if code := loadCmd(context.Background(), []string{"--url", "http://" + addr + "/mcp", "--clients", "2", "--duration", "1s"}, &load, &load); code != 0 {
@@ -128,6 +133,9 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("no exit after SIGTERM")
+	}
+	if code := healthCmd(context.Background(), []string{"--url", "http://" + addr + "/healthz"}, &health, &health); code != 1 {
+		t.Errorf("healthcheck of a stopped server: exit %d, want 1", code)
 	}
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("logs lack the shutdown: %s", logs.String())

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer, stopAll } from './server.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -130,4 +131,14 @@ test('MCP conformance suite', { timeout: 600_000 }, () => {
   const summary = out.slice(out.indexOf('=== SUMMARY ==='));
   console.log(summary);
   assert.equal(r.status, 0, `conformance suite failed:\n${summary}`);
+});
+
+test('the Dockerfile lints clean and has what a Hugging Face Space needs', () => {
+  const dockerfile = join(here, '..', '..', 'Dockerfile');
+  const lint = spawnSync('npx', ['--no-install', 'dockerfilelint', dockerfile], { cwd: here, encoding: 'utf8' });
+  assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+  const text = readFileSync(dockerfile, 'utf8');
+  for (const want of [/^FROM .* AS build$/m, /^RUN make build$/m, /^USER 1000$/m, /^EXPOSE 7860$/m, /^HEALTHCHECK .*wasmbox", "healthcheck/m, /chown user:user \/data/]) {
+    assert.match(text, want);
+  }
 });

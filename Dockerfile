@@ -1,0 +1,33 @@
+# wasmbox for a Hugging Face Docker Space (or any container host): port 7860, uid 1000.
+# Every step below is a make target the test suite also runs outside Docker (`make build`).
+
+# --- build: CPython for WASI, the playground bundle, the binary ---------------------------
+FROM golang:1.26-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      make curl ca-certificates tzdata npm \
+      clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11 tcl8.6 wabt binaryen \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN make build
+
+# --- run: the binary and the programs bash may use ------------------------------------------
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates tzdata coreutils findutils grep sed gawk diffutils jq tar gzip zip unzip file \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1000 --create-home --shell /usr/sbin/nologin user \
+ && mkdir -p /data \
+ && chown user:user /data
+COPY --from=build /src/bin/wasmbox /usr/local/bin/wasmbox
+USER 1000
+ENV HOME=/home/user \
+    WASMBOX_DATA_DIR=/data \
+    WASMBOX_ADDR=:7860
+EXPOSE 7860
+HEALTHCHECK --interval=30s --timeout=5s CMD ["wasmbox", "healthcheck"]
+CMD ["wasmbox", "serve"]

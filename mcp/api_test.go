@@ -1,0 +1,89 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestServer_jsonAPI(t *testing.T) {
+	f := newFixture(t, Config{APIKeys: []string{"key-1", "key-2"}})
+	do := func(method, path, key, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, f.http.URL+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("X-API-Key", key)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		json.NewDecoder(bytes.NewReader(b)).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, _ := do("GET", "/api/sessions", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("without a key: %d", code)
+	}
+	code, created := do("POST", "/api/sessions", "key-1", "")
+	sid, _ := created["session_id"].(string)
+	if code != http.StatusCreated || len(sid) != 32 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	code, res := do("POST", "/api/sessions/"+sid+"/run", "key-1", `{"language": "python", "code": "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\nprint('hi')"}`)
+	if code != 200 || res["stdout"] != "hi\n" || res["success"] != true {
+		t.Fatalf("run: %d %v", code, res)
+	}
+	if images, _ := res["images"].([]any); len(images) != 1 || !strings.HasPrefix(images[0].(map[string]any)["data"].(string), "iVBOR") {
+		t.Errorf("images: %v", res["images"])
+	}
+	if code, res := do("POST", "/api/sessions/"+sid+"/run", "key-1", `{"language": "cobol", "code": "x"}`); code != 400 || !strings.Contains(res["error"].(string), "not available") {
+		t.Errorf("bad language: %d %v", code, res)
+	}
+	if code, _ := do("POST", "/api/sessions/"+sid+"/run", "key-1", `not json`); code != 400 {
+		t.Errorf("bad body: %d", code)
+	}
+	if code, res := do("GET", "/api/sessions", "key-2", ""); code != 200 || res["count"].(float64) != 0 {
+		t.Errorf("another key lists: %d %v", code, res)
+	}
+	if code, res := do("GET", "/api/sessions", "key-1", ""); code != 200 || res["count"].(float64) != 1 {
+		t.Errorf("own list: %d %v", code, res)
+	}
+	if code, res := do("GET", "/api/sessions/"+sid+"/history", "key-1", ""); code != 200 || len(res["history"].([]any)) != 1 {
+		t.Errorf("history: %d %v", code, res)
+	}
+	if code, res := do("GET", "/api/info", "key-1", ""); code != 200 || res["version"] != "test" {
+		t.Errorf("info: %d %v", code, res)
+	}
+	if code, _ := do("DELETE", "/api/sessions/"+sid, "key-1", ""); code != 200 {
+		t.Errorf("delete: %d", code)
+	}
+	if code, res := do("POST", "/api/sessions/"+sid+"/run", "key-1", `{"language": "python", "code": "1"}`); code != 404 || !strings.Contains(res["error"].(string), "deleted") {
+		t.Errorf("run in deleted session: %d %v", code, res)
+	}
+	// The playground page and its assets are served with a strict CSP.
+	resp, err := http.Get(f.http.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "wasmbox") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("playground: %d %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	for _, p := range []string{"/static/app.js", "/static/style.css", "/static/dist/editor.js"} {
+		resp, err := http.Get(f.http.URL + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", p, err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
