@@ -64,6 +64,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(PathGradio+"/sse", guard(gradio.SSEHandler()))
 	mux.Handle(PathGradio+"/message", guard(gradio.MessageHandler()))
 	s.apiRoutes(mux, guard)
+	s.libreChatRoutes(mux, guard)
 	mux.Handle("/api/sessions/{id}/files", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
 	mux.Handle("/api/sessions/{id}/files/{path...}", s.auth(s.rateLimit(http.HandlerFunc(s.fileAPI))))
 	mux.Handle(PathMetric, s.auth(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))

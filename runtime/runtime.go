@@ -55,6 +55,9 @@ type Request struct {
 	Language Language
 	// Limits in force for this run; the zero value means [DefaultLimits].
 	Limits Limits
+	// Script runs the code as a script: the value of a final expression is not shown, as
+	// clients that expect `python file.py` semantics (LibreChat's code API) want.
+	Script bool
 }
 
 // Image is a picture produced by a run (a plot).

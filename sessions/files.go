@@ -171,3 +171,36 @@ func fileErr(p string, err error) error {
 	}
 	return fmt.Errorf("sessions: %s: %w", p, err)
 }
+
+// FindByPrefix returns the live session whose id starts with prefix (at least 24 hex digits),
+// for clients that can only carry a shortened id.
+func (m *Manager) FindByPrefix(prefix string) (string, error) {
+	if len(prefix) < 24 {
+		return "", fmt.Errorf("%w: id prefix %q is too short", ErrNotFound, prefix)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.byID {
+		if strings.HasPrefix(id, prefix) {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no session matches; it may have expired or been deleted", ErrNotFound)
+}
+
+// DeleteFile removes a workspace file.
+func (m *Manager) DeleteFile(id, p string) error {
+	clean, err := CleanPath(p)
+	if err != nil {
+		return err
+	}
+	root, err := m.workspaceRoot(id)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(filepath.FromSlash(clean)); err != nil {
+		return fileErr(clean, err)
+	}
+	return nil
+}

@@ -34,6 +34,8 @@ const (
 	AssetsPath = "/usr/lib/wasmbox"
 	// ControlPath is the directory of the control channel between host and driver.
 	ControlPath = "/dev/wasmbox"
+	// DataAliasPath shows the workspace a second time.
+	DataAliasPath = "/mnt/data"
 	// ZoneinfoPath holds the time zone database, read-only.
 	ZoneinfoPath = "/usr/share/zoneinfo"
 )
@@ -186,6 +188,9 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 		fsc = fsc.WithFSMount(h.assets, AssetsPath)
 	}
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.workspace, WorkspacePath)
+	// The same workspace at /mnt/data, where LibreChat's code-interpreter prompts tell models
+	// to put files.
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.workspace, DataAliasPath)
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.ctl, ControlPath)
 	done := ctx.Done()
 	cfg := wazero.NewModuleConfig().

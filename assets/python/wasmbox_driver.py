@@ -150,7 +150,7 @@ class Driver:
             except Exception:
                 pass
 
-    def run(self, code):
+    def run(self, code, script=False):
         self.cell += 1
         name = "<cell-%d>" % self.cell
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
@@ -159,7 +159,7 @@ class Driver:
             try:
                 tree = ast.parse(code, name, "exec")
                 last = None
-                if tree.body and isinstance(tree.body[-1], ast.Expr):
+                if not script and tree.body and isinstance(tree.body[-1], ast.Expr):
                     last = ast.Interactive(body=[tree.body.pop()])
                 exec(compile(tree, name, "exec"), self.ns)
                 if last is not None:
@@ -227,7 +227,7 @@ def main():
         req = _recv(fd)
         if req is None:
             return
-        res = d.run(req["code"])
+        res = d.run(req["code"], bool(req.get("script")))
         res["id"] = req["id"]
         _send(fd, res)
 

@@ -149,7 +149,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		}
 		code = js
 	}
-	out := v.exec(ctx, name, code, limits)
+	out := v.exec(ctx, name, code, limits, req.Script)
 	out.Duration = time.Since(start)
 	out.StateReset = out.StateReset || res.StateReset
 	if out.discard {

@@ -279,7 +279,7 @@ func heapBytes() uint64 {
 }
 
 // exec runs one cell and the event loop until it is idle, the time is up, or a limit trips.
-func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits) outcome {
+func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits, script bool) outcome {
 	var out outcome
 	v.stdout = runtime.NewCappedBuffer(limits.MaxOutput)
 	v.stderr = runtime.NewCappedBuffer(limits.MaxOutput)
@@ -340,7 +340,7 @@ func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits)
 			}
 		}
 	}
-	if err == nil && value != nil && !goja.IsUndefined(value) {
+	if err == nil && value != nil && !goja.IsUndefined(value) && !script {
 		if s, ierr := v.inspect(goja.Undefined(), value); ierr == nil {
 			v.stdout.Write([]byte(s.String() + "\n"))
 		}

@@ -277,7 +277,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 
 	ip.seq++
 	id := ip.seq
-	msg, _ := json.Marshal(map[string]any{"id": id, "code": req.Code})
+	msg, _ := json.Marshal(map[string]any{"id": id, "code": req.Code, "script": req.Script})
 
 	runCtx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()

@@ -333,3 +333,14 @@ func TestInterpreter_Run_files(t *testing.T) {
 		t.Errorf("unchanged workspace reports files %+v", res.Files)
 	}
 }
+
+func TestInterpreter_Run_script(t *testing.T) {
+	ip, _ := newInterp(t)
+	res, err := ip.Run(t.Context(), runtime.Request{Code: "x = 1\nx + 1", Script: true})
+	if err != nil || res.Stdout != "" {
+		t.Errorf("script mode shows the last value: %q %v", res.Stdout, err)
+	}
+	if res := run(t, ip, "x + 1"); res.Stdout != "2\n" {
+		t.Errorf("cell mode: %q", res.Stdout)
+	}
+}

@@ -1,0 +1,113 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"wasmbox/runtime"
+	"wasmbox/runtime/javascript"
+	"wasmbox/sessions"
+)
+
+func TestServer_libreChatAPI(t *testing.T) {
+	js, _ := javascript.New(runtime.JavaScript)
+	f := newFixture(t, Config{APIKeys: []string{"lc-key"}}, sessions.WithEngine(js))
+	base := f.http.URL + PathLibreChat
+	send := func(method, path string, body io.Reader, ctype string, key bool) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, body)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if key {
+			req.Header.Set("X-API-Key", "lc-key")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	exec := func(body string) (int, map[string]any) {
+		code, b := send("POST", "/exec", strings.NewReader(body), "application/json", true)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return code, m
+	}
+	if code, _ := send("POST", "/exec", strings.NewReader(`{"lang":"py","code":"1"}`), "application/json", false); code != http.StatusUnauthorized {
+		t.Errorf("without the key: %d", code)
+	}
+
+	// Upload, as LibreChat does: multipart "file" and "entity_id".
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("entity_id", "agent_123")
+	fw, _ := mw.CreateFormFile("file", "sales.csv")
+	fw.Write([]byte("month,amount\njan,10\nfeb,32\n"))
+	mw.Close()
+	code, b := send("POST", "/upload", &body, mw.FormDataContentType(), true)
+	var up struct {
+		Message   string `json:"message"`
+		SessionID string `json:"session_id"`
+		Files     []struct {
+			FileID   string `json:"fileId"`
+			Filename string `json:"filename"`
+		} `json:"files"`
+	}
+	json.Unmarshal(b, &up)
+	if code != 200 || up.Message != "success" || !libreID.MatchString(up.SessionID) || len(up.Files) != 1 || !libreID.MatchString(up.Files[0].FileID) || up.Files[0].Filename != "sales.csv" {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+
+	// Exec with the uploaded file, in a new session: the file is copied in; /mnt/data works.
+	code, res := exec(`{"lang":"py","code":"import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\nprint(sum(int(r['amount']) for r in rows))\nopen('/mnt/data/total.txt', 'w').write('42')","files":[{"id":"` + up.Files[0].FileID + `","name":"sales.csv","session_id":"` + up.SessionID + `"}]}`)
+	sid, _ := res["session_id"].(string)
+	if code != 200 || res["stdout"] != "42\n" || !libreID.MatchString(sid) {
+		t.Fatalf("exec: %d %v", code, res)
+	}
+	files, _ := res["files"].([]any)
+	var totalID string
+	for _, x := range files {
+		m := x.(map[string]any)
+		if m["name"] == "total.txt" {
+			totalID = m["id"].(string)
+		}
+	}
+	if !libreID.MatchString(totalID) {
+		t.Fatalf("exec files: %v", files)
+	}
+	// The session keeps its state between calls that name it.
+	exec(`{"lang":"py","code":"kept = 7","session_id":"` + sid + `"}`)
+	if _, res := exec(`{"lang":"py","code":"print(kept)","session_id":"` + sid + `"}`); res["stdout"] != "7\n" {
+		t.Errorf("state: %v", res)
+	}
+	if code, res := exec(`{"lang":"js","code":"console.log([1, 2].map(x => x * 2))"}`); code != 200 || res["stdout"] != "[ 2, 4 ]\n" {
+		t.Errorf("js: %d %v", code, res)
+	}
+	if code, b := send("POST", "/exec", strings.NewReader(`{"lang":"rs","code":"fn main(){}"}`), "application/json", true); code != 400 || !strings.Contains(string(b), "unsupported language") {
+		t.Errorf("rust: %d %s", code, b)
+	}
+	if code, b := send("GET", "/download/"+sid+"/"+totalID, nil, "", true); code != 200 || string(b) != "42" {
+		t.Errorf("download: %d %q", code, b)
+	}
+	code, b = send("GET", "/files/"+sid, nil, "", true)
+	if code != 200 || !strings.Contains(string(b), `"name":"`+sid+"/"+totalID+`"`) {
+		t.Errorf("files: %d %s", code, b)
+	}
+	if code, _ := send("DELETE", "/files/"+sid+"/"+totalID, nil, "", true); code != 200 {
+		t.Errorf("delete: %d", code)
+	}
+	if code, _ := send("GET", "/download/"+sid+"/"+totalID, nil, "", true); code != 404 && code != 400 {
+		t.Errorf("download after delete: %d", code)
+	}
+	if code, _ := send("GET", "/files/not-a-valid-id", nil, "", true); code != 404 {
+		t.Errorf("bad session id: %d", code)
+	}
+}
