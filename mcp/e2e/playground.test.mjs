@@ -102,3 +102,22 @@ test('the page made no requests beyond wasmbox and works at phone width', { time
   assert.equal(overflow, false, 'the page scrolls sideways at 390px');
   assert.ok(await page.locator('#run').isVisible());
 });
+
+test('with API keys configured the page asks for one and keeps it for the tab', { timeout: 120_000 }, async () => {
+  const keyed = await startServer({ WASMBOX_API_KEYS: 'browser-key' });
+  const p = await browser.newPage();
+  await p.goto(keyed + '/');
+  await p.waitForSelector('#key-prompt:not([hidden])');
+  await p.fill('#key-input', 'browser-key');
+  await p.click('#key-form button[type=submit]');
+  await p.waitForSelector('#key-prompt', { state: 'hidden' });
+  await p.click('.cm-content');
+  await p.keyboard.press('ControlOrMeta+A');
+  await p.keyboard.press('Delete');
+  await p.keyboard.insertText('print("with key")');
+  await p.keyboard.press('ControlOrMeta+Enter');
+  await p.waitForSelector('#output .run pre.stdout');
+  assert.equal(await p.locator('#output .run pre.stdout').first().textContent(), 'with key\n');
+  assert.equal(await p.evaluate(() => sessionStorage.getItem('wasmbox-key')), 'browser-key');
+  await p.close();
+});
