@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -147,15 +148,7 @@ func (s *Server) fileAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, filesOutput{SessionID: id, Files: files})
 	case r.Method == http.MethodGet:
-		data, fi, err := s.cfg.Sessions.ReadFile(id, p, MaxUploadBytes)
-		if err != nil {
-			apiError(w, err)
-			return
-		}
-		w.Header().Set("Content-Type", fi.MIME)
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", pathBase(fi.Path)))
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Write(data)
+		s.serveFile(w, id, p)
 	case r.Method == http.MethodPost && p == "":
 		r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
 		if err := r.ParseMultipartForm(8 << 20); err != nil {
@@ -169,19 +162,8 @@ func (s *Server) fileAPI(w http.ResponseWriter, r *http.Request) {
 			if name == "" || len(r.MultipartForm.File["file"]) > 1 {
 				name = fh.Filename
 			}
-			f, err := fh.Open()
-			if err != nil {
-				apiError(w, err)
-				return
-			}
-			data, err := io.ReadAll(io.LimitReader(f, MaxUploadBytes+1))
-			f.Close()
-			if err != nil {
-				apiError(w, err)
-				return
-			}
-			if len(data) > MaxUploadBytes {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("%s is over %d MiB", fh.Filename, MaxUploadBytes>>20)})
+			data, ok := readPart(w, fh)
+			if !ok {
 				return
 			}
 			fi, err := s.cfg.Sessions.WriteFile(id, name, data)
@@ -200,6 +182,40 @@ func (s *Server) fileAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET to list or download, POST (multipart) to upload"})
 	}
+}
+
+// serveFile sends a workspace file as a download.
+func (s *Server) serveFile(w http.ResponseWriter, sid, p string) {
+	data, fi, err := s.cfg.Sessions.ReadFile(sid, p, MaxUploadBytes)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", fi.MIME)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", pathBase(fi.Path)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(data)
+}
+
+// readPart reads one uploaded file of a multipart form, capped at MaxUploadBytes; on failure
+// it has answered the request.
+func readPart(w http.ResponseWriter, fh *multipart.FileHeader) ([]byte, bool) {
+	f, err := fh.Open()
+	if err != nil {
+		apiError(w, err)
+		return nil, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxUploadBytes+1))
+	if err != nil {
+		apiError(w, err)
+		return nil, false
+	}
+	if len(data) > MaxUploadBytes {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("%s is over %d MiB", fh.Filename, MaxUploadBytes>>20)})
+		return nil, false
+	}
+	return data, true
 }
 
 func pathBase(p string) string {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -191,15 +190,8 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []uploaded
 	for _, fh := range fhs {
-		f, err := fh.Open()
-		if err != nil {
-			apiError(w, err)
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(f, MaxUploadBytes+1))
-		f.Close()
-		if err != nil || len(data) > MaxUploadBytes {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("%s is over %d MiB", fh.Filename, MaxUploadBytes>>20)})
+		data, ok := readPart(w, fh)
+		if !ok {
 			return
 		}
 		name := strings.ReplaceAll(fh.Filename, "\\", "/")
@@ -233,14 +225,7 @@ func (s *Server) libreDownload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, fi, err := s.cfg.Sessions.ReadFile(sid, path, MaxUploadBytes)
-	if err != nil {
-		apiError(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", fi.MIME)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", pathBase(fi.Path)))
-	w.Write(data)
+	s.serveFile(w, sid, path)
 }
 
 func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {
