@@ -142,7 +142,6 @@ type Interpreter struct {
 	stderr runtime.SwitchWriter
 	closed atomic.Bool
 	cancel atomic.Pointer[context.CancelFunc]
-	run    *runState
 }
 
 // runState is what one run records beside its output.
@@ -231,8 +230,10 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	ip.stdout.Set(stdout)
 	ip.stderr.Set(stderr)
 	st := &runState{goroutines: goruntime.NumGoroutine(), cancel: cancel}
-	ip.run = st
+	// Handlers find their run through the context: background jobs of an earlier run that
+	// are still winding down keep their own run's state, not this one's.
 	runCtx = context.WithValue(runCtx, limitsKey{}, limits)
+	runCtx = context.WithValue(runCtx, runKey{}, st)
 
 	err = ip.runner.Run(runCtx, file)
 	cancel(nil)
@@ -281,6 +282,16 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 
 type limitsKey struct{}
 
+type runKey struct{}
+
+func runOf(ctx context.Context) *runState {
+	st, _ := ctx.Value(runKey{}).(*runState)
+	if st == nil {
+		st = &runState{cancel: func(error) {}}
+	}
+	return st
+}
+
 // open confines redirections to the workspace and refuses new writes once it is over quota.
 func (ip *Interpreter) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
 	if flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE) != 0 && !devices[path] {
@@ -295,7 +306,10 @@ func (ip *Interpreter) open(ctx context.Context, path string, flag int, perm os.
 // call runs before every command, builtins and functions included: it keeps cd inside the
 // workspace and stops runaway concurrency.
 func (ip *Interpreter) call(ctx context.Context, args []string) ([]string, error) {
-	st := ip.run
+	if err := ctx.Err(); err != nil {
+		return nil, err // the run is over: stop its leftover background jobs at once
+	}
+	st := runOf(ctx)
 	if n := goruntime.NumGoroutine(); n > st.goroutines+maxConcurrency {
 		st.cancel(errForkBomb)
 		return nil, errForkBomb
@@ -355,7 +369,7 @@ var textOnly = map[string]bool{"echo": true, "printf": true, externalPrintf: tru
 
 func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	hc := interp.HandlerCtx(ctx)
-	st := ip.run
+	st := runOf(ctx)
 	name := args[0]
 	path, ok := ip.engine.allow[name]
 	if a, isAlias := aliases[name]; isAlias && !ok {
