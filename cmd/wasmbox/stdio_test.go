@@ -72,6 +72,14 @@ func TestStdio(t *testing.T) {
 	if !res.IsError || !strings.Contains(out["stderr"].(string), "ValueError: bad") {
 		t.Errorf("exception over stdio: %+v", out)
 	}
+	_, info := callTool("get_system_info", nil)
+	iso, _ := info["isolation"].(map[string]any)
+	for _, layer := range []string{"bash_landlock", "bash_seccomp", "bash_no_new_privs", "bash_rlimits", "bash_process_group", "python", "javascript", "bash"} {
+		if v, _ := iso[layer].(string); v == "" {
+			t.Errorf("get_system_info lacks the %s layer: %v", layer, iso)
+		}
+	}
+	t.Logf("bash layers on this kernel: landlock=%q seccomp=%q", iso["bash_landlock"], iso["bash_seccomp"])
 	res, _ = callTool("get_execution_history", map[string]any{"session_id": "0123"})
 	if !res.IsError {
 		t.Error("history of a malformed id succeeded")
