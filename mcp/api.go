@@ -3,10 +3,8 @@ package mcp
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"wasmbox/runtime"
 	"wasmbox/sessions"
@@ -92,21 +90,11 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	start := time.Now()
-	res, err := s.cfg.Sessions.Run(r.Context(), id, runtime.Request{Code: req.Code, Language: lang})
+	res, err := s.run(r.Context(), id, runtime.Request{Code: req.Code, Language: lang})
 	if err != nil {
-		if errors.Is(err, sessions.ErrBusy) {
-			s.metrics.rejected.WithLabelValues("busy").Inc()
-		}
 		apiError(w, err)
 		return
 	}
-	outcome := "success"
-	if res.Error != nil {
-		outcome = string(res.Error.Kind)
-	}
-	s.metrics.runs.WithLabelValues(string(lang), outcome).Inc()
-	s.metrics.duration.WithLabelValues(string(lang)).Observe(time.Since(start).Seconds())
 	structured := runResult(id, res, nil).StructuredContent.(runOutput)
 	out := apiRunResponse{runOutput: structured, Images: []apiImage{}}
 	for _, im := range append(res.Images, s.runImages(id, res)...) {

@@ -63,6 +63,17 @@ func TestServer_jsonAPI(t *testing.T) {
 	if code, res := do("GET", "/api/info", "key-1", ""); code != 200 || res["version"] != "test" {
 		t.Errorf("info: %d %v", code, res)
 	}
+	// Runs through the JSON API are counted like MCP runs.
+	req, _ := http.NewRequest("GET", f.http.URL+PathMetric, nil)
+	req.Header.Set("X-API-Key", "key-1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `wasmbox_runs_total{language="python",outcome="success"} 1`) ||
+			!strings.Contains(string(b), `wasmbox_run_duration_seconds_count{language="python"} 1`) {
+			t.Errorf("metrics do not count the API run")
+		}
+	}
 	if code, _ := do("DELETE", "/api/sessions/"+sid, "key-1", ""); code != 200 {
 		t.Errorf("delete: %d", code)
 	}

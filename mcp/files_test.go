@@ -106,6 +106,18 @@ func TestServer_plots(t *testing.T) {
 	if strings.Contains(textOf(res), "iVBOR") {
 		t.Error("base64 image data in the text block")
 	}
+	// Image files a run writes come back as image blocks, at most maxRunImages of them.
+	res = call(t, c, "execute_python_code", map[string]any{"session_id": out.SessionID,
+		"code": "import matplotlib.pyplot as plt\nfor i in range(6):\n    plt.figure(); plt.plot([0, i]); plt.savefig('f%d.png' % i); plt.close()"})
+	images = 0
+	for _, c := range res.Content[1:] {
+		if _, ok := c.(mcplib.ImageContent); ok {
+			images++
+		}
+	}
+	if got := len(structured[runOutput](t, res).Files); images != maxRunImages || got != 6 {
+		t.Errorf("%d image blocks for %d written PNGs, want %d", images, got, maxRunImages)
+	}
 }
 
 func TestServer_fileAPI(t *testing.T) {

@@ -146,16 +146,11 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Sessions.WriteFile(sid, p, data)
 		}
 	}
-	res, err := s.cfg.Sessions.Run(r.Context(), sid, runtime.Request{Code: req.Code, Language: lang, Script: true})
+	res, err := s.run(r.Context(), sid, runtime.Request{Code: req.Code, Language: lang, Script: true})
 	if err != nil {
 		apiError(w, err)
 		return
 	}
-	outcome := "success"
-	if res.Error != nil {
-		outcome = string(res.Error.Kind)
-	}
-	s.metrics.runs.WithLabelValues(string(lang), outcome).Inc()
 	stderr := res.Stderr
 	if res.Error != nil && res.Error.Kind != runtime.ErrException && res.Error.Kind != runtime.ErrExit {
 		stderr += fmt.Sprintf("\n[wasmbox] %s: %s\n", res.Error.Kind, res.Error.Message)

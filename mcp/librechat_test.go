@@ -94,6 +94,18 @@ func TestServer_libreChatAPI(t *testing.T) {
 	if code, b := send("POST", "/exec", strings.NewReader(`{"lang":"rs","code":"fn main(){}"}`), "application/json", true); code != 400 || !strings.Contains(string(b), "unsupported language") {
 		t.Errorf("rust: %d %s", code, b)
 	}
+	// Runs through the LibreChat API are counted like MCP runs.
+	mreq, _ := http.NewRequest("GET", f.http.URL+PathMetric, nil)
+	mreq.Header.Set("X-API-Key", "lc-key")
+	if resp, err := http.DefaultClient.Do(mreq); err == nil {
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`wasmbox_runs_total{language="python",outcome="success"} 3`, `wasmbox_runs_total{language="javascript",outcome="success"} 1`, `wasmbox_run_duration_seconds_count{language="python"} 3`} {
+			if !strings.Contains(string(m), want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+	}
 	if code, b := send("GET", "/download/"+sid+"/"+totalID, nil, "", true); code != 200 || string(b) != "42" {
 		t.Errorf("download: %d %q", code, b)
 	}

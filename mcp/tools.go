@@ -132,25 +132,35 @@ func (s *Server) execTool(toolLang runtime.Language, param string) func(context.
 			}
 			id = info.ID
 		}
-		start := time.Now()
-		res, err := s.cfg.Sessions.Run(ctx, id, runtime.Request{Code: code, Language: lang})
+		res, err := s.run(ctx, id, runtime.Request{Code: code, Language: lang})
 		if err != nil {
-			if errors.Is(err, sessions.ErrBusy) {
-				s.metrics.rejected.WithLabelValues("busy").Inc()
-			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return toolError(err), nil
 		}
-		outcome := "success"
-		if res.Error != nil {
-			outcome = string(res.Error.Kind)
-		}
-		s.metrics.runs.WithLabelValues(string(lang), outcome).Inc()
-		s.metrics.duration.WithLabelValues(string(lang)).Observe(time.Since(start).Seconds())
 		return runResult(id, res, s.runImages(id, res)), nil
 	}
+}
+
+// run runs req in session id for any of the fronts (MCP, JSON API, LibreChat API) and
+// records it in the metrics.
+func (s *Server) run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
+	start := time.Now()
+	res, err := s.cfg.Sessions.Run(ctx, id, req)
+	if err != nil {
+		if errors.Is(err, sessions.ErrBusy) {
+			s.metrics.rejected.WithLabelValues("busy").Inc()
+		}
+		return nil, err
+	}
+	outcome := "success"
+	if res.Error != nil {
+		outcome = string(res.Error.Kind)
+	}
+	s.metrics.runs.WithLabelValues(string(req.Language), outcome).Inc()
+	s.metrics.duration.WithLabelValues(string(req.Language)).Observe(time.Since(start).Seconds())
+	return res, nil
 }
 
 // runImages returns the image files a run created or changed (savefig('x.png'), a PNG written
@@ -158,7 +168,7 @@ func (s *Server) execTool(toolLang runtime.Language, param string) func(context.
 func (s *Server) runImages(id string, res *runtime.Result) []runtime.Image {
 	var out []runtime.Image
 	for _, f := range res.Files {
-		if len(out) >= maxRunImages || len(res.Images)+len(out) >= maxRunImages+8 {
+		if len(out) >= maxRunImages {
 			break
 		}
 		if !imageMIME[f.MIME] || f.Size > maxRunImageBytes {

@@ -54,6 +54,13 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
+// Normalize returns l with defaults filled in, or the error of [Limits.Validate]. Engines and
+// the session manager use it for their WithLimits options.
+func (l Limits) Normalize() (Limits, error) {
+	l = l.WithDefaults()
+	return l, l.Validate()
+}
+
 // Validate reports the first field that holds an unusable value.
 func (l Limits) Validate() error {
 	switch {

@@ -93,3 +93,13 @@ func TestMIMEType(t *testing.T) {
 		}
 	}
 }
+
+func TestLimits_Normalize(t *testing.T) {
+	got, err := Limits{Timeout: time.Second}.Normalize()
+	if err != nil || got.Timeout != time.Second || got.MaxOutput != DefaultMaxOutput || got.Memory != DefaultMemory || got.WorkspaceQuota != DefaultWorkspaceQuota {
+		t.Errorf("Normalize: got %+v, %v", got, err)
+	}
+	if _, err := (Limits{Memory: 1 << 20}).Normalize(); err == nil || !strings.Contains(err.Error(), "memory limit") {
+		t.Errorf("Normalize of a 1 MiB memory limit: %v, want an error naming the field", err)
+	}
+}

@@ -65,12 +65,9 @@ func WithEngine(e runtime.Engine) Option {
 // WithLimits sets the limits of every run.
 func WithLimits(l runtime.Limits) Option {
 	return func(c *config) error {
-		l = l.WithDefaults()
-		if err := l.Validate(); err != nil {
-			return err
-		}
+		l, err := l.Normalize()
 		c.limits = l
-		return nil
+		return err
 	}
 }
 

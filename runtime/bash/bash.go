@@ -53,12 +53,9 @@ func WithAllowlist(names []string) Option {
 // WithLimits sets the limits of runs whose request carries none.
 func WithLimits(l runtime.Limits) Option {
 	return func(c *config) error {
-		l = l.WithDefaults()
-		if err := l.Validate(); err != nil {
-			return err
-		}
+		l, err := l.Normalize()
 		c.limits = l
-		return nil
+		return err
 	}
 }
 

@@ -39,12 +39,9 @@ type Option func(*Engine) error
 // WithLimits sets the limits of runs whose request carries none, and the memory guard.
 func WithLimits(l runtime.Limits) Option {
 	return func(e *Engine) error {
-		l = l.WithDefaults()
-		if err := l.Validate(); err != nil {
-			return err
-		}
+		l, err := l.Normalize()
 		e.limits = l
-		return nil
+		return err
 	}
 }
 

@@ -53,12 +53,9 @@ func WithPoolSize(n int) Option {
 // and workspace quota of every interpreter.
 func WithLimits(l runtime.Limits) Option {
 	return func(c *config) error {
-		l = l.WithDefaults()
-		if err := l.Validate(); err != nil {
-			return err
-		}
+		l, err := l.Normalize()
 		c.limits = l
-		return nil
+		return err
 	}
 }
 
