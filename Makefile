@@ -22,7 +22,8 @@ web:
 	$(GO) run ./assets/web/bundle assets/web
 
 build: python web
-	$(GO) build -trimpath -o $(BIN) ./cmd/wasmbox
+	# CGO_ENABLED=0: workers confine all their threads with AllThreadsSyscall, which cgo forbids.
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/wasmbox
 
 run: build
 	$(BIN) serve --addr $${WASMBOX_ADDR:-:7860}

@@ -6,6 +6,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -37,9 +38,16 @@ const (
 	ErrDenied ErrorKind = "denied"
 	// ErrOutputLimit: user code wrote so much output that the run was stopped.
 	ErrOutputLimit ErrorKind = "output_limit"
+	// ErrCrash: the process running the code died (a fatal error in an engine, a signal); the
+	// session continues in a new one, without its state.
+	ErrCrash ErrorKind = "crash"
 	// ErrInternal: wasmbox failed, not the user's code.
 	ErrInternal ErrorKind = "internal"
 )
+
+// ErrBusy is wrapped by errors that mean "no capacity right now; try again shortly": the run
+// was not started.
+var ErrBusy = errors.New("busy")
 
 // Error describes why a run failed.
 type Error struct {

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/worker"
 )
 
 // Manager owns all sessions. It is safe for concurrent use.
@@ -29,9 +31,19 @@ type Manager struct {
 	closed  bool
 }
 
+// Backend runs sessions' code: worker processes (package worker's Supervisor) in a server,
+// in-process engines (worker.Local) in tests and tools.
+type Backend interface {
+	// Open returns the interpreter of one session whose workspace is dir; it runs every
+	// language of Languages.
+	Open(ctx context.Context, dir string) (runtime.Interpreter, error)
+	Languages() []runtime.Language
+}
+
 type config struct {
 	dataDir       string
-	engines       map[runtime.Language]runtime.Engine
+	engines       []runtime.Engine
+	backend       Backend
 	limits        runtime.Limits
 	maxSessions   int
 	ttl           time.Duration
@@ -57,9 +69,16 @@ func WithDataDir(dir string) Option {
 	}
 }
 
-// WithEngine makes a language available. An engine is not closed by the manager.
+// WithEngine makes a language available, run in this process. An engine is not closed by the
+// manager. It cannot be combined with [WithBackend].
 func WithEngine(e runtime.Engine) Option {
-	return func(c *config) error { c.engines[e.Language()] = e; return nil }
+	return func(c *config) error { c.engines = append(c.engines, e); return nil }
+}
+
+// WithBackend sets what runs the sessions' code (a worker supervisor). It is not closed by
+// the manager.
+func WithBackend(b Backend) Option {
+	return func(c *config) error { c.backend = b; return nil }
 }
 
 // WithLimits sets the limits of every run.
@@ -136,7 +155,6 @@ func WithLogger(l *slog.Logger) Option {
 // files and history are intact, their interpreter state is gone).
 func New(opts ...Option) (*Manager, error) {
 	c := config{
-		engines:       map[runtime.Language]runtime.Engine{},
 		limits:        runtime.DefaultLimits(),
 		maxSessions:   100,
 		ttl:           time.Hour,
@@ -154,6 +172,16 @@ func New(opts ...Option) (*Manager, error) {
 	}
 	if c.dataDir == "" {
 		return nil, fmt.Errorf("sessions: data dir: not set")
+	}
+	switch {
+	case c.backend != nil && len(c.engines) > 0:
+		return nil, fmt.Errorf("sessions: engines and a backend: use one")
+	case c.backend == nil:
+		local, err := worker.NewLocal(c.engines...)
+		if err != nil {
+			return nil, err
+		}
+		c.backend = local
 	}
 	if err := os.MkdirAll(filepath.Join(c.dataDir, "sessions"), 0o700); err != nil {
 		return nil, fmt.Errorf("sessions: create data dir: %w", err)
@@ -181,12 +209,18 @@ func (m *Manager) MaxConcurrent() int { return m.cfg.maxConcurrent }
 
 // Languages returns the languages that have an engine.
 func (m *Manager) Languages() []runtime.Language {
-	var out []runtime.Language
-	for l := range m.cfg.engines {
-		out = append(out, l)
-	}
+	out := append([]runtime.Language(nil), m.cfg.backend.Languages()...)
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+func (m *Manager) hasLanguage(l runtime.Language) bool {
+	for _, have := range m.cfg.backend.Languages() {
+		if have == l {
+			return true
+		}
+	}
+	return false
 }
 
 // Count returns the number of live sessions.
@@ -211,7 +245,7 @@ func (m *Manager) Create(owner string) (Info, error) {
 	now := m.cfg.now()
 	s := &session{
 		id: newID(), owner: ownerKey(owner), created: now, lastUsed: now,
-		interps: map[runtime.Language]runtime.Interpreter{}, lock: make(chan struct{}, 1),
+		langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1),
 	}
 	s.dir = filepath.Join(m.cfg.dataDir, "sessions", s.id)
 	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
@@ -242,12 +276,12 @@ func (m *Manager) endLocked(s *session, why error) {
 	delete(m.byID, s.id)
 	s.gone = true
 	m.dead.add(s.id, why)
-	interps := s.interps
-	s.interps = map[runtime.Language]runtime.Interpreter{}
+	box := s.box
+	s.box = nil
 	dir := s.dir
 	go func() {
-		for _, ip := range interps {
-			ip.Close()
+		if box != nil {
+			box.Close()
 		}
 		os.RemoveAll(dir)
 	}()
@@ -287,7 +321,7 @@ func (m *Manager) Get(id string) (Info, error) {
 
 func (m *Manager) infoLocked(s *session) Info {
 	var langs []string
-	for l := range s.interps {
+	for l := range s.langs {
 		langs = append(langs, string(l))
 	}
 	sort.Strings(langs)
@@ -341,8 +375,7 @@ func (m *Manager) Delete(id string) error {
 // first, bounded by its own timeout. A run also waits for one of the global slots; when too
 // many are already waiting it fails with ErrBusy at once.
 func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
-	eng, ok := m.cfg.engines[req.Language]
-	if !ok {
+	if !m.hasLanguage(req.Language) {
 		return nil, fmt.Errorf("%w: %s (available: %v)", ErrLanguage, req.Language, m.Languages())
 	}
 	req.Limits = m.cfg.limits
@@ -389,27 +422,29 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		m.mu.Unlock()
 		return nil, m.dead.get(id)
 	}
-	ip := s.interps[req.Language]
+	box := s.box
 	restored := s.restored
+	fresh := !s.langs[req.Language]
 	m.mu.Unlock()
-	fresh := false
-	if ip == nil {
-		ip, err = eng.New(ctx, s.workspace())
+	if box == nil {
+		box, err = m.cfg.backend.Open(ctx, s.workspace())
 		if err != nil {
-			return nil, fmt.Errorf("sessions: start %s interpreter: %w", req.Language, err)
+			return nil, fmt.Errorf("sessions: start interpreter: %w", err)
 		}
-		fresh = true
 		m.mu.Lock()
 		if s.gone {
 			m.mu.Unlock()
-			ip.Close()
+			box.Close()
 			return nil, m.dead.get(id)
 		}
-		s.interps[req.Language] = ip
+		s.box = box
 		m.mu.Unlock()
 	}
 	started := m.cfg.now()
-	res, err := ip.Run(ctx, req)
+	res, err := box.Run(ctx, req)
+	if errors.Is(err, runtime.ErrBusy) {
+		return nil, fmt.Errorf("%w: %v", ErrBusy, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -420,9 +455,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	m.mu.Lock()
 	s.runs++
-	if fresh {
-		s.restored = false
-	}
+	s.langs[req.Language] = true
 	s.history = append(s.history, entry(req, res, started))
 	if over := len(s.history) - m.cfg.historyCap; over > 0 {
 		s.history = append([]Entry(nil), s.history[over:]...)
@@ -490,18 +523,18 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	var interps []runtime.Interpreter
+	var boxes []runtime.Interpreter
 	for _, s := range m.byID {
 		m.saveLocked(s)
-		for _, ip := range s.interps {
-			interps = append(interps, ip)
+		if s.box != nil {
+			boxes = append(boxes, s.box)
 		}
 	}
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
-	for _, ip := range interps {
-		ip.Close()
+	for _, b := range boxes {
+		b.Close()
 	}
 	return nil
 }
@@ -544,7 +577,7 @@ func (m *Manager) load() {
 		}
 		s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs,
 			history: r.History, dir: filepath.Dir(p), restored: true,
-			interps: map[runtime.Language]runtime.Interpreter{}, lock: make(chan struct{}, 1)}
+			langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
 		os.MkdirAll(s.workspace(), 0o700)
 		m.byID[s.id] = s
 	}

@@ -64,9 +64,10 @@ type session struct {
 	dir      string // session directory: metadata and workspace/
 	history  []Entry
 	runs     int
-	restored bool // loaded from disk: interpreter state was lost in a restart
-	active   int  // runs in progress or waiting for the lock
-	interps  map[runtime.Language]runtime.Interpreter
+	restored bool                      // loaded from disk: interpreter state was lost in a restart
+	active   int                       // runs in progress or waiting for the lock
+	box      runtime.Interpreter       // runs every language of the session; nil until the first run
+	langs    map[runtime.Language]bool // languages run since the session was created or loaded
 	lock     chan struct{}
 	gone     bool
 }

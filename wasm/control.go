@@ -42,10 +42,12 @@ type control struct {
 	// partial is an incomplete message being written by the guest.
 	partial []byte
 	broken  error
+	// rest is signalled each time the guest blocks waiting for a host message.
+	rest chan struct{}
 }
 
 func newControl(ctx context.Context) *control {
-	return &control{ctx: ctx, in: make(chan []byte, 1), out: make(chan []byte, 4), stop: make(chan struct{})}
+	return &control{ctx: ctx, in: make(chan []byte, 1), out: make(chan []byte, 4), stop: make(chan struct{}), rest: make(chan struct{}, 1)}
 }
 
 func (c *control) close() { c.once.Do(func() { close(c.stop) }) }
@@ -57,6 +59,11 @@ func (c *control) send(msg []byte) error {
 	framed := make([]byte, 0, headerLen+len(msg))
 	framed = fmt.Appendf(framed, "%010d\n", len(msg))
 	framed = append(framed, msg...)
+	// The guest is about to be busy: a rest it signalled before this message is stale.
+	select {
+	case <-c.rest:
+	default:
+	}
 	select {
 	case c.in <- framed:
 		return nil
@@ -89,6 +96,18 @@ func (c *control) recv(ctx context.Context) ([]byte, error) {
 		return nil, ErrExited
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// atRest waits until the guest blocks in a read of ctl with nothing pending.
+func (c *control) atRest(ctx context.Context) error {
+	select {
+	case <-c.rest:
+		return nil
+	case <-c.stop:
+		return ErrExited
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -152,6 +171,18 @@ func (f *ctlFile) IsDir() (bool, experimentalsys.Errno) { return false, 0 }
 func (f *ctlFile) Read(buf []byte) (int, experimentalsys.Errno) {
 	c := f.c
 	if len(c.pending) == 0 {
+		select {
+		case m := <-c.in:
+			c.pending = m
+			n := copy(buf, c.pending)
+			c.pending = c.pending[n:]
+			return n, 0
+		default:
+		}
+		select {
+		case c.rest <- struct{}{}:
+		default:
+		}
 		select {
 		case m := <-c.in:
 			c.pending = m

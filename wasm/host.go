@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -52,16 +53,29 @@ type Host struct {
 	memory   int64
 	cacheDir string
 	compile  time.Duration
+	// interruptible: wazero checks for a closed context at every loop back-edge, so Kill
+	// stops a running guest. Without it guests run several times faster but only a guest at
+	// rest (in a host call) can be stopped; one that cannot is abandoned and marks the host
+	// unhealthy, and the process hosting it must exit.
+	interruptible bool
+	abandoned     atomic.Bool
 }
 
 // Option configures a [Host].
 type Option func(*options) error
 
 type options struct {
-	memory   int64
-	cacheDir string
-	assets   fs.FS
-	wasm     []byte
+	memory        int64
+	cacheDir      string
+	assets        fs.FS
+	wasm          []byte
+	interruptible bool
+}
+
+// WithInterruptible sets whether a running guest can be stopped from Go (default true). A
+// worker process, which is killed from outside at the deadline, turns it off for speed.
+func WithInterruptible(on bool) Option {
+	return func(o *options) error { o.interruptible = on; return nil }
 }
 
 // WithMemoryLimit sets the linear memory limit of every instance, in bytes (a multiple of 64 KiB
@@ -98,14 +112,14 @@ func DefaultCacheDir() string {
 
 // New compiles python.wasm (or loads it from the compilation cache).
 func New(ctx context.Context, opts ...Option) (*Host, error) {
-	o := options{memory: 256 << 20, cacheDir: DefaultCacheDir(), wasm: cpython.Wasm}
+	o := options{memory: 256 << 20, cacheDir: DefaultCacheDir(), wasm: cpython.Wasm, interruptible: true}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(o.interruptible).
 		WithMemoryLimitPages(uint32(o.memory / pageSize))
 	if o.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
@@ -131,7 +145,7 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, assets: o.assets, memory: o.memory,
-		cacheDir: o.cacheDir, compile: time.Since(start)}, nil
+		cacheDir: o.cacheDir, compile: time.Since(start), interruptible: o.interruptible}, nil
 }
 
 // CompileTime is how long compiling (or loading from the cache) took.
@@ -139,6 +153,9 @@ func (h *Host) CompileTime() time.Duration { return h.compile }
 
 // MemoryLimit is the linear memory limit of each instance in bytes.
 func (h *Host) MemoryLimit() int64 { return h.memory }
+
+// Healthy reports whether every guest this host was asked to stop did stop.
+func (h *Host) Healthy() bool { return !h.abandoned.Load() }
 
 // Close releases the runtime; instances must be closed first.
 func (h *Host) Close(ctx context.Context) error { return h.rt.Close(ctx) }
@@ -165,6 +182,7 @@ type Instance struct {
 	ctx       context.Context
 	done      chan struct{}
 	exitErr   error
+	host      *Host
 }
 
 // ErrExited reports that the guest is no longer running.
@@ -180,6 +198,7 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 		cancel:    cancel,
 		ctx:       ctx,
 		done:      make(chan struct{}),
+		host:      h,
 	}
 	fsc := wazero.NewFSConfig().
 		WithFSMount(h.stdlib, StdlibPath).
@@ -230,21 +249,36 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 	return in, nil
 }
 
-// Close stops the guest at once and waits for it to be gone.
+// Close stops the guest at once and waits for it to be gone (see [Instance.Kill]).
 func (in *Instance) Close() error {
-	in.cancel(ErrExited)
-	in.ctl.close()
-	<-in.done
+	in.Kill(ErrExited)
 	in.workspace.Unbind()
 	return nil
 }
 
+// abandonAfter is how long Kill waits for a guest of a non-interruptible host to come to rest.
+const abandonAfter = 250 * time.Millisecond
+
 // Kill stops the guest with cause (returned by [Instance.Cause]) and waits for it to be gone.
+// On a non-interruptible host a guest that is computing cannot be stopped: Kill gives up after
+// a moment and marks the host unhealthy (see [Host.Healthy]).
 func (in *Instance) Kill(cause error) {
 	in.cancel(cause)
 	in.ctl.close()
-	<-in.done
+	if in.host.interruptible {
+		<-in.done
+		return
+	}
+	select {
+	case <-in.done:
+	case <-time.After(abandonAfter):
+		in.host.abandoned.Store(true)
+	}
 }
+
+// AtRest waits until the guest is blocked reading its next message from the host, which is
+// how a run's end is known: a reply alone is the guest's word, and code can forge it.
+func (in *Instance) AtRest(ctx context.Context) error { return in.ctl.atRest(ctx) }
 
 // Cause is why the instance was stopped (nil while it runs).
 func (in *Instance) Cause() error { return context.Cause(in.ctx) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wasmbox/runtime/bash"
+	"wasmbox/worker"
 )
 
 func main() {
@@ -20,6 +21,9 @@ func main() {
 			os.Exit(bash.Launch(os.Args[2:]))
 		case bash.ProbeCommand:
 			os.Exit(bash.RunProbe(os.Args[2:]))
+		case worker.Command:
+			time.Local = time.UTC
+			os.Exit(worker.Main(context.Background(), buildEngines))
 		}
 	}
 	// JavaScript's Date (goja) reads time.Local: guests see UTC, never the host's zone.

@@ -19,9 +19,6 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"wasmbox/mcp"
-	"wasmbox/runtime"
-	"wasmbox/runtime/javascript"
-	"wasmbox/runtime/python"
 	"wasmbox/sessions"
 	"wasmbox/wasm/cpython"
 )
@@ -36,6 +33,7 @@ type serviceConfig struct {
 	poolSize      int
 	ratePerMinute int
 	apiKeys       []string
+	workers       workerConfig
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -64,7 +62,9 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	maxSessions := fs.String("max-sessions", envOr(getenv, "MAX_SESSIONS", "100"), "maximum sessions (env MAX_SESSIONS)")
 	ttl := fs.String("session-ttl", envOr(getenv, "SESSION_TTL", "1h"), "idle time before a session expires, a duration or seconds (env SESSION_TTL)")
 	maxConc := fs.String("max-concurrent", envOr(getenv, "MAX_CONCURRENT_EXECUTIONS", strconv.Itoa(2*goruntime.NumCPU())), "runs at once across sessions (env MAX_CONCURRENT_EXECUTIONS)")
-	pool := fs.String("pool-size", envOr(getenv, "WASMBOX_POOL_SIZE", "2"), "started Python interpreters kept ready (env WASMBOX_POOL_SIZE)")
+	pool := fs.String("pool-size", envOr(getenv, "WASMBOX_POOL_SIZE", "2"), "started workers kept ready for new sessions (env WASMBOX_POOL_SIZE)")
+	idle := fs.String("worker-idle", envOr(getenv, "WASMBOX_WORKER_IDLE", "10m"), "idle time before a session's worker stops; its files stay (env WASMBOX_WORKER_IDLE)")
+	budget := fs.String("memory-budget", envOr(getenv, "WASMBOX_MEMORY_BUDGET", ""), "memory all workers may be charged, in MiB or with a unit (512M, 8G); default half the machine's (env WASMBOX_MEMORY_BUDGET)")
 	rateLimit := fs.String("rate-limit", envOr(getenv, "RATE_LIMIT_PER_MINUTE", "120"), "requests per minute per API key or client IP, 0 for none (env RATE_LIMIT_PER_MINUTE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -84,6 +84,25 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.maxConcurrent = atoi("MAX_CONCURRENT_EXECUTIONS", *maxConc, 1)
 	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
 	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
+	c.workers.poolSize = c.poolSize
+	if d, e := time.ParseDuration(*idle); e == nil && d > 0 {
+		c.workers.idle = d
+	} else {
+		err = errors.Join(err, fmt.Errorf("WASMBOX_WORKER_IDLE=%q: want a duration like 10m", *idle))
+	}
+	if *budget != "" {
+		n, e := parseSize(*budget)
+		if e != nil || n < 64<<20 {
+			err = errors.Join(err, fmt.Errorf("WASMBOX_MEMORY_BUDGET=%q: want a size of at least 64M, like 4096 (MiB), 512M or 8G", *budget))
+		}
+		c.workers.budget = n
+	}
+	c.workers.unconfine = getenv("WASMBOX_BASH_UNCONFINED") == "1"
+	for _, l := range strings.Split(getenv("WASMBOX_DISABLE_LAYERS"), ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			c.workers.disable = append(c.workers.disable, l)
+		}
+	}
 	if d, e := time.ParseDuration(*ttl); e == nil && d > 0 {
 		c.ttl = d
 	} else if secs, e := strconv.Atoi(*ttl); e == nil && secs > 0 {
@@ -99,9 +118,25 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	return c, err
 }
 
-// service is a running wasmbox: engine, sessions and the MCP server.
+// parseSize reads a size in MiB ("4096") or with a unit ("512M", "8G").
+func parseSize(v string) (int64, error) {
+	mult := int64(1 << 20)
+	switch {
+	case strings.HasSuffix(v, "G"):
+		mult, v = 1<<30, strings.TrimSuffix(v, "G")
+	case strings.HasSuffix(v, "M"):
+		v = strings.TrimSuffix(v, "M")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > 1<<24 {
+		return 0, fmt.Errorf("bad size %q", v)
+	}
+	return n * mult, nil
+}
+
+// service is a running wasmbox: workers, sessions and the MCP server.
 type service struct {
-	engine   *python.Engine
+	backend  *backend
 	sessions *sessions.Manager
 	mcp      *mcp.Server
 }
@@ -111,63 +146,40 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
-	eng, err := python.New(ctx, python.WithPoolSize(c.poolSize), python.WithLimits(limits))
+	b, err := newBackend(ctx, c.workers, limits, os.Getenv, log)
 	if err != nil {
-		return nil, err
-	}
-	pyVersion, err := eng.Version(ctx)
-	if err != nil {
-		eng.Close(context.Background())
-		return nil, err
-	}
-	js, err := javascript.New(runtime.JavaScript, javascript.WithLimits(limits))
-	if err != nil {
-		eng.Close(context.Background())
-		return nil, err
-	}
-	ts, err := javascript.New(runtime.TypeScript, javascript.WithLimits(limits))
-	if err != nil {
-		eng.Close(context.Background())
-		return nil, err
-	}
-	sh, err := newBashEngine(os.Getenv, limits)
-	if err != nil {
-		eng.Close(context.Background())
 		return nil, err
 	}
 	isolation := map[string]string{
-		"python":     "CPython " + cpython.Version + " compiled to WASI, one wazero instance per session: own linear memory, no sockets, no host environment, only /workspace (os.Root-confined) and the read-only stdlib",
-		"javascript": "goja, one runtime per session: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
-		"bash":       "mvdan.cc/sh interpreter, builtins and redirections confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + ") through a confining launcher",
+		"python":     "CPython " + cpython.Version + " compiled to WASI in wazero, inside the session's worker: own linear memory, no sockets, no host environment, only /workspace and the read-only stdlib; stopped by killing the worker",
+		"javascript": "goja in the session's worker: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
 	}
-	probeDir, _ := os.MkdirTemp("", "wasmbox-probe-")
-	for layer, state := range sh.Probe(probeDir) {
-		isolation["bash_"+layer] = state
+	for layer, state := range b.layers {
+		isolation[layer] = state
 	}
-	os.RemoveAll(probeDir)
-	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithEngine(eng), sessions.WithEngine(js), sessions.WithEngine(ts), sessions.WithEngine(sh), sessions.WithLimits(limits),
+	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithBackend(b), sessions.WithLimits(limits),
 		sessions.WithMaxSessions(c.maxSessions), sessions.WithTTL(c.ttl),
 		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log))
 	if err != nil {
-		eng.Close(context.Background())
+		b.sup.Close()
 		return nil, err
 	}
 	srv, err := mcp.New(mcp.Config{
-		Version: version, PythonVersion: pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
-		RatePerMinute: c.ratePerMinute, PoolSize: eng.PoolSize, Logger: log,
+		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
+		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
 		Isolation: isolation,
 	})
 	if err != nil {
 		mgr.Close()
-		eng.Close(context.Background())
+		b.sup.Close()
 		return nil, err
 	}
-	return &service{engine: eng, sessions: mgr, mcp: srv}, nil
+	return &service{backend: b, sessions: mgr, mcp: srv}, nil
 }
 
 func (s *service) close() {
 	s.sessions.Close()
-	s.engine.Close(context.Background())
+	s.backend.sup.Close()
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

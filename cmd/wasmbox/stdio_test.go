@@ -21,7 +21,9 @@ import (
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "wasmbox")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: workers need it
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -74,12 +76,18 @@ func TestStdio(t *testing.T) {
 	}
 	_, info := callTool("get_system_info", nil)
 	iso, _ := info["isolation"].(map[string]any)
-	for _, layer := range []string{"bash_landlock", "bash_seccomp", "bash_no_new_privs", "bash_rlimits", "bash_process_group", "python", "javascript", "bash"} {
+	for _, layer := range []string{"landlock", "seccomp", "no_new_privs", "rlimits", "namespaces", "process", "python", "javascript", "bash"} {
 		if v, _ := iso[layer].(string); v == "" {
 			t.Errorf("get_system_info lacks the %s layer: %v", layer, iso)
 		}
 	}
-	t.Logf("bash layers on this kernel: landlock=%q seccomp=%q", iso["bash_landlock"], iso["bash_seccomp"])
+	// Every kernel wasmbox runs on has these; Landlock and namespaces depend on the machine.
+	for _, layer := range []string{"seccomp", "no_new_privs", "rlimits"} {
+		if v, _ := iso[layer].(string); !strings.HasPrefix(v, "active") {
+			t.Errorf("layer %s: %q, want active", layer, v)
+		}
+	}
+	t.Logf("layers on this kernel: landlock=%q namespaces=%q", iso["landlock"], iso["namespaces"])
 	res, _ = callTool("get_execution_history", map[string]any{"session_id": "0123"})
 	if !res.IsError {
 		t.Error("history of a malformed id succeeded")

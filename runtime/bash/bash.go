@@ -34,6 +34,7 @@ type Engine struct {
 	allow    Allowlist
 	limits   runtime.Limits
 	launcher string
+	direct   bool
 }
 
 // Option configures an [Engine].
@@ -43,6 +44,13 @@ type config struct {
 	names    []string
 	limits   runtime.Limits
 	launcher string
+	direct   bool
+}
+
+// WithDirectExec starts programs directly instead of through the launcher: for a process that
+// is confined already (a worker), whose confinement every program inherits.
+func WithDirectExec() Option {
+	return func(c *config) error { c.direct = true; return nil }
 }
 
 // WithAllowlist sets the programs bash code may run (default [DefaultAllowlist]).
@@ -84,7 +92,7 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher}, nil
+	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct}, nil
 }
 
 // Language implements [runtime.Engine].
@@ -95,6 +103,16 @@ func (e *Engine) Close(context.Context) error { return nil }
 
 // Allowed returns the programs bash code may run.
 func (e *Engine) Allowed() []string { return e.allow.Names() }
+
+// Programs returns the absolute paths of the programs bash code may run, for a confinement
+// that must let exactly these execute.
+func (e *Engine) Programs() []string {
+	out := make([]string, 0, len(e.allow))
+	for _, p := range e.allow {
+		out = append(out, p)
+	}
+	return out
+}
 
 // New implements [runtime.Engine].
 func (e *Engine) New(ctx context.Context, workspaceDir string) (runtime.Interpreter, error) {
@@ -453,15 +471,20 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	for _, p := range ip.engine.allow {
 		execs = append(execs, p)
 	}
-	cpu := uint64(limits.Timeout.Seconds()) + 1
-	sp, err := specJSON(spec{Program: path, Args: argv, Env: childEnv(hc, ip.jail.dir), Workspace: ip.jail.dir,
-		CPUSeconds: cpu, Executable: execs})
-	if err != nil {
-		return err
+	var cmd *exec.Cmd
+	if ip.engine.direct {
+		cmd = &exec.Cmd{Path: path, Args: argv, Env: childEnv(hc, ip.jail.dir)}
+	} else {
+		cpu := uint64(limits.Timeout.Seconds()) + 1
+		sp, err := specJSON(spec{Program: path, Args: argv, Env: childEnv(hc, ip.jail.dir), Workspace: ip.jail.dir,
+			CPUSeconds: cpu, Executable: execs})
+		if err != nil {
+			return err
+		}
+		cmd = exec.Command(ip.engine.launcher, LauncherCommand, sp)
+		cmd.Env = []string{}
 	}
-	cmd := exec.Command(ip.engine.launcher, LauncherCommand, sp)
 	cmd.Dir = hc.Dir
-	cmd.Env = []string{}
 	cmd.Stdin = hc.Stdin
 	cmd.Stdout = hc.Stdout
 	cmd.Stderr = hc.Stderr
@@ -479,7 +502,7 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	if err == nil {
 		return nil

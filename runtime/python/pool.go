@@ -8,15 +8,16 @@ import (
 
 // pool keeps up to n started guests ready; one goroutine refills it in the background.
 type pool struct {
-	ready chan *guest
-	need  chan struct{}
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	refill bool
+	ready  chan *guest
+	need   chan struct{}
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
-func newPool(n int, start func(context.Context) (*guest, error)) *pool {
-	p := &pool{ready: make(chan *guest, n), need: make(chan struct{}, n), stop: make(chan struct{})}
+func newPool(n int, refill bool, start func(context.Context) (*guest, error)) *pool {
+	p := &pool{refill: refill, ready: make(chan *guest, n), need: make(chan struct{}, n), stop: make(chan struct{})}
 	if n == 0 {
 		return p
 	}
@@ -72,7 +73,9 @@ func (p *pool) want() {
 func (p *pool) get() *guest {
 	select {
 	case g := <-p.ready:
-		p.want()
+		if p.refill {
+			p.want()
+		}
 		return g
 	default:
 		return nil

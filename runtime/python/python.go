@@ -31,10 +31,25 @@ type Engine struct {
 type Option func(*config) error
 
 type config struct {
-	poolSize int
-	limits   runtime.Limits
-	host     *wasm.Host
-	cacheDir *string
+	poolSize      int
+	limits        runtime.Limits
+	host          *wasm.Host
+	cacheDir      *string
+	interruptible bool
+	refill        bool
+}
+
+// WithPoolRefill sets whether a guest taken from the pool is replaced (default true). A worker,
+// which serves one session, starts one guest ahead and no more.
+func WithPoolRefill(on bool) Option {
+	return func(c *config) error { c.refill = on; return nil }
+}
+
+// WithInterruptible sets whether a run can be stopped inside this process (default true). A
+// worker process turns it off: Python then runs several times faster, a timeout abandons the
+// guest, [Engine.Healthy] turns false and the process must exit (it is killed from outside).
+func WithInterruptible(on bool) Option {
+	return func(c *config) error { c.interruptible = on; return nil }
 }
 
 // WithPoolSize sets how many started interpreters wait for new sessions (default 2; 0 turns
@@ -66,13 +81,13 @@ func WithCacheDir(dir string) Option {
 
 // New compiles CPython (or loads it from the compilation cache) and fills the pool.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	c := config{poolSize: 2, limits: runtime.DefaultLimits()}
+	c := config{poolSize: 2, limits: runtime.DefaultLimits(), interruptible: true, refill: true}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
 		}
 	}
-	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python())}
+	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python()), wasm.WithInterruptible(c.interruptible)}
 	if c.cacheDir != nil {
 		hopts = append(hopts, wasm.WithCacheDir(*c.cacheDir))
 	}
@@ -81,7 +96,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{host: host, limits: c.limits, ownHost: true}
-	e.pool = newPool(c.poolSize, e.start)
+	e.pool = newPool(c.poolSize, c.refill, e.start)
 	return e, nil
 }
 
@@ -93,6 +108,9 @@ func (e *Engine) PoolSize() int { return e.pool.size() }
 
 // CompileTime is how long compiling python.wasm (or loading it from the cache) took.
 func (e *Engine) CompileTime() time.Duration { return e.host.CompileTime() }
+
+// Healthy reports whether every guest the engine stopped did stop; see [WithInterruptible].
+func (e *Engine) Healthy() bool { return e.host.Healthy() }
 
 // Close stops the pool and releases the runtime.
 func (e *Engine) Close(ctx context.Context) error {
@@ -297,6 +315,10 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 					} else if handled {
 						continue
 					}
+				}
+				if err == nil {
+					// The reply is the guest's word; the run is over when it is back at rest.
+					err = g.in.AtRest(runCtx)
 				}
 				answers <- answer{m, err}
 				return

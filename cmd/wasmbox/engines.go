@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"wasmbox/runtime"
+	"wasmbox/runtime/bash"
+	"wasmbox/runtime/javascript"
+	"wasmbox/runtime/python"
+	"wasmbox/wasm"
+	"wasmbox/worker"
+)
+
+// buildEngines makes every engine of a worker: the one place engines are made for serving.
+// Python runs without wazero's per-loop interrupt check (the worker is killed from outside
+// at the deadline) and bash starts programs directly (they inherit the worker's confinement).
+func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error) {
+	py, err := python.New(ctx, python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
+		python.WithInterruptible(false), python.WithCacheDir(s.CacheDir))
+	if err != nil {
+		return nil, err
+	}
+	js, err := javascript.New(runtime.JavaScript, javascript.WithLimits(s.Limits))
+	if err != nil {
+		py.Close(ctx)
+		return nil, err
+	}
+	ts, err := javascript.New(runtime.TypeScript, javascript.WithLimits(s.Limits))
+	if err != nil {
+		py.Close(ctx)
+		return nil, err
+	}
+	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec()}
+	if s.Allowlist != nil {
+		opts = append(opts, bash.WithAllowlist(s.Allowlist))
+	}
+	sh, err := bash.New(opts...)
+	if err != nil {
+		py.Close(ctx)
+		return nil, err
+	}
+	return []runtime.Engine{py, js, ts, sh}, nil
+}
+
+// workerConfig is what serve and stdio read about workers from flags and the environment.
+type workerConfig struct {
+	poolSize  int
+	idle      time.Duration
+	budget    int64
+	unconfine bool     // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
+	disable   []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
+}
+
+// backend is a running supervisor with what its probe found.
+type backend struct {
+	sup       *worker.Supervisor
+	layers    map[string]string
+	pyVersion string
+	langs     []runtime.Language
+}
+
+// errBashRefused explains why bash is not offered.
+var errBashRefused = errors.New("bash is off: neither Landlock nor user namespaces are available, so programs could reach the host's files; set WASMBOX_BASH_UNCONFINED=1 only for trusted local use")
+
+// newBackend starts the supervisor and probes one worker: Python answers, and the layers that
+// took effect decide whether bash is offered.
+func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, getenv func(string) string, log *slog.Logger) (*backend, error) {
+	sh, err := newBashEngine(getenv, limits) // resolves the allowlist to paths; runs nothing
+	if err != nil {
+		return nil, err
+	}
+	confine := worker.Confinement{Landlock: true, Seccomp: true, Executables: sh.Programs()}
+	namespaces := worker.NamespacesAvailable()
+	for _, l := range wc.disable {
+		switch l {
+		case "landlock":
+			confine.Landlock = false
+		case "seccomp":
+			confine.Seccomp = false
+		case "namespaces":
+			namespaces = false
+		default:
+			return nil, fmt.Errorf("WASMBOX_DISABLE_LAYERS: unknown layer %q (want landlock, seccomp, namespaces)", l)
+		}
+	}
+	setup := worker.Setup{Limits: limits, Allowlist: sh.Allowed(), CacheDir: wasm.DefaultCacheDir(), Confine: confine}
+	langs := []runtime.Language{runtime.Bash, runtime.JavaScript, runtime.Python, runtime.TypeScript}
+	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
+		worker.WithNamespaces(namespaces), worker.WithLogger(log)}
+	if wc.budget > 0 {
+		opts = append(opts, worker.WithMemoryBudget(wc.budget))
+	}
+	sup, err := worker.New(append(opts, worker.WithLanguages(langs...))...)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "wasmbox-probe-")
+	if err != nil {
+		sup.Close()
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	h, err := sup.Open(ctx, dir)
+	if err != nil {
+		sup.Close()
+		return nil, err
+	}
+	res, err := h.Run(ctx, runtime.Request{Language: runtime.Python, Code: "import sys\nprint(sys.version)", Script: true,
+		Limits: limits.WithDefaults()})
+	h.Close()
+	if err == nil && !res.OK() {
+		err = fmt.Errorf("%s: %s", res.Error.Kind, res.Error.Message)
+	}
+	if err != nil {
+		sup.Close()
+		return nil, fmt.Errorf("probe a worker: %w", err)
+	}
+	b := &backend{sup: sup, layers: sup.Layers(), pyVersion: strings.TrimSpace(res.Stdout)}
+	landlockOn := strings.HasPrefix(b.layers["landlock"], "active")
+	if !landlockOn && !namespaces && !wc.unconfine {
+		log.Warn(errBashRefused.Error())
+		b.layers["bash"] = "refused: " + errBashRefused.Error()
+		langs = []runtime.Language{runtime.JavaScript, runtime.Python, runtime.TypeScript}
+	} else {
+		b.layers["bash"] = "mvdan.cc/sh interpreter in the session's worker; builtins confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + "), started by the worker and confined as it is"
+		if !landlockOn && !namespaces {
+			b.layers["bash"] += "; WARNING: WASMBOX_BASH_UNCONFINED is set and neither Landlock nor namespaces are active"
+		}
+	}
+	b.langs = langs
+	return b, nil
+}
+
+// Languages and Open make a backend a sessions.Backend with the languages the probe allowed.
+func (b *backend) Languages() []runtime.Language { return b.langs }
+
+func (b *backend) Open(ctx context.Context, dir string) (runtime.Interpreter, error) {
+	return b.sup.Open(ctx, dir)
+}

@@ -1,0 +1,10 @@
+package worker
+
+import "golang.org/x/sys/unix"
+
+// nativeAudit is the audit architecture of this build's syscalls; x32 numbers start at
+// foreignNrBase.
+const (
+	nativeAudit   = unix.AUDIT_ARCH_X86_64
+	foreignNrBase = 0x40000000
+)

@@ -1,0 +1,259 @@
+package worker
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"github.com/landlock-lsm/go-landlock/landlock"
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+)
+
+// Confinement says how a worker confines itself once it is bound to a workspace. The worker
+// applies it before it reads any guest input; nothing it sets can be undone from inside.
+type Confinement struct {
+	// Landlock limits the file system: the workspace read-write (never executable), the system
+	// trees read-only, only Executables executable; TCP and signals to outside processes denied.
+	Landlock bool `json:"landlock"`
+	// Seccomp kills the worker on any non-native syscall ABI (i386 int 0x80, x32) and lets
+	// through only an allowlist of syscalls (no sockets but socketpair, no ptrace, mount, bpf,
+	// keyctl, namespaces, ...).
+	Seccomp bool `json:"seccomp"`
+	// AddressSpace is RLIMIT_AS of the worker and every program it starts (0: none).
+	AddressSpace int64 `json:"address_space"`
+	// CPUSeconds is RLIMIT_CPU of the worker, a backstop behind the supervisor's kill.
+	CPUSeconds uint64 `json:"cpu_seconds"`
+	// FileSize is RLIMIT_FSIZE: no single file written may grow past it.
+	FileSize int64 `json:"file_size"`
+	// Executables are the programs bash may run (absolute paths).
+	Executables []string `json:"executables,omitempty"`
+}
+
+// readOnlyTrees are the system trees programs need: code, libraries, locale and magic data.
+var readOnlyTrees = []string{"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"}
+
+// readOnlyFiles are the files of /etc programs read; nothing else of /etc is visible.
+var readOnlyFiles = []string{"/etc/ld.so.cache", "/etc/localtime", "/etc/magic", "/etc/mime.types"}
+
+// devices guests may open.
+var devices = []string{"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"}
+
+// confine applies c to this process, bound to workspace. It returns what each layer did.
+// A layer the kernel lacks is reported as inactive; a layer that fails otherwise is an error.
+func confine(s Setup, workspace string) (map[string]string, error) {
+	c := s.Confine
+	layers := map[string]string{}
+	statusFile, _ := os.Open("/proc/self/status")
+	if statusFile != nil {
+		defer statusFile.Close()
+	}
+	// Every thread of the process, not just this one: filters and Landlock need it on each.
+	if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
+		return layers, fmt.Errorf("no_new_privs: %w (the worker must be built with CGO_ENABLED=0)", errno)
+	}
+	if err := rlimits(c); err != nil {
+		return layers, err
+	}
+	layers["rlimits"] = fmt.Sprintf("active (address space %d MiB, CPU %d s, file size %d MiB, no core dumps)",
+		c.AddressSpace>>20, c.CPUSeconds, c.FileSize>>20)
+
+	abi, _ := llsys.LandlockGetABIVersion()
+	switch {
+	case !c.Landlock:
+		layers["landlock"] = "off (configured)"
+	case abi < 1:
+		layers["landlock"] = "unavailable (kernel without Landlock)"
+	default:
+		if err := landlockPaths(workspace, c.Executables); err != nil {
+			return layers, fmt.Errorf("landlock: %w", err)
+		}
+		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable; TCP and outside signals denied)", abi)
+	}
+
+	if c.Seccomp {
+		if err := loadSeccomp(); err != nil {
+			return layers, fmt.Errorf("seccomp: %w", err)
+		}
+		layers["seccomp"] = "active (non-native syscall ABIs kill the process; syscall allowlist: no network sockets, ptrace, mount, bpf, keyctl or namespaces)"
+	} else {
+		layers["seccomp"] = "off (configured)"
+	}
+	if statusFile != nil {
+		buf := make([]byte, 8192)
+		n, _ := statusFile.ReadAt(buf, 0)
+		for _, l := range strings.Split(string(buf[:n]), "\n") {
+			if v, ok := strings.CutPrefix(l, "NoNewPrivs:"); ok {
+				layers["no_new_privs"] = map[bool]string{true: "active", false: "inactive"}[strings.TrimSpace(v) == "1"]
+			}
+		}
+	}
+	return layers, nil
+}
+
+func rlimits(c Confinement) error {
+	set := func(name string, res int, v uint64) error {
+		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v}); err != nil {
+			return fmt.Errorf("setrlimit %s %d: %w", name, v, err)
+		}
+		return nil
+	}
+	if err := set("CORE", unix.RLIMIT_CORE, 0); err != nil {
+		return err
+	}
+	if c.AddressSpace > 0 {
+		if err := set("AS", unix.RLIMIT_AS, uint64(c.AddressSpace)); err != nil {
+			return err
+		}
+	}
+	if c.CPUSeconds > 0 {
+		if err := set("CPU", unix.RLIMIT_CPU, c.CPUSeconds); err != nil {
+			return err
+		}
+	}
+	if c.FileSize > 0 {
+		if err := set("FSIZE", unix.RLIMIT_FSIZE, uint64(c.FileSize)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	readFS  = llsys.AccessFSReadFile | llsys.AccessFSReadDir
+	writeFS = llsys.AccessFSWriteFile | llsys.AccessFSRemoveDir | llsys.AccessFSRemoveFile |
+		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSTruncate | llsys.AccessFSRefer
+)
+
+func landlockPaths(workspace string, executables []string) error {
+	rules := []landlock.Rule{
+		landlock.PathAccess(readFS, existing(readOnlyTrees, true)...),
+		landlock.PathAccess(llsys.AccessFSReadFile, existing(readOnlyFiles, false)...),
+		// No MakeSym: a symbolic link is never created in a workspace.
+		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
+		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, existing(devices, false)...),
+		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, existing(append(append([]string{}, executables...), loaders()...), false)...),
+	}
+	return landlock.V7.BestEffort().Restrict(rules...)
+}
+
+func existing(paths []string, dirs bool) []string {
+	var out []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() == dirs {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// loaders are the dynamic linkers the kernel executes for dynamically linked programs.
+func loaders() []string {
+	m, _ := filepath.Glob("/lib*/ld-linux*.so*")
+	m2, _ := filepath.Glob("/usr/lib*/*/ld-linux*.so*")
+	var out []string
+	for _, p := range append(m, m2...) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			out = append(out, real)
+		}
+	}
+	return out
+}
+
+// allowedSyscalls is what the worker (Go, wazero, goja) and the programs bash runs (coreutils,
+// grep, sed, awk, find, tar, gzip, ...) need. Everything else fails with EPERM.
+var allowedSyscalls = []string{
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+	"open", "openat", "openat2", "close", "close_range", "creat", "lseek", "dup", "dup2", "dup3",
+	"stat", "fstat", "lstat", "newfstatat", "statx", "statfs", "fstatfs", "access", "faccessat", "faccessat2",
+	"readlink", "readlinkat", "getdents", "getdents64", "getcwd", "chdir", "fchdir",
+	"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link", "linkat",
+	"chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown", "umask",
+	"utime", "utimes", "utimensat", "futimesat", "truncate", "ftruncate", "fallocate", "fadvise64",
+	"fsync", "fdatasync", "sync_file_range", "flock", "fcntl", "ioctl", "copy_file_range", "sendfile", "splice", "tee",
+	"getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
+	"pipe", "pipe2", "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+	"mmap", "munmap", "mprotect", "mremap", "madvise", "mincore", "msync", "brk", "mlock", "munlock",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait",
+	"sigaltstack", "kill", "tgkill", "tkill", "pause", "alarm", "getitimer", "setitimer",
+	"nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "time",
+	"sched_yield", "sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler",
+	"futex", "futex_waitv", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "membarrier",
+	"getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
+	"getgroups", "getpgid", "getpgrp", "setpgid", "getsid", "setsid", "getpriority", "setpriority",
+	"getrlimit", "setrlimit", "prlimit64", "getrusage", "sysinfo", "times", "uname", "capget",
+	"arch_prctl", "prctl", "getrandom", "exit", "exit_group", "wait4", "waitid",
+	"clone", "clone3", "fork", "vfork", "execve", "execveat",
+	"socketpair", "sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockname", "getpeername",
+	"getsockopt", "setsockopt", "memfd_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+}
+
+// nsFlags are the clone flags that make namespaces: a guest never creates any.
+const nsFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
+	unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
+
+func loadSeccomp() error {
+	names := make([]string, 0, len(allowedSyscalls))
+	for _, n := range allowedSyscalls {
+		if n != "clone" {
+			names = append(names, n)
+		}
+	}
+	policy := seccomp.Filter{
+		NoNewPrivs: true,
+		Flag:       seccomp.FilterFlagTSync,
+		Policy: seccomp.Policy{
+			DefaultAction: seccomp.ActionErrno,
+			Syscalls: []seccomp.SyscallGroup{
+				{Action: seccomp.ActionAllow, Names: names},
+				{Action: seccomp.ActionAllow, NamesWithCondtions: []seccomp.NameWithConditions{{
+					Name: "clone", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.BitsNotSet, Value: nsFlags}},
+				}}},
+			},
+		},
+	}
+	// The ABI filter goes first: the allowlist denies seccomp() itself. The kernel runs every
+	// filter and the most restrictive answer wins, whatever the order.
+	if err := loadABIFilter(); err != nil {
+		return err
+	}
+	return seccomp.LoadFilter(policy)
+}
+
+// loadABIFilter kills the process on any syscall made through a foreign ABI (i386 int 0x80 on
+// x86-64, x32), which an allowlist keyed on native numbers would misread, and answers clone3
+// with ENOSYS: its flags live in memory a filter cannot read, so libc falls back to clone.
+func loadABIFilter() error {
+	const (
+		ldArch  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq     = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jge     = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		ret     = unix.BPF_RET | unix.BPF_K
+		offNr   = 0
+		offArch = 4
+		clone3  = 435
+	)
+	prog := []unix.SockFilter{
+		{Code: ldArch, K: offArch},
+		{Code: jeq, Jt: 1, Jf: 0, K: nativeAudit},
+		{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS},
+		{Code: ldArch, K: offNr},
+		{Code: jge, Jt: 0, Jf: 1, K: foreignNrBase},
+		{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS},
+		{Code: jeq, Jt: 0, Jf: 1, K: clone3},
+		{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC,
+		uintptr(unsafe.Pointer(&fprog)))
+	if errno != 0 {
+		return fmt.Errorf("load ABI filter: %w", errno)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"wasmbox/runtime"
+)
+
+// Command is the hidden subcommand of the wasmbox binary that makes it a worker. cmd/wasmbox
+// dispatches it to [Main].
+const Command = "__worker"
+
+// Setup is what the supervisor tells a new worker before anything else.
+type Setup struct {
+	// Limits are the per-interpreter limits (memory, quota) and the defaults of runs.
+	Limits runtime.Limits `json:"limits"`
+	// Allowlist names the programs bash may run ("" entries are ignored; nil: the default list).
+	Allowlist []string `json:"allowlist,omitempty"`
+	// CacheDir is wazero's compilation cache, read while the worker starts.
+	CacheDir string `json:"cache_dir"`
+	// Confine says which layers to apply; see [Confinement].
+	Confine Confinement `json:"confine"`
+}
+
+// Builder makes the engines of a worker from its setup. cmd/wasmbox provides it, so this
+// package knows no language.
+type Builder func(ctx context.Context, s Setup) ([]runtime.Engine, error)
+
+// healthChecker is implemented by engines that can tell when a guest got out of their control
+// (a Python guest that could not be stopped): the worker then retires after the run.
+type healthChecker interface{ Healthy() bool }
+
+// Main is the body of the worker subcommand: it talks to the supervisor over fd 3 and returns
+// the process's exit status.
+func Main(ctx context.Context, build Builder) int {
+	// Programs bash starts must not inherit the channel.
+	if _, err := unix.FcntlInt(3, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintln(os.Stderr, "wasmbox worker: no supervisor channel on fd 3 (this mode is started by wasmbox serve)")
+		return 2
+	}
+	conn := os.NewFile(3, "supervisor")
+	if err := serve(ctx, conn, build); err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintf(os.Stderr, "wasmbox worker: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
+	m, err := readMessage(conn)
+	if err != nil {
+		return err
+	}
+	if m.Kind != kindSetup || m.Setup == nil {
+		return fmt.Errorf("%w: want setup, got %q", errFrame, m.Kind)
+	}
+	setup := *m.Setup
+	engines, err := build(ctx, setup)
+	if err != nil {
+		writeMessage(conn, &message{Kind: kindReady, Error: err.Error()})
+		return err
+	}
+	retired := false
+	defer func() {
+		if retired {
+			return // a guest may still hold a goroutine: exit without waiting for it
+		}
+		for _, e := range engines {
+			e.Close(context.Background())
+		}
+	}()
+	local, err := NewLocal(engines...)
+	if err != nil {
+		return err
+	}
+	if err := writeMessage(conn, &message{Kind: kindReady}); err != nil {
+		return err
+	}
+
+	m, err = readMessage(conn)
+	if err != nil {
+		return err
+	}
+	if m.Kind != kindBind || m.Bind == "" {
+		return fmt.Errorf("%w: want bind, got %q", errFrame, m.Kind)
+	}
+	layers, err := confine(setup, m.Bind)
+	if err != nil {
+		writeMessage(conn, &message{Kind: kindBound, Error: err.Error(), Info: layers})
+		return err
+	}
+	sess, err := local.Open(ctx, m.Bind)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !retired {
+			sess.Close()
+		}
+	}()
+	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers}); err != nil {
+		return err
+	}
+
+	var mu sync.Mutex // one run at a time, as the supervisor sends them
+	for {
+		m, err := readMessage(conn)
+		if err != nil {
+			return err
+		}
+		if m.Kind != kindRun || m.Request == nil {
+			return fmt.Errorf("%w: want run, got %q", errFrame, m.Kind)
+		}
+		mu.Lock()
+		res, err := sess.Run(ctx, *m.Request)
+		afterRun()
+		mu.Unlock()
+		reply := &message{Kind: kindResult}
+		if err != nil {
+			reply.Error = err.Error()
+		} else {
+			reply.Result = toWire(res)
+		}
+		for _, e := range engines {
+			if h, ok := e.(healthChecker); ok && !h.Healthy() {
+				reply.Retire = true
+			}
+		}
+		if err := writeMessage(conn, reply); err != nil {
+			return err
+		}
+		if reply.Retire {
+			retired = true
+			return nil
+		}
+	}
+}

@@ -1,0 +1,625 @@
+// Package worker runs each session's code in a worker process of its own: the same wasmbox
+// binary in a hidden mode, confined before it reads any guest input, talking to the server over
+// a private socketpair. The [Supervisor] keeps a pool of started workers, binds one to a
+// session on its first run, enforces the limits from outside (SIGKILL of the worker's process
+// group at the deadline, RLIMIT_AS, a global memory budget) and stops idle workers. Nothing a
+// guest does can crash, hang or slow the server process: at worst its own worker dies, and the
+// Result says so.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+// Supervisor starts, pools, binds and stops worker processes. It is safe for concurrent use.
+type Supervisor struct {
+	cfg     supConfig
+	mu      sync.Mutex
+	live    int // processes alive or starting: pooled, bound and in setup
+	pool    []*proc
+	handles map[*handle]struct{}
+	layers  map[string]string // what the last bound worker reported
+	wake    chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closed  bool
+}
+
+type supConfig struct {
+	exe        string
+	poolSize   int
+	setup      Setup
+	budget     int64
+	charge     int64
+	idle       time.Duration
+	grace      time.Duration
+	namespaces bool
+	langs      []runtime.Language
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// Option configures a [Supervisor].
+type Option func(*supConfig) error
+
+// WithExecutable sets the wasmbox binary started in worker mode (default: this process's own).
+func WithExecutable(path string) Option {
+	return func(c *supConfig) error { c.exe = path; return nil }
+}
+
+// WithPoolSize sets how many started workers wait for new sessions (default 2).
+func WithPoolSize(n int) Option {
+	return func(c *supConfig) error {
+		if n < 0 || n > 64 {
+			return fmt.Errorf("worker: pool size %d: must be between 0 and 64", n)
+		}
+		c.poolSize = n
+		return nil
+	}
+}
+
+// WithSetup sets what every worker is told at start: limits, bash allowlist, cache, layers.
+func WithSetup(s Setup) Option {
+	return func(c *supConfig) error {
+		l, err := s.Limits.Normalize()
+		s.Limits = l
+		c.setup = s
+		return err
+	}
+}
+
+// WithMemoryBudget caps the memory all workers together may be charged (each is charged its
+// address-space limit's share, see [Supervisor.Charge]); past it new workers wait for idle ones
+// to stop, or the run is refused as busy.
+func WithMemoryBudget(bytes int64) Option {
+	return func(c *supConfig) error {
+		if bytes < 64<<20 {
+			return fmt.Errorf("worker: memory budget %d: must be at least 64 MiB", bytes)
+		}
+		c.budget = bytes
+		return nil
+	}
+}
+
+// WithIdleTimeout stops a session's worker after it has been idle this long (default 10m); the
+// session's files stay, and its next run says its state was reset.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *supConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("worker: idle timeout %s: must be positive", d)
+		}
+		c.idle = d
+		return nil
+	}
+}
+
+// WithNamespaces turns the user, network, PID, IPC and UTS namespaces on or off (default: on
+// where the kernel lets this user create them, see [NamespacesAvailable]).
+func WithNamespaces(on bool) Option {
+	return func(c *supConfig) error { c.namespaces = on; return nil }
+}
+
+// WithLanguages sets the languages workers serve (as reported by [Supervisor.Languages]).
+func WithLanguages(langs ...runtime.Language) Option {
+	return func(c *supConfig) error { c.langs = langs; return nil }
+}
+
+// WithLogger sets where the supervisor logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *supConfig) error { c.log = l; return nil }
+}
+
+// workerOverhead is what a worker costs besides its guests' memory: the Go runtime, wazero's
+// compiled python.wasm (a private copy per process), goja and buffers.
+const workerOverhead = 96 << 20
+
+// New returns a supervisor and starts filling its pool.
+func New(opts ...Option) (*Supervisor, error) {
+	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 750 * time.Millisecond,
+		namespaces: NamespacesAvailable(), now: time.Now, log: slog.Default(),
+		setup: Setup{Limits: runtime.DefaultLimits(), Confine: Confinement{Landlock: true, Seccomp: true}}}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("worker: find the wasmbox binary: %w", err)
+		}
+		c.exe = exe
+	}
+	if c.setup.Confine.AddressSpace == 0 {
+		c.setup.Confine.AddressSpace = AddressSpace(c.setup.Limits.Memory)
+	}
+	if c.setup.Confine.CPUSeconds == 0 {
+		c.setup.Confine.CPUSeconds = 3600
+	}
+	if c.setup.Confine.FileSize == 0 {
+		c.setup.Confine.FileSize = 64 << 20
+	}
+	c.charge = c.setup.Limits.Memory + workerOverhead
+	if c.budget == 0 {
+		c.budget = DefaultMemoryBudget()
+	}
+	if c.budget < c.charge {
+		return nil, fmt.Errorf("worker: memory budget %d MiB is less than one worker's %d MiB", c.budget>>20, c.charge>>20)
+	}
+	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	s.wg.Add(2)
+	go s.fill()
+	go s.janitor()
+	s.kick()
+	return s, nil
+}
+
+// AddressSpace is the RLIMIT_AS a worker gets for guests of the given memory limit: the Go
+// runtime and wazero reserve far more address space than they use, so the limit is the guest
+// memory plus a fixed reservation.
+func AddressSpace(memory int64) int64 { return 2*memory + 3<<30 }
+
+// DefaultMemoryBudget is half of the memory of the machine, or of the container's cgroup limit
+// when that is smaller.
+func DefaultMemoryBudget() int64 {
+	total := memTotal()
+	if lim := cgroupLimit(); lim > 0 && lim < total {
+		total = lim
+	}
+	if total <= 0 {
+		total = 4 << 30
+	}
+	return total / 2
+}
+
+// Languages returns the languages workers serve.
+func (s *Supervisor) Languages() []runtime.Language { return s.cfg.langs }
+
+// Limits returns the limits workers are set up with.
+func (s *Supervisor) Limits() runtime.Limits { return s.cfg.setup.Limits }
+
+// Budget returns the memory budget and what one worker is charged.
+func (s *Supervisor) Budget() (budget, charge int64) { return s.cfg.budget, s.cfg.charge }
+
+// Stats describes the workers right now.
+type Stats struct {
+	Live   int `json:"live"`
+	Pooled int `json:"pooled"`
+	Bound  int `json:"bound"`
+}
+
+// Stats returns how many workers exist, wait in the pool and serve sessions.
+func (s *Supervisor) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Live: s.live, Pooled: len(s.pool)}
+	for h := range s.handles {
+		if h.p != nil {
+			st.Bound++
+		}
+	}
+	return st
+}
+
+// Layers returns the confinement layers a bound worker reported, plus the namespaces.
+func (s *Supervisor) Layers() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range s.layers {
+		out[k] = v
+	}
+	if s.cfg.namespaces {
+		out["namespaces"] = "active (user: guests run as uid 1000, never root; network: no interfaces; PID: nothing outlives the worker; IPC, UTS)"
+	} else {
+		out["namespaces"] = "unavailable (this user may not create user namespaces)"
+	}
+	out["process"] = "one worker process per session, own process group, killed with SIGKILL at the deadline; Pdeathsig"
+	return out
+}
+
+func (s *Supervisor) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fill keeps the pool full while the budget allows.
+func (s *Supervisor) fill() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		}
+		for {
+			s.mu.Lock()
+			want := !s.closed && len(s.pool) < s.cfg.poolSize && s.fitsLocked()
+			if want {
+				s.live++
+			}
+			s.mu.Unlock()
+			if !want {
+				break
+			}
+			p, err := s.start()
+			s.mu.Lock()
+			if err != nil || s.closed {
+				s.live--
+				s.mu.Unlock()
+				if p != nil {
+					p.kill()
+				}
+				if err != nil {
+					s.cfg.log.Warn("start worker", "err", err)
+					select {
+					case <-s.stop:
+						return
+					case <-time.After(time.Second):
+					}
+				}
+				continue
+			}
+			s.pool = append(s.pool, p)
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Supervisor) fitsLocked() bool {
+	return int64(s.live+1)*s.cfg.charge <= s.cfg.budget
+}
+
+// start spawns a worker and waits until its engines are ready.
+func (s *Supervisor) start() (*proc, error) {
+	p, err := spawn(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces})
+	if err != nil {
+		return nil, err
+	}
+	setup := s.cfg.setup
+	reply, err := p.call(&message{Kind: kindSetup, Setup: &setup}, time.Now().Add(2*time.Minute))
+	if err == nil && reply.Kind != kindReady {
+		err = fmt.Errorf("%w: want ready, got %q", errFrame, reply.Kind)
+	}
+	if err == nil && reply.Error != "" {
+		err = errors.New(reply.Error)
+	}
+	if err != nil {
+		p.kill()
+		return nil, fmt.Errorf("worker: set up: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
+	}
+	return p, nil
+}
+
+// acquire returns a started worker: from the pool, or a new one. When the budget is spent it
+// stops the least recently used idle worker of another session; when there is none, it fails
+// with [runtime.ErrBusy].
+func (s *Supervisor) acquire(self *handle) (*proc, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	for len(s.pool) > 0 {
+		p := s.pool[0]
+		s.pool = s.pool[1:]
+		if p.alive() {
+			s.mu.Unlock()
+			s.kick()
+			return p, nil
+		}
+		s.live--
+	}
+	if !s.fitsLocked() {
+		victim := s.idlestLocked(self)
+		if victim == nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: the memory budget of %d MiB is taken by %d running sessions; try again in a few seconds",
+				runtime.ErrBusy, s.cfg.budget>>20, s.live)
+		}
+		p := victim.p
+		victim.p = nil
+		victim.lostAll()
+		s.live--
+		s.mu.Unlock()
+		p.kill()
+		s.mu.Lock()
+	}
+	s.live++
+	s.mu.Unlock()
+	p, err := s.start()
+	if err != nil {
+		s.mu.Lock()
+		s.live--
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.kick()
+	return p, nil
+}
+
+// idlestLocked finds the bound worker idle the longest, not self's and not running.
+func (s *Supervisor) idlestLocked(self *handle) *handle {
+	var best *handle
+	for h := range s.handles {
+		if h == self || h.p == nil || h.running {
+			continue
+		}
+		if best == nil || h.lastUsed.Before(best.lastUsed) {
+			best = h
+		}
+	}
+	return best
+}
+
+// release forgets a worker that is gone or being stopped.
+func (s *Supervisor) release() {
+	s.mu.Lock()
+	s.live--
+	s.mu.Unlock()
+	s.kick()
+}
+
+// janitor stops workers idle for longer than the idle timeout.
+func (s *Supervisor) janitor() {
+	defer s.wg.Done()
+	every := min(s.cfg.idle/4, 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.StopIdle(s.cfg.idle)
+		}
+	}
+}
+
+// StopIdle stops the workers of sessions idle for longer than d; it returns how many.
+func (s *Supervisor) StopIdle(d time.Duration) int {
+	now := s.cfg.now()
+	var victims []*proc
+	s.mu.Lock()
+	for h := range s.handles {
+		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d {
+			victims = append(victims, h.p)
+			h.p = nil
+			h.lostAll()
+			s.live--
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range victims {
+		p.kill()
+	}
+	if len(victims) > 0 {
+		s.kick()
+	}
+	return len(victims)
+}
+
+// Close stops every worker, pooled and bound, and waits for them to be gone.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	procs := s.pool
+	s.pool = nil
+	for h := range s.handles {
+		if h.p != nil {
+			procs = append(procs, h.p)
+			h.p = nil
+		}
+		h.closed = true
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	for _, p := range procs {
+		p.kill()
+	}
+	return nil
+}
+
+// Open returns the interpreter of one session whose workspace is dir. It starts no process:
+// the first run binds a worker.
+func (s *Supervisor) Open(ctx context.Context, dir string) (runtime.Interpreter, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	h := &handle{s: s, dir: dir, lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
+	s.handles[h] = struct{}{}
+	return h, nil
+}
+
+// handle is one session's link to its worker. Fields but runMu are guarded by the
+// supervisor's mu; runMu serializes runs.
+type handle struct {
+	s        *Supervisor
+	dir      string
+	runMu    sync.Mutex
+	p        *proc
+	running  bool
+	lastUsed time.Time
+	used     map[runtime.Language]bool // languages with state in the current worker
+	lost     map[runtime.Language]bool // languages whose state a stopped worker took along
+	closed   bool
+}
+
+func (h *handle) lostAll() {
+	for l := range h.used {
+		h.lost[l] = true
+	}
+	h.used = map[runtime.Language]bool{}
+}
+
+// Close implements [runtime.Interpreter]: it stops the session's worker.
+func (h *handle) Close() error {
+	s := h.s
+	s.mu.Lock()
+	p := h.p
+	h.p = nil
+	h.closed = true
+	delete(s.handles, h)
+	if p != nil {
+		s.live--
+	}
+	s.mu.Unlock()
+	if p != nil {
+		p.kill()
+		s.kick()
+	}
+	return nil
+}
+
+// Run implements [runtime.Interpreter].
+func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result, error) {
+	h.runMu.Lock()
+	defer h.runMu.Unlock()
+	s := h.s
+	limits := req.Limits
+	if limits == (runtime.Limits{}) {
+		limits = s.cfg.setup.Limits
+	}
+	req.Limits = limits.WithDefaults()
+
+	s.mu.Lock()
+	if h.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	h.running = true
+	h.lastUsed = s.cfg.now()
+	p := h.p
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		h.running = false
+		h.lastUsed = s.cfg.now()
+		s.mu.Unlock()
+	}()
+
+	if p != nil && !p.alive() {
+		s.mu.Lock()
+		h.p = nil
+		h.lostAll()
+		s.mu.Unlock()
+		s.release()
+		p = nil
+	}
+	if p == nil {
+		var err error
+		if p, err = h.bind(); err != nil {
+			return nil, err
+		}
+	}
+
+	start := time.Now()
+	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
+	stopWatch := context.AfterFunc(ctx, func() { p.conn.SetDeadline(time.Now()) })
+	reply, err := p.call(&message{Kind: kindRun, Request: &req}, deadline)
+	stopWatch()
+
+	s.mu.Lock()
+	lostBefore := h.lost[req.Language]
+	delete(h.lost, req.Language)
+	h.used[req.Language] = true
+	s.mu.Unlock()
+
+	if err == nil && reply.Kind == kindResult && reply.Error == "" && reply.Result != nil {
+		res := reply.Result.result()
+		res.StateReset = res.StateReset || lostBefore
+		if reply.Retire {
+			h.drop(p, req.Language)
+		}
+		return res, nil
+	}
+	if err == nil && reply.Kind == kindResult && reply.Error != "" {
+		// wasmbox failed inside the worker (not the guest): say so, keep the worker.
+		return nil, fmt.Errorf("worker: %s", reply.Error)
+	}
+
+	// The worker missed its deadline, broke the protocol or died: it is stopped, and the
+	// session continues in a new worker with its files but without its state.
+	timedOut := errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil
+	if timedOut {
+		p.kill()
+	}
+	kind, why := p.exitReason()
+	h.drop(p, req.Language)
+	if ctx.Err() != nil && !timedOut {
+		return nil, ctx.Err()
+	}
+	res := &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true}
+	switch {
+	case timedOut:
+		res.Error = &runtime.Error{Kind: runtime.ErrTimeout, Message: fmt.Sprintf(
+			"execution stopped after the %s time limit; the session's state was reset (variables and imports are gone, files remain)", req.Limits.Timeout)}
+	default:
+		res.Error = &runtime.Error{Kind: runtime.ErrorKind(kind), Message: why + "; the session's state was reset (variables and imports are gone, files remain)"}
+	}
+	return res, nil
+}
+
+// bind takes a worker and confines it to the session's workspace.
+func (h *handle) bind() (*proc, error) {
+	s := h.s
+	p, err := s.acquire(h)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := p.call(&message{Kind: kindBind, Bind: h.dir}, time.Now().Add(30*time.Second))
+	if err == nil && (reply.Kind != kindBound || reply.Error != "") {
+		err = fmt.Errorf("%w: bind: %s %s", errFrame, reply.Kind, reply.Error)
+	}
+	if err != nil {
+		p.kill()
+		s.release()
+		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
+	}
+	s.mu.Lock()
+	s.layers = reply.Info
+	if h.closed || s.closed {
+		s.mu.Unlock()
+		p.kill()
+		s.release()
+		return nil, ErrClosed
+	}
+	h.p = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// drop forgets p after it retired or died during a run of lang, whose Result says so already.
+func (h *handle) drop(p *proc, lang runtime.Language) {
+	s := h.s
+	s.mu.Lock()
+	mine := h.p == p
+	if mine {
+		h.p = nil
+		h.lostAll()
+		delete(h.lost, lang)
+	}
+	s.mu.Unlock()
+	p.kill()
+	if mine {
+		s.release()
+	}
+}
