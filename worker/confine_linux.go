@@ -32,6 +32,9 @@ type Confinement struct {
 	FileSize int64 `json:"file_size"`
 	// Executables are the programs bash may run (absolute paths).
 	Executables []string `json:"executables,omitempty"`
+	// MountNS: the worker runs in its own mount namespace and builds a root holding only
+	// the allowlisted programs, their libraries and the workspace (see root_linux.go).
+	MountNS bool `json:"mount_ns"`
 }
 
 // readOnlyTrees are the system trees programs need: code, libraries, locale and magic data.
@@ -43,11 +46,33 @@ var readOnlyFiles = []string{"/etc/ld.so.cache", "/etc/localtime", "/etc/magic",
 // devices guests may open.
 var devices = []string{"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"}
 
-// confine applies c to this process, bound to workspace. It returns what each layer did.
-// A layer the kernel lacks is reported as inactive; a layer that fails otherwise is an error.
-func confine(s Setup, workspace string) (map[string]string, error) {
+// confine applies c to this process, bound to workspace. It returns the workspace's path as
+// the guest sees it and what each layer did. A layer the kernel lacks is reported as
+// inactive; a layer that fails otherwise is an error.
+func confine(s Setup, workspace string) (string, map[string]string, error) {
+	layers, err := confineLayers(s, workspace)
+	return guestWorkspace(s, workspace), layers, err
+}
+
+func guestWorkspace(s Setup, workspace string) string {
+	if s.Confine.MountNS {
+		return WorkspacePath
+	}
+	return workspace
+}
+
+func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	c := s.Confine
 	layers := map[string]string{}
+	if c.MountNS {
+		if err := bindRoot(workspace); err != nil {
+			return layers, fmt.Errorf("mount namespace: %w", err)
+		}
+		layers["mount_namespace"] = "active (a read-only root holding only the allowlisted programs, their libraries and data; the workspace at /workspace and /mnt/data, noexec, nosuid, nodev; no /proc, /sys or /tmp; no capabilities left)"
+		workspace = WorkspacePath
+	} else {
+		layers["mount_namespace"] = "unavailable (needs user namespaces)"
+	}
 	statusFile, _ := os.Open("/proc/self/status")
 	if statusFile != nil {
 		defer statusFile.Close()
@@ -69,7 +94,7 @@ func confine(s Setup, workspace string) (map[string]string, error) {
 	case abi < 1:
 		layers["landlock"] = "unavailable (kernel without Landlock)"
 	default:
-		if err := landlockPaths(workspace, c.Executables); err != nil {
+		if err := landlockPaths(workspace, c.MountNS, c.Executables); err != nil {
 			return layers, fmt.Errorf("landlock: %w", err)
 		}
 		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable; TCP and outside signals denied)", abi)
@@ -129,15 +154,21 @@ const (
 		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSTruncate | llsys.AccessFSRefer
 )
 
-func landlockPaths(workspace string, executables []string) error {
+func landlockPaths(workspace string, mountNS bool, executables []string) error {
 	rules := []landlock.Rule{
 		landlock.PathAccess(readFS, existing(readOnlyTrees, true)...),
 		landlock.PathAccess(llsys.AccessFSReadFile, existing(readOnlyFiles, false)...),
 		// No MakeSym: a symbolic link is never created in a workspace.
 		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
+	}
+	if mountNS {
+		rules = append(rules, landlock.PathAccess(readFS|writeFS, "/mnt/data").WithRefer(),
+			landlock.PathAccess(llsys.AccessFSReadFile, existing([]string{"/etc/passwd", "/etc/group"}, false)...))
+	}
+	rules = append(rules,
 		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, existing(devices, false)...),
 		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, existing(append(append([]string{}, executables...), loaders()...), false)...),
-	}
+	)
 	return landlock.V7.BestEffort().Restrict(rules...)
 }
 
@@ -188,9 +219,9 @@ var allowedSyscalls = []string{
 	"getgroups", "getpgid", "getpgrp", "setpgid", "getsid", "setsid", "getpriority", "setpriority",
 	"getrlimit", "setrlimit", "prlimit64", "getrusage", "sysinfo", "times", "uname", "capget",
 	"arch_prctl", "prctl", "getrandom", "exit", "exit_group", "wait4", "waitid",
-	"clone", "clone3", "fork", "vfork", "execve", "execveat",
+	"clone", "clone3", "fork", "vfork", "execve",
 	"socketpair", "sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockname", "getpeername",
-	"getsockopt", "setsockopt", "memfd_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"getsockopt", "setsockopt", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
 }
 
 // nsFlags are the clone flags that make namespaces: a guest never creates any.

@@ -80,6 +80,12 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 	if err != nil {
 		return err
 	}
+	if setup.Confine.MountNS {
+		if err := prepareRoot(setup.Confine.Executables); err != nil {
+			writeMessage(conn, &message{Kind: kindReady, Error: "mount namespace: " + err.Error()})
+			return err
+		}
+	}
 	if err := writeMessage(conn, &message{Kind: kindReady}); err != nil {
 		return err
 	}
@@ -91,12 +97,12 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 	if m.Kind != kindBind || m.Bind == "" {
 		return fmt.Errorf("%w: want bind, got %q", errFrame, m.Kind)
 	}
-	layers, err := confine(setup, m.Bind)
+	dir, layers, err := confine(setup, m.Bind)
 	if err != nil {
 		writeMessage(conn, &message{Kind: kindBound, Error: err.Error(), Info: layers})
 		return err
 	}
-	sess, err := local.Open(ctx, m.Bind)
+	sess, err := local.Open(ctx, dir)
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,7 @@ func New(opts ...Option) (*Supervisor, error) {
 	if c.setup.Confine.FileSize == 0 {
 		c.setup.Confine.FileSize = 64 << 20
 	}
+	c.setup.Confine.MountNS = c.namespaces
 	c.charge = c.setup.Limits.Memory + workerOverhead
 	if c.budget == 0 {
 		c.budget = DefaultMemoryBudget()
