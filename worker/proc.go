@@ -30,6 +30,7 @@ type proc struct {
 type spawnOptions struct {
 	exe        string
 	namespaces bool
+	memory     int64 // the guests' memory limit: Go's garbage collector aims below it
 }
 
 // spawn starts a worker process; it is not set up yet.
@@ -48,7 +49,8 @@ func spawn(o spawnOptions) (*proc, error) {
 	defer theirs.Close()
 
 	cmd := exec.Command(o.exe, Command)
-	cmd.Env = []string{} // nothing of the server's environment reaches a worker
+	// Nothing of the server's environment reaches a worker.
+	cmd.Env = []string{fmt.Sprintf("GOMEMLIMIT=%d", o.memory+64<<20)}
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{theirs}
 	p := &proc{cmd: cmd, conn: ours, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}

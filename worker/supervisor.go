@@ -164,10 +164,11 @@ func New(opts ...Option) (*Supervisor, error) {
 	return s, nil
 }
 
-// AddressSpace is the RLIMIT_AS a worker gets for guests of the given memory limit: the Go
-// runtime and wazero reserve far more address space than they use, so the limit is the guest
-// memory plus a fixed reservation.
-func AddressSpace(memory int64) int64 { return 2*memory + 3<<30 }
+// AddressSpace is the RLIMIT_AS a worker gets for guests of the given memory limit. An idle
+// worker maps about 1.4 GiB (Go's arena reservations, wazero's compiled code and guard
+// regions) of which it uses about 90 MiB; a guest's memory may be mapped twice while it grows
+// (wazero copies linear memory, Go's heap doubles before a collection).
+func AddressSpace(memory int64) int64 { return 2*memory + 3<<29 }
 
 // DefaultMemoryBudget is half of the memory of the machine, or of the container's cgroup limit
 // when that is smaller.
@@ -284,7 +285,7 @@ func (s *Supervisor) fitsLocked() bool {
 
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start() (*proc, error) {
-	p, err := spawn(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces})
+	p, err := spawn(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ def _host_call(msg):
     if reply is None:
         raise RuntimeError("wasmbox host went away")
     if "error" in reply:
-        raise RuntimeError(reply["error"])
+        raise (ValueError if reply.get("type") == "ValueError" else RuntimeError)(reply["error"])
     return reply
 
 

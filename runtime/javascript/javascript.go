@@ -135,6 +135,15 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	code := req.Code
 	v.cell++
 	name := fmt.Sprintf("<cell-%d>", v.cell)
+	if depth := nesting(code); depth > MaxNesting {
+		// goja's and esbuild's parsers recurse once per level: refuse before they overflow.
+		msg := fmt.Sprintf("code nests brackets %d levels deep; wasmbox parses at most %d", depth, MaxNesting)
+		res.Stderr = "SyntaxError: " + msg + "\n"
+		res.Error = &runtime.Error{Kind: runtime.ErrException, Type: "SyntaxError", Message: msg}
+		res.ExitCode = 1
+		res.Duration = time.Since(start)
+		return res, nil
+	}
 	if ip.engine.lang == runtime.TypeScript {
 		js, diag := transpile(code, fmt.Sprintf("cell-%d.ts", v.cell))
 		if diag != "" {

@@ -32,11 +32,20 @@ func init() {
 	plotter.DefaultFont = sans
 }
 
-// Render draws f as a PNG.
-func Render(f Figure) ([]byte, error) {
+// ErrInvalid is wrapped by the errors of figures matplotlib would refuse too (the guest shows
+// them as ValueError).
+var ErrInvalid = errors.New("plot: invalid figure")
+
+// Render draws f as a PNG. A figure the renderer cannot draw is an error, never a panic.
+func Render(f Figure) (png []byte, err error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			png, err = nil, fmt.Errorf("%w: the renderer cannot draw this figure: %v", ErrInvalid, r)
+		}
+	}()
 	w, h := vg.Length(f.Width)*vg.Inch, vg.Length(f.Height)*vg.Inch
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(int(f.DPI)), vgimg.UseBackgroundColor(color.White))
 	dc := draw.New(c)
@@ -75,12 +84,20 @@ func Render(f Figure) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 func (f *Figure) validate() error {
-	if f.DPI <= 0 {
+	if f.DPI == 0 {
 		f.DPI = 100
 	}
-	if f.Width <= 0 || f.Height <= 0 {
+	if !finite(f.DPI) || f.DPI < 1 || f.DPI > 2000 {
+		return fmt.Errorf("%w: dpi must be between 1 and 2000, got %g", ErrInvalid, f.DPI)
+	}
+	if f.Width == 0 && f.Height == 0 {
 		f.Width, f.Height = 6.4, 4.8
+	}
+	if !finite(f.Width) || !finite(f.Height) || f.Width <= 0 || f.Height <= 0 {
+		return fmt.Errorf("%w: figure size must be positive and finite, got %gx%g inches", ErrInvalid, f.Width, f.Height)
 	}
 	if f.Width*f.DPI*f.Height*f.DPI > MaxPixels {
 		return fmt.Errorf("plot: figure of %.0fx%.0f pixels is larger than the %d-pixel limit", f.Width*f.DPI, f.Height*f.DPI, MaxPixels)
@@ -96,6 +113,40 @@ func (f *Figure) validate() error {
 	}
 	if n > MaxPoints {
 		return fmt.Errorf("plot: %d data points is more than the %d-point limit", n, MaxPoints)
+	}
+	for _, a := range f.Axes {
+		for _, s := range a.Series {
+			if s.FontSize != 0 && (!finite(s.FontSize) || s.FontSize < 0 || s.FontSize > 500) {
+				return fmt.Errorf("%w: fontsize must be between 0 and 500, got %g", ErrInvalid, s.FontSize)
+			}
+			for _, lw := range []float64{s.LineWidth, s.MarkerSize, s.Size, s.Width} {
+				if !finite(lw) || lw < 0 || lw > 1e4 {
+					return fmt.Errorf("%w: line width, marker size and bar width must be between 0 and 10000, got %g", ErrInvalid, lw)
+				}
+			}
+			if a.XScale == "log" {
+				if err := positive("x", s.X); err != nil {
+					return err
+				}
+			}
+			if a.YScale == "log" {
+				for _, ys := range [][]float64{s.Y, s.Height, s.Counts} {
+					if err := positive("y", ys); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// positive refuses what a log axis cannot show.
+func positive(axis string, vs []float64) error {
+	for _, v := range vs {
+		if v <= 0 || math.IsNaN(v) {
+			return fmt.Errorf("%w: %s values must be positive on a log-scaled axis, got %g", ErrInvalid, axis, v)
+		}
 	}
 	return nil
 }

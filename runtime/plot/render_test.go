@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"image"
 	"image/png"
@@ -133,5 +134,36 @@ func TestRender_limits(t *testing.T) {
 	}
 	if _, err := Render(Figure{Axes: []Axes{{Series: []Series{{Kind: "line", X: []float64{1, 2}, Y: []float64{1}}}}}}); err == nil {
 		t.Error("x and y of different lengths were accepted")
+	}
+}
+
+// TestRender_hostile: what matplotlib refuses is an ErrInvalid, never a panic.
+func TestRender_hostile(t *testing.T) {
+	line := func(x, y []float64) []Axes {
+		return []Axes{{Series: []Series{{Kind: "line", X: x, Y: y, LineWidth: 1.5}}}}
+	}
+	nan, inf := math.NaN(), math.Inf(1)
+	cases := []struct {
+		name string
+		fig  Figure
+	}{
+		{"tiny dpi", Figure{DPI: 0.001, Axes: line([]float64{1, 2}, []float64{1, 2})}},
+		{"negative dpi", Figure{DPI: -5, Axes: line([]float64{1, 2}, []float64{1, 2})}},
+		{"NaN dpi", Figure{DPI: nan, Axes: line([]float64{1, 2}, []float64{1, 2})}},
+		{"infinite size", Figure{Width: inf, Height: 3, Axes: line([]float64{1, 2}, []float64{1, 2})}},
+		{"negative size", Figure{Width: -1, Height: 3, Axes: line([]float64{1, 2}, []float64{1, 2})}},
+		{"log y with zero", Figure{Axes: []Axes{{YScale: "log", Series: []Series{{Kind: "line", X: []float64{1, 2, 3}, Y: []float64{-1, 0, 5}}}}}}},
+		{"log x with negative", Figure{Axes: []Axes{{XScale: "log", Series: []Series{{Kind: "scatter", X: []float64{-1, 2}, Y: []float64{1, 2}}}}}}},
+		{"huge fontsize", Figure{Axes: []Axes{{Series: []Series{{Kind: "text", X: []float64{1}, Y: []float64{1}, Text: "x", FontSize: 1e308}}}}}},
+		{"NaN fontsize", Figure{Axes: []Axes{{Series: []Series{{Kind: "text", X: []float64{1}, Y: []float64{1}, Text: "x", FontSize: nan}}}}}},
+		{"huge line width", Figure{Axes: []Axes{{Series: []Series{{Kind: "line", X: []float64{1, 2}, Y: []float64{1, 2}, LineWidth: 1e308}}}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Render(tc.fig)
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("got %v, want ErrInvalid", err)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package python
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -57,6 +58,9 @@ func serve(in *wasm.Instance, msg []byte, images *imageSink) (handled bool, err 
 	switch {
 	case rerr != nil:
 		reply["error"] = rerr.Error()
+		if errors.Is(rerr, plot.ErrInvalid) {
+			reply["type"] = "ValueError"
+		}
 	case req.Render != nil:
 		reply["png"] = base64.StdEncoding.EncodeToString(png)
 	default:
