@@ -151,7 +151,7 @@ func rlimits(c Confinement) error {
 const (
 	readFS  = llsys.AccessFSReadFile | llsys.AccessFSReadDir
 	writeFS = llsys.AccessFSWriteFile | llsys.AccessFSRemoveDir | llsys.AccessFSRemoveFile |
-		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSTruncate | llsys.AccessFSRefer
+		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSMakeFifo | llsys.AccessFSTruncate | llsys.AccessFSRefer
 )
 
 func landlockPaths(workspace string, mountNS bool, executables []string) error {
@@ -202,7 +202,7 @@ var allowedSyscalls = []string{
 	"open", "openat", "openat2", "close", "close_range", "creat", "lseek", "dup", "dup2", "dup3",
 	"stat", "fstat", "lstat", "newfstatat", "statx", "statfs", "fstatfs", "access", "faccessat", "faccessat2",
 	"readlink", "readlinkat", "getdents", "getdents64", "getcwd", "chdir", "fchdir",
-	"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link", "linkat",
+	"mkdir", "mkdirat", "mknod", "mknodat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link", "linkat",
 	"chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown", "umask",
 	"utime", "utimes", "utimensat", "futimesat", "truncate", "ftruncate", "fallocate", "fadvise64",
 	"fsync", "fdatasync", "sync_file_range", "flock", "fcntl", "ioctl", "copy_file_range", "sendfile", "splice", "tee",

@@ -124,7 +124,7 @@ const workerOverhead = 96 << 20
 
 // New returns a supervisor and starts filling its pool.
 func New(opts ...Option) (*Supervisor, error) {
-	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 750 * time.Millisecond,
+	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 500 * time.Millisecond,
 		namespaces: NamespacesAvailable(), now: time.Now, log: slog.Default(),
 		setup: Setup{Limits: runtime.DefaultLimits(), Confine: Confinement{Landlock: true, Seccomp: true}}}
 	for _, o := range opts {

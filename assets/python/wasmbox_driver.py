@@ -181,6 +181,10 @@ class Driver:
             self._flush()
             return {"status": "exit", "exit_code": status}
         except BaseException as e:  # noqa: B036 - everything user code raises is a result
+            try:
+                self._figures()  # a failed cell still shows (and closes) its figures
+            except Exception:
+                pass
             return self._exception(e)
 
     def _figures(self):

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	goruntime "runtime"
 	"strings"
@@ -291,9 +292,34 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		}
 	}
 	st.mu.Unlock()
+	ip.releaseFIFOs()
 	res.Files = runtime.ChangedFiles(before, runtime.SnapshotFiles(ip.jail.dir))
 	return res, nil
 }
+
+// releaseFIFOs ends the process substitutions a run left waiting: their goroutines block in
+// open(2) until the FIFO's other end is opened. Opening it read-write from here lets them
+// go on and finish (the run is over, so they stop at once); the FIFO is then removed.
+func (ip *Interpreter) releaseFIFOs() {
+	entries, err := os.ReadDir(ip.jail.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type()&os.ModeNamedPipe == 0 || !strings.HasPrefix(e.Name(), fifoPrefix) {
+			continue
+		}
+		p := filepath.Join(ip.jail.dir, e.Name())
+		if f, err := os.OpenFile(p, os.O_RDWR|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		os.Remove(p)
+	}
+}
+
+// fifoPrefix names the FIFOs mvdan/sh makes for process substitution, in $TMPDIR (the
+// workspace).
+const fifoPrefix = "sh-interp-"
 
 type limitsKey struct{}
 

@@ -559,11 +559,14 @@ def savefig(*args, **kw):
 
 
 def _collect_open():
-    """Called by the driver after each run: shows figures still open, then forgets them all."""
-    for fig in list(_figures):
-        if fig._axes and not fig._shown:
-            fig.show()
-    close("all")
+    """Called by the driver after each run: shows figures still open, then forgets them all,
+    also when one cannot be shown (the next cell must not trip over it again)."""
+    try:
+        for fig in list(_figures):
+            if fig._axes and not fig._shown:
+                fig.show()
+    finally:
+        close("all")
 
 
 def _delegate(name):

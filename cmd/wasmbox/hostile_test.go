@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostileServer is a real `wasmbox serve` with a canary in its environment.
+type hostileServer struct {
+	t       *testing.T
+	url     string
+	cmd     *exec.Cmd
+	canary  string
+	data    string
+	timeout time.Duration
+	logs    *bytes.Buffer
+}
+
+func startHostileServer(t *testing.T, env ...string) *hostileServer {
+	t.Helper()
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: t.TempDir(), timeout: 3 * time.Second, logs: &bytes.Buffer{}}
+	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data-dir", s.data)
+	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
+		"WASMBOX_POOL_SIZE=2", "MAX_CONCURRENT_EXECUTIONS=16")
+	s.cmd.Env = append(s.cmd.Env, env...)
+	s.cmd.Stderr = &lockedWriter{w: s.logs}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		// A graceful shutdown leaves no worker behind.
+		if n := len(workerPIDs(bin)); n > 0 {
+			t.Errorf("%d worker processes outlived the server", n)
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
+			t.Fatalf("server did not come up: %s", s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *hostileServer) session() string {
+	s.t.Helper()
+	resp, err := http.Post(s.url+"/api/sessions", "application/json", nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		ID string `json:"session_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&info)
+	if info.ID == "" {
+		s.t.Fatalf("create session: %d", resp.StatusCode)
+	}
+	return info.ID
+}
+
+type runResult struct {
+	Stdout     string `json:"stdout"`
+	Stderr     string `json:"stderr"`
+	StateReset bool   `json:"state_reset"`
+	Error      *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+	APIError string `json:"error_message"`
+	took     time.Duration
+	status   int
+	raw      string
+}
+
+func (r runResult) kind() string {
+	if r.Error == nil {
+		return "ok"
+	}
+	return r.Error.Kind
+}
+
+func (s *hostileServer) run(id, lang, code string) runResult {
+	body, _ := json.Marshal(map[string]string{"language": lang, "code": code})
+	start := time.Now()
+	resp, err := http.Post(s.url+"/api/sessions/"+id+"/run", "application/json", bytes.NewReader(body))
+	if err != nil {
+		s.t.Errorf("run: %v", err)
+		return runResult{}
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	var r runResult
+	json.Unmarshal(buf.Bytes(), &r)
+	r.took, r.status, r.raw = time.Since(start), resp.StatusCode, buf.String()
+	return r
+}
+
+func (s *hostileServer) delete(id string) {
+	req, _ := http.NewRequest(http.MethodDelete, s.url+"/api/sessions/"+id, nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// rssMiB is a process's resident memory.
+func rssMiB(pid int) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb >> 10
+		}
+	}
+	return 0
+}
+
+// processesWith lists processes whose command line contains marker.
+func processesWith(marker string) []string {
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if cmd := strings.ReplaceAll(string(b), "\x00", " "); strings.Contains(cmd, marker) {
+			out = append(out, d.Name()+": "+cmd)
+		}
+	}
+	return out
+}
+
+func workerPIDs(bin string) []string { return processesWith(bin + " __worker") }
+
+// hostileAttacks are single requests that crashed, hung or escaped an earlier wasmbox. Each
+// must end as one of kinds, within the timeout and a margin, and leave the server serving.
+func hostileAttacks(escape string) []struct {
+	name, lang, code string
+	kinds            []string
+} {
+	return []struct {
+		name, lang, code string
+		kinds            []string
+	}{
+		{"python busy loop", "python", "while True: pass", []string{"timeout"}},
+		// The first request of a fresh interpreter has id 1; the driver's channel is a global.
+		{"python forged reply", "python", `import json, os, sys
+body = json.dumps({"id": 1, "status": "ok"}).encode()
+os.write(sys.modules["__main__"]._ctl_fd, b"%010d\n" % len(body) + body)
+while True: pass`, []string{"timeout"}},
+		{"python memory", "python", "a = bytearray(200 << 20)\nb = bytearray(200 << 20)", []string{"memory"}},
+		{"python plot log zero", "python", "import matplotlib.pyplot as plt\nplt.plot([1,2,3],[-1,0,5]); plt.yscale('log'); plt.savefig('x.png')", []string{"exception"}},
+		{"python plot tiny dpi", "python", "import matplotlib.pyplot as plt\nplt.figure(dpi=0.001); plt.plot([1, 2]); plt.savefig('y.png')", []string{"exception"}},
+		{"python write outside", "python", "open('/tmp/" + escape + "', 'w').write('x')", []string{"exception"}},
+		{"python environment", "python", "import os; print(dict(os.environ))", []string{"ok"}},
+		{"javascript parens", "javascript", "(" + strings.Repeat("(", 300000) + "1" + strings.Repeat(")", 300000) + ")", []string{"exception"}},
+		{"typescript parens", "typescript", strings.Repeat("(", 400000) + "1" + strings.Repeat(")", 400000), []string{"exception"}},
+		{"javascript regex backtracking", "javascript", "/^(?=a)(a+)+$/.test('a'.repeat(36) + '!')", []string{"timeout"}},
+		{"javascript replace growth", "javascript", "'a'.repeat(2**27).replace(/a/g, 'bb').length", []string{"timeout", "memory", "crash"}},
+		{"javascript bigint power", "javascript", "(BigInt(10) ** BigInt(10**8)).toString().length", []string{"timeout", "memory", "crash"}},
+		{"javascript array buffers", "javascript", "const keep = []; for (let i = 0; i < 8; i++) keep.push(new ArrayBuffer(2**30)); keep.length", []string{"memory", "crash", "exception"}},
+		{"bash /dev/zero into a variable", "bash", "x=$(< /dev/zero); echo ${#x}", []string{"timeout", "memory", "crash", "exit", "denied"}},
+		{"bash fifo read", "bash", "p=$(echo >(true)); read x < \"$p\"", []string{"timeout"}},
+		{"bash process substitutions", "bash", "for i in $(seq 900); do echo <(sleep 4243.5) > /dev/null; done; echo done", []string{"ok", "timeout", "denied", "crash", "exit"}},
+		{"bash background sleepers", "bash", "sleep 4242.5 & sleep 4242.5 & disown; echo started", []string{"ok", "exit"}},
+		{"bash loader on a system binary", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/python3.11 -c 'print(4242*2)' | xargs -0 xargs", []string{"exit", "denied", "ok"}},
+		{"bash environment files", "bash", "cat /proc/self/environ /proc/1/environ; echo /proc/$$/environ | xargs cat", []string{"exit", "denied"}},
+		{"bash write outside", "bash", "echo x > /tmp/" + escape + "; echo x > ../../" + escape, []string{"exit", "denied"}},
+	}
+}
+
+func TestHostile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile suite: skipped under -short")
+	}
+	s := startHostileServer(t)
+	escape := "wasmbox-escape-" + randHex(6)
+	attacks := hostileAttacks(escape)
+	margin := 5 * time.Second // generous for a loaded 2-core machine; the measured worst is logged
+	var worst time.Duration
+	check := func(name string, r runResult, kinds []string) {
+		t.Helper()
+		if r.took > worst {
+			worst = r.took
+		}
+		if r.took > s.timeout+margin {
+			t.Errorf("%s: took %s, over the %s timeout + %s", name, r.took, s.timeout, margin)
+		}
+		ok := false
+		for _, k := range kinds {
+			ok = ok || r.kind() == k
+		}
+		if !ok {
+			t.Errorf("%s: kind %q, want one of %v: %.600s", name, r.kind(), kinds, r.raw)
+		}
+		if strings.Contains(r.raw, s.canary) {
+			t.Errorf("%s: the server's environment leaked: %.300s", name, r.raw)
+		}
+		if strings.Contains(r.Stdout, "8484") {
+			t.Errorf("%s: a program outside the allowlist ran: %q", name, r.Stdout)
+		}
+	}
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			id := s.session()
+			r := s.run(id, a.lang, a.code)
+			check(a.name, r, a.kinds)
+			t.Logf("%s: %s in %s", a.name, r.kind(), r.took.Round(time.Millisecond))
+			// The session goes on (in a new worker when the old one was stopped).
+			if after := s.run(id, "python", "print(1)"); after.kind() != "ok" || after.Stdout != "1\n" {
+				t.Errorf("%s: the next run: %.400s", a.name, after.raw)
+			}
+			s.delete(id)
+		})
+	}
+
+	// Four at once, while a neighbour keeps running print(1).
+	t.Run("four at once", func(t *testing.T) {
+		picks := []int{0, 9, 13, 12}
+		neighbour := s.session()
+		s.run(neighbour, "python", "print(0)")
+		stop := make(chan struct{})
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := s.run(neighbour, "python", "print(1)")
+				if r.kind() != "ok" {
+					t.Errorf("neighbour: %.300s", r.raw)
+				}
+				lat = append(lat, r.took)
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		var awg sync.WaitGroup
+		for _, i := range picks {
+			a := attacks[i]
+			awg.Add(1)
+			go func() {
+				defer awg.Done()
+				id := s.session()
+				check("together: "+a.name, s.run(id, a.lang, a.code), a.kinds)
+				s.delete(id)
+			}()
+		}
+		awg.Wait()
+		close(stop)
+		wg.Wait()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		if len(lat) > 0 {
+			p50, p99 := lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+			t.Logf("neighbour print(1) during four attacks: %d runs, p50 %s, p99 %s", len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
+			if p99 > 3*time.Second {
+				t.Errorf("neighbour p99 %s: the server did not keep serving", p99)
+			}
+		}
+		s.delete(neighbour)
+	})
+
+	t.Logf("slowest hostile run: %s (timeout %s)", worst.Round(time.Millisecond), s.timeout)
+	if err := s.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the server died: %v\n%s", err, s.logs.String())
+	}
+	rss := rssMiB(s.cmd.Process.Pid)
+	t.Logf("server RSS after the attacks: %d MiB", rss)
+	if rss > 300 {
+		t.Errorf("server RSS %d MiB, want <= 300", rss)
+	}
+	for _, p := range []string{"/tmp/" + escape, filepath.Join(s.data, escape), filepath.Join(s.data, "sessions", escape)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a guest wrote %s", p)
+			os.Remove(p)
+		}
+	}
+	// Give killed workers a moment to be reaped, then look for leftovers.
+	time.Sleep(500 * time.Millisecond)
+	for _, marker := range []string{"sleep 4242.5", "sleep 4243.5"} {
+		if left := processesWith(marker); len(left) > 0 {
+			t.Errorf("processes outlived their run: %v", left)
+			for _, l := range left {
+				if pid, err := strconv.Atoi(strings.SplitN(l, ":", 2)[0]); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+	}
+}
