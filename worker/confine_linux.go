@@ -77,9 +77,8 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	if statusFile != nil {
 		defer statusFile.Close()
 	}
-	// Every thread of the process, not just this one: filters and Landlock need it on each.
-	if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
-		return layers, fmt.Errorf("no_new_privs: %w (the worker must be built with CGO_ENABLED=0)", errno)
+	if err := noNewPrivs(); err != nil {
+		return layers, err
 	}
 	if err := rlimits(c); err != nil {
 		return layers, err
@@ -118,6 +117,15 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 		}
 	}
 	return layers, nil
+}
+
+// noNewPrivs sets no_new_privs on every thread of the process, not just this one: seccomp
+// filters and Landlock need it on each.
+func noNewPrivs() error {
+	if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); errno != 0 {
+		return fmt.Errorf("no_new_privs: %w (the worker must be built with CGO_ENABLED=0)", errno)
+	}
+	return nil
 }
 
 func rlimits(c Confinement) error {

@@ -105,6 +105,22 @@ func (p *proc) kill() {
 	p.conn.Close()
 }
 
+// hungUp reports whether the worker closed its end of the channel (it exited, even if it has
+// not been reaped yet) or wrote something nobody asked for. Either way it is not to be used.
+func (p *proc) hungUp() bool {
+	rc, err := p.conn.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		gone = err == nil && n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0
+	})
+	return gone
+}
+
 // alive reports whether the process has not exited.
 func (p *proc) alive() bool {
 	select {

@@ -518,12 +518,9 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		s.mu.Unlock()
 	}()
 
-	if p != nil && !p.alive() {
-		s.mu.Lock()
-		h.p = nil
-		h.lostAll()
-		s.mu.Unlock()
-		s.release()
+	if p != nil && (!p.alive() || p.hungUp()) {
+		// It died between runs (killed from outside, out of memory): start afresh.
+		h.drop(p)
 		p = nil
 	}
 	if p == nil {
@@ -549,7 +546,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		res := reply.Result.result()
 		res.StateReset = res.StateReset || lostBefore
 		if reply.Retire {
-			h.drop(p, req.Language)
+			h.drop(p)
 		}
 		return res, nil
 	}
@@ -565,7 +562,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		p.kill()
 	}
 	kind, why := p.exitReason()
-	h.drop(p, req.Language)
+	h.drop(p)
 	if ctx.Err() != nil && !timedOut {
 		return nil, ctx.Err()
 	}
@@ -609,15 +606,16 @@ func (h *handle) bind() (*proc, error) {
 	return p, nil
 }
 
-// drop forgets p after it retired or died during a run of lang, whose Result says so already.
-func (h *handle) drop(p *proc, lang runtime.Language) {
+// drop forgets p after it retired or died during a run. Every language with state in it says
+// so on its next run, the one that was running included (as an interpreter does after it was
+// stopped: see [runtime.Result.StateReset]).
+func (h *handle) drop(p *proc) {
 	s := h.s
 	s.mu.Lock()
 	mine := h.p == p
 	if mine {
 		h.p = nil
 		h.lostAll()
-		delete(h.lost, lang)
 	}
 	s.mu.Unlock()
 	p.kill()

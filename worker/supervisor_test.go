@@ -2,13 +2,18 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/bash"
 	"wasmbox/worker"
 )
 
@@ -25,19 +30,43 @@ func binary(t testing.TB) string {
 	return p
 }
 
-func newSupervisor(t testing.TB, confine worker.Confinement, opts ...worker.Option) *worker.Supervisor {
+func confinement(t testing.TB) worker.Confinement {
+	sh, err := bash.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return worker.Confinement{Landlock: true, Seccomp: true, Executables: sh.Programs()}
+}
+
+func newSupervisor(t testing.TB, opts ...worker.Option) *worker.Supervisor {
 	t.Helper()
 	limits := runtime.DefaultLimits()
-	limits.Timeout = 5 * time.Second
+	limits.Timeout = 3 * time.Second
 	base := []worker.Option{worker.WithExecutable(binary(t)), worker.WithPoolSize(0),
-		worker.WithSetup(worker.Setup{Limits: limits, Confine: confine}),
+		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t)}),
 		worker.WithLanguages(runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash)}
 	s, err := worker.New(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		if left := workers(binary(t)); len(left) > 0 {
+			t.Errorf("workers left after Close: %v", left)
+		}
+	})
 	return s
+}
+
+func open(t testing.TB, s *worker.Supervisor) (runtime.Interpreter, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ip, err := s.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ip.Close() })
+	return ip, dir
 }
 
 func run(t testing.TB, ip runtime.Interpreter, lang runtime.Language, code string) *runtime.Result {
@@ -49,18 +78,218 @@ func run(t testing.TB, ip runtime.Interpreter, lang runtime.Language, code strin
 	return res
 }
 
-func TestSupervisor_Run_debug(t *testing.T) {
-	for _, c := range []worker.Confinement{{}, {Landlock: true}, {Seccomp: true}} {
-		s := newSupervisor(t, c)
-		ip, err := s.Open(context.Background(), t.TempDir())
+// workers lists the live worker processes of bin.
+func workers(bin string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		res := run(t, ip, runtime.Python, "print(6*7)")
-		t.Logf("%+v: %q %q %+v layers=%v", c, res.Stdout, res.Stderr, res.Error, s.Layers())
-		if strings.TrimSpace(res.Stdout) != "42" {
-			t.Errorf("got %q", res.Stdout)
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if strings.HasPrefix(string(b), bin+"\x00"+worker.Command) {
+			if st, _ := os.ReadFile("/proc/" + d.Name() + "/stat"); !strings.Contains(string(st), ") Z ") {
+				out = append(out, pid)
+			}
 		}
-		ip.Close()
+	}
+	return out
+}
+
+func TestSupervisor_Run_languages(t *testing.T) {
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	steps := []struct {
+		lang     runtime.Language
+		code     string
+		stdout   string
+		errKind  runtime.ErrorKind
+		hasFiles bool
+	}{
+		{runtime.Python, "x = 6 * 7", "", "", false},
+		{runtime.Python, "print(x)", "42\n", "", false},
+		{runtime.JavaScript, "let y = 5", "", "", false},
+		{runtime.JavaScript, "y * 2", "10\n", "", false},
+		{runtime.TypeScript, "const z: number = 3; z", "3\n", "", false},
+		{runtime.Bash, "cd /workspace 2>/dev/null; pwd; echo hi > f.txt; wc -c < f.txt", "/workspace\n3\n", "", true},
+		{runtime.Python, "print(open('f.txt').read(), end='')", "hi\n", "", false},
+		{runtime.Python, "1/0", "", runtime.ErrException, false},
+	}
+	for i, st := range steps {
+		res := run(t, ip, st.lang, st.code)
+		kind := runtime.ErrorKind("")
+		if res.Error != nil {
+			kind = res.Error.Kind
+		}
+		if res.Stdout != st.stdout || kind != st.errKind || res.StateReset {
+			t.Errorf("step %d %s %q: got %q %v reset=%v, want %q %q", i, st.lang, st.code, res.Stdout, res.Error, res.StateReset, st.stdout, st.errKind)
+		}
+		if st.hasFiles && len(res.Files) != 1 {
+			t.Errorf("step %d: files %v", i, res.Files)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.txt")); err != nil {
+		t.Errorf("bash's file is not in the workspace on the host: %v", err)
+	}
+	if _, err := ip.Run(context.Background(), runtime.Request{Language: "cobol", Code: "x"}); err == nil {
+		t.Error("an unknown language ran")
+	}
+}
+
+func TestSupervisor_Run_timeoutKillsTheWorker(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	run(t, ip, runtime.JavaScript, "let y = 1")
+	for _, code := range []string{"while True: pass", "import time\ntime.sleep(60)"} {
+		start := time.Now()
+		res := run(t, ip, runtime.Python, code)
+		if res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !res.StateReset {
+			t.Fatalf("%q: %+v reset=%v, want a timeout that resets state", code, res.Error, res.StateReset)
+		}
+		if took := time.Since(start); took > 30*time.Second {
+			t.Errorf("%q: took %s", code, took)
+		}
+	}
+	res := run(t, ip, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset {
+		t.Errorf("after the timeout: %q reset=%v, want a fresh interpreter that says so", res.Stdout, res.StateReset)
+	}
+	// JavaScript's state lived in the same worker: its next run says it was reset.
+	if res := run(t, ip, runtime.JavaScript, "typeof y"); res.Stdout != "'undefined'\n" || !res.StateReset {
+		t.Errorf("javascript after python's timeout: %q reset=%v", res.Stdout, res.StateReset)
+	}
+}
+
+func TestSupervisor_Run_killedWorker(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	// As when the OOM killer takes an idle worker: it is gone (reaped) before the next run.
+	for _, pid := range workers(binary(t)) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
+				break
+			}
+		}
+	}
+	res := run(t, ip, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset {
+		t.Errorf("after the worker was killed: %q %+v reset=%v, want a fresh interpreter that says so", res.Stdout, res.Error, res.StateReset)
+	}
+}
+
+func TestSupervisor_StopIdle(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	if st := s.Stats(); st.Bound != 1 {
+		t.Fatalf("stats %+v, want one bound worker", st)
+	}
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d workers, want 1", n)
+	}
+	if st := s.Stats(); st.Bound != 0 || st.Live != 0 {
+		t.Errorf("stats after StopIdle %+v", st)
+	}
+	res := run(t, ip, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset {
+		t.Errorf("after an idle stop: %q reset=%v", res.Stdout, res.StateReset)
+	}
+}
+
+func TestSupervisor_budget(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	s := newSupervisor(t, worker.WithMemoryBudget(limits.Memory+200<<20)) // room for one worker
+	a, _ := open(t, s)
+	b, _ := open(t, s)
+	run(t, a, runtime.Python, "x = 1")
+	// b's first run needs a worker: a's, idle, is stopped for it.
+	if res := run(t, b, runtime.Python, "print(2)"); res.Stdout != "2\n" {
+		t.Fatalf("b: %+v", res)
+	}
+	if res := run(t, a, runtime.Python, "print('x' in globals())"); res.Stdout != "False\n" || !res.StateReset {
+		t.Errorf("a after its worker was taken: %q reset=%v", res.Stdout, res.StateReset)
+	}
+	// While a runs, b cannot get a worker: busy, with a hint.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "import time\ntime.sleep(2)"})
+	}()
+	time.Sleep(500 * time.Millisecond)
+	_, err := b.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(3)"})
+	if !errors.Is(err, runtime.ErrBusy) || !strings.Contains(err.Error(), "try again") {
+		t.Errorf("b while a runs: %v, want ErrBusy with a retry hint", err)
+	}
+	<-done
+}
+
+func TestSupervisor_pool(t *testing.T) {
+	s := newSupervisor(t, worker.WithPoolSize(2))
+	deadline := time.Now().Add(2 * time.Minute)
+	for s.Stats().Pooled < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pool never filled: %+v", s.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ip, _ := open(t, s)
+	run(t, ip, runtime.JavaScript, "1")
+	if st := s.Stats(); st.Bound != 1 || st.Live > 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestSupervisor_escapes: what walked out of the sandbox before, attempted in a worker.
+func TestSupervisor_escapes(t *testing.T) {
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	elf, err := os.ReadFile("/usr/bin/true")
+	if err != nil {
+		t.Skip("no /usr/bin/true to upload")
+	}
+	os.WriteFile(filepath.Join(dir, "up"), elf, 0o755) // an uploaded ELF, executable bit set
+	mark := "escaped" + strconv.Itoa(os.Getpid())
+	cases := []struct{ name, code string }{
+		{"uploaded ELF directly", "./up && echo " + mark},
+		{"uploaded ELF through ld.so", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./up | xargs -0 xargs && echo " + mark},
+		{"uploaded ELF through xargs", "echo ./up | xargs -I{} {} && echo " + mark},
+		{"uploaded ELF through find -exec", "find . -name up -exec {} \\; -exec echo " + mark + " \\;"},
+		{"system binary through ld.so", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/python3.11 -c 'print(\"" + mark + "\")' | xargs -0 xargs"},
+		{"symbolic link out", "ln -s / root && ls root/etc"},
+		{"environment", "cat /proc/self/environ; xargs -0 echo < /proc/1/environ"},
+		{"host files", "find / -maxdepth 2 -name passwd 2>/dev/null | xargs cat"},
+	}
+	for _, tc := range cases {
+		res := run(t, ip, runtime.Bash, tc.code)
+		if strings.Contains(res.Stdout, mark) || strings.Contains(res.Stdout, "root:x:0") {
+			t.Errorf("%s: escaped: %q %q", tc.name, res.Stdout, res.Stderr)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "root")); err == nil {
+		t.Error("a symbolic link was created in the workspace")
+	}
+}
+
+// TestABIProbe: the worker's seccomp filters kill a process that makes i386 or x32 syscalls.
+func TestABIProbe(t *testing.T) {
+	bin := binary(t)
+	if out, err := exec.Command(bin, worker.ABIProbeCommand, "native").CombinedOutput(); err != nil || !strings.Contains(string(out), "survived") {
+		t.Fatalf("native syscall under the filter: %v %s", err, out)
+	}
+	for _, abi := range []string{"i386", "x32"} {
+		out, err := exec.Command(bin, worker.ABIProbeCommand, abi).CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 3 {
+			t.Logf("%s: %s", abi, out)
+			continue
+		}
+		ws, _ := ee.Sys().(syscall.WaitStatus)
+		if ee == nil || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
+			t.Errorf("%s syscall: %v %q, want death by SIGSYS", abi, err, out)
+		}
 	}
 }

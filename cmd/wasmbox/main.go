@@ -21,6 +21,8 @@ func main() {
 			os.Exit(bash.Launch(os.Args[2:]))
 		case bash.ProbeCommand:
 			os.Exit(bash.RunProbe(os.Args[2:]))
+		case worker.ABIProbeCommand:
+			os.Exit(worker.ABIProbe(os.Args[2:]))
 		case worker.Command:
 			time.Local = time.UTC
 			os.Exit(worker.Main(context.Background(), buildEngines))
