@@ -15,16 +15,29 @@ import (
 )
 
 // loadCmd drives a wasmbox server with concurrent MCP clients (streamable HTTP), each in its
-// own session, and prints throughput and latency percentiles of execute_python_code.
+// own session, and prints throughput and latency percentiles of one tool's calls. With
+// --new-session each call runs in a session created for it (what a client that never passes
+// session_id gets), so the latency includes binding a worker.
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:7860/mcp", "streamable HTTP endpoint of the server")
 	clients := fs.Int("clients", 8, "concurrent MCP clients")
 	duration := fs.Duration("duration", 20*time.Second, "how long to drive the server")
-	code := fs.String("code", "n = n + 1 if 'n' in globals() else 1\nn", "Python code each call runs")
+	code := fs.String("code", "n = n + 1 if 'n' in globals() else 1\nn", "code each call runs")
+	tool := fs.String("tool", "execute_python_code", "tool each call uses: execute_python_code, execute_javascript_code or execute_bash_command")
+	fresh := fs.Bool("new-session", false, "run each call in a new session")
 	key := fs.String("key", "", "API key, if the server needs one")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	arg := "code"
+	switch *tool {
+	case "execute_python_code", "execute_javascript_code":
+	case "execute_bash_command":
+		arg = "command"
+	default:
+		fmt.Fprintf(stderr, "wasmbox load: --tool %q: want execute_python_code, execute_javascript_code or execute_bash_command\n", *tool)
 		return 2
 	}
 	if *clients < 1 || *duration <= 0 {
@@ -79,23 +92,43 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				record(0, err)
 				return
 			}
-			req := mcplib.CallToolRequest{}
-			req.Params.Name = "create_execution_session"
-			res, err := c.CallTool(ctx, req)
-			if err != nil || res.IsError {
-				record(0, fmt.Errorf("create session: %v %v", err, res))
-				return
+			newSession := func() string {
+				req := mcplib.CallToolRequest{}
+				req.Params.Name = "create_execution_session"
+				res, err := c.CallTool(ctx, req)
+				if err != nil || res.IsError {
+					record(0, fmt.Errorf("create session: %v %v", err, res))
+					return ""
+				}
+				sid, _ := res.StructuredContent.(map[string]any)["session_id"].(string)
+				return sid
 			}
-			sid, _ := res.StructuredContent.(map[string]any)["session_id"].(string)
-			req.Params.Name = "execute_python_code"
-			req.Params.Arguments = map[string]any{"code": *code, "session_id": sid}
+			sid := ""
+			if !*fresh {
+				if sid = newSession(); sid == "" {
+					return
+				}
+			}
+			req := mcplib.CallToolRequest{}
+			req.Params.Name = *tool
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
+				if *fresh {
+					if sid = newSession(); sid == "" {
+						return
+					}
+				}
+				req.Params.Arguments = map[string]any{arg: *code, "session_id": sid}
 				res, err := c.CallTool(ctx, req)
 				if err == nil && res.IsError {
 					err = fmt.Errorf("tool error: %v", res.Content)
 				}
 				record(time.Since(t0), err)
+				if *fresh {
+					del := mcplib.CallToolRequest{}
+					del.Params.Name, del.Params.Arguments = "delete_session", map[string]any{"session_id": sid}
+					c.CallTool(ctx, del)
+				}
 			}
 		}()
 	}
