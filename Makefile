@@ -41,8 +41,9 @@ test: build vet
 e2e: build
 	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
 
-bench: python web
+bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./runtime/python/
+	scripts/bench.sh
 
 clean:
 	rm -rf bin $(CPYTHON) assets/web/dist
