@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"wasmbox/runtime"
+	"wasmbox/internal/filesnap"
 	"wasmbox/wasm/workspace"
 )
 
@@ -85,7 +85,7 @@ func (m *Manager) Files(id string) ([]FileInfo, error) {
 		if err != nil {
 			return nil
 		}
-		out = append(out, FileInfo{Path: p, Size: fi.Size(), MIME: runtime.MIMEType(p), Modified: fi.ModTime().UTC()})
+		out = append(out, FileInfo{Path: p, Size: fi.Size(), MIME: filesnap.MIMEType(p), Modified: fi.ModTime().UTC()})
 		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -118,7 +118,7 @@ func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file", ErrBadPath, clean)
 	}
-	info := FileInfo{Path: clean, Size: fi.Size(), MIME: runtime.MIMEType(clean), Modified: fi.ModTime().UTC()}
+	info := FileInfo{Path: clean, Size: fi.Size(), MIME: filesnap.MIMEType(clean), Modified: fi.ModTime().UTC()}
 	if fi.Size() > max {
 		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d (download it over HTTP at /api/sessions/{id}/files/{path})", ErrTooLarge, clean, fi.Size(), max)
 	}
@@ -159,7 +159,7 @@ func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
 		root.Remove(tmp)
 		return FileInfo{}, fileErr(clean, err)
 	}
-	return FileInfo{Path: clean, Size: int64(len(data)), MIME: runtime.MIMEType(clean), Modified: time.Now().UTC()}, nil
+	return FileInfo{Path: clean, Size: int64(len(data)), MIME: filesnap.MIMEType(clean), Modified: time.Now().UTC()}, nil
 }
 
 func fileErr(p string, err error) error {

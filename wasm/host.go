@@ -21,7 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"wasmbox/runtime"
+	"wasmbox/internal/capture"
 	"wasmbox/wasm/cpython"
 )
 
@@ -175,8 +175,8 @@ type Spec struct {
 // guest exits) every call fails fast.
 type Instance struct {
 	ctl       *control
-	stdout    runtime.SwitchWriter
-	stderr    runtime.SwitchWriter
+	stdout    capture.SwitchWriter
+	stderr    capture.SwitchWriter
 	workspace *Workspace
 	cancel    context.CancelCauseFunc
 	ctx       context.Context

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -73,10 +72,6 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	} else {
 		layers["mount_namespace"] = "unavailable (needs user namespaces)"
 	}
-	statusFile, _ := os.Open("/proc/self/status")
-	if statusFile != nil {
-		defer statusFile.Close()
-	}
 	if err := noNewPrivs(); err != nil {
 		return layers, err
 	}
@@ -107,15 +102,9 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	} else {
 		layers["seccomp"] = "off (configured)"
 	}
-	if statusFile != nil {
-		buf := make([]byte, 8192)
-		n, _ := statusFile.ReadAt(buf, 0)
-		for _, l := range strings.Split(string(buf[:n]), "\n") {
-			if v, ok := strings.CutPrefix(l, "NoNewPrivs:"); ok {
-				layers["no_new_privs"] = map[bool]string{true: "active", false: "inactive"}[strings.TrimSpace(v) == "1"]
-			}
-		}
-	}
+	// Set on every thread above; this one answers for all.
+	nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	layers["no_new_privs"] = map[bool]string{true: "active (every thread)", false: "inactive"}[err == nil && nnp == 1]
 	return layers, nil
 }
 

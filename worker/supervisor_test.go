@@ -14,6 +14,7 @@ import (
 
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
+	"wasmbox/runtime/runtimetest"
 	"wasmbox/worker"
 )
 
@@ -291,5 +292,19 @@ func TestABIProbe(t *testing.T) {
 		if ee == nil || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
 			t.Errorf("%s syscall: %v %q, want death by SIGSYS", abi, err, out)
 		}
+	}
+}
+
+// TestSupervisor_conformance: every language passes the contract's suite behind the worker
+// boundary.
+func TestSupervisor_conformance(t *testing.T) {
+	s := newSupervisor(t, worker.WithPoolSize(2)) // most subtests start a session
+	for _, lang := range []runtime.Language{runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash} {
+		t.Run(string(lang), func(t *testing.T) {
+			runtimetest.TestInterpreter(t, lang, func(t *testing.T) runtime.Interpreter {
+				ip, _ := open(t, s)
+				return ip
+			})
+		})
 	}
 }

@@ -349,3 +349,58 @@ func TestHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestServe_layers: where the layers that keep bash programs from the host's files are missing,
+// bash is refused with a reason; with Landlock alone (no namespaces) everything still runs.
+func TestServe_layers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	info := func(s *hostileServer) (langs []string, iso map[string]string) {
+		resp, err := http.Get(s.url + "/api/info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			Languages []string          `json:"languages"`
+			Isolation map[string]string `json:"isolation"`
+		}
+		json.NewDecoder(resp.Body).Decode(&v)
+		return v.Languages, v.Isolation
+	}
+	t.Run("no landlock, no namespaces", func(t *testing.T) {
+		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=landlock,namespaces")
+		langs, iso := info(s)
+		if strings.Contains(strings.Join(langs, " "), "bash") || !strings.HasPrefix(iso["bash"], "refused") {
+			t.Errorf("languages %v, bash %q: want bash refused", langs, iso["bash"])
+		}
+		id := s.session()
+		if r := s.run(id, "bash", "echo hi"); r.status < 400 || !strings.Contains(r.raw, "not available") {
+			t.Errorf("bash ran: %d %s", r.status, r.raw)
+		}
+		if r := s.run(id, "python", "print(1)"); r.Stdout != "1\n" {
+			t.Errorf("python: %s", r.raw)
+		}
+	})
+	t.Run("explicitly unconfined", func(t *testing.T) {
+		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")
+		if _, iso := info(s); !strings.Contains(iso["bash"], "WARNING") {
+			t.Errorf("bash layer %q: want a warning", iso["bash"])
+		}
+	})
+	t.Run("landlock without namespaces", func(t *testing.T) {
+		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=namespaces")
+		_, iso := info(s)
+		if !strings.HasPrefix(iso["landlock"], "active") {
+			t.Skipf("Landlock is not available here: %q", iso["landlock"])
+		}
+		id := s.session()
+		if r := s.run(id, "bash", "echo hi > f; cat f; cat /etc/hostname"); r.Stdout != "hi\n" || r.kind() == "ok" {
+			t.Errorf("bash under Landlock alone: %s", r.raw)
+		}
+		if r := s.run(id, "python", "print(open('f').read(), end='')"); r.Stdout != "hi\n" {
+			t.Errorf("python: %s", r.raw)
+		}
+	})
+}

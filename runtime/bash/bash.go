@@ -26,6 +26,8 @@ import (
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"wasmbox/internal/capture"
+	"wasmbox/internal/filesnap"
 	"wasmbox/runtime"
 	"wasmbox/wasm/workspace"
 )
@@ -154,8 +156,8 @@ type Interpreter struct {
 	jail   *jail
 	runner *interp.Runner
 	mu     sync.Mutex
-	stdout runtime.SwitchWriter
-	stderr runtime.SwitchWriter
+	stdout capture.SwitchWriter
+	stderr capture.SwitchWriter
 	closed atomic.Bool
 	cancel atomic.Pointer[context.CancelFunc]
 }
@@ -232,9 +234,9 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		return res, nil
 	}
 
-	before := runtime.SnapshotFiles(ip.jail.dir)
-	stdout := runtime.NewStream(limits.MaxOutput)
-	stderr := runtime.NewStream(limits.MaxOutput)
+	before := filesnap.Snapshot(ip.jail.dir)
+	stdout := capture.NewStream(limits.MaxOutput)
+	stderr := capture.NewStream(limits.MaxOutput)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(limits.Timeout, func() { cancel(errTimeout) })
 	defer timer.Stop()
@@ -293,7 +295,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 	st.mu.Unlock()
 	ip.releaseFIFOs()
-	res.Files = runtime.ChangedFiles(before, runtime.SnapshotFiles(ip.jail.dir))
+	res.Files = filesnap.Changed(before, filesnap.Snapshot(ip.jail.dir))
 	return res, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 	"github.com/dop251/goja_nodejs/url"
 
+	"wasmbox/internal/capture"
 	"wasmbox/runtime"
 )
 
@@ -32,7 +33,7 @@ type vm struct {
 	timers  timerQueue
 	seq     int64
 	// per run
-	stdout, stderr *runtime.CappedBuffer
+	stdout, stderr *capture.CappedBuffer
 	written        atomic.Int64
 	floodLimit     int64
 	stop           func(error) // interrupts the run with a cause
@@ -281,10 +282,10 @@ func heapBytes() uint64 {
 // exec runs one cell and the event loop until it is idle, the time is up, or a limit trips.
 func (v *vm) exec(ctx context.Context, name, code string, limits runtime.Limits, script bool) outcome {
 	var out outcome
-	v.stdout = runtime.NewCappedBuffer(limits.MaxOutput)
-	v.stderr = runtime.NewCappedBuffer(limits.MaxOutput)
+	v.stdout = capture.NewCappedBuffer(limits.MaxOutput)
+	v.stderr = capture.NewCappedBuffer(limits.MaxOutput)
 	v.written.Store(0)
-	v.floodLimit = runtime.FloodLimit(limits.MaxOutput)
+	v.floodLimit = capture.FloodLimit(limits.MaxOutput)
 	v.rejected = nil
 	defer func() { v.stdout, v.stderr, v.stop = nil, nil, nil }()
 

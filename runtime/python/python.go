@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"wasmbox/assets"
+	"wasmbox/internal/capture"
+	"wasmbox/internal/filesnap"
 	"wasmbox/runtime"
 	"wasmbox/wasm"
 )
@@ -159,7 +161,7 @@ func (e *Engine) start(ctx context.Context) (*guest, error) {
 		return nil, err
 	}
 	var startup strings.Builder
-	out := runtime.NewCappedBuffer(4096)
+	out := capture.NewCappedBuffer(4096)
 	in.SetOutput(out, out)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -280,9 +282,9 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		res.StateReset = ip.lost
 	}
 
-	before := runtime.SnapshotFiles(ip.dir)
-	stdout := runtime.NewStream(limits.MaxOutput)
-	stderr := runtime.NewStream(limits.MaxOutput)
+	before := filesnap.Snapshot(ip.dir)
+	stdout := capture.NewStream(limits.MaxOutput)
+	stderr := capture.NewStream(limits.MaxOutput)
 	flood := make(chan struct{})
 	var floodOnce sync.Once
 	onFlood := func() { floodOnce.Do(func() { close(flood) }) }
@@ -362,7 +364,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		res.ExitCode = -1
 	case errors.Is(a.err, errFlood):
 		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit,
-			Message: fmt.Sprintf("execution stopped after writing more than %d bytes of output; Python state was reset", runtime.FloodLimit(limits.MaxOutput))}
+			Message: fmt.Sprintf("execution stopped after writing more than %d bytes of output; Python state was reset", capture.FloodLimit(limits.MaxOutput))}
 		res.ExitCode = -1
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
@@ -372,7 +374,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	if g.in.Workspace().QuotaExceeded() {
 		res.Stderr += fmt.Sprintf("\n[wasmbox] a write was refused: the workspace quota of %d MiB is full\n", limits.WorkspaceQuota>>20)
 	}
-	res.Files = runtime.ChangedFiles(before, runtime.SnapshotFiles(ip.dir))
+	res.Files = filesnap.Changed(before, filesnap.Snapshot(ip.dir))
 	return res, nil
 }
 

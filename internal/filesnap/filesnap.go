@@ -1,6 +1,10 @@
-package runtime
+// Package filesnap records a workspace's files before and after a run, to tell which the run
+// created or changed.
+package filesnap
 
 import (
+	"wasmbox/runtime"
+
 	"io/fs"
 	"mime"
 	"path"
@@ -38,8 +42,8 @@ type fileState struct {
 // FileSnapshot is the state of a workspace's regular files at one moment.
 type FileSnapshot map[string]fileState
 
-// SnapshotFiles records the regular files under dir (paths slash-separated, relative to dir).
-func SnapshotFiles(dir string) FileSnapshot {
+// Snapshot records the regular files under dir (paths slash-separated, relative to dir).
+func Snapshot(dir string) FileSnapshot {
 	s := FileSnapshot{}
 	n := 0
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -66,12 +70,12 @@ func SnapshotFiles(dir string) FileSnapshot {
 	return s
 }
 
-// ChangedFiles lists the files of after that are new or changed since before, sorted by path.
-func ChangedFiles(before, after FileSnapshot) []File {
-	var out []File
+// Changed lists the files of after that are new or changed since before, sorted by path.
+func Changed(before, after FileSnapshot) []runtime.File {
+	var out []runtime.File
 	for p, st := range after {
 		if old, ok := before[p]; !ok || old != st {
-			out = append(out, File{Path: p, Size: st.size, MIME: MIMEType(p)})
+			out = append(out, runtime.File{Path: p, Size: st.size, MIME: MIMEType(p)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })

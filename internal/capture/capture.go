@@ -1,4 +1,6 @@
-package runtime
+// Package capture holds the output buffers every engine writes guest output into: capped
+// while written, flood-detecting, switchable between runs.
+package capture
 
 import (
 	"io"
