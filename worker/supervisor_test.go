@@ -1,6 +1,8 @@
 package worker_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -272,6 +274,43 @@ func TestSupervisor_escapes(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "root")); err == nil {
 		t.Error("a symbolic link was created in the workspace")
+	}
+}
+
+// TestSupervisor_noSymlinks: no path creates a symbolic link in a workspace, and the direct
+// ones say why.
+func TestSupervisor_noSymlinks(t *testing.T) {
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "/etc"})
+	tw.WriteHeader(&tar.Header{Name: "in", Typeflag: tar.TypeSymlink, Linkname: "f"})
+	tw.Close()
+	os.WriteFile(filepath.Join(dir, "links.tar"), buf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	for _, tc := range []struct {
+		lang      runtime.Language
+		code, msg string
+	}{
+		{runtime.Bash, "ln -s f l1", "symbolic links are not supported in the workspace"},
+		{runtime.Bash, "ln --symbolic f l2", "symbolic links are not supported in the workspace"},
+		{runtime.Bash, "tar xf links.tar", ""},
+		{runtime.Python, "import os; os.symlink('f', 'l3')", "symbolic links are not supported in the workspace"},
+	} {
+		res := run(t, ip, tc.lang, tc.code)
+		if res.OK() || !strings.Contains(res.Stderr, tc.msg) {
+			t.Errorf("%s %q: %+v %q, want a refusal saying %q", tc.lang, tc.code, res.Error, res.Stderr, tc.msg)
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type()&os.ModeSymlink != 0 {
+			t.Errorf("symbolic link in the workspace: %s", p)
+		}
+		return nil
+	})
+	if res := run(t, ip, runtime.Bash, "ln f hard && cat hard"); res.Stdout != "x" {
+		t.Errorf("hard link: %q %+v", res.Stdout, res.Error)
 	}
 }
 

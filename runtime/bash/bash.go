@@ -427,6 +427,11 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 		st.deny(name + ": not allowed")
 		return interp.ExitStatus(126)
 	}
+	if name == "ln" && symbolic(args[1:]) {
+		fmt.Fprintln(hc.Stderr, "ln: symbolic links are not supported in the workspace (hard links are: ln without -s)")
+		st.deny("ln -s: symbolic links are not supported in the workspace")
+		return interp.ExitStatus(1)
+	}
 	if textOnly[name] {
 		// nothing to check
 	} else if err := ip.jail.pathArgs(hc.Dir, args); err != nil {
@@ -462,6 +467,21 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 }
 
 var errQuota = errors.New("workspace quota exceeded")
+
+// symbolic reports whether ln's arguments ask for a symbolic link.
+func symbolic(args []string) bool {
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--symbolic":
+			return true
+		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a, 's'):
+			return true
+		}
+	}
+	return false
+}
 
 // childEnv is the program's environment: wasmbox's fixed variables plus what the script
 // exported, minus anything that changes how programs load or where they look for code.

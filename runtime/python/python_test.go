@@ -294,10 +294,16 @@ func TestInterpreter_confinement(t *testing.T) {
 	if strings.Contains(res.Stdout, "WASMBOX_TEST_SECRET") || strings.Contains(res.Stdout, "PATH") {
 		t.Errorf("host environment visible: %s", res.Stdout)
 	}
-	// Symlinks and links that stay inside the workspace work.
-	res = run(t, ip, "import os\nos.makedirs('a/b', exist_ok=True)\nopen('a/b/f.txt', 'w').write('in')\nos.symlink('a/b/f.txt', 'ok-link')\nos.symlink('..', 'a/b/up')\nos.link('a/b/f.txt', 'hard')\nos.rename('hard', 'a/hard')\nprint(open('ok-link').read(), open('a/b/up/hard').read())")
-	if res.Error != nil || res.Stdout != "in in\n" {
-		t.Errorf("links inside the workspace: got %+v %q %q", res.Error, res.Stdout, res.Stderr)
+	// Hard links inside the workspace work; symbolic links are never created, with a clear error.
+	res = run(t, ip, "import os\nos.makedirs('a/b', exist_ok=True)\nopen('a/b/f.txt', 'w').write('in')\nos.link('a/b/f.txt', 'hard')\nos.rename('hard', 'a/hard')\nprint(open('a/hard').read())")
+	if res.Error != nil || res.Stdout != "in\n" {
+		t.Errorf("hard links inside the workspace: got %+v %q %q", res.Error, res.Stdout, res.Stderr)
+	}
+	for _, code := range []string{"import os; os.symlink('a/b/f.txt', 'ok-link')", "import pathlib; pathlib.Path('l').symlink_to('a')"} {
+		res = run(t, ip, code)
+		if res.Error == nil || !strings.Contains(res.Stderr, "symbolic links are not supported in the workspace") {
+			t.Errorf("%s: got %+v %q, want a clear refusal", code, res.Error, res.Stderr)
+		}
 	}
 }
 

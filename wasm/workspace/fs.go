@@ -222,14 +222,11 @@ func (f *FS) Link(oldPath, newPath string) experimentalsys.Errno {
 	return errno(f.root.Link(rel(oldPath), rel(newPath)))
 }
 
-// Symlink implements experimentalsys.FS. A target that is absolute or that climbs out of the
-// root from the link's directory is refused: such a link could only ever be dangling for the
-// guest, and a host program following it later must not be led outside the workspace.
+// Symlink implements experimentalsys.FS: a symbolic link is never created in a workspace. One
+// that points out could lead a host program (or another language's tool) outside, and one that
+// points in can be retargeted later; wasmbox has no use for either.
 func (f *FS) Symlink(target, linkName string) experimentalsys.Errno {
-	if !Contained(path.Dir(rel(linkName)), target) {
-		return experimentalsys.EPERM
-	}
-	return errno(f.root.Symlink(target, rel(linkName)))
+	return experimentalsys.EPERM
 }
 
 // Contained reports whether target, read relative to the directory dir (a slash-separated

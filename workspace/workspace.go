@@ -1,0 +1,131 @@
+// Package workspace is the one owner of a session's workspace accounting: what it holds is
+// counted in allocated bytes by (device, inode), so hard links, renames, several handles,
+// sparse files and directories each count exactly once, and in entries (files, directories,
+// anything else), so a million empty files or directories are refused too. Walks never visit
+// more than the entry cap, so a workspace over its cap can still be listed and cleaned.
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+)
+
+// Limits of a workspace.
+type Limits struct {
+	// Bytes is the quota of allocated bytes (0: none).
+	Bytes int64
+	// Entries caps files and directories together (0: DefaultMaxEntries).
+	Entries int
+}
+
+// Defaults and caps.
+const (
+	DefaultMaxEntries = 10000
+	// MaxPath is the longest path (bytes, relative to the workspace) and MaxDepth the deepest
+	// nesting a workspace may hold.
+	MaxPath  = 1024
+	MaxDepth = 32
+)
+
+// Errors; they wrap to these sentinels.
+var (
+	ErrQuota   = errors.New("workspace: quota exceeded")
+	ErrEntries = errors.New("workspace: too many entries")
+	ErrPath    = errors.New("workspace: path too long or too deep")
+)
+
+// Usage is what a workspace holds.
+type Usage struct {
+	Bytes   int64 `json:"bytes"`
+	Entries int   `json:"entries"`
+	// Partial is true when the walk stopped at the entry cap: Bytes and Entries are lower bounds.
+	Partial bool `json:"partial,omitempty"`
+}
+
+type inode struct{ dev, ino uint64 }
+
+// Measure walks dir and counts its allocated bytes (each inode once) and entries, visiting at
+// most maxEntries+1 entries (0: DefaultMaxEntries).
+func Measure(dir string, maxEntries int) (Usage, error) {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return Usage{}, err
+	}
+	defer root.Close()
+	var u Usage
+	seen := map[inode]bool{}
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // vanished or unreadable: not counted
+		}
+		if p != "." {
+			if u.Entries++; u.Entries > maxEntries {
+				u.Partial = true
+				return fs.SkipAll
+			}
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		k := inode{uint64(st.Dev), st.Ino}
+		if !seen[k] {
+			seen[k] = true
+			u.Bytes += st.Blocks * 512
+		}
+		return nil
+	})
+	return u, err
+}
+
+// Allocated returns the bytes a file occupies on disk.
+func Allocated(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
+
+// CheckPath refuses a workspace-relative path that is too long or too deep.
+func CheckPath(p string) error {
+	p = strings.Trim(path.Clean("/"+p), "/")
+	if len(p) > MaxPath {
+		return fmt.Errorf("%w: %d bytes (at most %d)", ErrPath, len(p), MaxPath)
+	}
+	if d := strings.Count(p, "/") + 1; d > MaxDepth {
+		return fmt.Errorf("%w: %d levels (at most %d)", ErrPath, d, MaxDepth)
+	}
+	return nil
+}
+
+// QuotaError describes a write refused for the quota, in words a user can act on.
+func QuotaError(l Limits) error {
+	return fmt.Errorf("%w: the workspace quota of %d MiB is full; delete files to go on", ErrQuota, l.Bytes>>20)
+}
+
+// EntriesError describes a creation refused for the entry cap.
+func EntriesError(l Limits) error {
+	return fmt.Errorf("%w: the workspace holds its maximum of %d files and directories; delete some to go on", ErrEntries, l.max())
+}
+
+func (l Limits) max() int {
+	if l.Entries <= 0 {
+		return DefaultMaxEntries
+	}
+	return l.Entries
+}
+
+// MaxEntries is the entry cap in force.
+func (l Limits) MaxEntries() int { return l.max() }
