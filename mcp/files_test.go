@@ -65,10 +65,12 @@ func TestServer_fileTools(t *testing.T) {
 			t.Errorf("read of %q succeeded", bad)
 		}
 	}
-	// A symlink planted in the workspace that leads out is not followed.
-	call(t, c, "execute_python_code", map[string]any{"session_id": sid, "code": "import os\nos.symlink('out.txt', 'inside-link')"})
-	if got := textOf(call(t, c, "read_file", map[string]any{"session_id": sid, "path": "inside-link"})); got != "2" {
-		t.Errorf("link inside: %q", got)
+	// No symbolic link is created in a workspace, even one that stays inside.
+	if res := call(t, c, "execute_python_code", map[string]any{"session_id": sid, "code": "import os\nos.symlink('out.txt', 'inside-link')"}); !res.IsError || !strings.Contains(textOf(res), "symbolic links are not supported") {
+		t.Errorf("symlink: %q", textOf(res))
+	}
+	if res := call(t, c, "read_file", map[string]any{"session_id": sid, "path": "inside-link"}); !res.IsError {
+		t.Errorf("link inside: %q", textOf(res))
 	}
 	if res := call(t, c, "read_file", map[string]any{"session_id": sid, "path": "missing.txt"}); !res.IsError || !strings.Contains(textOf(res), "does not exist") {
 		t.Errorf("missing file: %q", textOf(res))

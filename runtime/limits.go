@@ -16,6 +16,8 @@ type Limits struct {
 	Memory int64
 	// WorkspaceQuota is the limit in bytes on what a session's workspace may hold.
 	WorkspaceQuota int64
+	// WorkspaceEntries caps the files and directories of a session's workspace.
+	WorkspaceEntries int
 }
 
 // Defaults of [Limits]; EXECUTION_TIMEOUT and MAX_OUTPUT_LENGTH override the first two.
@@ -24,15 +26,18 @@ const (
 	DefaultMaxOutput      = 10000
 	DefaultMemory         = 256 << 20
 	DefaultWorkspaceQuota = 100 << 20
+	// DefaultWorkspaceEntries is the entry cap WORKSPACE_MAX_FILES overrides.
+	DefaultWorkspaceEntries = 10000
 )
 
 // DefaultLimits returns the limits wasmbox uses when nothing is configured.
 func DefaultLimits() Limits {
 	return Limits{
-		Timeout:        DefaultTimeout,
-		MaxOutput:      DefaultMaxOutput,
-		Memory:         DefaultMemory,
-		WorkspaceQuota: DefaultWorkspaceQuota,
+		Timeout:          DefaultTimeout,
+		MaxOutput:        DefaultMaxOutput,
+		Memory:           DefaultMemory,
+		WorkspaceQuota:   DefaultWorkspaceQuota,
+		WorkspaceEntries: DefaultWorkspaceEntries,
 	}
 }
 
@@ -50,6 +55,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.WorkspaceQuota == 0 {
 		l.WorkspaceQuota = d.WorkspaceQuota
+	}
+	if l.WorkspaceEntries == 0 {
+		l.WorkspaceEntries = d.WorkspaceEntries
 	}
 	return l
 }
@@ -72,6 +80,8 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("runtime: memory limit %d: must be between 16 MiB and 4 GiB", l.Memory)
 	case l.WorkspaceQuota < 0:
 		return fmt.Errorf("runtime: workspace quota %d: must not be negative", l.WorkspaceQuota)
+	case l.WorkspaceEntries < 0 || l.WorkspaceEntries > 10_000_000:
+		return fmt.Errorf("runtime: workspace entries %d: must be between 0 and 10000000", l.WorkspaceEntries)
 	}
 	return nil
 }

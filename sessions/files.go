@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"wasmbox/internal/filesnap"
-	"wasmbox/wasm/workspace"
+	"wasmbox/workspace"
 )
 
 // Errors of the file operations.
@@ -54,6 +54,11 @@ func CleanPath(p string) (string, error) {
 
 // workspaceRoot opens a live session's workspace.
 func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
+	_, root, err := m.sessionRoot(id)
+	return root, err
+}
+
+func (m *Manager) sessionRoot(id string) (*session, *os.Root, error) {
 	m.mu.Lock()
 	s, err := m.lookupLocked(id)
 	if err == nil {
@@ -61,9 +66,10 @@ func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
 	}
 	m.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return os.OpenRoot(s.workspace())
+	root, err := os.OpenRoot(s.workspace())
+	return s, root, err
 }
 
 // Files lists a session's workspace files, sorted by path.
@@ -74,12 +80,14 @@ func (m *Manager) Files(id string) ([]FileInfo, error) {
 	}
 	defer root.Close()
 	var out []FileInfo
+	visited, limit := 0, m.cfg.limits.WorkspaceEntries
 	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		// Never more work than the entry cap allows, however the workspace got its entries.
+		if visited++; visited > limit+1 {
+			return fs.SkipAll
+		}
 		if err != nil || !d.Type().IsRegular() {
 			return nil
-		}
-		if len(out) >= 10000 {
-			return fs.SkipAll
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -126,25 +134,46 @@ func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
 	return b, info, err
 }
 
-// WriteFile creates or replaces a workspace file, creating its directories, within the quota.
+// WriteFile creates or replaces a workspace file, creating its directories, within the quota
+// and the entry cap. Uploads to one session are serialized, so the room each one measured is
+// still there when it writes.
 func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
 	clean, err := CleanPath(p)
 	if err != nil {
 		return FileInfo{}, err
 	}
-	root, err := m.workspaceRoot(id)
+	if err := workspace.CheckPath(clean); err != nil {
+		return FileInfo{}, fmt.Errorf("%w: %v", ErrBadPath, err)
+	}
+	s, root, err := m.sessionRoot(id)
 	if err != nil {
 		return FileInfo{}, err
 	}
 	defer root.Close()
+	s.files.Lock()
+	defer s.files.Unlock()
 	name := filepath.FromSlash(clean)
 	var old int64
-	if fi, err := root.Stat(name); err == nil && fi.Mode().IsRegular() {
-		old = fi.Size()
+	newEntries := 1
+	if fi, err := root.Lstat(name); err == nil {
+		if fi.Mode().IsRegular() {
+			old = workspace.Allocated(fi)
+		}
+		newEntries = 0
 	}
-	quota := m.cfg.limits.WorkspaceQuota
-	if used := workspace.Usage(root.Name()); quota > 0 && used-old+int64(len(data)) > quota {
-		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d bytes; writing %d more would pass its %d MiB quota; delete files first", ErrQuota, used, len(data), quota>>20)
+	for dir := path.Dir(clean); dir != "."; dir = path.Dir(dir) {
+		if _, err := root.Lstat(filepath.FromSlash(dir)); err != nil {
+			newEntries++
+		}
+	}
+	l := m.cfg.limits
+	used, _ := workspace.Measure(s.workspace(), l.WorkspaceEntries)
+	need := (int64(len(data)) + 4095) &^ 4095
+	if l.WorkspaceQuota > 0 && used.Bytes-old+need > l.WorkspaceQuota {
+		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d MiB; writing %d more bytes would pass its %d MiB quota; delete files first", ErrQuota, used.Bytes>>20, len(data), l.WorkspaceQuota>>20)
+	}
+	if used.Entries+newEntries > l.WorkspaceEntries {
+		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d files and directories, its maximum is %d; delete some first", ErrQuota, used.Entries, l.WorkspaceEntries)
 	}
 	if dir := path.Dir(clean); dir != "." {
 		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {

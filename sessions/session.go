@@ -69,6 +69,7 @@ type session struct {
 	box      runtime.Interpreter       // runs every language of the session; nil until the first run
 	langs    map[runtime.Language]bool // languages run since the session was created or loaded
 	lock     chan struct{}
+	files    sync.Mutex // serializes uploads, whose room is measured before they write
 	gone     bool
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"wasmbox/internal/capture"
 	"wasmbox/wasm/cpython"
+	"wasmbox/workspace"
 )
 
 // Guest paths every instance sees.
@@ -166,8 +167,8 @@ type Spec struct {
 	Args []string
 	// Env is the guest's whole environment.
 	Env map[string]string
-	// Quota limits the bytes the workspace may hold (0: unlimited).
-	Quota int64
+	// Workspace are the limits of what the workspace may hold.
+	Workspace workspace.Limits
 }
 
 // Instance is one running guest. Its output goes to the writers set with SetOutput; it talks to
@@ -194,7 +195,7 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	in := &Instance{
 		ctl:       newControl(ctx),
-		workspace: newWorkspace(spec.Quota),
+		workspace: newWorkspace(spec.Workspace),
 		cancel:    cancel,
 		ctx:       ctx,
 		done:      make(chan struct{}),

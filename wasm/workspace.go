@@ -7,23 +7,24 @@ import (
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/sys"
 
-	"wasmbox/wasm/workspace"
+	"wasmbox/wasm/guestfs"
+	"wasmbox/workspace"
 )
 
 // Workspace is the file system at the guest's /workspace. It starts unbound (an empty,
 // read-only directory), so an instance can be started ahead of time in a pool, and is bound to
 // a session's directory when the session takes the instance. It is safe for concurrent use.
 type Workspace struct {
-	mu    sync.RWMutex
-	fs    *workspace.FS
-	quota int64
+	mu     sync.RWMutex
+	fs     *guestfs.FS
+	limits workspace.Limits
 }
 
-func newWorkspace(quota int64) *Workspace { return &Workspace{quota: quota} }
+func newWorkspace(limits workspace.Limits) *Workspace { return &Workspace{limits: limits} }
 
 // Bind serves dir from now on.
 func (w *Workspace) Bind(dir string) error {
-	f, err := workspace.New(dir, w.quota)
+	f, err := guestfs.New(dir, w.limits)
 	if err != nil {
 		return err
 	}
@@ -48,15 +49,23 @@ func (w *Workspace) Unbind() {
 	}
 }
 
-// QuotaExceeded reports whether a write was refused for the quota since the last call.
-func (w *Workspace) QuotaExceeded() bool {
+// Refused returns why a write or creation was refused for a workspace limit since the last
+// call (nil: none was).
+func (w *Workspace) Refused() error {
 	if f := w.get(); f != nil {
-		return f.QuotaExceeded()
+		return f.Refused()
 	}
-	return false
+	return nil
 }
 
-func (w *Workspace) get() *workspace.FS {
+// Resync measures the workspace again (bash or an upload may have changed it).
+func (w *Workspace) Resync() {
+	if f := w.get(); f != nil {
+		f.Resync()
+	}
+}
+
+func (w *Workspace) get() *guestfs.FS {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return w.fs

@@ -33,8 +33,8 @@ type spawnOptions struct {
 	memory     int64 // the guests' memory limit: Go's garbage collector aims below it
 }
 
-// spawn starts a worker process; it is not set up yet.
-func spawn(o spawnOptions) (*proc, error) {
+// startWorker starts a worker process; it is not set up yet.
+func startWorker(o spawnOptions) (*proc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("worker: socketpair: %w", err)

@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"wasmbox/internal/spawn"
 )
 
 // afterRun ends whatever a run left behind. In its own PID namespace the worker is PID 1:
@@ -13,7 +15,7 @@ func afterRun() {
 	if os.Getpid() != 1 {
 		return
 	}
-	unix.Kill(-1, unix.SIGKILL)
+	spawn.Do(func() { unix.Kill(-1, unix.SIGKILL) }) // from the thread that started them
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)

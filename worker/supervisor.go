@@ -285,7 +285,7 @@ func (s *Supervisor) fitsLocked() bool {
 
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start() (*proc, error) {
-	p, err := spawn(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
+	p, err := startWorker(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
 	if err != nil {
 		return nil, err
 	}

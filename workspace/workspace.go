@@ -13,6 +13,8 @@ import (
 	"path"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Limits of a workspace.
@@ -45,49 +47,87 @@ type Usage struct {
 	Entries int   `json:"entries"`
 	// Partial is true when the walk stopped at the entry cap: Bytes and Entries are lower bounds.
 	Partial bool `json:"partial,omitempty"`
+	// Deepest is the deepest nesting seen (1: a file at the top).
+	Deepest int `json:"deepest"`
 }
 
 type inode struct{ dev, ino uint64 }
 
 // Measure walks dir and counts its allocated bytes (each inode once) and entries, visiting at
-// most maxEntries+1 entries (0: DefaultMaxEntries).
+// most maxEntries+1 entries (0: DefaultMaxEntries). It reads directories a chunk at a time and
+// opens each relative to its parent, so a directory of a million entries costs no more than
+// the cap, and a tree nested past PATH_MAX is still counted.
 func Measure(dir string, maxEntries int) (Usage, error) {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
-	root, err := os.OpenRoot(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Usage{}, err
+		return Usage{}, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	defer root.Close()
-	var u Usage
-	seen := map[inode]bool{}
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // vanished or unreadable: not counted
-		}
-		if p != "." {
-			if u.Entries++; u.Entries > maxEntries {
-				u.Partial = true
-				return fs.SkipAll
+	m := &measure{max: maxEntries, seen: map[inode]bool{}}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		m.count(&st)
+	}
+	m.dir(fd, 1) // closes fd
+	return m.u, nil
+}
+
+type measure struct {
+	u    Usage
+	max  int
+	seen map[inode]bool
+}
+
+func (m *measure) count(st *unix.Stat_t) {
+	k := inode{uint64(st.Dev), st.Ino}
+	if !m.seen[k] {
+		m.seen[k] = true
+		m.u.Bytes += st.Blocks * 512
+	}
+}
+
+// maxWalkDepth bounds the open directories of one walk; deeper trees are reported Partial.
+const maxWalkDepth = 256
+
+// dir counts the entries of the directory fd (at depth) and below; it closes fd. It returns
+// false once the walk must stop.
+func (m *measure) dir(fd int, depth int) bool {
+	f := os.NewFile(uintptr(fd), "")
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(256)
+		for _, name := range names {
+			if m.u.Entries++; m.u.Entries > m.max {
+				m.u.Partial = true
+				return false
+			}
+			m.u.Deepest = max(m.u.Deepest, depth)
+			var st unix.Stat_t
+			if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+				continue // vanished meanwhile
+			}
+			m.count(&st)
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				continue
+			}
+			if depth >= maxWalkDepth {
+				m.u.Partial = true
+				return false
+			}
+			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				continue
+			}
+			if !m.dir(sub, depth+1) {
+				return false
 			}
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
+		if err != nil || len(names) == 0 {
+			return true
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return nil
-		}
-		k := inode{uint64(st.Dev), st.Ino}
-		if !seen[k] {
-			seen[k] = true
-			u.Bytes += st.Blocks * 512
-		}
-		return nil
-	})
-	return u, err
+	}
 }
 
 // Allocated returns the bytes a file occupies on disk.

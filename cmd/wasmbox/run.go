@@ -105,6 +105,13 @@ func limitsFromEnv(getenv func(string) string) (runtime.Limits, error) {
 		}
 		l.WorkspaceQuota = int64(n) << 20
 	}
+	if v := getenv("WORKSPACE_MAX_FILES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 10_000_000 {
+			return l, fmt.Errorf("WORKSPACE_MAX_FILES=%q: want a number of files and directories between 1 and 10000000", v)
+		}
+		l.WorkspaceEntries = n
+	}
 	return l, l.Validate()
 }
 

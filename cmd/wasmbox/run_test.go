@@ -75,7 +75,10 @@ func TestLimitsFromEnv(t *testing.T) {
 	}{
 		{env: map[string]string{}, want: runtime.DefaultLimits()},
 		{env: map[string]string{"EXECUTION_TIMEOUT": "2.5", "MAX_OUTPUT_LENGTH": "100"},
-			want: runtime.Limits{Timeout: 2500 * time.Millisecond, MaxOutput: 100, Memory: runtime.DefaultMemory, WorkspaceQuota: runtime.DefaultWorkspaceQuota}},
+			want: runtime.Limits{Timeout: 2500 * time.Millisecond, MaxOutput: 100, Memory: runtime.DefaultMemory, WorkspaceQuota: runtime.DefaultWorkspaceQuota, WorkspaceEntries: runtime.DefaultWorkspaceEntries}},
+		{env: map[string]string{"WORKSPACE_MAX_FILES": "50"},
+			want: runtime.Limits{Timeout: runtime.DefaultTimeout, MaxOutput: runtime.DefaultMaxOutput, Memory: runtime.DefaultMemory, WorkspaceQuota: runtime.DefaultWorkspaceQuota, WorkspaceEntries: 50}},
+		{env: map[string]string{"WORKSPACE_MAX_FILES": "-1"}, wantErr: true},
 		{env: map[string]string{"EXECUTION_TIMEOUT": "0"}, wantErr: true},
 		{env: map[string]string{"EXECUTION_TIMEOUT": "-3"}, wantErr: true},
 		{env: map[string]string{"MAX_OUTPUT_LENGTH": "lots"}, wantErr: true},

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,9 +28,10 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"wasmbox/internal/capture"
+	"wasmbox/internal/spawn"
 	"wasmbox/internal/filesnap"
 	"wasmbox/runtime"
-	"wasmbox/wasm/workspace"
+	"wasmbox/workspace"
 )
 
 // Engine makes bash interpreters. It is safe for concurrent use.
@@ -171,6 +173,9 @@ type runState struct {
 	goroutines int
 	procs      atomic.Int64
 	cancel     context.CancelCauseFunc
+	// base is what the workspace held when the run started: a run may clean a workspace that
+	// is over its limits, but not add to it.
+	base workspace.Usage
 }
 
 func (s *runState) deny(msg string) {
@@ -248,13 +253,20 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	ip.stdout.Set(stdout)
 	ip.stderr.Set(stderr)
 	st := &runState{goroutines: goruntime.NumGoroutine(), cancel: cancel}
+	st.base, _ = workspace.Measure(ip.jail.dir, limits.WorkspaceEntries)
 	// Handlers find their run through the context: background jobs of an earlier run that
 	// are still winding down keep their own run's state, not this one's.
 	runCtx = context.WithValue(runCtx, limitsKey{}, limits)
 	runCtx = context.WithValue(runCtx, runKey{}, st)
 
+	if limits.WorkspaceQuota > 0 || limits.WorkspaceEntries > 0 {
+		go ip.watch(runCtx, st, limits)
+	}
 	err = ip.runner.Run(runCtx, file)
 	cancel(nil)
+	if ip.engine.direct {
+		fileSizeLimit(math.MaxInt64) // back to the hard limit, for what the process writes itself
+	}
 	ip.stdout.Set(nil)
 	ip.stderr.Set(nil)
 
@@ -271,7 +283,10 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		res.Error = &runtime.Error{Kind: runtime.ErrOutputLimit, Message: "execution stopped after writing too much output"}
 		res.ExitCode = -1
 	case errors.Is(cause, errQuota):
-		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: fmt.Sprintf("the workspace passed its %d MiB quota; delete files to go on", limits.WorkspaceQuota>>20)}
+		st.mu.Lock()
+		why := strings.Join(st.denied, "; ")
+		st.mu.Unlock()
+		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: "workspace quota: " + why + "; the run was stopped, delete files to go on"}
 		res.ExitCode = 1
 	case errors.Is(cause, errForkBomb):
 		res.Error = &runtime.Error{Kind: runtime.ErrDenied, Message: fmt.Sprintf("execution stopped: more than %d commands ran at once (a fork bomb?)", maxConcurrency)}
@@ -338,9 +353,10 @@ func runOf(ctx context.Context) *runState {
 // open confines redirections to the workspace and refuses new writes once it is over quota.
 func (ip *Interpreter) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
 	if flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE) != 0 && !devices[path] {
-		if limits, ok := ctx.Value(limitsKey{}).(runtime.Limits); ok && limits.WorkspaceQuota > 0 &&
-			workspace.Usage(ip.jail.dir) >= limits.WorkspaceQuota {
-			return nil, fmt.Errorf("%s: workspace quota of %d MiB is full", path, limits.WorkspaceQuota>>20)
+		if limits, ok := ctx.Value(limitsKey{}).(runtime.Limits); ok && limits.WorkspaceQuota > 0 {
+			if u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries); u.Bytes >= limits.WorkspaceQuota {
+				return nil, fmt.Errorf("%s: %v", path, workspace.QuotaError(wsLimits(limits)))
+			}
 		}
 	}
 	return ip.jail.open(ctx, path, flag, perm)
@@ -455,15 +471,52 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	defer st.procs.Add(-1)
 	limits, _ := ctx.Value(limitsKey{}).(runtime.Limits)
 	err := ip.launch(ctx, hc, path, argv, limits)
-	if q := limits.WorkspaceQuota; q > 0 {
-		if used := workspace.Usage(ip.jail.dir); used > q {
-			fmt.Fprintf(hc.Stderr, "%s: the workspace holds %d MiB, over its %d MiB quota; the run was stopped (delete files to go on)\n", name, used>>20, q>>20)
-			st.deny(fmt.Sprintf("workspace quota of %d MiB exceeded", q>>20))
-			st.cancel(errQuota)
-			return interp.ExitStatus(1)
-		}
+	if over := ip.overLimits(limits, st.base); over != "" {
+		fmt.Fprintf(hc.Stderr, "%s: %s; the run was stopped (delete files to go on)\n", name, over)
+		st.deny(over)
+		st.cancel(errQuota)
+		return interp.ExitStatus(1)
 	}
 	return err
+}
+
+// wsLimits are the workspace limits of a run.
+func wsLimits(l runtime.Limits) workspace.Limits {
+	return workspace.Limits{Bytes: l.WorkspaceQuota, Entries: l.WorkspaceEntries}
+}
+
+// overLimits says how the workspace went over its limits since base, or "" when it did not.
+func (ip *Interpreter) overLimits(l runtime.Limits, base workspace.Usage) string {
+	u, _ := workspace.Measure(ip.jail.dir, l.WorkspaceEntries)
+	switch {
+	case l.WorkspaceQuota > 0 && u.Bytes > l.WorkspaceQuota && u.Bytes > base.Bytes:
+		return fmt.Sprintf("the workspace holds %d MiB, over its quota of %d MiB", u.Bytes>>20, l.WorkspaceQuota>>20)
+	case u.Partial && !base.Partial:
+		return fmt.Sprintf("the workspace holds more than its maximum of %d files and directories", wsLimits(l).MaxEntries())
+	case u.Deepest > workspace.MaxDepth && u.Deepest > base.Deepest:
+		return fmt.Sprintf("the workspace nests %d levels deep, more than its maximum of %d", u.Deepest, workspace.MaxDepth)
+	}
+	return ""
+}
+
+// watch stops the run as soon as the workspace passes its limits: programs write without
+// asking wasmbox, so their writes are measured from outside while they run. It measures
+// about every 10 ms, less often when measuring itself takes long.
+func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits) {
+	for {
+		start := time.Now()
+		if over := ip.overLimits(l, st.base); over != "" {
+			st.deny(over)
+			st.cancel(errQuota)
+			return
+		}
+		wait := max(10*time.Millisecond, 4*time.Since(start))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 }
 
 var errQuota = errors.New("workspace quota exceeded")
@@ -522,6 +575,12 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	var cmd *exec.Cmd
 	if ip.engine.direct {
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: childEnv(hc, ip.jail.dir)}
+		// The program inherits the worker's limits: no file it writes may pass what is left
+		// of the quota (the watcher catches many files together).
+		if q := limits.WorkspaceQuota; q > 0 {
+			u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries)
+			fileSizeLimit(max(q-u.Bytes, 0))
+		}
 	} else {
 		cpu := uint64(limits.Timeout.Seconds()) + 1
 		sp, err := specJSON(spec{Program: path, Args: argv, Env: childEnv(hc, ip.jail.dir), Workspace: ip.jail.dir,
@@ -533,24 +592,28 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 		cmd.Env = []string{}
 	}
 	cmd.Dir = hc.Dir
+	// A killed program whose output goes to another program's pipe (a pipeline whose reader
+	// was killed too) would keep Wait copying forever: give up on its I/O soon after it is gone.
+	cmd.WaitDelay = 500 * time.Millisecond
 	cmd.Stdin = hc.Stdin
 	cmd.Stdout = hc.Stdout
 	cmd.Stderr = hc.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	var err error
+	spawn.Do(func() { err = cmd.Start() })
+	if err != nil {
 		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		case <-done:
 			// The program is gone; anything it left in its group goes too.
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
+		spawn.Do(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(done)
 	if err == nil {
 		return nil
@@ -562,6 +625,13 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 				return interp.ExitStatus(137)
 			}
 			sig := ws.Signal()
+			if sig == syscall.SIGXFSZ && limits.WorkspaceQuota > 0 {
+				why := workspace.QuotaError(wsLimits(limits)).Error()
+				fmt.Fprintf(hc.Stderr, "%s: stopped writing: %s\n", argv[0], strings.TrimPrefix(why, "workspace: quota exceeded: "))
+				st := runOf(ctx)
+				st.deny(fmt.Sprintf("the workspace quota of %d MiB is full", limits.WorkspaceQuota>>20))
+				st.cancel(errQuota)
+			}
 			if sig == syscall.SIGXCPU || sig == syscall.SIGKILL {
 				fmt.Fprintf(hc.Stderr, "%s: killed (%s)\n", argv[0], sig)
 			}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"mvdan.cc/sh/v3/interp"
+
+	"wasmbox/workspace"
 )
 
 // errOutside is returned for a path that leaves the workspace.
@@ -162,8 +164,14 @@ func (j *jail) pathArgs(cwd string, args []string) error {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(cwd, p)
 			}
-			// Only names of things that exist are paths; `s/a/b/` or `/x/ {print}` are not.
+			// Only names of things that exist are paths; `s/a/b/` or `/x/ {print}` are not. A
+			// name the program may create must fit the workspace's caps on length and depth.
 			if _, err := os.Lstat(p); err != nil {
+				if rel, err := filepath.Rel(j.dir, p); err == nil && !strings.HasPrefix(rel, "..") && !strings.HasPrefix(cand, "-") {
+					if err := workspace.CheckPath(filepath.ToSlash(rel)); err != nil {
+						return fmt.Errorf("%s: %w", cand, err)
+					}
+				}
 				continue
 			}
 			if !j.inside(cwd, cand) {

@@ -17,6 +17,7 @@ import (
 	"wasmbox/internal/filesnap"
 	"wasmbox/runtime"
 	"wasmbox/wasm"
+	"wasmbox/workspace"
 )
 
 // Engine makes Python interpreters. It keeps a warm pool of started instances so a new session
@@ -155,7 +156,7 @@ func (e *Engine) start(ctx context.Context) (*guest, error) {
 			"LANG":                    "C.UTF-8",
 			"TMPDIR":                  wasm.WorkspacePath,
 		},
-		Quota: e.limits.WorkspaceQuota,
+		Workspace: workspace.Limits{Bytes: e.limits.WorkspaceQuota, Entries: e.limits.WorkspaceEntries},
 	})
 	if err != nil {
 		return nil, err
@@ -282,6 +283,8 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 		res.StateReset = ip.lost
 	}
 
+	// Bash programs and uploads change the workspace behind the guest's back: measure it anew.
+	g.in.Workspace().Resync()
 	before := filesnap.Snapshot(ip.dir)
 	stdout := capture.NewStream(limits.MaxOutput)
 	stderr := capture.NewStream(limits.MaxOutput)
@@ -371,8 +374,9 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	default:
 		ip.fillExit(res, g, a.err)
 	}
-	if g.in.Workspace().QuotaExceeded() {
-		res.Stderr += fmt.Sprintf("\n[wasmbox] a write was refused: the workspace quota of %d MiB is full\n", limits.WorkspaceQuota>>20)
+	if why := g.in.Workspace().Refused(); why != nil {
+		// WASI has no ENOSPC: the guest saw EIO; this says what it was.
+		res.Stderr += fmt.Sprintf("\n[wasmbox] a write was refused: %v\n", why)
 	}
 	res.Files = filesnap.Changed(before, filesnap.Snapshot(ip.dir))
 	return res, nil

@@ -1,75 +1,171 @@
-// Package workspace serves a session's workspace directory to a wazero guest as a file system
+// Package guestfs serves a session's workspace directory to a wazero guest as a file system
 // whose every path resolves inside the directory.
 //
 // wazero's own directory mount follows host symlinks out of the mount (wazero issue #2321), so a
 // guest that creates `x -> ../../etc` could read the host's files. [FS] opens everything through
 // [os.Root], which refuses any path, including one reached through a symlink, that leaves the
-// root. It also refuses to create symlinks whose target would leave the root, and enforces a
-// quota on the bytes the workspace holds.
-package workspace
+// root. It creates no symbolic links at all, and enforces the workspace's limits (package
+// wasmbox/workspace) while writing: allocated bytes counted by inode, entries, path length and
+// depth.
+package guestfs
 
 import (
 	"errors"
 	"io"
 	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
 	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/sys"
+
+	"wasmbox/workspace"
 )
 
 // FS is a wazero file system confined to one directory. It is safe for concurrent use and must
 // be closed when the guest that uses it is gone.
 type FS struct {
 	experimentalsys.UnimplementedFS
-	root  *os.Root
-	quota int64 // 0: no quota
-	used  atomic.Int64
-	// quotaHit records that a write was refused for the quota since the last QuotaExceeded.
-	quotaHit atomic.Bool
+	dir    string
+	root   *os.Root
+	limits workspace.Limits
+
+	mu      sync.Mutex
+	used    workspace.Usage
+	alloc   map[inodeKey]int64 // allocated bytes of files written through f, as last seen
+	refused atomic.Pointer[error]
 }
 
-// New opens dir (which must exist) as a workspace limited to quota bytes (0: unlimited).
-func New(dir string, quota int64) (*FS, error) {
+type inodeKey struct{ dev, ino uint64 }
+
+// New opens dir (which must exist) as a workspace with the given limits.
+func New(dir string, limits workspace.Limits) (*FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	f := &FS{root: root, quota: quota}
-	f.used.Store(Usage(dir))
+	f := &FS{dir: dir, root: root, limits: limits, alloc: map[inodeKey]int64{}}
+	f.Resync()
 	return f, nil
 }
 
-// Usage returns the bytes held by regular files under dir; unreadable entries count as zero.
-func Usage(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
+// Resync measures the workspace again, for what changed it from outside (bash programs,
+// uploads) since the last measure.
+func (f *FS) Resync() {
+	u, _ := workspace.Measure(f.dir, f.limits.MaxEntries())
+	f.mu.Lock()
+	f.used = u
+	f.alloc = map[inodeKey]int64{}
+	f.mu.Unlock()
 }
 
 // Close releases the directory handle.
 func (f *FS) Close() error { return f.root.Close() }
 
-// QuotaExceeded reports whether a write was refused for the quota since the last call.
-func (f *FS) QuotaExceeded() bool { return f.quotaHit.Swap(false) }
+// Refused returns why a write or creation was refused for a limit since the last call (nil:
+// none was).
+func (f *FS) Refused() error {
+	if p := f.refused.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
+}
 
-// Quota returns the workspace's limit in bytes (0: none).
-func (f *FS) Quota() int64 { return f.quota }
+// Used returns what the workspace holds, as measured and tracked through f.
+func (f *FS) Used() workspace.Usage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.used
+}
 
-// Used returns the bytes the workspace holds, as tracked by writes through f.
-func (f *FS) Used() int64 { return f.used.Load() }
+// refuse records why and returns the errno the guest sees. WASI preview 1 as wazero exposes it
+// has no ENOSPC or EDQUOT: the guest sees EIO, and the run's result explains (see Refused).
+func (f *FS) refuse(why error) experimentalsys.Errno {
+	f.refused.Store(&why)
+	return experimentalsys.EIO
+}
+
+func keyOf(fi fs.FileInfo) (inodeKey, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return inodeKey{}, false
+	}
+	return inodeKey{uint64(st.Dev), st.Ino}, true
+}
+
+func nlink(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
+
+// newEntry admits one more entry at guest path p, or says why not.
+func (f *FS) newEntry(p string) experimentalsys.Errno {
+	if err := workspace.CheckPath(p); err != nil {
+		f.refused.Store(&err)
+		return experimentalsys.ENAMETOOLONG
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.used.Entries >= f.limits.MaxEntries() {
+		return f.refuse(workspace.EntriesError(f.limits))
+	}
+	f.used.Entries++
+	return 0
+}
+
+func (f *FS) forgetEntry() {
+	f.mu.Lock()
+	f.used.Entries--
+	f.mu.Unlock()
+}
+
+// account sets what a file now occupies, from a fresh stat of it.
+func (f *FS) account(fi fs.FileInfo) {
+	k, ok := keyOf(fi)
+	if !ok {
+		return
+	}
+	now := workspace.Allocated(fi)
+	f.mu.Lock()
+	if before, seen := f.alloc[k]; seen {
+		f.used.Bytes += now - before
+	}
+	f.alloc[k] = now
+	f.mu.Unlock()
+}
+
+// seen starts tracking a file that was already counted by the last measure.
+func (f *FS) seen(fi fs.FileInfo) {
+	if k, ok := keyOf(fi); ok {
+		f.mu.Lock()
+		if _, ok := f.alloc[k]; !ok {
+			f.alloc[k] = workspace.Allocated(fi)
+		}
+		f.mu.Unlock()
+	}
+}
+
+// released removes a file's bytes when its last name went away.
+func (f *FS) released(fi fs.FileInfo) {
+	k, ok := keyOf(fi)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.used.Entries--
+	if nlink(fi) > 1 {
+		return
+	}
+	if n, tracked := f.alloc[k]; ok && tracked {
+		f.used.Bytes -= n
+		delete(f.alloc, k)
+	} else {
+		f.used.Bytes -= workspace.Allocated(fi)
+	}
+}
 
 // rel turns a guest path (relative to the mount, maybe with a leading slash) into an os.Root name.
 func rel(p string) string {
@@ -124,21 +220,32 @@ func (f *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 			oflag |= m.o
 		}
 	}
-	var before int64
-	if oflag&os.O_TRUNC != 0 {
-		if fi, err := f.root.Stat(name); err == nil && fi.Mode().IsRegular() {
-			before = fi.Size()
+	created := false
+	if oflag&os.O_CREATE != 0 {
+		if _, err := f.root.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			if e := f.newEntry(name); e != 0 {
+				return nil, e
+			}
+			created = true
 		}
 	}
 	of, err := f.root.OpenFile(name, oflag, perm)
 	if err != nil {
+		if created {
+			f.forgetEntry()
+		}
 		return nil, errno(err)
 	}
-	f.used.Add(-before)
 	file := &file{fs: f, f: of, name: name, append: oflag&os.O_APPEND != 0}
 	if fi, err := of.Stat(); err == nil {
 		file.dir = fi.IsDir()
-		file.size = fi.Size()
+		if fi.Mode().IsRegular() {
+			if created || oflag&os.O_TRUNC != 0 {
+				f.seenAs(fi, created)
+			} else {
+				f.seen(fi)
+			}
+		}
 	}
 	return file, 0
 }
@@ -158,7 +265,19 @@ func (f *FS) Stat(p string) (sys.Stat_t, experimentalsys.Errno) { return stat(f.
 
 // Mkdir implements experimentalsys.FS.
 func (f *FS) Mkdir(p string, perm fs.FileMode) experimentalsys.Errno {
-	return errno(f.root.Mkdir(rel(p), perm))
+	if e := f.newEntry(rel(p)); e != 0 {
+		return e
+	}
+	if err := f.root.Mkdir(rel(p), perm); err != nil {
+		f.forgetEntry()
+		return errno(err)
+	}
+	if fi, err := f.root.Lstat(rel(p)); err == nil {
+		f.mu.Lock()
+		f.used.Bytes += workspace.Allocated(fi)
+		f.mu.Unlock()
+	}
+	return 0
 }
 
 // Chmod implements experimentalsys.FS.
@@ -166,16 +285,24 @@ func (f *FS) Chmod(p string, perm fs.FileMode) experimentalsys.Errno {
 	return errno(f.root.Chmod(rel(p), perm))
 }
 
-// Rename implements experimentalsys.FS.
+// Rename implements experimentalsys.FS. Renaming onto another name of the same file changes
+// nothing (POSIX), so nothing is uncounted; a replaced file's bytes go when its last name does.
 func (f *FS) Rename(from, to string) experimentalsys.Errno {
-	var replaced int64
-	if fi, err := f.root.Lstat(rel(to)); err == nil && fi.Mode().IsRegular() {
-		replaced = fi.Size()
+	if err := workspace.CheckPath(rel(to)); err != nil {
+		f.refused.Store(&err)
+		return experimentalsys.ENAMETOOLONG
 	}
+	src, err := f.root.Lstat(rel(from))
+	if err != nil {
+		return errno(err)
+	}
+	dst, derr := f.root.Lstat(rel(to))
 	if err := f.root.Rename(rel(from), rel(to)); err != nil {
 		return errno(err)
 	}
-	f.used.Add(-replaced)
+	if derr == nil && !os.SameFile(src, dst) {
+		f.released(dst)
+	}
 	return 0
 }
 
@@ -188,7 +315,11 @@ func (f *FS) Rmdir(p string) experimentalsys.Errno {
 	if !fi.IsDir() {
 		return experimentalsys.ENOTDIR
 	}
-	return errno(f.root.Remove(rel(p)))
+	if err := f.root.Remove(rel(p)); err != nil {
+		return errno(err)
+	}
+	f.released(fi)
+	return 0
 }
 
 // Unlink implements experimentalsys.FS.
@@ -203,23 +334,21 @@ func (f *FS) Unlink(p string) experimentalsys.Errno {
 	if err := f.root.Remove(rel(p)); err != nil {
 		return errno(err)
 	}
-	if fi.Mode().IsRegular() && linkCount(fi) == 1 {
-		f.used.Add(-fi.Size())
-	}
+	f.released(fi)
 	return 0
-}
-
-func linkCount(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Nlink)
-	}
-	return 1
 }
 
 // Link implements experimentalsys.FS. Both names resolve inside the root, so a hard link can
 // only join two names of the workspace.
 func (f *FS) Link(oldPath, newPath string) experimentalsys.Errno {
-	return errno(f.root.Link(rel(oldPath), rel(newPath)))
+	if e := f.newEntry(rel(newPath)); e != 0 {
+		return e
+	}
+	if err := f.root.Link(rel(oldPath), rel(newPath)); err != nil {
+		f.forgetEntry()
+		return errno(err)
+	}
+	return 0
 }
 
 // Symlink implements experimentalsys.FS: a symbolic link is never created in a workspace. One
@@ -229,15 +358,6 @@ func (f *FS) Symlink(target, linkName string) experimentalsys.Errno {
 	return experimentalsys.EPERM
 }
 
-// Contained reports whether target, read relative to the directory dir (a slash-separated
-// path relative to the root), names something inside the root.
-func Contained(dir, target string) bool {
-	if target == "" || path.IsAbs(target) || filepath.IsAbs(target) {
-		return false
-	}
-	joined := path.Join(dir, target)
-	return joined != ".." && !strings.HasPrefix(joined, "../")
-}
 
 // Readlink implements experimentalsys.FS.
 func (f *FS) Readlink(p string) (string, experimentalsys.Errno) {
@@ -256,20 +376,54 @@ func (f *FS) Utimens(p string, atim, mtim int64) experimentalsys.Errno {
 	return errno(f.root.Chtimes(rel(p), a, m))
 }
 
-// reserve accounts for growth bytes, failing with ENOSPC past the quota.
-func (f *FS) reserve(growth int64) experimentalsys.Errno {
-	if growth <= 0 {
-		f.used.Add(growth)
+// seenAs starts tracking a file just created or truncated: a new one was not in the last
+// measure; a truncated one gave back what it held.
+func (f *FS) seenAs(fi fs.FileInfo, created bool) {
+	k, ok := keyOf(fi)
+	if !ok {
+		return
+	}
+	now := workspace.Allocated(fi)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	before, tracked := f.alloc[k]
+	switch {
+	case tracked:
+		f.used.Bytes += now - before
+	case created:
+		f.used.Bytes += now
+	}
+	f.alloc[k] = now
+}
+
+// admit checks, before a write of n bytes at off, that the file cannot grow past the quota:
+// below the quota by n bytes or more there is nothing to look at; closer, only a write that
+// stays within the file's allocated extent is let through.
+func (h *file) admit(off int64, n int) experimentalsys.Errno {
+	f := h.fs
+	if f.limits.Bytes <= 0 || n == 0 {
 		return 0
 	}
-	if n := f.used.Add(growth); f.quota > 0 && n > f.quota {
-		f.used.Add(-growth)
-		f.quotaHit.Store(true)
-		// WASI preview 1 as wazero exposes it has no ENOSPC; the guest sees EIO and the
-		// runtime explains the cause through QuotaExceeded.
-		return experimentalsys.EIO
+	f.mu.Lock()
+	room := f.limits.Bytes - f.used.Bytes
+	f.mu.Unlock()
+	if int64(n)+2*4096 <= room {
+		return 0
 	}
-	return 0
+	if fi, err := h.f.Stat(); err == nil && off+int64(n) <= fi.Size() && workspace.Allocated(fi) >= fi.Size() {
+		return 0 // overwrites allocated bytes
+	}
+	return f.refuse(workspace.QuotaError(f.limits))
+}
+
+// wrote accounts for what a write changed.
+func (h *file) wrote() {
+	if h.fs.limits.Bytes <= 0 {
+		return // nothing to hold it against; Resync measures before the next run
+	}
+	if fi, err := h.f.Stat(); err == nil {
+		h.fs.account(fi)
+	}
 }
 
 // file is an open workspace file or directory.
@@ -280,7 +434,6 @@ type file struct {
 	name   string
 	dir    bool
 	append bool
-	size   int64 // size as known through this handle, for the quota
 }
 
 func (h *file) Dev() (uint64, experimentalsys.Errno) {
@@ -366,14 +519,6 @@ func (h *file) Readdir(n int) ([]experimentalsys.Dirent, experimentalsys.Errno) 
 	return out, errno(err)
 }
 
-// growth returns how much writing n bytes at off grows the file.
-func (h *file) growth(off int64, n int) int64 {
-	if end := off + int64(n); end > h.size {
-		return end - h.size
-	}
-	return 0
-}
-
 func (h *file) Write(buf []byte) (int, experimentalsys.Errno) {
 	if h.dir {
 		return 0, experimentalsys.EISDIR
@@ -381,19 +526,18 @@ func (h *file) Write(buf []byte) (int, experimentalsys.Errno) {
 	if len(buf) == 0 {
 		return 0, 0
 	}
-	off := h.size
+	off := int64(1) << 62 // appending always grows the file
 	if !h.append {
 		var err error
 		if off, err = h.f.Seek(0, io.SeekCurrent); err != nil {
 			return 0, errno(err)
 		}
 	}
-	g := h.growth(off, len(buf))
-	if e := h.fs.reserve(g); e != 0 {
+	if e := h.admit(off, len(buf)); e != 0 {
 		return 0, e
 	}
 	n, err := h.f.Write(buf)
-	h.size += g
+	h.wrote()
 	return n, errno(err)
 }
 
@@ -401,12 +545,11 @@ func (h *file) Pwrite(buf []byte, off int64) (int, experimentalsys.Errno) {
 	if h.dir {
 		return 0, experimentalsys.EISDIR
 	}
-	g := h.growth(off, len(buf))
-	if e := h.fs.reserve(g); e != 0 {
+	if e := h.admit(off, len(buf)); e != 0 {
 		return 0, e
 	}
 	n, err := h.f.WriteAt(buf, off)
-	h.size += g
+	h.wrote()
 	return n, errno(err)
 }
 
@@ -417,15 +560,10 @@ func (h *file) Truncate(size int64) experimentalsys.Errno {
 	if size < 0 {
 		return experimentalsys.EINVAL
 	}
-	if e := h.fs.reserve(size - h.size); e != 0 {
-		return e
-	}
-	if err := h.f.Truncate(size); err != nil {
-		h.fs.used.Add(h.size - size)
-		return errno(err)
-	}
-	h.size = size
-	return 0
+	// Growing by truncation makes a hole, which allocates nothing.
+	err := h.f.Truncate(size)
+	h.wrote()
+	return errno(err)
 }
 
 func (h *file) Sync() experimentalsys.Errno     { return errno(h.f.Sync()) }
