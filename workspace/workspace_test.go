@@ -43,7 +43,9 @@ func TestMeasure_cap(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return string(rune('0'+i/1000%10)) + string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/1000%10)) + string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 // TestMeasure_pastPathMax: a tree nested deeper than PATH_MAX allows to name is still counted.
 func TestMeasure_pastPathMax(t *testing.T) {

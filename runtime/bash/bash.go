@@ -28,8 +28,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"wasmbox/internal/capture"
-	"wasmbox/internal/spawn"
 	"wasmbox/internal/filesnap"
+	"wasmbox/internal/spawn"
 	"wasmbox/runtime"
 	"wasmbox/workspace"
 )

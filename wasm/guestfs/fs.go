@@ -358,7 +358,6 @@ func (f *FS) Symlink(target, linkName string) experimentalsys.Errno {
 	return experimentalsys.EPERM
 }
 
-
 // Readlink implements experimentalsys.FS.
 func (f *FS) Readlink(p string) (string, experimentalsys.Errno) {
 	s, err := f.root.Readlink(rel(p))
