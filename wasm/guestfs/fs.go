@@ -35,6 +35,7 @@ type FS struct {
 
 	mu      sync.Mutex
 	used    workspace.Usage
+	pending int64 // growth counted by write size, not yet replaced by a stat (see settle)
 	alloc   map[inodeKey]int64 // allocated bytes of files written through f, as last seen
 	refused atomic.Pointer[error]
 }
@@ -404,24 +405,60 @@ func (h *file) admit(off int64, n int) experimentalsys.Errno {
 		return 0
 	}
 	f.mu.Lock()
-	room := f.limits.Bytes - f.used.Bytes
-	f.mu.Unlock()
-	if int64(n)+2*4096 <= room {
+	room := f.limits.Bytes - f.used.Bytes - f.pending
+	grow := int64(n) + 2*4096
+	if grow <= room {
+		f.pending += grow // counted as growth until the next stat says what it was
+		f.mu.Unlock()
+		h.pending += grow
 		return 0
 	}
+	f.mu.Unlock()
+	h.settle()
 	if fi, err := h.f.Stat(); err == nil && off+int64(n) <= fi.Size() && workspace.Allocated(fi) >= fi.Size() {
 		return 0 // overwrites allocated bytes
+	}
+	f.mu.Lock()
+	room = f.limits.Bytes - f.used.Bytes - f.pending
+	f.mu.Unlock()
+	if grow <= room {
+		f.mu.Lock()
+		f.pending += grow
+		f.mu.Unlock()
+		h.pending += grow
+		return 0
 	}
 	return f.refuse(workspace.QuotaError(f.limits))
 }
 
-// wrote accounts for what a write changed.
+// settleEvery is how much a handle may write between two stats of its file: below the quota
+// by more than that, writes are counted by their size and the file's real allocation is
+// taken every few hundred kilobytes, instead of a stat per write.
+const settleEvery = 1 << 20
+
+// settle replaces what this handle counted by size with what its file really allocates.
+func (h *file) settle() {
+	if h.pending == 0 {
+		return
+	}
+	fi, err := h.f.Stat()
+	f := h.fs
+	f.mu.Lock()
+	f.pending -= h.pending
+	f.mu.Unlock()
+	h.pending = 0
+	if err == nil {
+		f.account(fi)
+	}
+}
+
+// wrote accounts for what a write changed, every settleEvery bytes.
 func (h *file) wrote() {
 	if h.fs.limits.Bytes <= 0 {
 		return // nothing to hold it against; Resync measures before the next run
 	}
-	if fi, err := h.f.Stat(); err == nil {
-		h.fs.account(fi)
+	if h.pending >= settleEvery {
+		h.settle()
 	}
 }
 
@@ -433,6 +470,8 @@ type file struct {
 	name   string
 	dir    bool
 	append bool
+	// pending is what this handle's writes were counted as, by size, since its last stat.
+	pending int64
 }
 
 func (h *file) Dev() (uint64, experimentalsys.Errno) {
@@ -577,4 +616,7 @@ func (h *file) Utimens(atim, mtim int64) experimentalsys.Errno {
 	return errno(h.fs.root.Chtimes(h.name, a, m))
 }
 
-func (h *file) Close() experimentalsys.Errno { return errno(h.f.Close()) }
+func (h *file) Close() experimentalsys.Errno {
+	h.settle()
+	return errno(h.f.Close())
+}
