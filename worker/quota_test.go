@@ -122,7 +122,7 @@ func TestSupervisor_quota(t *testing.T) {
 		if bytes > l.WorkspaceQuota+slack {
 			t.Errorf("%s: %d MiB on disk, quota %d MiB (+16 MiB allowed)", a.name, bytes>>20, l.WorkspaceQuota>>20)
 		}
-		if entries > l.WorkspaceEntries+200 {
+		if entries > l.WorkspaceEntries {
 			t.Errorf("%s: %d entries, cap %d", a.name, entries, l.WorkspaceEntries)
 		}
 		// The session goes on, and deleting files frees the quota.

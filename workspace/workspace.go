@@ -58,6 +58,24 @@ type inode struct{ dev, ino uint64 }
 // opens each relative to its parent, so a directory of a million entries costs no more than
 // the cap, and a tree nested past PATH_MAX is still counted.
 func Measure(dir string, maxEntries int) (Usage, error) {
+	return walk(dir, maxEntries, nil)
+}
+
+// Entry is one name in a workspace, as [Entries] lists it.
+type Entry struct {
+	Path  string // slash-separated, relative to the workspace
+	Dir   bool
+	Ctime int64 // status change time, ns
+}
+
+// Entries lists a workspace's entries (at most maxEntries+1) along with its usage.
+func Entries(dir string, maxEntries int) (Usage, []Entry, error) {
+	var out []Entry
+	u, err := walk(dir, maxEntries, func(e Entry) { out = append(out, e) })
+	return u, out, err
+}
+
+func walk(dir string, maxEntries int, visit func(Entry)) (Usage, error) {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
@@ -65,19 +83,20 @@ func Measure(dir string, maxEntries int) (Usage, error) {
 	if err != nil {
 		return Usage{}, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	m := &measure{max: maxEntries, seen: map[inode]bool{}}
+	m := &measure{max: maxEntries, seen: map[inode]bool{}, visit: visit}
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) == nil {
 		m.count(&st)
 	}
-	m.dir(fd, 1) // closes fd
+	m.dir(fd, 1, "") // closes fd
 	return m.u, nil
 }
 
 type measure struct {
-	u    Usage
-	max  int
-	seen map[inode]bool
+	u     Usage
+	max   int
+	seen  map[inode]bool
+	visit func(Entry)
 }
 
 func (m *measure) count(st *unix.Stat_t) {
@@ -93,7 +112,7 @@ const maxWalkDepth = 256
 
 // dir counts the entries of the directory fd (at depth) and below; it closes fd. It returns
 // false once the walk must stop.
-func (m *measure) dir(fd int, depth int) bool {
+func (m *measure) dir(fd int, depth int, prefix string) bool {
 	f := os.NewFile(uintptr(fd), "")
 	defer f.Close()
 	for {
@@ -109,7 +128,11 @@ func (m *measure) dir(fd int, depth int) bool {
 				continue // vanished meanwhile
 			}
 			m.count(&st)
-			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+			if m.visit != nil {
+				m.visit(Entry{Path: prefix + name, Dir: isDir, Ctime: st.Ctim.Nano()})
+			}
+			if !isDir {
 				continue
 			}
 			if depth >= maxWalkDepth {
@@ -120,7 +143,7 @@ func (m *measure) dir(fd int, depth int) bool {
 			if err != nil {
 				continue
 			}
-			if !m.dir(sub, depth+1) {
+			if !m.dir(sub, depth+1, prefix+name+"/") {
 				return false
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,8 +175,11 @@ type runState struct {
 	procs      atomic.Int64
 	cancel     context.CancelCauseFunc
 	// base is what the workspace held when the run started: a run may clean a workspace that
-	// is over its limits, but not add to it.
-	base workspace.Usage
+	// is over its limits, but not add to it. existed names its entries then.
+	base    workspace.Usage
+	existed map[string]bool
+	// fileWriters counts the programs running now whose output goes to a file.
+	fileWriters atomic.Int64
 }
 
 func (s *runState) deny(msg string) {
@@ -253,13 +257,20 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	ip.stdout.Set(stdout)
 	ip.stderr.Set(stderr)
 	st := &runState{goroutines: goruntime.NumGoroutine(), cancel: cancel}
-	st.base, _ = workspace.Measure(ip.jail.dir, limits.WorkspaceEntries)
+	var names []workspace.Entry
+	st.base, names, _ = workspace.Entries(ip.jail.dir, limits.WorkspaceEntries)
+	if !st.base.Partial {
+		st.existed = make(map[string]bool, len(names))
+		for _, e := range names {
+			st.existed[e.Path] = true
+		}
+	}
 	// Handlers find their run through the context: background jobs of an earlier run that
 	// are still winding down keep their own run's state, not this one's.
 	runCtx = context.WithValue(runCtx, limitsKey{}, limits)
 	runCtx = context.WithValue(runCtx, runKey{}, st)
 
-	if limits.WorkspaceQuota > 0 || limits.WorkspaceEntries > 0 {
+	if watchWorkspace && (limits.WorkspaceQuota > 0 || limits.WorkspaceEntries > 0) {
 		go ip.watch(runCtx, st, limits)
 	}
 	err = ip.runner.Run(runCtx, file)
@@ -310,6 +321,11 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 	st.mu.Unlock()
 	ip.releaseFIFOs()
+	if errors.Is(cause, errQuota) && st.existed != nil {
+		if n := ip.trim(limits, st.existed); n > 0 {
+			res.Stderr += fmt.Sprintf("[wasmbox] removed the %d newest files and directories this run created past the workspace's maximum of %d\n", n, wsLimits(limits).MaxEntries())
+		}
+	}
 	res.Files = filesnap.Changed(before, filesnap.Snapshot(ip.jail.dir))
 	return res, nil
 }
@@ -480,9 +496,57 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	return err
 }
 
+// toFile reports whether w is a regular file (an output redirection).
+func toFile(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // wsLimits are the workspace limits of a run.
 func wsLimits(l runtime.Limits) workspace.Limits {
 	return workspace.Limits{Bytes: l.WorkspaceQuota, Entries: l.WorkspaceEntries}
+}
+
+// trim removes the newest entries a stopped run created past the entry cap (programs create
+// files without asking, so the watcher stops them a few entries late); it returns how many.
+func (ip *Interpreter) trim(l runtime.Limits, existed map[string]bool) int {
+	max := wsLimits(l).MaxEntries()
+	_, all, err := workspace.Entries(ip.jail.dir, 2*max)
+	if err != nil || len(all) <= max {
+		return 0
+	}
+	var created []workspace.Entry
+	for _, e := range all {
+		if !existed[e.Path] {
+			created = append(created, e)
+		}
+	}
+	// Newest first; within a directory, its contents before it.
+	sort.Slice(created, func(i, j int) bool {
+		if created[i].Ctime != created[j].Ctime {
+			return created[i].Ctime > created[j].Ctime
+		}
+		return len(created[i].Path) > len(created[j].Path)
+	})
+	root, err := os.OpenRoot(ip.jail.dir)
+	if err != nil {
+		return 0
+	}
+	defer root.Close()
+	removed, excess := 0, len(all)-max
+	for _, e := range created {
+		if removed >= excess {
+			break
+		}
+		if root.Remove(filepath.FromSlash(e.Path)) == nil {
+			removed++
+		}
+	}
+	return removed
 }
 
 // overLimits says how the workspace went over its limits since base, or "" when it did not.
@@ -501,7 +565,7 @@ func (ip *Interpreter) overLimits(l runtime.Limits, base workspace.Usage) string
 
 // watch stops the run as soon as the workspace passes its limits: programs write without
 // asking wasmbox, so their writes are measured from outside while they run. It measures
-// about every 10 ms, less often when measuring itself takes long.
+// about every 3 ms, less often when measuring itself takes long.
 func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits) {
 	for {
 		start := time.Now()
@@ -510,7 +574,7 @@ func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits
 			st.cancel(errQuota)
 			return
 		}
-		wait := max(10*time.Millisecond, 4*time.Since(start))
+		wait := max(3*time.Millisecond, 4*time.Since(start))
 		select {
 		case <-ctx.Done():
 			return
@@ -520,6 +584,10 @@ func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits
 }
 
 var errQuota = errors.New("workspace quota exceeded")
+
+// watchWorkspace and limitFileSize are always on; benchmarks turn them off to measure what
+// they cost.
+var watchWorkspace, limitFileSize = true, true
 
 // symbolic reports whether ln's arguments ask for a symbolic link.
 func symbolic(args []string) bool {
@@ -573,13 +641,23 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 		execs = append(execs, p)
 	}
 	var cmd *exec.Cmd
+	fsize := int64(-1)
 	if ip.engine.direct {
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: childEnv(hc, ip.jail.dir)}
-		// The program inherits the worker's limits: no file it writes may pass what is left
-		// of the quota (the watcher catches many files together).
-		if q := limits.WorkspaceQuota; q > 0 {
+		// The program inherits the worker's limits: no file it writes may pass its share of
+		// what is left of the quota. Programs whose output goes to a file share it: the k-th
+		// running at once gets 1/k² of it, so however many are started the shares add up to
+		// less than 1.7 times what is left (the watcher catches the rest, and programs that
+		// write several files).
+		if q := limits.WorkspaceQuota; q > 0 && limitFileSize {
 			u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries)
-			fileSizeLimit(max(q-u.Bytes, 0))
+			k := int64(1)
+			if toFile(hc.Stdout) {
+				st := runOf(ctx)
+				k = st.fileWriters.Add(1)
+				defer st.fileWriters.Add(-1)
+			}
+			fsize = max(q-u.Bytes, 0) / (k * k)
 		}
 	} else {
 		cpu := uint64(limits.Timeout.Seconds()) + 1
@@ -600,7 +678,12 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	cmd.Stderr = hc.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var err error
-	spawn.Do(func() { err = cmd.Start() })
+	spawn.Do(func() {
+		if fsize >= 0 {
+			fileSizeLimit(fsize) // inherited at fork; set here so launches do not race
+		}
+		err = cmd.Start()
+	})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", argv[0], err)
 	}

@@ -35,7 +35,7 @@ type FS struct {
 
 	mu      sync.Mutex
 	used    workspace.Usage
-	pending int64 // growth counted by write size, not yet replaced by a stat (see settle)
+	pending int64              // growth counted by write size, not yet replaced by a stat (see settle)
 	alloc   map[inodeKey]int64 // allocated bytes of files written through f, as last seen
 	refused atomic.Pointer[error]
 }
