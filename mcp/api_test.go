@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"wasmbox/sessions"
 )
 
 func TestServer_jsonAPI(t *testing.T) {
@@ -96,5 +98,42 @@ func TestServer_jsonAPI(t *testing.T) {
 			t.Errorf("%s: %v %v", p, err, resp.StatusCode)
 		}
 		resp.Body.Close()
+	}
+}
+
+// TestServer_tenants: 100 session creations with one key leave another key's session and its
+// files alone.
+func TestServer_tenants(t *testing.T) {
+	f := newFixture(t, Config{APIKeys: []string{"k1", "k2"}}, sessions.WithMaxSessions(10), sessions.WithMaxSessionsPerOwner(5))
+	post := func(key, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", f.http.URL+path, strings.NewReader(body))
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	_, created := post("k2", "/api/sessions", "")
+	sid, _ := created["session_id"].(string)
+	if code, res := post("k2", "/api/sessions/"+sid+"/run", `{"language": "python", "code": "open('keep.txt', 'w').write('mine')"}`); code != 200 {
+		t.Fatalf("k2 run: %d %v", code, res)
+	}
+	for i := range 100 {
+		if code, res := post("k1", "/api/sessions", ""); code != http.StatusCreated {
+			t.Fatalf("k1 create %d: %d %v", i, code, res)
+		}
+	}
+	code, res := post("k2", "/api/sessions/"+sid+"/run", `{"language": "python", "code": "print(open('keep.txt').read())"}`)
+	if code != 200 || res["stdout"] != "mine\n" {
+		t.Errorf("k2's session after k1's burst: %d %v", code, res)
+	}
+	if n := len(f.mgr.List("key:k1")); n != 5 {
+		t.Errorf("k1 holds %d sessions, want its cap of 5", n)
 	}
 }

@@ -46,6 +46,7 @@ type config struct {
 	backend       Backend
 	limits        runtime.Limits
 	maxSessions   int
+	maxPerOwner   int
 	ttl           time.Duration
 	maxConcurrent int
 	maxQueue      int
@@ -100,6 +101,22 @@ func WithMaxSessions(n int) Option {
 		return nil
 	}
 }
+
+// WithMaxSessionsPerOwner caps one owner's sessions (default: the global cap). Past it, the
+// owner's own least recently used idle session makes room.
+func WithMaxSessionsPerOwner(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("sessions: max sessions per owner %d: must be at least 1", n)
+		}
+		c.maxPerOwner = n
+		return nil
+	}
+}
+
+// protectedFor is how long a session used by its owner cannot be evicted to make room for
+// another owner.
+const protectedFor = 10 * time.Minute
 
 // WithTTL sets how long an idle session lives (default 1h).
 func WithTTL(d time.Duration) Option {
@@ -173,6 +190,10 @@ func New(opts ...Option) (*Manager, error) {
 	if c.dataDir == "" {
 		return nil, fmt.Errorf("sessions: data dir: not set")
 	}
+	if c.maxPerOwner == 0 {
+		c.maxPerOwner = c.maxSessions
+	}
+	c.maxPerOwner = min(c.maxPerOwner, c.maxSessions)
 	switch {
 	case c.backend != nil && len(c.engines) > 0:
 		return nil, fmt.Errorf("sessions: engines and a backend: use one")
@@ -200,6 +221,9 @@ func (m *Manager) Limits() runtime.Limits { return m.cfg.limits }
 
 // TTL returns how long an idle session lives.
 func (m *Manager) TTL() time.Duration { return m.cfg.ttl }
+
+// MaxSessionsPerOwner returns the cap on one owner's sessions.
+func (m *Manager) MaxSessionsPerOwner() int { return m.cfg.maxPerOwner }
 
 // MaxSessions returns the cap on sessions.
 func (m *Manager) MaxSessions() int { return m.cfg.maxSessions }
@@ -237,14 +261,20 @@ func (m *Manager) Create(owner string) (Info, error) {
 	if m.closed {
 		return Info{}, ErrClosed
 	}
+	key := ownerKey(owner)
+	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
+		if !m.evictLocked(key, key) {
+			return Info{}, fmt.Errorf("%w: all %d of your sessions are running code; try again in a moment or delete one", ErrBusy, n)
+		}
+	}
 	if len(m.byID) >= m.cfg.maxSessions {
-		if !m.evictLocked() {
-			return Info{}, fmt.Errorf("%w: all %d sessions are running code; try again in a moment or delete a session", ErrBusy, m.cfg.maxSessions)
+		if !m.evictLocked(key, "") {
+			return Info{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
 		}
 	}
 	now := m.cfg.now()
 	s := &session{
-		id: newID(), owner: ownerKey(owner), created: now, lastUsed: now,
+		id: newID(), owner: key, created: now, lastUsed: now,
 		langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1),
 	}
 	s.dir = filepath.Join(m.cfg.dataDir, "sessions", s.id)
@@ -256,11 +286,39 @@ func (m *Manager) Create(owner string) (Info, error) {
 	return m.infoLocked(s), nil
 }
 
-// evictLocked ends the least recently used idle session; it reports whether one was found.
-func (m *Manager) evictLocked() bool {
+func (m *Manager) ownedLocked(key string) int {
+	n := 0
+	for _, s := range m.byID {
+		if s.owner == key {
+			n++
+		}
+	}
+	return n
+}
+
+// evictLocked ends one idle session to make room for requester; it reports whether one was
+// found. With only set, it takes only's least recently used idle session. Otherwise it takes
+// the least recently used idle session of the owner holding the most sessions, among those
+// it may take: the requester's own, and other owners' sessions idle for longer than
+// protectedFor. One tenant's burst never takes a session another tenant is using.
+func (m *Manager) evictLocked(requester, only string) bool {
+	count := map[string]int{}
+	for _, s := range m.byID {
+		count[s.owner]++
+	}
+	now := m.cfg.now()
 	var lru *session
 	for _, s := range m.byID {
-		if s.active == 0 && (lru == nil || s.lastUsed.Before(lru.lastUsed)) {
+		switch {
+		case s.active != 0:
+			continue
+		case only != "" && s.owner != only:
+			continue
+		case s.owner != requester && now.Sub(s.lastUsed) < protectedFor:
+			continue
+		}
+		if lru == nil || count[s.owner] > count[lru.owner] ||
+			count[s.owner] == count[lru.owner] && s.lastUsed.Before(lru.lastUsed) {
 			lru = s
 		}
 	}

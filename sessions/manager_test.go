@@ -294,3 +294,66 @@ func TestNew_badOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestManager_Create_tenants: one owner's burst of creations never takes a session another
+// owner used in the last ten minutes, and a per-owner cap makes an owner evict its own.
+func TestManager_Create_tenants(t *testing.T) {
+	m, _, c := newManager(t, t.TempDir(), WithMaxSessions(4), WithMaxSessionsPerOwner(3))
+	k2, _ := m.Create("k2")
+	m.Run(context.Background(), k2.ID, py("x = 1"))
+	c.add(time.Second)
+	var mine []string
+	for range 100 {
+		s, err := m.Create("k1")
+		if err != nil {
+			t.Fatalf("k1 create: %v", err)
+		}
+		mine = append(mine, s.ID)
+		c.add(time.Second)
+	}
+	if _, err := m.Get(k2.ID); err != nil {
+		t.Errorf("k2's session was evicted by k1's burst: %v", err)
+	}
+	if n := len(m.List("k1")); n != 3 {
+		t.Errorf("k1 holds %d sessions, want its cap of 3", n)
+	}
+	// The global cap (4) is full: a new owner may not take sessions used in the last ten
+	// minutes, k1's included.
+	if _, err := m.Create("k3"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("k3 create with only recent sessions: %v, want busy", err)
+	}
+	// Ten minutes on, it takes an idle session of the owner holding the most: k1's.
+	c.add(11 * time.Minute)
+	if _, err := m.Create("k3"); err != nil {
+		t.Fatalf("k3 create: %v", err)
+	}
+	if _, err := m.Get(k2.ID); err != nil || len(m.List("k1")) != 2 {
+		t.Errorf("after k3: k2 %v, k1 holds %d; want k2 kept and k1 down to 2", err, len(m.List("k1")))
+	}
+	m.Create("k4") // k1 (2) gives up another
+	if _, err := m.Get(k2.ID); err != nil || len(m.List("k1")) != 1 {
+		t.Errorf("after k4: k2 %v, k1 holds %d", err, len(m.List("k1")))
+	}
+	// Now k1 and k2 hold one idle session each: the least recently used, k2's, goes.
+	m.Create("k5")
+	if _, err := m.Get(k2.ID); !errors.Is(err, ErrEvicted) || len(m.List("k1")) != 1 {
+		t.Errorf("after k5: k2 %v, k1 holds %d; want k2's older session evicted", err, len(m.List("k1")))
+	}
+}
+
+// TestManager_Create_protected: when every other session is another owner's and recently
+// used, creation fails as busy instead of evicting one.
+func TestManager_Create_protected(t *testing.T) {
+	m, _, c := newManager(t, t.TempDir(), WithMaxSessions(2))
+	a, _ := m.Create("a")
+	b, _ := m.Create("b")
+	c.add(time.Minute)
+	if _, err := m.Create("c"); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "try again") {
+		t.Errorf("create past the cap with only others' recent sessions: %v, want busy", err)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if _, err := m.Get(id); err != nil {
+			t.Errorf("session %s: %v", id, err)
+		}
+	}
+}
