@@ -3,10 +3,13 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"wasmbox/sessions"
 )
@@ -136,4 +139,43 @@ func TestServer_tenants(t *testing.T) {
 	if n := len(f.mgr.List("key:k1")); n != 5 {
 		t.Errorf("k1 holds %d sessions, want its cap of 5", n)
 	}
+}
+
+// TestServer_bodyDeadline: a client that announces a body and never sends it loses its
+// connection after BodyTimeout, on any route; one that sends it keeps a long request.
+func TestServer_bodyDeadline(t *testing.T) {
+	f := newFixture(t, Config{BodyTimeout: 500 * time.Millisecond})
+	for _, path := range []string{"/healthz", "/api/sessions", "/mcp"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(f.http.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", path)
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		start := time.Now()
+		io.Copy(io.Discard, conn) // whatever the answer, the server must close the connection
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("%s: connection held %s", path, took)
+		}
+		conn.Close()
+	}
+	// A run longer than BodyTimeout, whose body arrived at once, completes.
+	_, created := postJSON(t, f, "/api/sessions", "")
+	sid, _ := created["session_id"].(string)
+	code, res := postJSON(t, f, "/api/sessions/"+sid+"/run", `{"language": "python", "code": "import time; time.sleep(1.5); print('done')"}`)
+	if code != 200 || res["stdout"] != "done\n" {
+		t.Errorf("long run: %d %v", code, res)
+	}
+}
+
+func postJSON(t *testing.T, f *fixture, path, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(f.http.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
 }

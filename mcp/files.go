@@ -148,7 +148,7 @@ func (s *Server) fileAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, filesOutput{SessionID: id, Files: files})
 	case r.Method == http.MethodGet:
-		s.serveFile(w, id, p)
+		s.serveFile(w, r, id, p)
 	case r.Method == http.MethodPost && p == "":
 		r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
 		if err := r.ParseMultipartForm(8 << 20); err != nil {
@@ -184,17 +184,19 @@ func (s *Server) fileAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveFile sends a workspace file as a download.
-func (s *Server) serveFile(w http.ResponseWriter, sid, p string) {
-	data, fi, err := s.cfg.Sessions.ReadFile(sid, p, MaxUploadBytes)
+// serveFile streams a workspace file as a download (ranges too): slow readers of big files
+// cost a file handle each, not the file's size in memory.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, sid, p string) {
+	f, fi, err := s.cfg.Sessions.OpenFile(sid, p)
 	if err != nil {
 		apiError(w, err)
 		return
 	}
+	defer f.Close()
 	w.Header().Set("Content-Type", fi.MIME)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", pathBase(fi.Path)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(data)
+	http.ServeContent(w, r, pathBase(fi.Path), fi.Modified, f)
 }
 
 // readPart reads one uploaded file of a multipart form, capped at MaxUploadBytes; on failure

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -177,5 +178,46 @@ func TestServer_fileAPI(t *testing.T) {
 	}
 	if code, _, _ := get(f.http.URL+"/api/sessions/"+strings.Repeat("0", 32)+"/files", true); code != http.StatusNotFound {
 		t.Errorf("unknown session: %d", code)
+	}
+}
+
+// TestServer_download_streamed: slow readers of a big file do not each hold it in memory.
+func TestServer_download_streamed(t *testing.T) {
+	f := newFixture(t, Config{})
+	info, _ := f.mgr.Create("ip:127.0.0.1")
+	big := make([]byte, 20<<20)
+	if _, err := f.mgr.WriteFile(info.ID, "big.bin", big); err != nil {
+		t.Fatal(err)
+	}
+	var before goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	var bodies []io.ReadCloser
+	for range 20 {
+		resp, err := http.Get(f.http.URL + "/api/sessions/" + info.ID + "/files/big.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1)
+		resp.Body.Read(buf) // one byte, then stall like a slow reader
+		bodies = append(bodies, resp.Body)
+	}
+	var during goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&during)
+	for _, b := range bodies {
+		b.Close()
+	}
+	if grew := int64(during.HeapInuse) - int64(before.HeapInuse); grew > 100<<20 {
+		t.Errorf("20 stalled downloads of a 20 MiB file grew the heap by %d MiB", grew>>20)
+	}
+	resp, err := http.Get(f.http.URL + "/api/sessions/" + info.ID + "/files/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if n != int64(len(big)) || resp.Header.Get("Accept-Ranges") != "bytes" {
+		t.Errorf("download: %d bytes, ranges %q", n, resp.Header.Get("Accept-Ranges"))
 	}
 }

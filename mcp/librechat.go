@@ -220,7 +220,7 @@ func (s *Server) libreDownload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.serveFile(w, sid, path)
+	s.serveFile(w, r, sid, path)
 }
 
 func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {

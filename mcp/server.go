@@ -34,6 +34,9 @@ type Config struct {
 	RatePerMinute int
 	// MaxCodeBytes caps the code of one run (default 1 MiB); request bodies are capped a little above.
 	MaxCodeBytes int
+	// BodyTimeout bounds how long a client may take to send a request body (default 2m): a
+	// client that announces a body and never sends it gives its connection up.
+	BodyTimeout time.Duration
 	// PoolSize reports the warm interpreter pool in metrics and system info (optional).
 	PoolSize func() int
 	// Isolation describes the isolation layers for get_system_info (optional).
@@ -55,6 +58,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Sessions == nil {
 		return nil, fmt.Errorf("mcp: config: Sessions is required")
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 2 * time.Minute
 	}
 	if cfg.MaxCodeBytes == 0 {
 		cfg.MaxCodeBytes = 1 << 20

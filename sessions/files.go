@@ -134,6 +134,29 @@ func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
 	return b, info, err
 }
 
+// OpenFile opens a workspace file for reading; the caller closes it.
+func (m *Manager) OpenFile(id, p string) (*os.File, FileInfo, error) {
+	clean, err := CleanPath(p)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	root, err := m.workspaceRoot(id)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	defer root.Close() // an open file outlives its root
+	f, err := root.Open(filepath.FromSlash(clean))
+	if err != nil {
+		return nil, FileInfo{}, fileErr(clean, err)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file", ErrBadPath, clean)
+	}
+	return f, FileInfo{Path: clean, Size: fi.Size(), MIME: filesnap.MIMEType(clean), Modified: fi.ModTime().UTC()}, nil
+}
+
 // WriteFile creates or replaces a workspace file, creating its directories, within the quota
 // and the entry cap. Uploads to one session are serialized, so the room each one measured is
 // still there when it writes.
