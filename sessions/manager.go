@@ -24,7 +24,7 @@ type Manager struct {
 	mu      sync.Mutex
 	byID    map[string]*session
 	dead    tombstones
-	sem     chan struct{} // global cap on concurrent runs
+	slots   *slots       // global cap on concurrent runs, shared fairly between owners
 	waiting atomic.Int64  // runs queued for sem
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -130,7 +130,8 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithMaxConcurrent caps runs in progress across all sessions (default 2 x CPU cores) and
-// the number that may wait for a slot (default 8 x the cap).
+// the number that may wait for a slot (default 8 x the cap). While others wait, no owner holds
+// more than half the slots.
 func WithMaxConcurrent(runs, queue int) Option {
 	return func(c *config) error {
 		if runs < 1 || queue < 0 {
@@ -207,7 +208,7 @@ func New(opts ...Option) (*Manager, error) {
 	if err := os.MkdirAll(filepath.Join(c.dataDir, "sessions"), 0o700); err != nil {
 		return nil, fmt.Errorf("sessions: create data dir: %w", err)
 	}
-	m := &Manager{cfg: c, byID: map[string]*session{}, sem: make(chan struct{}, c.maxConcurrent), stop: make(chan struct{})}
+	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent), stop: make(chan struct{})}
 	m.load()
 	if c.reapEvery > 0 {
 		m.wg.Add(1)
@@ -466,14 +467,12 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		m.waiting.Add(-1)
 		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, n-1)
 	}
-	select {
-	case m.sem <- struct{}{}:
-		m.waiting.Add(-1)
-	case <-wait.Done():
-		m.waiting.Add(-1)
+	err = m.slots.acquire(wait, s.owner)
+	m.waiting.Add(-1)
+	if err != nil {
 		return nil, fmt.Errorf("%w: no execution slot became free within %s", ErrBusy, req.Limits.Timeout)
 	}
-	defer func() { <-m.sem }()
+	defer m.slots.release(s.owner)
 
 	m.mu.Lock()
 	if s.gone {
