@@ -25,7 +25,7 @@ type Manager struct {
 	byID    map[string]*session
 	dead    tombstones
 	slots   *slots       // global cap on concurrent runs, shared fairly between owners
-	waiting atomic.Int64  // runs queued for sem
+	waiting atomic.Int64 // runs queued for sem
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closed  bool
