@@ -25,9 +25,12 @@ RUN apt-get update \
  && chown user:user /data
 COPY --from=build /src/bin/wasmbox /usr/local/bin/wasmbox
 USER 1000
+# On a Space only the platform's proxies, on private addresses, reach the container: their
+# X-Forwarded-For names each client, for rate limits and keyless owners.
 ENV HOME=/home/user \
     WASMBOX_DATA_DIR=/data \
-    WASMBOX_ADDR=:7860
+    WASMBOX_ADDR=:7860 \
+    WASMBOX_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s CMD ["wasmbox", "healthcheck"]
 CMD ["wasmbox", "serve"]

@@ -29,11 +29,11 @@ type apiRunResponse struct {
 	Images []apiImage `json:"images"`
 }
 
-func apiOwner(r *http.Request) string {
+func (s *Server) apiOwner(r *http.Request) string {
 	if id, ok := r.Context().Value(identityKey{}).(string); ok && id != "" {
 		return "key:" + id
 	}
-	return "ip:" + clientIP(r)
+	return "ip:" + s.clientIP(r)
 }
 
 func (s *Server) apiRoutes(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
@@ -41,14 +41,14 @@ func (s *Server) apiRoutes(mux *http.ServeMux, guard func(http.Handler) http.Han
 		writeJSON(w, http.StatusOK, s.systemInfo())
 	})))
 	mux.Handle("GET /api/sessions", guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		list := s.cfg.Sessions.List(apiOwner(r))
+		list := s.cfg.Sessions.List(s.apiOwner(r))
 		if list == nil {
 			list = []sessions.Info{}
 		}
 		writeJSON(w, http.StatusOK, listOutput{Sessions: list, Count: len(list)})
 	})))
 	mux.Handle("POST /api/sessions", guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, err := s.cfg.Sessions.Create(apiOwner(r))
+		info, err := s.cfg.Sessions.Create(s.apiOwner(r))
 		if err != nil {
 			apiError(w, err)
 			return

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -42,12 +41,14 @@ func (s *Server) routes() http.Handler {
 		server.WithEndpointPath(PathStreamable),
 		server.WithHTTPContextFunc(ctxFunc),
 		server.WithHeartbeatInterval(25*time.Second),
+		server.WithDisableLocalhostProtection(true), // edge checks Host on every route
 	)
 	sse := server.NewSSEServer(s.mcp,
 		server.WithSSEEndpoint(PathSSE),
 		server.WithMessageEndpoint(PathMessage),
 		server.WithSSEContextFunc(ctxFunc),
 		server.WithKeepAlive(true),
+		server.WithSSEDisableLocalhostProtection(true),
 	)
 	gradio := server.NewSSEServer(s.mcp,
 		server.WithStaticBasePath(PathGradio),
@@ -55,6 +56,7 @@ func (s *Server) routes() http.Handler {
 		server.WithMessageEndpoint("/message"),
 		server.WithSSEContextFunc(ctxFunc),
 		server.WithKeepAlive(true),
+		server.WithSSEDisableLocalhostProtection(true),
 	)
 
 	mux := http.NewServeMux()
@@ -73,14 +75,14 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version})
 	})
 	static := http.StripPrefix("/static/", http.FileServerFS(assets.Web()))
-	mux.Handle("GET /static/", securityHeaders(static))
-	mux.Handle("GET /{$}", securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /static/", s.securityHeaders(static))
+	mux.Handle("GET /{$}", s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, assets.Web(), "index.html")
 	})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at " + PathStreamable + " (streamable HTTP) and " + PathSSE + " (SSE), the playground at /"})
 	})
-	return s.bodyDeadline(mux)
+	return s.edge(mux)
 }
 
 // bodyDeadline gives a request's body BodyTimeout to arrive, on every route (ReadHeaderTimeout
@@ -116,10 +118,10 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 // securityHeaders keeps the playground to its own origin: no external scripts, styles or
-// connections, no framing.
-func securityHeaders(h http.Handler) http.Handler {
+// connections, framing only by Config.FrameAncestors.
+func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors "+s.cfg.FrameAncestors+"; base-uri 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		h.ServeHTTP(w, r)
@@ -143,6 +145,15 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		hashes[i] = sha256.Sum256([]byte(k))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Guessing is bounded per client address before any key is compared.
+		addr := s.clientIP(r)
+		if s.authFailures.exhausted(addr) {
+			s.metrics.rejected.WithLabelValues("auth_rate_limited").Inc()
+			w.Header().Set("Retry-After", "60")
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{
+				"error": "too many requests with a wrong API key from your address; retry in a minute"})
+			return
+		}
 		key := r.Header.Get("X-API-Key")
 		if h := r.Header.Get("Authorization"); key == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 			key = strings.TrimSpace(h[7:])
@@ -154,6 +165,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			match |= subtle.ConstantTimeCompare(got[:], h[:])
 		}
 		if key == "" || match != 1 {
+			s.authFailures.allow(addr) // spends one of the address's failures
 			s.metrics.rejected.WithLabelValues("unauthorized").Inc()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="wasmbox"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{
@@ -172,7 +184,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who, _ := r.Context().Value(identityKey{}).(string)
 		if who == "" {
-			who = "ip:" + clientIP(r)
+			who = "ip:" + s.clientIP(r)
 		}
 		if !s.limiter.allow(who) {
 			s.metrics.rejected.WithLabelValues("rate_limited").Inc()
@@ -199,14 +211,6 @@ func (s *Server) capBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func itoa(n int) string { return string(marshal(n)) }
@@ -247,4 +251,12 @@ func (l *limiter) allow(who string) bool {
 	}
 	b.seen = now
 	return b.l.AllowN(now, 1)
+}
+
+// exhausted reports whether who has no request left now, without spending one.
+func (l *limiter) exhausted(who string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[who]
+	return b != nil && b.l.TokensAt(time.Now()) < 1
 }

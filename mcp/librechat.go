@@ -121,7 +121,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sid == "" {
-		info, err := s.cfg.Sessions.Create(apiOwner(r))
+		info, err := s.cfg.Sessions.Create(s.apiOwner(r))
 		if err != nil {
 			apiError(w, err)
 			return
@@ -174,7 +174,7 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "no \"file\" field in the form"})
 		return
 	}
-	info, err := s.cfg.Sessions.Create(apiOwner(r))
+	info, err := s.cfg.Sessions.Create(s.apiOwner(r))
 	if err != nil {
 		apiError(w, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -34,6 +35,15 @@ type Config struct {
 	RatePerMinute int
 	// MaxCodeBytes caps the code of one run (default 1 MiB); request bodies are capped a little above.
 	MaxCodeBytes int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed (WASMBOX_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// AllowedHosts are the Host names served (none: any); "*.example.com" matches subdomains.
+	AllowedHosts []string
+	// AllowedOrigins are the browser origins besides the server's own that may make
+	// state-changing requests ("*": any).
+	AllowedOrigins []string
+	// FrameAncestors is the playground's CSP frame-ancestors source list (default 'none').
+	FrameAncestors string
 	// BodyTimeout bounds how long a client may take to send a request body (default 2m): a
 	// client that announces a body and never sends it gives its connection up.
 	BodyTimeout time.Duration
@@ -44,6 +54,11 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// AuthFailuresPerMinute is how many requests with a wrong or missing API key one client
+// address may make a minute; past it, its requests are refused before any key is compared.
+// Behind a proxy, the address is the client's only with WASMBOX_TRUSTED_PROXIES set.
+const AuthFailuresPerMinute = 20
+
 // Server is the MCP server and the HTTP handler that serves it. It is safe for concurrent use.
 type Server struct {
 	cfg     Config
@@ -52,12 +67,20 @@ type Server struct {
 	handler http.Handler
 	started time.Time
 	limiter *limiter
+	// authFailures bounds requests with a wrong or missing API key per client address.
+	authFailures *limiter
 }
 
 // New builds the server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Sessions == nil {
 		return nil, fmt.Errorf("mcp: config: Sessions is required")
+	}
+	if cfg.FrameAncestors == "" {
+		cfg.FrameAncestors = "'none'"
+	}
+	for i, h := range cfg.AllowedHosts {
+		cfg.AllowedHosts[i] = strings.ToLower(strings.TrimSpace(h))
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = 2 * time.Minute
@@ -82,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RatePerMinute > 0 {
 		s.limiter = newLimiter(cfg.RatePerMinute)
 	}
+	s.authFailures = newLimiter(AuthFailuresPerMinute)
 	s.mcp = server.NewMCPServer("wasmbox", cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),

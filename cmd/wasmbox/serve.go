@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -36,6 +37,11 @@ type serviceConfig struct {
 	ratePerMinute int
 	apiKeys       []string
 	workers       workerConfig
+	proxies       []netip.Prefix
+	hosts         []string // WASMBOX_ALLOWED_HOSTS; nil: loopback names when bound to loopback
+	origins       []string
+	frame         string
+	loopback      bool // serve listens on loopback only
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -101,6 +107,25 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 		}
 		c.workers.budget = n
 	}
+	for _, p := range splitList(getenv("WASMBOX_TRUSTED_PROXIES")) {
+		prefix, e := netip.ParsePrefix(p)
+		if e != nil {
+			ip, e2 := netip.ParseAddr(p)
+			if e2 != nil {
+				err = errors.Join(err, fmt.Errorf("WASMBOX_TRUSTED_PROXIES: %q is not an address or CIDR", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+		}
+		c.proxies = append(c.proxies, prefix)
+	}
+	c.hosts = splitList(getenv("WASMBOX_ALLOWED_HOSTS"))
+	c.origins = splitList(getenv("WASMBOX_ALLOWED_ORIGINS"))
+	c.frame = getenv("WASMBOX_FRAME_ANCESTORS")
+	if c.frame == "" && getenv("SPACE_ID") != "" {
+		// A Hugging Face Space shows its app in an iframe on huggingface.co.
+		c.frame = "https://huggingface.co"
+	}
 	c.workers.unconfine = getenv("WASMBOX_BASH_UNCONFINED") == "1"
 	for _, l := range strings.Split(getenv("WASMBOX_DISABLE_LAYERS"), ",") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -120,6 +145,23 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 		}
 	}
 	return c, err
+}
+
+// splitList reads a comma- or space-separated setting.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// allowedHosts is WASMBOX_ALLOWED_HOSTS, or the loopback names on a loopback-only server (so
+// a page that rebinds its name to 127.0.0.1 is refused), or none (any host).
+func (c serviceConfig) allowedHosts() []string {
+	switch {
+	case len(c.hosts) > 0:
+		return c.hosts
+	case c.loopback:
+		return mcp.LoopbackHosts
+	}
+	return nil
 }
 
 // perOwnerCap is WASMBOX_MAX_SESSIONS_PER_OWNER, where 0 means MAX_SESSIONS.
@@ -182,7 +224,8 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	srv, err := mcp.New(mcp.Config{
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
-		Isolation: isolation,
+		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
+		FrameAncestors: c.frame,
 	})
 	if err != nil {
 		mgr.Close()
@@ -210,6 +253,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
 		return 1
 	}
+	c.loopback = isLoopback(ln.Addr())
 	svc, err := newService(ctx, c, log)
 	if err != nil {
 		ln.Close()

@@ -1,0 +1,126 @@
+package mcp
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// clientIP is the address of the client that sent r: the connection's peer, or, when that peer
+// is a trusted proxy (Config.TrustedProxies), the first address in X-Forwarded-For, read from
+// the right, that is not one. A client cannot choose its own address by sending the header: only
+// hops that trusted proxies appended are believed.
+func (s *Server) clientIP(r *http.Request) string {
+	peer := remoteIP(r.RemoteAddr)
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(h, ",") {
+			hops = append(hops, strings.TrimSpace(part))
+		}
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.Trim(hops[i], "[]"))
+		if err != nil {
+			break // a malformed hop: stop at the last address a trusted proxy vouched for
+		}
+		client = ip.Unmap()
+		if !s.trusted(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func remoteIP(addr string) netip.Addr {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.IPv6Unspecified()
+	}
+	return ip.Unmap()
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoopbackHosts are the Host names allowed by default on a server bound to loopback: a page
+// that rebinds its own name to 127.0.0.1 is refused.
+var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// hostAllowed reports whether r's Host is one of Config.AllowedHosts (any, when none are set).
+func (s *Server) hostAllowed(r *http.Request) bool {
+	if len(s.cfg.AllowedHosts) == 0 {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	for _, a := range s.cfg.AllowedHosts {
+		if a == "*" || a == host || strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// originAllowed reports whether a state-changing request may come from r's Origin: requests
+// without one (programs, curl, MCP clients) may; a browser's must be the server's own origin or
+// one of Config.AllowedOrigins. A cross-site page cannot make a visitor's browser run code.
+func (s *Server) originAllowed(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) || strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host")) && s.trusted(remoteIP(r.RemoteAddr)) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// edge applies the checks every route shares: Host, Origin, body deadline.
+func (s *Server) edge(next http.Handler) http.Handler {
+	next = s.bodyDeadline(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r) {
+			s.metrics.rejected.WithLabelValues("host").Inc()
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " is not served here; set WASMBOX_ALLOWED_HOSTS to serve it"})
+			return
+		}
+		if !s.originAllowed(r) {
+			s.metrics.rejected.WithLabelValues("origin").Inc()
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from the page at " + r.Header.Get("Origin") + " are not allowed; set WASMBOX_ALLOWED_ORIGINS to allow it"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

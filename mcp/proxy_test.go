@@ -1,0 +1,131 @@
+package mcp
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestServer_clientIP(t *testing.T) {
+	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}}}
+	cases := []struct {
+		remote, xff, want string
+	}{
+		{"203.0.113.5:1234", "", "203.0.113.5"},
+		{"203.0.113.5:1234", "1.2.3.4", "203.0.113.5"}, // an untrusted peer's header is ignored
+		{"127.0.0.1:80", "1.2.3.4", "1.2.3.4"},
+		{"127.0.0.1:80", "6.6.6.6, 1.2.3.4", "1.2.3.4"},        // the client wrote 6.6.6.6 itself
+		{"127.0.0.1:80", "1.2.3.4, 10.1.1.1", "1.2.3.4"},       // through two trusted hops
+		{"127.0.0.1:80", "10.2.2.2, 10.1.1.1", "10.2.2.2"},     // every hop trusted: the first
+		{"127.0.0.1:80", "garbage, 1.2.3.4", "1.2.3.4"},        // malformed left of the client
+		{"127.0.0.1:80", "1.2.3.4, garbage", "127.0.0.1"},      // malformed hop: stop at the proxy
+		{"[::ffff:10.0.0.1]:80", "2001:db8::1", "2001:db8::1"}, // mapped IPv4 proxy, IPv6 client
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := s.clientIP(r); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: got %s, want %s", tc.remote, tc.xff, got, tc.want)
+		}
+	}
+}
+
+// TestServer_proxy: behind a trusted proxy two users get separate keyless owners and rate
+// buckets; Hosts and cross-site Origins outside the configuration are refused on every route.
+func TestServer_proxy(t *testing.T) {
+	f := newFixture(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		AllowedHosts: []string{"127.0.0.1", "wasmbox.example"}, RatePerMinute: 3, FrameAncestors: "https://huggingface.co"})
+	do := func(method, path, xff, host, origin, body string) (int, map[string]any, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, f.http.URL+path, strings.NewReader(body))
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "text/plain")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m, resp.Header
+	}
+	do("POST", "/api/sessions", "198.51.100.1", "", "", "")
+	if _, list, _ := do("GET", "/api/sessions", "198.51.100.2", "", "", ""); list["count"].(float64) != 0 {
+		t.Errorf("a second user behind the proxy sees the first's sessions: %v", list)
+	}
+	if _, list, _ := do("GET", "/api/sessions", "198.51.100.1", "", "", ""); list["count"].(float64) != 1 {
+		t.Errorf("the first user's own list: %v", list)
+	}
+	// Separate rate buckets: user 1 has spent 2 of 3; user 3 has all of them.
+	do("GET", "/api/sessions", "198.51.100.1", "", "", "")
+	if code, _, _ := do("GET", "/api/sessions", "198.51.100.1", "", "", ""); code != http.StatusTooManyRequests {
+		t.Errorf("user 1's fourth request: %d, want 429", code)
+	}
+	if code, _, _ := do("GET", "/api/sessions", "198.51.100.3", "", "", ""); code != 200 {
+		t.Errorf("user 3 behind the same proxy: %d, want 200", code)
+	}
+	for _, path := range []string{"/api/sessions", "/mcp", "/sse", "/librechat/v1/files/x", "/", "/healthz"} {
+		if code, _, _ := do("GET", path, "198.51.100.9", "rebound.attacker.example", "", ""); code != http.StatusForbidden {
+			t.Errorf("GET %s with a foreign Host: %d, want 403", path, code)
+		}
+	}
+	if code, _, _ := do("GET", "/healthz", "198.51.100.9", "wasmbox.example", "", ""); code != 200 {
+		t.Errorf("an allowed Host: %d", code)
+	}
+	// A cross-site page posting text/plain (no preflight) is refused; the site's own page is not.
+	if code, _, _ := do("POST", "/librechat/v1/exec", "198.51.100.8", "", "https://evil.example", `{"lang":"py","code":"print(1)"}`); code != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", code)
+	}
+	if code, _, _ := do("POST", "/api/sessions", "198.51.100.8", "", strings.Replace(f.http.URL, "localhost", "127.0.0.1", 1), ""); code != http.StatusCreated {
+		t.Errorf("same-origin POST: %d, want 201", code)
+	}
+	if _, _, h := do("GET", "/", "198.51.100.7", "", "", ""); !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors https://huggingface.co;") {
+		t.Errorf("CSP: %q", h.Get("Content-Security-Policy"))
+	}
+}
+
+// TestServer_authFailures: wrong keys are limited per client address before keys are
+// compared; the right key from that address waits too, while another address is unaffected.
+func TestServer_authFailures(t *testing.T) {
+	f := newFixture(t, Config{APIKeys: []string{"right"}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	get := func(key, xff string) int {
+		req, _ := http.NewRequest("GET", f.http.URL+"/api/sessions", nil)
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	codes := map[int]int{}
+	for i := range 600 {
+		codes[get("guess-"+itoa(i), "203.0.113.66")]++
+	}
+	if codes[401] != AuthFailuresPerMinute || codes[429] != 600-AuthFailuresPerMinute {
+		t.Errorf("600 guesses: %v, want %d unauthorized and the rest rate limited", codes, AuthFailuresPerMinute)
+	}
+	if code := get("right", "203.0.113.66"); code != http.StatusTooManyRequests {
+		t.Errorf("the right key from the guessing address: %d, want 429 for the rest of the minute", code)
+	}
+	if code := get("right", "203.0.113.67"); code != 200 {
+		t.Errorf("the right key from another address: %d", code)
+	}
+}
