@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 		server.WithHTTPContextFunc(ctxFunc),
 		server.WithHeartbeatInterval(25*time.Second),
 		server.WithDisableLocalhostProtection(true), // edge checks Host on every route
+		server.WithSessionIdManager(newMCPSessions()),
 	)
 	sse := server.NewSSEServer(s.mcp,
 		server.WithSSEEndpoint(PathSSE),

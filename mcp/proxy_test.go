@@ -129,3 +129,41 @@ func TestServer_authFailures(t *testing.T) {
 		t.Errorf("the right key from another address: %d", code)
 	}
 }
+
+// TestServer_mcpSessionIDs: an Mcp-Session-Id the server never issued, or one deleted, gets
+// 404, as the MCP spec says.
+func TestServer_mcpSessionIDs(t *testing.T) {
+	f := newFixture(t, Config{})
+	post := func(sid, body string) (int, string) {
+		req, _ := http.NewRequest("POST", f.http.URL+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if sid != "" {
+			req.Header.Set("Mcp-Session-Id", sid)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Mcp-Session-Id")
+	}
+	_, sid := post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	list := `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	if code, _ := post(sid, list); code != 200 {
+		t.Fatalf("issued id: %d", code)
+	}
+	for _, bogus := range []string{"mcp-session-00000000000000000000000000000000", "mcp-session-6f1c2a4e-1d2b-4c3d-8e9f-0a1b2c3d4e5f", "x"} {
+		if code, _ := post(bogus, list); code != http.StatusNotFound {
+			t.Errorf("unknown id %q: %d, want 404", bogus, code)
+		}
+	}
+	req, _ := http.NewRequest("DELETE", f.http.URL+"/mcp", nil)
+	req.Header.Set("Mcp-Session-Id", sid)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	if code, _ := post(sid, list); code != http.StatusNotFound {
+		t.Errorf("deleted id: %d, want 404", code)
+	}
+}

@@ -222,6 +222,6 @@ type figureInfo struct {
 }
 
 type runError struct {
-	Kind    string `json:"kind" jsonschema:"timeout, memory, exception, exit, denied, output_limit or internal"`
+	Kind    string `json:"kind" jsonschema:"timeout, memory, exception, exit, denied, output_limit, crash or internal"`
 	Message string `json:"message"`
 }

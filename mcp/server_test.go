@@ -176,6 +176,9 @@ func TestServer_transports(t *testing.T) {
 				if strings.HasPrefix(tool.Name, "execute_") && tool.OutputSchema.Type != "object" {
 					t.Errorf("%s has no output schema", tool.Name)
 				}
+				if b, _ := json.Marshal(tool.OutputSchema); strings.Contains(string(b), `"null"`) {
+					t.Errorf("%s's output schema has a null type: %s", tool.Name, b)
+				}
 			}
 			sort.Strings(names)
 			if strings.Join(names, ",") != strings.Join(wantTools, ",") {

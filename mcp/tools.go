@@ -28,7 +28,7 @@ func (s *Server) addTools() {
 			" A timeout or memory error resets the variables (files stay) and says state_reset."),
 		mcplib.WithString("code", mcplib.Required(), mcplib.Description("Python source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
-		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.Python, "code"))
 
@@ -41,7 +41,7 @@ func (s *Server) addTools() {
 		mcplib.WithString("code", mcplib.Required(), mcplib.Description("JavaScript or TypeScript source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithString("language", mcplib.Description("Optional: javascript (default) or typescript."), mcplib.Enum("javascript", "typescript")),
-		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.JavaScript, "code"))
 
@@ -52,7 +52,7 @@ func (s *Server) addTools() {
 			"Paths outside the workspace are refused; files are shared with the session's Python code. "+limits),
 		mcplib.WithString("command", mcplib.Required(), mcplib.Description("The bash command line to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
-		mcplib.WithOutputSchema[runOutput](),
+		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.Bash, "command"))
 
@@ -310,4 +310,48 @@ func (s *Server) infoTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcpli
 func marshal(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// nonNullSchema rewrites the output schema's `"type": ["null", X]` (what the generator makes
+// of slices, pointers and maps) to X: wasmbox never sends null there (empty lists are [],
+// absent objects are left out), and strict validators, MCP Inspector's --strict among them,
+// warn about the union.
+func nonNullSchema() mcplib.ToolOption {
+	return func(t *mcplib.Tool) {
+		for _, v := range t.OutputSchema.Properties {
+			stripNull(v)
+		}
+	}
+}
+
+func stripNull(v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	if types, ok := m["type"].([]any); ok {
+		var rest []any
+		for _, t := range types {
+			if t != "null" {
+				rest = append(rest, t)
+			}
+		}
+		if len(rest) == 1 {
+			m["type"] = rest[0]
+		} else {
+			m["type"] = rest
+		}
+	}
+	for _, key := range []string{"properties", "items", "additionalProperties"} {
+		switch sub := m[key].(type) {
+		case map[string]any:
+			if key == "properties" {
+				for _, p := range sub {
+					stripNull(p)
+				}
+			} else {
+				stripNull(sub)
+			}
+		}
+	}
 }
