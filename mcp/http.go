@@ -45,6 +45,7 @@ func (s *Server) routes() http.Handler {
 		server.WithSessionIdManager(newMCPSessions()),
 	)
 	sse := server.NewSSEServer(s.mcp,
+		server.WithDynamicBasePath(func(r *http.Request, _ string) string { return s.prefix(r) }),
 		server.WithSSEEndpoint(PathSSE),
 		server.WithMessageEndpoint(PathMessage),
 		server.WithSSEContextFunc(ctxFunc),
@@ -52,7 +53,7 @@ func (s *Server) routes() http.Handler {
 		server.WithSSEDisableLocalhostProtection(true),
 	)
 	gradio := server.NewSSEServer(s.mcp,
-		server.WithStaticBasePath(PathGradio),
+		server.WithDynamicBasePath(func(r *http.Request, _ string) string { return s.prefix(r) + PathGradio }),
 		server.WithSSEEndpoint("/sse"),
 		server.WithMessageEndpoint("/message"),
 		server.WithSSEContextFunc(ctxFunc),

@@ -107,10 +107,50 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// edge applies the checks every route shares: Host, Origin, body deadline.
+// prefix is the path under which clients reach the server: X-Forwarded-Prefix from a trusted
+// proxy, else Config.BasePath ("" at the root). Links wasmbox sends (the SSE endpoint event)
+// start with it; the playground uses relative links.
+func (s *Server) prefix(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Prefix"); p != "" && s.trusted(remoteIP(r.RemoteAddr)) {
+		if clean, ok := cleanPrefix(p); ok {
+			return clean
+		}
+	}
+	return s.cfg.BasePath
+}
+
+// cleanPrefix accepts "/a/b" (a slash, then letters, digits and -._~/ without "..") and
+// returns it without a trailing slash.
+func cleanPrefix(p string) (string, bool) {
+	p = strings.TrimRight(p, "/")
+	if p == "" {
+		return "", true
+	}
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "//") || len(p) > 200 {
+		return "", false
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~/", c)) {
+			return "", false
+		}
+	}
+	return p, true
+}
+
+// edge applies the checks every route shares: Host, Origin, body deadline. It also strips
+// Config.BasePath from paths that carry it, for proxies that pass the prefix on.
 func (s *Server) edge(next http.Handler) http.Handler {
 	next = s.bodyDeadline(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bp := s.cfg.BasePath; bp != "" && (r.URL.Path == bp || strings.HasPrefix(r.URL.Path, bp+"/")) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = strings.TrimPrefix(r.URL.Path, bp)
+			if r2.URL.Path == "" {
+				r2.URL.Path = "/"
+			}
+			r2.URL.RawPath = ""
+			r = r2
+		}
 		if !s.hostAllowed(r) {
 			s.metrics.rejected.WithLabelValues("host").Inc()
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " is not served here; set WASMBOX_ALLOWED_HOSTS to serve it"})

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -165,5 +166,73 @@ func TestServer_mcpSessionIDs(t *testing.T) {
 	}
 	if code, _ := post(sid, list); code != http.StatusNotFound {
 		t.Errorf("deleted id: %d, want 404", code)
+	}
+}
+
+// TestServer_prefix: under a path prefix, from X-Forwarded-Prefix (trusted proxies only) or
+// BasePath, the SSE endpoint event names the prefixed message path, and prefixed paths work.
+func TestServer_prefix(t *testing.T) {
+	endpoint := func(f *fixture, path, prefix string) string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // ends the stream
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.http.URL+path, nil)
+		if prefix != "" {
+			req.Header.Set("X-Forwarded-Prefix", prefix)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 4096)
+		got := ""
+		for !strings.Contains(got, "data: ") || !strings.Contains(got[strings.Index(got, "data: "):], "\n") {
+			n, err := resp.Body.Read(buf)
+			got += string(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		for _, line := range strings.Split(got, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
+				return strings.SplitN(v, "?", 2)[0]
+			}
+		}
+		t.Fatalf("no endpoint event in %q", got)
+		return ""
+	}
+	trusting := newFixture(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	for _, tc := range []struct{ path, prefix, want string }{
+		{"/sse", "", "/message"},
+		{"/sse", "/pre", "/pre/message"},
+		{"/sse", "/a/b/", "/a/b/message"},
+		{"/sse", "/../evil", "/message"}, // refused: no prefix
+		{"/gradio_api/mcp/sse", "/pre", "/pre/gradio_api/mcp/message"},
+	} {
+		if got := endpoint(trusting, tc.path, tc.prefix); got != tc.want {
+			t.Errorf("%s with prefix %q: endpoint %s, want %s", tc.path, tc.prefix, got, tc.want)
+		}
+	}
+	untrusting := newFixture(t, Config{})
+	if got := endpoint(untrusting, "/sse", "/pre"); got != "/message" {
+		t.Errorf("an untrusted peer's prefix was used: %s", got)
+	}
+	based := newFixture(t, Config{BasePath: "/wasmbox/"})
+	if got := endpoint(based, "/wasmbox/sse", ""); got != "/wasmbox/message" {
+		t.Errorf("base path: endpoint %s", got)
+	}
+	for _, path := range []string{"/wasmbox/healthz", "/healthz", "/wasmbox/", "/wasmbox/static/app.js"} {
+		resp, err := http.Get(based.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s under the base path: %d", path, resp.StatusCode)
+		}
+	}
+	if _, err := New(Config{BasePath: "/a b", Sessions: based.mgr}); err == nil {
+		t.Error("a base path with a space was accepted")
 	}
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// AllowedOrigins are the browser origins besides the server's own that may make
 	// state-changing requests ("*": any).
 	AllowedOrigins []string
+	// BasePath is the path prefix clients use when a proxy does not send X-Forwarded-Prefix
+	// (WASMBOX_BASE_PATH), e.g. "/wasmbox".
+	BasePath string
 	// FrameAncestors is the playground's CSP frame-ancestors source list (default 'none').
 	FrameAncestors string
 	// BodyTimeout bounds how long a client may take to send a request body (default 2m): a
@@ -75,6 +78,11 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Sessions == nil {
 		return nil, fmt.Errorf("mcp: config: Sessions is required")
+	}
+	if bp, ok := cleanPrefix(cfg.BasePath); ok {
+		cfg.BasePath = bp
+	} else {
+		return nil, fmt.Errorf("mcp: base path %q: want /name or /a/b with letters, digits and -._~", cfg.BasePath)
 	}
 	if cfg.FrameAncestors == "" {
 		cfg.FrameAncestors = "'none'"

@@ -1,5 +1,5 @@
 // The wasmbox playground: talks to the JSON API under /api/.
-import { createEditor } from '/static/dist/editor.js';
+import { createEditor } from './dist/editor.js';
 
 const examples = {
   plot: { language: 'python', code: `import math
@@ -61,7 +61,7 @@ function el(tag, cls, text) {
 const editor = createEditor($('editor'), { doc: examples.plot.code, language: 'python', onRun: run });
 
 async function refreshSessions(select) {
-  const { sessions } = await api('/api/sessions');
+  const { sessions } = await api('api/sessions');
   const sel = $('session');
   sel.replaceChildren(...sessions.map((s) => {
     const o = el('option', '', `${s.session_id.slice(0, 8)}… (${s.runs} runs)`);
@@ -75,7 +75,7 @@ async function refreshSessions(select) {
 }
 
 async function newSession() {
-  const { session_id } = await api('/api/sessions', { method: 'POST' });
+  const { session_id } = await api('api/sessions', { method: 'POST' });
   await refreshSessions(session_id);
   $('output').replaceChildren();
   await refreshFiles();
@@ -112,7 +112,7 @@ async function run() {
   const language = $('language').value;
   try {
     await ensureSession();
-    const result = await api(`/api/sessions/${sessionId}/run`, {
+    const result = await api(`api/sessions/${sessionId}/run`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ language, code: editor.value }),
     });
@@ -131,14 +131,14 @@ async function run() {
 async function refreshFiles() {
   const list = $('file-list');
   if (!sessionId) { list.replaceChildren(); return; }
-  const { files } = await api(`/api/sessions/${sessionId}/files`);
+  const { files } = await api(`api/sessions/${sessionId}/files`);
   list.replaceChildren(...files.map((f) => {
     const li = el('li');
     const a = el('a', '', f.path);
     a.href = '#';
     a.addEventListener('click', async (ev) => {
       ev.preventDefault();
-      const blob = await api(`/api/sessions/${sessionId}/files/${f.path.split('/').map(encodeURIComponent).join('/')}`);
+      const blob = await api(`api/sessions/${sessionId}/files/${f.path.split('/').map(encodeURIComponent).join('/')}`);
       const url = URL.createObjectURL(blob);
       const link = el('a');
       link.href = url;
@@ -155,7 +155,7 @@ $('run').addEventListener('click', run);
 $('new-session').addEventListener('click', newSession);
 $('delete-session').addEventListener('click', async () => {
   if (!sessionId) return;
-  await api(`/api/sessions/${sessionId}`, { method: 'DELETE' });
+  await api(`api/sessions/${sessionId}`, { method: 'DELETE' });
   sessionId = null;
   await refreshSessions();
   await refreshFiles();
@@ -178,7 +178,7 @@ $('upload-form').addEventListener('submit', async (e) => {
   await ensureSession();
   const form = new FormData();
   for (const f of input.files) form.append('file', f, f.name);
-  await api(`/api/sessions/${sessionId}/files`, { method: 'POST', body: form });
+  await api(`api/sessions/${sessionId}/files`, { method: 'POST', body: form });
   input.value = '';
   await refreshFiles();
 });

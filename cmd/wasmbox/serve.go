@@ -41,6 +41,7 @@ type serviceConfig struct {
 	hosts         []string // WASMBOX_ALLOWED_HOSTS; nil: loopback names when bound to loopback
 	origins       []string
 	frame         string
+	basePath      string
 	loopback      bool // serve listens on loopback only
 }
 
@@ -122,6 +123,7 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.hosts = splitList(getenv("WASMBOX_ALLOWED_HOSTS"))
 	c.origins = splitList(getenv("WASMBOX_ALLOWED_ORIGINS"))
 	c.frame = getenv("WASMBOX_FRAME_ANCESTORS")
+	c.basePath = getenv("WASMBOX_BASE_PATH")
 	if c.frame == "" && getenv("SPACE_ID") != "" {
 		// A Hugging Face Space shows its app in an iframe on huggingface.co.
 		c.frame = "https://huggingface.co"
@@ -225,7 +227,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
 		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
-		FrameAncestors: c.frame,
+		FrameAncestors: c.frame, BasePath: c.basePath,
 	})
 	if err != nil {
 		mgr.Close()
