@@ -151,7 +151,8 @@ func (s *Server) edge(next http.Handler) http.Handler {
 			r2.URL.RawPath = ""
 			r = r2
 		}
-		if !s.hostAllowed(r) {
+		// /healthz answers any Host: container health checks call it by address.
+		if !s.hostAllowed(r) && r.URL.Path != PathHealth {
 			s.metrics.rejected.WithLabelValues("host").Inc()
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " is not served here; set WASMBOX_ALLOWED_HOSTS to serve it"})
 			return

@@ -81,7 +81,7 @@ func TestServer_proxy(t *testing.T) {
 	if code, _, _ := do("GET", "/api/sessions", "198.51.100.3", "", "", ""); code != 200 {
 		t.Errorf("user 3 behind the same proxy: %d, want 200", code)
 	}
-	for _, path := range []string{"/api/sessions", "/mcp", "/sse", "/librechat/v1/files/x", "/", "/healthz"} {
+	for _, path := range []string{"/api/sessions", "/mcp", "/sse", "/librechat/v1/files/x", "/", "/static/app.js"} {
 		if code, _, _ := do("GET", path, "198.51.100.9", "rebound.attacker.example", "", ""); code != http.StatusForbidden {
 			t.Errorf("GET %s with a foreign Host: %d, want 403", path, code)
 		}
