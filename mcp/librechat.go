@@ -42,8 +42,9 @@ func fileHandle(path string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:21]
 }
 
-// sessionFromHandle finds the session a LibreChat handle names.
-func (s *Server) sessionFromHandle(h string) (string, error) {
+// sessionFromHandle finds the session a LibreChat handle names, among the caller's own: a
+// handle seen by someone else (in a shared transcript, a log) opens nothing for them.
+func (s *Server) sessionFromHandle(r *http.Request, h string) (string, error) {
 	if !libreID.MatchString(h) {
 		return "", fmt.Errorf("%w: %q is not a session id", sessions.ErrNotFound, h)
 	}
@@ -51,7 +52,7 @@ func (s *Server) sessionFromHandle(h string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %q is not a session id", sessions.ErrNotFound, h)
 	}
-	return s.cfg.Sessions.FindByPrefix(hex.EncodeToString(b))
+	return s.cfg.Sessions.FindByPrefix(hex.EncodeToString(b), s.apiOwner(r))
 }
 
 // fileFromHandle finds the workspace path a file id names.
@@ -116,7 +117,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	}
 	var sid string
 	if handle != "" {
-		if id, err := s.sessionFromHandle(handle); err == nil {
+		if id, err := s.sessionFromHandle(r, handle); err == nil {
 			sid = id
 		}
 	}
@@ -133,7 +134,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		if f.SessionID == "" || f.SessionID == sessionHandle(sid) {
 			continue
 		}
-		from, err := s.sessionFromHandle(f.SessionID)
+		from, err := s.sessionFromHandle(r, f.SessionID)
 		if err != nil {
 			continue
 		}
@@ -204,7 +205,7 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) libreSessionFile(w http.ResponseWriter, r *http.Request) (sid, path string, ok bool) {
-	sid, err := s.sessionFromHandle(r.PathValue("session"))
+	sid, err := s.sessionFromHandle(r, r.PathValue("session"))
 	if err == nil {
 		path, err = s.fileFromHandle(sid, r.PathValue("file"))
 	}
@@ -225,7 +226,7 @@ func (s *Server) libreDownload(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {
 	h := r.PathValue("session")
-	sid, err := s.sessionFromHandle(h)
+	sid, err := s.sessionFromHandle(r, h)
 	if err != nil {
 		apiError(w, err)
 		return

@@ -123,3 +123,47 @@ func TestServer_libreChatAPI(t *testing.T) {
 		t.Errorf("bad session id: %d", code)
 	}
 }
+
+// TestServer_libreChatOwners: a LibreChat handle opens only its own key's session.
+func TestServer_libreChatOwners(t *testing.T) {
+	js, _ := javascript.New(runtime.JavaScript)
+	f := newFixture(t, Config{APIKeys: []string{"k1", "k2"}}, sessions.WithEngine(js))
+	base := f.http.URL + PathLibreChat
+	exec := func(key, body string) map[string]any {
+		req, _ := http.NewRequest("POST", base+"/exec", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-API-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	first := exec("k1", `{"lang":"js","code":"globalThis.secret = 'k1 only'; 1"}`)
+	handle, _ := first["session_id"].(string)
+	if len(handle) != 21 {
+		t.Fatalf("k1 exec: %v", first)
+	}
+	other := exec("k2", `{"lang":"js","code":"console.log(typeof secret)","session_id":"`+handle+`"}`)
+	if other["session_id"] == handle || !strings.Contains(other["stdout"].(string), "undefined") {
+		t.Errorf("k2 with k1's handle: %v, want a session of its own", other)
+	}
+	for _, path := range []string{"/files/" + handle, "/download/" + handle + "/AAAAAAAAAAAAAAAAAAAAA"} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("X-API-Key", "k2")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("k2 GET %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if again := exec("k1", `{"lang":"js","code":"console.log(secret)","session_id":"`+handle+`"}`); again["stdout"] != "k1 only\n" {
+		t.Errorf("k1's own handle: %v", again)
+	}
+}

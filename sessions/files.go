@@ -224,16 +224,18 @@ func fileErr(p string, err error) error {
 	return fmt.Errorf("sessions: %s: %w", p, err)
 }
 
-// FindByPrefix returns the live session whose id starts with prefix (at least 24 hex digits),
-// for clients that can only carry a shortened id.
-func (m *Manager) FindByPrefix(prefix string) (string, error) {
+// FindByPrefix returns owner's live session whose id starts with prefix (at least 24 hex
+// digits), for clients that can only carry a shortened id. Other owners' sessions are not
+// found.
+func (m *Manager) FindByPrefix(prefix, owner string) (string, error) {
 	if len(prefix) < 24 {
 		return "", fmt.Errorf("%w: id prefix %q is too short", ErrNotFound, prefix)
 	}
+	key := ownerKey(owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for id := range m.byID {
-		if strings.HasPrefix(id, prefix) {
+	for id, s := range m.byID {
+		if strings.HasPrefix(id, prefix) && s.owner == key {
 			return id, nil
 		}
 	}
