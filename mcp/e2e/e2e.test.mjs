@@ -123,8 +123,14 @@ test('requests without the API key are refused with 401', async () => {
   assert.equal(health.status, 200);
 });
 
+// The newest conformance suite needs Node 22: it runs on the node@22 package from the npm
+// registry, whatever node runs these tests.
 test('MCP conformance suite', { timeout: 600_000 }, () => {
-  const r = spawnSync('npx', ['--no-install', 'conformance', 'server', '--url', `${open}/mcp`,
+  const node22 = join(here, 'node_modules', 'node', 'bin', 'node');
+  const suite = join(here, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+  const version = spawnSync(node22, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  assert.match(version, /^v22\./, `node@22 from npm: ${version}`);
+  const r = spawnSync(node22, [suite, 'server', '--url', `${open}/mcp`,
     '--expected-failures', join(here, 'conformance-expected-failures.yml')],
   { cwd: here, encoding: 'utf8', timeout: 590_000 });
   const out = `${r.stdout}\n${r.stderr}`;
