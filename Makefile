@@ -37,9 +37,11 @@ test: build vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) e2e
 
-# End-to-end: the official MCP TypeScript SDK and the MCP conformance suite against bin/wasmbox.
+# End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
+# playground in Chromium, and LibreChat's own client package.
 e2e: build
-	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
+	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && \
+		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && npm test
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./runtime/python/

@@ -151,9 +151,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		addr := s.clientIP(r)
 		if s.authFailures.exhausted(addr) {
 			s.metrics.rejected.WithLabelValues("auth_rate_limited").Inc()
-			w.Header().Set("Retry-After", "60")
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{
-				"error": "too many requests with a wrong API key from your address; retry in a minute"})
+			tooMany(w, 60, "too many requests with a wrong API key from your address; retry in a minute")
 			return
 		}
 		key := r.Header.Get("X-API-Key")
@@ -190,13 +188,18 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		if !s.limiter.allow(who) {
 			s.metrics.rejected.WithLabelValues("rate_limited").Inc()
-			w.Header().Set("Retry-After", "60")
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{
-				"error": "rate limit exceeded: at most " + itoa(s.cfg.RatePerMinute) + " requests per minute; retry later"})
+			tooMany(w, (59+s.cfg.RatePerMinute)/s.cfg.RatePerMinute, "rate limit exceeded: at most "+itoa(s.cfg.RatePerMinute)+" requests per minute; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooMany answers 429 with the wait in the Retry-After header and in the body, in the shape
+// LibreChat's client reads it ({"error": "rate_limited", "retry_after_seconds": N}).
+func tooMany(w http.ResponseWriter, seconds int, message string) {
+	w.Header().Set("Retry-After", itoa(seconds))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "rate_limited", "retry_after_seconds": seconds, "message": message})
 }
 
 // capBody limits request bodies to the code cap plus room for the JSON-RPC envelope.

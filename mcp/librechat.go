@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"wasmbox/runtime"
 	"wasmbox/sessions"
@@ -69,10 +71,25 @@ func (s *Server) fileFromHandle(sid, h string) (string, error) {
 	return "", fmt.Errorf("%w: no file %s in the session", sessions.ErrBadPath, h)
 }
 
+// libreFile is a file reference as LibreChat's clients send and read it. Clients up to 3.0.x
+// name the session holding the file session_id; current ones storage_session_id, beside
+// resource_id, kind and version, which wasmbox echoes but does not need.
 type libreFile struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	SessionID string `json:"session_id,omitempty"`
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	SessionID        string `json:"session_id,omitempty"`
+	StorageSessionID string `json:"storage_session_id,omitempty"`
+	ResourceID       string `json:"resource_id,omitempty"`
+	Kind             string `json:"kind,omitempty"`
+	Version          any    `json:"version,omitempty"`
+}
+
+// storage is the session holding the file.
+func (f libreFile) storage() string {
+	if f.StorageSessionID != "" {
+		return f.StorageSessionID
+	}
+	return f.SessionID
 }
 
 type libreExecRequest struct {
@@ -81,11 +98,16 @@ type libreExecRequest struct {
 	Args      []string    `json:"args"`
 	SessionID string      `json:"session_id"`
 	Files     []libreFile `json:"files"`
+	// RuntimeSessionHint asks for one stateful session per (caller, hint): LibreChat's
+	// statefulSessions, keyed by conversation.
+	RuntimeSessionHint string `json:"runtime_session_hint"`
 }
 
 func (s *Server) libreChatRoutes(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
 	mux.Handle("POST "+PathLibreChat+"/exec", guard(http.HandlerFunc(s.libreExec)))
 	mux.Handle("POST "+PathLibreChat+"/upload", guard(http.HandlerFunc(s.libreUpload)))
+	mux.Handle("POST "+PathLibreChat+"/upload/batch", guard(http.HandlerFunc(s.libreUpload)))
+	mux.Handle("GET "+PathLibreChat+"/sessions/{session}/objects/{file}", guard(http.HandlerFunc(s.libreObject)))
 	mux.Handle("GET "+PathLibreChat+"/download/{session}/{file}", guard(http.HandlerFunc(s.libreDownload)))
 	mux.Handle("GET "+PathLibreChat+"/files/{session}", guard(http.HandlerFunc(s.libreFiles)))
 	mux.Handle("DELETE "+PathLibreChat+"/files/{session}/{file}", guard(http.HandlerFunc(s.libreDelete)))
@@ -102,39 +124,55 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unsupported language %q: wasmbox runs py, js, ts and bash", req.Lang)})
 		return
 	}
-	if len(req.Args) > 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "args are not supported: wasmbox runs code as a notebook cell, without a command line"})
-		return
-	}
 	if len(req.Code) > s.cfg.MaxCodeBytes {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("code is over %d bytes", s.cfg.MaxCodeBytes)})
 		return
 	}
-	// The session: the one named, else the one holding the first input file, else a new one.
+	// The session: the runtime session of the hint, else the one named, else the one that
+	// produced the first input file (LibreChat's follow-up calls), else a new one.
+	owner := s.apiOwner(r)
+	sid, status := "", ""
+	if req.RuntimeSessionHint != "" {
+		if id, ok := s.hints.get(owner, req.RuntimeSessionHint); ok {
+			if _, err := s.cfg.Sessions.Get(id); err == nil {
+				sid, status = id, "reused"
+			}
+		}
+	}
 	handle := req.SessionID
 	if handle == "" && len(req.Files) > 0 {
-		handle = req.Files[0].SessionID
+		handle = req.Files[0].storage()
 	}
-	var sid string
-	if handle != "" {
+	if sid == "" && handle != "" {
 		if id, err := s.sessionFromHandle(r, handle); err == nil {
 			sid = id
 		}
 	}
 	if sid == "" {
-		info, err := s.cfg.Sessions.Create(s.apiOwner(r))
+		info, err := s.cfg.Sessions.Create(owner)
 		if err != nil {
 			apiError(w, err)
 			return
 		}
-		sid = info.ID
+		sid, status = info.ID, "new"
 	}
-	// Input files that live in another session are copied in.
+	if req.RuntimeSessionHint != "" {
+		s.hints.put(owner, req.RuntimeSessionHint, sid)
+	}
+	// Input files that live in another session are copied in under their names.
+	var inputs []string
 	for _, f := range req.Files {
-		if f.SessionID == "" || f.SessionID == sessionHandle(sid) {
+		name := f.Name
+		if clean, err := sessions.CleanPath(strings.TrimPrefix(name, "/mnt/data/")); err == nil {
+			name = clean
+		}
+		if name != "" {
+			inputs = append(inputs, name)
+		}
+		if f.storage() == "" || f.storage() == sessionHandle(sid) {
 			continue
 		}
-		from, err := s.sessionFromHandle(r, f.SessionID)
+		from, err := s.sessionFromHandle(r, f.storage())
 		if err != nil {
 			continue
 		}
@@ -142,12 +180,19 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue
 		}
+		if name == "" {
+			name = p
+		}
 		data, _, err := s.cfg.Sessions.ReadFile(from, p, MaxUploadBytes)
 		if err == nil {
-			s.cfg.Sessions.WriteFile(sid, p, data)
+			s.cfg.Sessions.WriteFile(sid, name, data)
 		}
 	}
-	res, err := s.run(r.Context(), sid, runtime.Request{Code: req.Code, Language: lang, Script: true})
+	code := req.Code
+	if len(req.Args) > 0 {
+		code = withArgs(lang, req.Args, code)
+	}
+	res, err := s.run(r.Context(), sid, runtime.Request{Code: code, Language: lang, Script: true})
 	if err != nil {
 		apiError(w, err)
 		return
@@ -156,11 +201,78 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	if res.Error != nil && res.Error.Kind != runtime.ErrException && res.Error.Kind != runtime.ErrExit {
 		stderr += fmt.Sprintf("\n[wasmbox] %s: %s\n", res.Error.Kind, res.Error.Message)
 	}
+	h := sessionHandle(sid)
 	files := []libreFile{}
 	for _, f := range res.Files {
-		files = append(files, libreFile{ID: fileHandle(f.Path), Name: f.Path})
+		files = append(files, libreFile{ID: fileHandle(f.Path), Name: f.Path, StorageSessionID: h, ResourceID: fileHandle(f.Path), Kind: "user"})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_id": sessionHandle(sid), "stdout": res.Stdout, "stderr": stderr, "files": files})
+	// Input files the run removed: the client forgets them.
+	deleted := []string{}
+	if present, err := s.cfg.Sessions.Files(sid); err == nil {
+		have := map[string]bool{}
+		for _, f := range present {
+			have[f.Path] = true
+		}
+		for _, name := range inputs {
+			if !have[name] {
+				deleted = append(deleted, name)
+			}
+		}
+	}
+	out := map[string]any{"session_id": h, "stdout": res.Stdout, "stderr": stderr, "files": files}
+	if len(deleted) > 0 {
+		out["deleted_files"] = deleted
+	}
+	if req.RuntimeSessionHint != "" {
+		if status == "" {
+			status = "reused"
+		}
+		out["runtime_session_id"], out["runtime_status"] = h, status
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// withArgs passes a run's command-line arguments: bash's positional parameters, Python's
+// sys.argv; other languages get them as a global named args.
+func withArgs(lang runtime.Language, args []string, code string) string {
+	switch lang {
+	case runtime.Bash:
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		return "set -- " + strings.Join(quoted, " ") + "\n" + code
+	case runtime.Python:
+		b, _ := json.Marshal(append([]string{"main.py"}, args...))
+		return "import sys as _wasmbox_sys; _wasmbox_sys.argv = " + string(b) + "; del _wasmbox_sys\n" + code
+	default:
+		b, _ := json.Marshal(args)
+		return "globalThis.args = " + string(b) + ";\n" + code
+	}
+}
+
+// hintSessions maps (caller, runtime session hint) to a session. It is safe for concurrent use.
+type hintSessions struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (h *hintSessions) key(owner, hint string) string { return owner + "\x00" + hint }
+
+func (h *hintSessions) get(owner, hint string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.m[h.key(owner, hint)]
+	return id, ok
+}
+
+func (h *hintSessions) put(owner, hint, id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) > 100_000 {
+		h.m = map[string]string{} // stale hints only cost a new session
+	}
+	h.m[h.key(owner, hint)] = id
 }
 
 func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
@@ -181,27 +293,69 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type uploaded struct {
-		FileID   string `json:"fileId"`
+		Status   string `json:"status,omitempty"`
+		FileID   string `json:"fileId,omitempty"`
 		Filename string `json:"filename"`
+		Error    string `json:"error,omitempty"`
 	}
-	var out []uploaded
+	batch := strings.HasSuffix(r.URL.Path, "/batch")
+	failed := 0
+	out := []uploaded{}
 	for _, fh := range fhs {
 		data, ok := readPart(w, fh)
 		if !ok {
 			return
 		}
-		name := strings.ReplaceAll(fh.Filename, "\\", "/")
-		if i := strings.LastIndexByte(name, '/'); i >= 0 {
-			name = name[i+1:]
+		// Nested paths are kept when they stay inside; anything else keeps its base name.
+		// (mime/multipart keeps only the base name in Filename: read the header itself.)
+		name := fh.Filename
+		if _, params, err := mime.ParseMediaType(fh.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
+			name = params["filename"]
+		}
+		name = strings.ReplaceAll(name, "\\", "/")
+		if _, err := sessions.CleanPath(name); err != nil {
+			if i := strings.LastIndexByte(name, '/'); i >= 0 {
+				name = name[i+1:]
+			}
 		}
 		fi, err := s.cfg.Sessions.WriteFile(info.ID, name, data)
 		if err != nil {
-			apiError(w, err)
+			if !batch {
+				apiError(w, err)
+				return
+			}
+			out = append(out, uploaded{Status: "error", Filename: name, Error: err.Error()})
+			failed++
+			continue
+		}
+		out = append(out, uploaded{Status: "success", FileID: fileHandle(fi.Path), Filename: fi.Path})
+	}
+	h := sessionHandle(info.ID)
+	resp := map[string]any{"message": "success", "storage_session_id": h, "session_id": h, "files": out}
+	if batch {
+		resp["succeeded"], resp["failed"] = len(out)-failed, failed
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// libreObject answers LibreChat's freshness check of an uploaded file.
+func (s *Server) libreObject(w http.ResponseWriter, r *http.Request) {
+	sid, path, ok := s.libreSessionFile(w, r)
+	if !ok {
+		return
+	}
+	for _, f := range mustFiles(s, sid) {
+		if f.Path == path {
+			writeJSON(w, http.StatusOK, map[string]any{"id": fileHandle(path), "name": path, "size": f.Size, "lastModified": f.Modified})
 			return
 		}
-		out = append(out, uploaded{FileID: fileHandle(fi.Path), Filename: fi.Path})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "success", "session_id": sessionHandle(info.ID), "files": out})
+	apiError(w, fmt.Errorf("%w: %s", sessions.ErrBadPath, path))
+}
+
+func mustFiles(s *Server, sid string) []sessions.FileInfo {
+	files, _ := s.cfg.Sessions.Files(sid)
+	return files
 }
 
 func (s *Server) libreSessionFile(w http.ResponseWriter, r *http.Request) (sid, path string, ok bool) {
@@ -239,7 +393,8 @@ func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {
 	out := make([]map[string]any, 0, len(files))
 	for _, f := range files {
 		out = append(out, map[string]any{"name": h + "/" + fileHandle(f.Path), "id": fileHandle(f.Path), "filename": f.Path,
-			"size": f.Size, "contentType": f.MIME, "lastModified": f.Modified})
+			"storage_session_id": h, "size": f.Size, "contentType": f.MIME, "lastModified": f.Modified,
+			"metadata": map[string]string{"original-filename": f.Path}})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

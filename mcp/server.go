@@ -72,6 +72,7 @@ type Server struct {
 	limiter *limiter
 	// authFailures bounds requests with a wrong or missing API key per client address.
 	authFailures *limiter
+	hints        hintSessions // LibreChat's runtime session hints
 }
 
 // New builds the server.
