@@ -96,8 +96,17 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) || strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host")) && s.trusted(remoteIP(r.RemoteAddr)) {
+	if strings.EqualFold(u.Host, r.Host) {
 		return true
+	}
+	// Proxies often pass Host without the port the browser used ($host in nginx): through a
+	// trusted one, the names must match.
+	if s.trusted(remoteIP(r.RemoteAddr)) {
+		for _, h := range []string{r.Host, r.Header.Get("X-Forwarded-Host")} {
+			if h != "" && strings.EqualFold(hostOnly(u.Host), hostOnly(h)) {
+				return true
+			}
+		}
 	}
 	for _, a := range s.cfg.AllowedOrigins {
 		if a == "*" || strings.EqualFold(a, origin) {
@@ -135,6 +144,13 @@ func cleanPrefix(p string) (string, bool) {
 		}
 	}
 	return p, true
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
 }
 
 // edge applies the checks every route shares: Host, Origin, body deadline. It also strips

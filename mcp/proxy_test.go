@@ -96,6 +96,13 @@ func TestServer_proxy(t *testing.T) {
 	if code, _, _ := do("POST", "/api/sessions", "198.51.100.8", "", strings.Replace(f.http.URL, "localhost", "127.0.0.1", 1), ""); code != http.StatusCreated {
 		t.Errorf("same-origin POST: %d, want 201", code)
 	}
+	// Through the trusted proxy, which passes Host without the browser's port (nginx's $host).
+	if code, _, _ := do("POST", "/api/sessions", "198.51.100.8", "wasmbox.example", "http://wasmbox.example:8443", ""); code != http.StatusCreated {
+		t.Errorf("same-site POST through the proxy: %d, want 201", code)
+	}
+	if code, _, _ := do("POST", "/api/sessions", "198.51.100.8", "wasmbox.example", "http://other.example:8443", ""); code != http.StatusForbidden {
+		t.Errorf("cross-site POST through the proxy: %d, want 403", code)
+	}
 	if _, _, h := do("GET", "/", "198.51.100.7", "", "", ""); !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors https://huggingface.co;") {
 		t.Errorf("CSP: %q", h.Get("Content-Security-Policy"))
 	}

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, stopAll } from './server.mjs';
@@ -119,5 +120,60 @@ test('with API keys configured the page asks for one and keeps it for the tab', 
   await p.waitForSelector('#output .run pre.stdout');
   assert.equal(await p.locator('#output .run pre.stdout').first().textContent(), 'with key\n');
   assert.equal(await p.evaluate(() => sessionStorage.getItem('wasmbox-key')), 'browser-key');
+  await p.close();
+});
+
+// Behind Debian's nginx under /prefix/ (as a reverse proxy serves it): the page, its assets
+// and its API calls all resolve under the prefix, and a run works.
+test('the playground works under /prefix/ behind nginx', { timeout: 180_000 }, async (t) => {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+  if (!nginx) throw new Error('nginx is missing: install Debian\'s nginx-light package (.ci/run does)');
+  const backend = await startServer({ WASMBOX_TRUSTED_PROXIES: '127.0.0.1/32', WASMBOX_ALLOWED_HOSTS: '127.0.0.1' });
+  const dir = mkdtempSync(join(tmpdir(), 'nginx-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  writeFileSync(join(dir, 'nginx.conf'), `user root;
+worker_processes 1;
+error_log ${dir}/error.log;
+pid ${dir}/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  include /etc/nginx/mime.types;
+  server {
+    listen 127.0.0.1:${port};
+    location /prefix/ {
+      proxy_pass ${backend}/;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Prefix /prefix;
+      proxy_buffering off;
+    }
+  }
+}
+`);
+  const proc = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  t.after(() => proc.kill('SIGKILL'));
+  const front = `http://127.0.0.1:${port}/prefix/`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(front + 'healthz')).ok) break; } catch { /* not up yet */ }
+    if (i > 200) throw new Error('nginx did not come up');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const p = await browser.newPage();
+  const outside = [];
+  p.on('request', (r) => { if (!r.url().startsWith(front) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url()); });
+  await p.goto(front);
+  await p.waitForSelector('.cm-content');
+  await p.click('.cm-content');
+  await p.keyboard.press('ControlOrMeta+A');
+  await p.keyboard.press('Delete');
+  await p.keyboard.insertText('print("under a prefix")');
+  await p.keyboard.press('ControlOrMeta+Enter');
+  await p.waitForSelector('#output .run pre.stdout');
+  assert.equal(await p.locator('#output .run pre.stdout').first().textContent(), 'under a prefix\n');
+  assert.deepEqual(outside, [], 'requests left the prefix');
   await p.close();
 });
