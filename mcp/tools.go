@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	goruntime "runtime"
+	"strings"
 	"time"
 
 	mcplib "github.com/mark3labs/mcp-go/mcp"
@@ -93,9 +94,18 @@ func jsonResult(v any) *mcplib.CallToolResult {
 	return mcplib.NewToolResultStructuredOnly(v)
 }
 
-// toolError is a failure the caller can act on; the message says what to do.
+// toolError is a failure the caller can act on; the message says what to do, in the MCP
+// tools' own terms (sessions words its errors for any front).
 func toolError(err error) *mcplib.CallToolResult {
 	msg := err.Error()
+	switch {
+	case errors.Is(err, sessions.ErrNotFound), errors.Is(err, sessions.ErrExpired), errors.Is(err, sessions.ErrEvicted):
+		msg += " (call create_execution_session, or leave session_id out)"
+	case errors.Is(err, sessions.ErrBadPath) && strings.Contains(msg, "does not exist"):
+		msg += " (list_files shows what does)"
+	case errors.Is(err, sessions.ErrTooLarge):
+		msg += " (download it over HTTP at /api/sessions/{id}/files/{path})"
+	}
 	return mcplib.NewToolResultError(msg)
 }
 

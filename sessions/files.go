@@ -128,7 +128,7 @@ func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
 	}
 	info := FileInfo{Path: clean, Size: fi.Size(), MIME: filesnap.MIMEType(clean), Modified: fi.ModTime().UTC()}
 	if fi.Size() > max {
-		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d (download it over HTTP at /api/sessions/{id}/files/{path})", ErrTooLarge, clean, fi.Size(), max)
+		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d", ErrTooLarge, clean, fi.Size(), max)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	return b, info, err
@@ -216,7 +216,7 @@ func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
 
 func fileErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s does not exist in the workspace (list_files shows what does)", ErrBadPath, p)
+		return fmt.Errorf("%w: %s does not exist in the workspace", ErrBadPath, p)
 	}
 	if strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes") {
 		return fmt.Errorf("%w: %s leads outside the workspace", ErrBadPath, p)

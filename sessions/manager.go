@@ -326,7 +326,7 @@ func (m *Manager) evictLocked(requester, only string) bool {
 	if lru == nil {
 		return false
 	}
-	m.endLocked(lru, fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); call create_execution_session for a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions))
+	m.endLocked(lru, fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions))
 	return true
 }
 
@@ -362,9 +362,9 @@ func (m *Manager) lookupLocked(id string) (*session, error) {
 		return nil, why
 	}
 	if !validID(id) {
-		return nil, fmt.Errorf("%w: %q is not a session id (want 32 hex digits from create_execution_session)", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: %q is not a session id (want the 32 hex digits a new session is given)", ErrNotFound, id)
 	}
-	return nil, fmt.Errorf("%w: no session %s; it may have expired or been deleted; call create_execution_session", ErrNotFound, short(id))
+	return nil, fmt.Errorf("%w: no session %s; it may have expired or been deleted; start a new one", ErrNotFound, short(id))
 }
 
 // Get returns a session's info.
@@ -426,7 +426,7 @@ func (m *Manager) Delete(id string) error {
 	if err != nil {
 		return err
 	}
-	m.endLocked(s, fmt.Errorf("%w: session %s was deleted; call create_execution_session for a new one", ErrNotFound, short(id)))
+	m.endLocked(s, fmt.Errorf("%w: session %s was deleted; start a new one", ErrNotFound, short(id)))
 	return nil
 }
 
@@ -548,7 +548,7 @@ func (m *Manager) Reap() int {
 	n := 0
 	for _, s := range m.byID {
 		if s.active == 0 && now.Sub(s.lastUsed) > m.cfg.ttl {
-			m.endLocked(s, fmt.Errorf("%w: session %s expired after %s idle; call create_execution_session for a new one", ErrExpired, short(s.id), m.cfg.ttl))
+			m.endLocked(s, fmt.Errorf("%w: session %s expired after %s idle; start a new one", ErrExpired, short(s.id), m.cfg.ttl))
 			n++
 		}
 	}

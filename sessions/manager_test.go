@@ -96,7 +96,7 @@ func TestManager_Run_unknown(t *testing.T) {
 	m, _, _ := newManager(t, t.TempDir())
 	for _, id := range []string{"nope", strings.Repeat("a", 32), "../../etc"} {
 		_, err := m.Run(context.Background(), id, py("x"))
-		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "create_execution_session") && !strings.Contains(err.Error(), "not a session id") {
+		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "start a new one") && !strings.Contains(err.Error(), "not a session id") {
 			t.Errorf("Run(%q): got %v, want ErrNotFound with advice", id, err)
 		}
 	}
