@@ -2,8 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 	"unsafe"
 
@@ -11,6 +9,8 @@ import (
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
+
+	"wasmbox/internal/hostpaths"
 )
 
 // Confinement says how a worker confines itself once it is bound to a workspace. The worker
@@ -153,43 +153,20 @@ const (
 
 func landlockPaths(workspace string, mountNS bool, executables []string) error {
 	rules := []landlock.Rule{
-		landlock.PathAccess(readFS, existing(readOnlyTrees, true)...),
-		landlock.PathAccess(llsys.AccessFSReadFile, existing(readOnlyFiles, false)...),
+		landlock.PathAccess(readFS, hostpaths.Dirs(readOnlyTrees)...),
+		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
 		// No MakeSym: a symbolic link is never created in a workspace.
 		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
 	}
 	if mountNS {
 		rules = append(rules, landlock.PathAccess(readFS|writeFS, "/mnt/data").WithRefer(),
-			landlock.PathAccess(llsys.AccessFSReadFile, existing([]string{"/etc/passwd", "/etc/group"}, false)...))
+			landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files([]string{"/etc/passwd", "/etc/group"})...))
 	}
 	rules = append(rules,
-		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, existing(devices, false)...),
-		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, existing(append(append([]string{}, executables...), loaders()...), false)...),
+		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, hostpaths.Files(devices)...),
+		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, hostpaths.Files(append(append([]string{}, executables...), hostpaths.Loaders()...))...),
 	)
 	return landlock.V7.BestEffort().Restrict(rules...)
-}
-
-func existing(paths []string, dirs bool) []string {
-	var out []string
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() == dirs {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// loaders are the dynamic linkers the kernel executes for dynamically linked programs.
-func loaders() []string {
-	m, _ := filepath.Glob("/lib*/ld-linux*.so*")
-	m2, _ := filepath.Glob("/usr/lib*/*/ld-linux*.so*")
-	var out []string
-	for _, p := range append(m, m2...) {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			out = append(out, real)
-		}
-	}
-	return out
 }
 
 // allowedSyscalls is what the worker (Go, wazero, goja) and the programs bash runs (coreutils,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"unsafe"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
+
+	"wasmbox/internal/hostpaths"
 )
 
 // LauncherCommand is the hidden subcommand of the wasmbox binary that confines itself and then
@@ -123,46 +124,13 @@ const (
 // too (TCP bind and connect) on kernels with Landlock ABI 4 or later.
 func landlockPaths(s spec) error {
 	rules := []landlock.Rule{
-		landlock.PathAccess(readFS, existing(readOnly)...),
-		landlock.PathAccess(llsys.AccessFSReadFile, existingFiles(readOnlyFiles)...),
+		landlock.PathAccess(readFS, hostpaths.Dirs(readOnly)...),
+		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
 		landlock.PathAccess(readFS|writeFS, s.Workspace).WithRefer(),
-		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, existingFiles([]string{"/dev/null", "/dev/zero", "/dev/urandom"})...),
-		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, existingFiles(append(s.Executable, loaders()...))...),
+		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, hostpaths.Files([]string{"/dev/null", "/dev/zero", "/dev/urandom"})...),
+		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, hostpaths.Files(append(s.Executable, hostpaths.Loaders()...))...),
 	}
 	return landlock.V7.BestEffort().Restrict(rules...)
-}
-
-func existing(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func existingFiles(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// loaders are the dynamic linkers executed on behalf of dynamically linked programs.
-func loaders() []string {
-	m, _ := filepath.Glob("/lib*/ld-linux*.so*")
-	m2, _ := filepath.Glob("/usr/lib*/*/ld-linux*.so*")
-	var out []string
-	for _, p := range append(m, m2...) {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			out = append(out, real)
-		}
-	}
-	return out
 }
 
 // filter denies network sockets, tracing and kernel interfaces that only attacks need.
