@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -148,8 +149,9 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Guessing is bounded per client address before any key is compared.
-		addr := s.clientIP(r)
-		if s.authFailures.exhausted(addr) {
+		addr := guessKey(s.clientIP(r))
+		refund, ok := s.authFailures.reserve(addr)
+		if !ok {
 			s.metrics.rejected.WithLabelValues("auth_rate_limited").Inc()
 			tooMany(w, 60, "too many requests with a wrong API key from your address; retry in a minute")
 			return
@@ -165,15 +167,26 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			match |= subtle.ConstantTimeCompare(got[:], h[:])
 		}
 		if key == "" || match != 1 {
-			s.authFailures.allow(addr) // spends one of the address's failures
 			s.metrics.rejected.WithLabelValues("unauthorized").Inc()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="wasmbox"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{
 				"error": "missing or invalid API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"})
 			return
 		}
+		refund() // only failures spend the address's budget
 		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), key)))
 	})
+}
+
+// guessKey is what failed keys are counted by: the client's address, or its /64 for IPv6,
+// where one host holds a whole prefix.
+func guessKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Is4() {
+		return ip
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
 }
 
 // rateLimit allows RatePerMinute requests per key, or per client IP without keys.
@@ -258,10 +271,43 @@ func (l *limiter) allow(who string) bool {
 	return b.l.AllowN(now, 1)
 }
 
-// exhausted reports whether who has no request left now, without spending one.
-func (l *limiter) exhausted(who string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[who]
-	return b != nil && b.l.TokensAt(time.Now()) < 1
+// failures counts failed authentications per client in windows of a minute. reserve counts
+// a request before its key is compared, so parallel requests cannot all pass one check;
+// the returned refund uncounts it when the key was right. It is safe for concurrent use.
+type failures struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*failWindow
+}
+
+type failWindow struct {
+	start time.Time
+	n     int
+}
+
+func newFailures(perMinute int) *failures {
+	return &failures{max: perMinute, m: map[string]*failWindow{}}
+}
+
+func (f *failures) reserve(who string) (refund func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	w := f.m[who]
+	if w == nil || now.Sub(w.start) > time.Minute {
+		if len(f.m) > 100_000 {
+			f.m = map[string]*failWindow{} // forget everyone rather than grow without bound
+		}
+		w = &failWindow{start: now}
+		f.m[who] = w
+	}
+	if w.n >= f.max {
+		return nil, false
+	}
+	w.n++
+	return func() {
+		f.mu.Lock()
+		w.n--
+		f.mu.Unlock()
+	}, true
 }

@@ -105,8 +105,10 @@ type libreExecRequest struct {
 
 func (s *Server) libreChatRoutes(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
 	mux.Handle("POST "+PathLibreChat+"/exec", guard(http.HandlerFunc(s.libreExec)))
-	mux.Handle("POST "+PathLibreChat+"/upload", guard(http.HandlerFunc(s.libreUpload)))
-	mux.Handle("POST "+PathLibreChat+"/upload/batch", guard(http.HandlerFunc(s.libreUpload)))
+	// Uploads have their own size cap (MaxUploadBytes), not guard's cap for code.
+	upload := s.auth(s.rateLimit(http.HandlerFunc(s.libreUpload)))
+	mux.Handle("POST "+PathLibreChat+"/upload", upload)
+	mux.Handle("POST "+PathLibreChat+"/upload/batch", upload)
 	mux.Handle("GET "+PathLibreChat+"/sessions/{session}/objects/{file}", guard(http.HandlerFunc(s.libreObject)))
 	mux.Handle("GET "+PathLibreChat+"/download/{session}/{file}", guard(http.HandlerFunc(s.libreDownload)))
 	mux.Handle("GET "+PathLibreChat+"/files/{session}", guard(http.HandlerFunc(s.libreFiles)))
@@ -159,9 +161,20 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	if req.RuntimeSessionHint != "" {
 		s.hints.put(owner, req.RuntimeSessionHint, sid)
 	}
-	// Input files that live in another session are copied in under their names.
+	// Input files that live in another session are copied in under their names, each once,
+	// and no more of them than a workspace may hold.
+	if len(req.Files) > maxExecFiles {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("%d input files; at most %d", len(req.Files), maxExecFiles)})
+		return
+	}
 	var inputs []string
+	copied := map[string]bool{}
 	for _, f := range req.Files {
+		if key := f.storage() + "/" + f.ID + "/" + f.Name; copied[key] {
+			continue
+		} else {
+			copied[key] = true
+		}
 		name := f.Name
 		if clean, err := sessions.CleanPath(strings.TrimPrefix(name, "/mnt/data/")); err == nil {
 			name = clean
@@ -232,6 +245,9 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// maxExecFiles bounds the input files of one exec.
+const maxExecFiles = 100
+
 // withArgs passes a run's command-line arguments: bash's positional parameters, Python's
 // sys.argv; other languages get them as a global named args.
 func withArgs(lang runtime.Language, args []string, code string) string {
@@ -292,6 +308,12 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 		apiError(w, err)
 		return
 	}
+	stored := false
+	defer func() {
+		if !stored {
+			s.cfg.Sessions.Delete(info.ID) // a failed upload leaves no empty session behind
+		}
+	}()
 	type uploaded struct {
 		Status   string `json:"status,omitempty"`
 		FileID   string `json:"fileId,omitempty"`
@@ -330,6 +352,7 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, uploaded{Status: "success", FileID: fileHandle(fi.Path), Filename: fi.Path})
 	}
+	stored = len(out) > failed
 	h := sessionHandle(info.ID)
 	resp := map[string]any{"message": "success", "storage_session_id": h, "session_id": h, "files": out}
 	if batch {

@@ -71,7 +71,7 @@ type Server struct {
 	started time.Time
 	limiter *limiter
 	// authFailures bounds requests with a wrong or missing API key per client address.
-	authFailures *limiter
+	authFailures *failures
 	hints        hintSessions // LibreChat's runtime session hints
 }
 
@@ -114,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RatePerMinute > 0 {
 		s.limiter = newLimiter(cfg.RatePerMinute)
 	}
-	s.authFailures = newLimiter(AuthFailuresPerMinute)
+	s.authFailures = newFailures(AuthFailuresPerMinute)
 	s.mcp = server.NewMCPServer("wasmbox", cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),

@@ -37,30 +37,35 @@ func (s *slots) othersWaitLocked(owner string) bool {
 // until ctx is done.
 func (s *slots) acquire(ctx context.Context, owner string) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.waiting[owner]++
 	defer func() {
-		s.mu.Lock()
 		if s.waiting[owner]--; s.waiting[owner] == 0 {
 			delete(s.waiting, owner)
 		}
-		s.mu.Unlock()
 	}()
 	for {
 		if s.used < s.max && (s.active[owner] < s.share() || !s.othersWaitLocked(owner)) {
 			s.used++
 			s.active[owner]++
-			s.mu.Unlock()
 			return nil
 		}
 		ch := s.changed
 		s.mu.Unlock()
 		select {
 		case <-ch:
+			s.mu.Lock()
 		case <-ctx.Done():
+			s.mu.Lock()
+			s.broadcastLocked() // who waited behind this waiter may go now
 			return ctx.Err()
 		}
-		s.mu.Lock()
 	}
+}
+
+func (s *slots) broadcastLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // release gives owner's slot back.
@@ -70,7 +75,6 @@ func (s *slots) release(owner string) {
 	if s.active[owner]--; s.active[owner] == 0 {
 		delete(s.active, owner)
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.broadcastLocked()
 	s.mu.Unlock()
 }

@@ -91,7 +91,14 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 		if err := landlockPaths(workspace, c.MountNS, c.Executables); err != nil {
 			return layers, fmt.Errorf("landlock: %w", err)
 		}
-		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable; TCP and outside signals denied)", abi)
+		extra := ""
+		if abi >= 4 {
+			extra += "; TCP bind and connect denied"
+		}
+		if abi >= 6 {
+			extra += "; signals to processes outside denied"
+		}
+		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable%s)", abi, extra)
 	}
 
 	if c.Seccomp {

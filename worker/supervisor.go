@@ -322,6 +322,7 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 			return p, nil
 		}
 		s.live--
+		p.conn.Close()
 	}
 	if !s.fitsLocked() {
 		victim := s.idlestLocked(self)
@@ -330,16 +331,17 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 			return nil, fmt.Errorf("%w: the memory budget of %d MiB is taken by %d running sessions; try again in a few seconds",
 				runtime.ErrBusy, s.cfg.budget>>20, s.live)
 		}
+		// The victim's share of the budget passes to this caller directly, so nothing else
+		// can take it in between.
 		p := victim.p
 		victim.p = nil
 		victim.lostAll()
-		s.live--
 		s.mu.Unlock()
 		p.kill()
-		s.mu.Lock()
+	} else {
+		s.live++
+		s.mu.Unlock()
 	}
-	s.live++
-	s.mu.Unlock()
 	p, err := s.start()
 	if err != nil {
 		s.mu.Lock()
@@ -532,9 +534,15 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 
 	start := time.Now()
 	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
-	stopWatch := context.AfterFunc(ctx, func() { p.conn.SetDeadline(time.Now()) })
+	watched := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(watched)
+		p.conn.SetDeadline(time.Now())
+	})
 	reply, err := p.call(&message{Kind: kindRun, Request: &req}, deadline)
-	stopWatch()
+	if !stopWatch() {
+		<-watched // it ran: let it finish before the next call sets its own deadline
+	}
 
 	s.mu.Lock()
 	lostBefore := h.lost[req.Language]
@@ -558,8 +566,8 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	// The worker missed its deadline, broke the protocol or died: it is stopped, and the
 	// session continues in a new worker with its files but without its state.
 	timedOut := errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil
-	if timedOut {
-		p.kill()
+	if timedOut || ctx.Err() != nil {
+		p.kill() // at the deadline, or the caller gave up: the guest is still running
 	}
 	kind, why := p.exitReason()
 	h.drop(p)

@@ -178,8 +178,7 @@ type runState struct {
 	// is over its limits, but not add to it. existed names its entries then.
 	base    workspace.Usage
 	existed map[string]bool
-	// fileWriters counts the programs running now whose output goes to a file.
-	fileWriters atomic.Int64
+
 }
 
 func (s *runState) deny(msg string) {
@@ -275,9 +274,6 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 	err = ip.runner.Run(runCtx, file)
 	cancel(nil)
-	if ip.engine.direct {
-		fileSizeLimit(math.MaxInt64) // back to the hard limit, for what the process writes itself
-	}
 	ip.stdout.Set(nil)
 	ip.stderr.Set(nil)
 
@@ -370,7 +366,7 @@ func runOf(ctx context.Context) *runState {
 func (ip *Interpreter) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
 	if flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE) != 0 && !devices[path] {
 		if limits, ok := ctx.Value(limitsKey{}).(runtime.Limits); ok && limits.WorkspaceQuota > 0 {
-			if u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries); u.Bytes >= limits.WorkspaceQuota {
+			if u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries); u.Bytes >= limits.WorkspaceQuota || u.Partial {
 				return nil, fmt.Errorf("%s: %v", path, workspace.QuotaError(wsLimits(limits)))
 			}
 		}
@@ -496,15 +492,6 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	return err
 }
 
-// toFile reports whether w is a regular file (an output redirection).
-func toFile(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode().IsRegular()
-}
 
 // wsLimits are the workspace limits of a run.
 func wsLimits(l runtime.Limits) workspace.Limits {
@@ -645,19 +632,17 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	if ip.engine.direct {
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: childEnv(hc, ip.jail.dir)}
 		// The program inherits the worker's limits: no file it writes may pass its share of
-		// what is left of the quota. Programs whose output goes to a file share it: the k-th
-		// running at once gets 1/k² of it, so however many are started the shares add up to
-		// less than 1.7 times what is left (the watcher catches the rest, and programs that
-		// write several files).
+		// what is left of the quota. Programs running at once share it: the k-th gets 1/k² of
+		// it, so however many are started the shares add up to less than 1.7 times what is
+		// left (the watcher catches the rest, and programs that write several files). Over a
+		// workspace that could not be measured whole, nothing may grow.
 		if q := limits.WorkspaceQuota; q > 0 && limitFileSize {
 			u, _ := workspace.Measure(ip.jail.dir, limits.WorkspaceEntries)
-			k := int64(1)
-			if toFile(hc.Stdout) {
-				st := runOf(ctx)
-				k = st.fileWriters.Add(1)
-				defer st.fileWriters.Add(-1)
-			}
+			k := max(runOf(ctx).procs.Load(), 1)
 			fsize = max(q-u.Bytes, 0) / (k * k)
+			if u.Partial {
+				fsize = 0
+			}
 		}
 	} else {
 		cpu := uint64(limits.Timeout.Seconds()) + 1
@@ -680,7 +665,10 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	var err error
 	spawn.Do(func() {
 		if fsize >= 0 {
-			fileSizeLimit(fsize) // inherited at fork; set here so launches do not race
+			// Inherited at fork, then lifted again: launches do not race, and the worker's
+			// own writes (builtin redirections, Python) keep the full limit.
+			fileSizeLimit(fsize)
+			defer fileSizeLimit(math.MaxInt64)
 		}
 		err = cmd.Start()
 	})

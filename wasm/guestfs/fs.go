@@ -37,6 +37,8 @@ type FS struct {
 	used    workspace.Usage
 	pending int64              // growth counted by write size, not yet replaced by a stat (see settle)
 	alloc   map[inodeKey]int64 // allocated bytes of files written through f, as last seen
+	opens   map[inodeKey]int   // open handles by file
+	orphans map[inodeKey]bool  // files removed while open: counted until their last close
 	refused atomic.Pointer[error]
 }
 
@@ -48,19 +50,34 @@ func New(dir string, limits workspace.Limits) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &FS{dir: dir, root: root, limits: limits, alloc: map[inodeKey]int64{}}
+	f := &FS{dir: dir, root: root, limits: limits, alloc: map[inodeKey]int64{}, opens: map[inodeKey]int{}, orphans: map[inodeKey]bool{}}
 	f.Resync()
 	return f, nil
 }
 
 // Resync measures the workspace again, for what changed it from outside (bash programs,
 // uploads) since the last measure.
+// A walk cut short (past the entry cap, or nested too deep to walk) only gives lower bounds:
+// the file system then fails closed, refusing growth and creation until files are removed.
+// Files removed while still open keep counting until their last handle closes.
 func (f *FS) Resync() {
 	u, _ := workspace.Measure(f.dir, f.limits.MaxEntries())
 	f.mu.Lock()
-	f.used = u
-	f.alloc = map[inodeKey]int64{}
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if u.Partial {
+		u.Bytes = max(u.Bytes, f.limits.Bytes)
+		u.Entries = max(u.Entries, f.limits.MaxEntries())
+	}
+	alloc := map[inodeKey]int64{}
+	for k, n := range f.alloc {
+		if f.opens[k] > 0 {
+			alloc[k] = n // still open: its growth is tracked from here
+			if f.orphans[k] {
+				u.Bytes += n // no walk finds it any more
+			}
+		}
+	}
+	f.used, f.alloc = u, alloc
 }
 
 // Close releases the directory handle.
@@ -157,7 +174,14 @@ func (f *FS) released(fi fs.FileInfo) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.used.Entries--
-	if nlink(fi) > 1 {
+	if !fi.IsDir() && nlink(fi) > 1 {
+		return // another name keeps it
+	}
+	if ok && f.opens[k] > 0 {
+		if _, tracked := f.alloc[k]; !tracked {
+			f.alloc[k] = workspace.Allocated(fi)
+		}
+		f.orphans[k] = true // still held open: it occupies the disk until closed
 		return
 	}
 	if n, tracked := f.alloc[k]; ok && tracked {
@@ -240,6 +264,12 @@ func (f *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 	file := &file{fs: f, f: of, name: name, append: oflag&os.O_APPEND != 0}
 	if fi, err := of.Stat(); err == nil {
 		file.dir = fi.IsDir()
+		if k, ok := keyOf(fi); ok && fi.Mode().IsRegular() {
+			file.key, file.counted = k, true
+			f.mu.Lock()
+			f.opens[k]++
+			f.mu.Unlock()
+		}
 		if fi.Mode().IsRegular() {
 			if created || oflag&os.O_TRUNC != 0 {
 				f.seenAs(fi, created)
@@ -472,6 +502,8 @@ type file struct {
 	append bool
 	// pending is what this handle's writes were counted as, by size, since its last stat.
 	pending int64
+	key     inodeKey // the file, for open-handle counts (counted: key is set)
+	counted bool
 }
 
 func (h *file) Dev() (uint64, experimentalsys.Errno) {
@@ -618,5 +650,20 @@ func (h *file) Utimens(atim, mtim int64) experimentalsys.Errno {
 
 func (h *file) Close() experimentalsys.Errno {
 	h.settle()
-	return errno(h.f.Close())
+	err := h.f.Close()
+	if h.counted {
+		h.counted = false
+		f := h.fs
+		f.mu.Lock()
+		if f.opens[h.key]--; f.opens[h.key] <= 0 {
+			delete(f.opens, h.key)
+			if f.orphans[h.key] {
+				f.used.Bytes -= f.alloc[h.key] // the last handle: the disk gets it back
+				delete(f.orphans, h.key)
+				delete(f.alloc, h.key)
+			}
+		}
+		f.mu.Unlock()
+	}
+	return errno(err)
 }

@@ -147,6 +147,32 @@ func TestFS_quota_attacks(t *testing.T) {
 			t.Errorf("on disk %d bytes, quota %d", u.Bytes, 1<<20)
 		}
 	})
+	t.Run("removed while open", func(t *testing.T) {
+		f, _ := newFS(t, 1<<20)
+		base := f.Used().Bytes
+		h, _ := f.OpenFile("x", experimentalsys.O_CREAT|experimentalsys.O_WRONLY, 0o644)
+		h.Write(make([]byte, 512<<10))
+		f.Unlink("x")
+		for i := 0; i < 8; i++ { // the disk still holds it: the quota must too
+			h.Write(make([]byte, 256<<10))
+		}
+		fi, _ := h.(*file).f.Stat()
+		f.Resync()
+		if got := f.Used().Bytes - base; got < workspace.Allocated(fi) || got == 0 {
+			t.Errorf("a removed file held open counts %d bytes; it holds %d", got, workspace.Allocated(fi))
+		}
+		h.Close()
+		if got := f.Used().Bytes - base; got > 8<<10 {
+			t.Errorf("after the last close it still counts %d bytes", got)
+		}
+		if errno := f.Mkdir("d", 0o755); errno != 0 {
+			t.Fatal(errno)
+		}
+		f.Rmdir("d")
+		if got := f.Used().Bytes; got != base {
+			t.Errorf("a removed directory's bytes stay counted: %d, want %d", got, base)
+		}
+	})
 	t.Run("empty directories and files", func(t *testing.T) {
 		f, dir := newFS(t, 0, 100)
 		made := 0
