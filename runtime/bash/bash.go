@@ -178,7 +178,6 @@ type runState struct {
 	// is over its limits, but not add to it. existed names its entries then.
 	base    workspace.Usage
 	existed map[string]bool
-
 }
 
 func (s *runState) deny(msg string) {
@@ -491,7 +490,6 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 	}
 	return err
 }
-
 
 // wsLimits are the workspace limits of a run.
 func wsLimits(l runtime.Limits) workspace.Limits {
