@@ -154,8 +154,9 @@ http {
   }
 }
 `);
-  const proc = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
-  t.after(() => proc.kill('SIGKILL'));
+  // Its own process group, so its workers go with it.
+  const proc = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore', detached: true });
+  t.after(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } });
   const front = `http://127.0.0.1:${port}/prefix/`;
   for (let i = 0; ; i++) {
     try { if ((await fetch(front + 'healthz')).ok) break; } catch { /* not up yet */ }
