@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -165,5 +166,47 @@ func TestServer_libreChatOwners(t *testing.T) {
 	}
 	if again := exec("k1", `{"lang":"js","code":"console.log(secret)","session_id":"`+handle+`"}`); again["stdout"] != "k1 only\n" {
 		t.Errorf("k1's own handle: %v", again)
+	}
+}
+
+// TestServer_libreChatLimits: uploads are capped at MaxUploadBytes, not at the code size, a
+// failed upload leaves no session, and an exec naming too many input files is refused.
+func TestServer_libreChatLimits(t *testing.T) {
+	f := newFixture(t, Config{MaxCodeBytes: 64 << 10})
+	base := f.http.URL + PathLibreChat
+	upload := func(size int) int {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", "big.bin")
+		fw.Write(make([]byte, size))
+		mw.Close()
+		resp, err := http.Post(base+"/upload", mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := upload(3 << 20); code != 200 {
+		t.Errorf("a 3 MiB upload with a 64 KiB code cap: %d, want 200", code)
+	}
+	before := f.mgr.Count()
+	if code := upload(MaxUploadBytes + 1); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("an upload over MaxUploadBytes: %d, want 413", code)
+	}
+	if after := f.mgr.Count(); after != before {
+		t.Errorf("a failed upload left %d sessions behind", after-before)
+	}
+	var files []string
+	for i := range maxExecFiles + 1 {
+		files = append(files, fmt.Sprintf(`{"id":"AAAAAAAAAAAAAAAAAAAA%d","name":"f%d"}`, i%10, i))
+	}
+	resp, err := http.Post(base+"/exec", "application/json", strings.NewReader(`{"lang":"py","code":"1","files":[`+strings.Join(files, ",")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("%d input files: %d, want 400", maxExecFiles+1, resp.StatusCode)
 	}
 }

@@ -243,3 +243,28 @@ func TestServer_prefix(t *testing.T) {
 		t.Error("a base path with a space was accepted")
 	}
 }
+
+func TestGuessKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.5":          "203.0.113.5",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2::ffff":   "2001:db8:1:2::/64",
+		"not an address":       "not an address",
+	} {
+		if got := guessKey(in); got != want {
+			t.Errorf("guessKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Parallel requests cannot all pass one check: each reserves before comparing.
+	f := newFailures(3)
+	var got int
+	for range 10 {
+		if _, ok := f.reserve("x"); ok {
+			got++
+		}
+	}
+	refund, _ := newFailures(1).reserve("y")
+	if got != 3 || refund == nil {
+		t.Errorf("10 reservations against 3 failures a minute: %d passed, want 3", got)
+	}
+}

@@ -23,10 +23,11 @@ func newSlots(n int) *slots {
 // share is the most one owner may hold while another waits.
 func (s *slots) share() int { return max(1, s.max/2) }
 
-// othersWaitLocked reports whether an owner other than owner is waiting.
+// othersWaitLocked reports whether an owner other than owner waits that holds less than its
+// share, and so would take a free slot. (Owners all at their share do not wait for each other.)
 func (s *slots) othersWaitLocked(owner string) bool {
 	for o, n := range s.waiting {
-		if o != owner && n > 0 {
+		if o != owner && n > 0 && s.active[o] < s.share() {
 			return true
 		}
 	}

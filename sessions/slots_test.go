@@ -41,3 +41,31 @@ func TestSlots_fair(t *testing.T) {
 		t.Error("acquire with every slot taken succeeded")
 	}
 }
+
+// TestSlots_bothAtShare: two owners each holding half and both waiting do not wait for each
+// other beside a free slot.
+func TestSlots_bothAtShare(t *testing.T) {
+	s := newSlots(5) // share 2
+	ctx := context.Background()
+	for _, o := range []string{"a", "a", "c", "c"} {
+		if err := s.acquire(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	s.used = s.max // the fifth slot is busy elsewhere for now
+	s.mu.Unlock()
+	got := make(chan string, 2)
+	go func() { s.acquire(ctx, "a"); got <- "a" }()
+	go func() { s.acquire(ctx, "c"); got <- "c" }()
+	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.waiting["a"] == 1 && s.waiting["c"] == 1 })
+	s.mu.Lock()
+	s.used--
+	s.broadcastLocked()
+	s.mu.Unlock()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a free slot stayed free while two owners at their share waited for each other")
+	}
+}

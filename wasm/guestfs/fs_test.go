@@ -242,3 +242,30 @@ func BenchmarkFS_write100MB(b *testing.B) {
 		})
 	}
 }
+
+// TestFS_partial: a workspace the walk cannot measure whole (past the entry cap) fails
+// closed: no growth and no creation until entries are removed.
+func TestFS_partial(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprint("f", i)), nil, 0o644)
+	}
+	f, err := New(dir, workspace.Limits{Bytes: 1 << 30, Entries: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if errno := write(t, f, "f0", 4096, 0); errno == 0 {
+		t.Error("a write to a workspace over its entry cap succeeded")
+	}
+	if errno := f.Mkdir("new", 0o755); errno == 0 {
+		t.Error("a mkdir in a workspace over its entry cap succeeded")
+	}
+	for i := range 25 {
+		f.Unlink(fmt.Sprint("f", i))
+	}
+	f.Resync()
+	if errno := write(t, f, "f29", 4096, 0); errno != 0 {
+		t.Errorf("a write after cleaning up: %v", errno)
+	}
+}
