@@ -4,43 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
-)
 
-func TestServer_clientIP(t *testing.T) {
-	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}}}
-	cases := []struct {
-		remote, xff, want string
-	}{
-		{"203.0.113.5:1234", "", "203.0.113.5"},
-		{"203.0.113.5:1234", "1.2.3.4", "203.0.113.5"}, // an untrusted peer's header is ignored
-		{"127.0.0.1:80", "1.2.3.4", "1.2.3.4"},
-		{"127.0.0.1:80", "6.6.6.6, 1.2.3.4", "1.2.3.4"},        // the client wrote 6.6.6.6 itself
-		{"127.0.0.1:80", "1.2.3.4, 10.1.1.1", "1.2.3.4"},       // through two trusted hops
-		{"127.0.0.1:80", "10.2.2.2, 10.1.1.1", "10.2.2.2"},     // every hop trusted: the first
-		{"127.0.0.1:80", "garbage, 1.2.3.4", "1.2.3.4"},        // malformed left of the client
-		{"127.0.0.1:80", "1.2.3.4, garbage", "127.0.0.1"},      // malformed hop: stop at the proxy
-		{"[::ffff:10.0.0.1]:80", "2001:db8::1", "2001:db8::1"}, // mapped IPv4 proxy, IPv6 client
-	}
-	for _, tc := range cases {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.remote
-		if tc.xff != "" {
-			r.Header.Set("X-Forwarded-For", tc.xff)
-		}
-		if got := s.clientIP(r); got != tc.want {
-			t.Errorf("peer %s, X-Forwarded-For %q: got %s, want %s", tc.remote, tc.xff, got, tc.want)
-		}
-	}
-}
+	"wasmbox/front"
+)
 
 // TestServer_proxy: behind a trusted proxy two users get separate keyless owners and rate
 // buckets; Hosts and cross-site Origins outside the configuration are refused on every route.
 func TestServer_proxy(t *testing.T) {
-	f := newFixture(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+	f := newFixture(t, front.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		AllowedHosts: []string{"127.0.0.1", "wasmbox.example"}, RatePerMinute: 3, FrameAncestors: "https://huggingface.co"})
 	do := func(method, path, xff, host, origin, body string) (int, map[string]any, http.Header) {
 		t.Helper()
@@ -111,7 +86,7 @@ func TestServer_proxy(t *testing.T) {
 // TestServer_authFailures: wrong keys are limited per client address before keys are
 // compared; the right key from that address waits too, while another address is unaffected.
 func TestServer_authFailures(t *testing.T) {
-	f := newFixture(t, Config{APIKeys: []string{"right"}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	f := newFixture(t, front.Config{APIKeys: []string{"right"}, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	get := func(key, xff string) int {
 		req, _ := http.NewRequest("GET", f.http.URL+"/api/sessions", nil)
 		req.Header.Set("X-API-Key", key)
@@ -125,10 +100,10 @@ func TestServer_authFailures(t *testing.T) {
 	}
 	codes := map[int]int{}
 	for i := range 600 {
-		codes[get("guess-"+itoa(i), "203.0.113.66")]++
+		codes[get("guess-"+strconv.Itoa(i), "203.0.113.66")]++
 	}
-	if codes[401] != AuthFailuresPerMinute || codes[429] != 600-AuthFailuresPerMinute {
-		t.Errorf("600 guesses: %v, want %d unauthorized and the rest rate limited", codes, AuthFailuresPerMinute)
+	if codes[401] != front.AuthFailuresPerMinute || codes[429] != 600-front.AuthFailuresPerMinute {
+		t.Errorf("600 guesses: %v, want %d unauthorized and the rest rate limited", codes, front.AuthFailuresPerMinute)
 	}
 	if code := get("right", "203.0.113.66"); code != http.StatusTooManyRequests {
 		t.Errorf("the right key from the guessing address: %d, want 429 for the rest of the minute", code)
@@ -141,7 +116,7 @@ func TestServer_authFailures(t *testing.T) {
 // TestServer_mcpSessionIDs: an Mcp-Session-Id the server never issued, or one deleted, gets
 // 404, as the MCP spec says.
 func TestServer_mcpSessionIDs(t *testing.T) {
-	f := newFixture(t, Config{})
+	f := newFixture(t, front.Config{})
 	post := func(sid, body string) (int, string) {
 		req, _ := http.NewRequest("POST", f.http.URL+"/mcp", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -209,7 +184,7 @@ func TestServer_prefix(t *testing.T) {
 		t.Fatalf("no endpoint event in %q", got)
 		return ""
 	}
-	trusting := newFixture(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	trusting := newFixture(t, front.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	for _, tc := range []struct{ path, prefix, want string }{
 		{"/sse", "", "/message"},
 		{"/sse", "/pre", "/pre/message"},
@@ -221,11 +196,11 @@ func TestServer_prefix(t *testing.T) {
 			t.Errorf("%s with prefix %q: endpoint %s, want %s", tc.path, tc.prefix, got, tc.want)
 		}
 	}
-	untrusting := newFixture(t, Config{})
+	untrusting := newFixture(t, front.Config{})
 	if got := endpoint(untrusting, "/sse", "/pre"); got != "/message" {
 		t.Errorf("an untrusted peer's prefix was used: %s", got)
 	}
-	based := newFixture(t, Config{BasePath: "/wasmbox/"})
+	based := newFixture(t, front.Config{BasePath: "/wasmbox/"})
 	if got := endpoint(based, "/wasmbox/sse", ""); got != "/wasmbox/message" {
 		t.Errorf("base path: endpoint %s", got)
 	}
@@ -239,32 +214,7 @@ func TestServer_prefix(t *testing.T) {
 			t.Errorf("GET %s under the base path: %d", path, resp.StatusCode)
 		}
 	}
-	if _, err := New(Config{BasePath: "/a b", Sessions: based.mgr}); err == nil {
+	if _, err := front.New(front.Config{BasePath: "/a b", Sessions: based.mgr}); err == nil {
 		t.Error("a base path with a space was accepted")
-	}
-}
-
-func TestGuessKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"203.0.113.5":          "203.0.113.5",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2::ffff":   "2001:db8:1:2::/64",
-		"not an address":       "not an address",
-	} {
-		if got := guessKey(in); got != want {
-			t.Errorf("guessKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-	// Parallel requests cannot all pass one check: each reserves before comparing.
-	f := newFailures(3)
-	var got int
-	for range 10 {
-		if _, ok := f.reserve("x"); ok {
-			got++
-		}
-	}
-	refund, _ := newFailures(1).reserve("y")
-	if got != 3 || refund == nil {
-		t.Errorf("10 reservations against 3 failures a minute: %d passed, want 3", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -17,39 +16,17 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
+	"wasmbox/api"
+	"wasmbox/front"
+	"wasmbox/internal/fronttest"
+	"wasmbox/librechat"
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
 	"wasmbox/runtime/javascript"
-	"wasmbox/runtime/python"
 	"wasmbox/sessions"
 )
 
-var (
-	engOnce sync.Once
-	eng     *python.Engine
-	engErr  error
-)
-
-func pythonEngine(t *testing.T) *python.Engine {
-	t.Helper()
-	engOnce.Do(func() { eng, engErr = python.New(context.Background(), python.WithPoolSize(2)) })
-	if engErr != nil {
-		t.Fatal(engErr)
-	}
-	return eng
-}
-
-func TestMain(m *testing.M) {
-	// The test binary serves as bash's launcher, as the wasmbox binary does.
-	if len(os.Args) > 1 && os.Args[1] == bash.LauncherCommand {
-		os.Exit(bash.Launch(os.Args[2:]))
-	}
-	code := m.Run()
-	if eng != nil {
-		eng.Close(context.Background())
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fronttest.Main(m) }
 
 type fixture struct {
 	srv  *Server
@@ -57,30 +34,17 @@ type fixture struct {
 	mgr  *sessions.Manager
 }
 
-func newFixture(t *testing.T, cfg Config, opts ...sessions.Option) *fixture {
+// newFixture serves every front (tests here cross into the JSON API and the playground).
+func newFixture(t *testing.T, cfg front.Config, opts ...sessions.Option) *fixture {
 	t.Helper()
-	base := []sessions.Option{sessions.WithDataDir(t.TempDir()), sessions.WithEngine(pythonEngine(t)),
-		sessions.WithLimits(runtime.Limits{Timeout: time.Minute}), sessions.WithReapInterval(0)}
-	mgr, err := sessions.New(append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Sessions = mgr
-	cfg.Version = "test"
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		hs.Close()
-		mgr.Close()
-	})
-	return &fixture{srv: srv, http: hs, mgr: mgr}
+	var srv *Server
+	fx := fronttest.Serve(t, cfg, func(f *front.Front) []front.Mount {
+		srv = New(f)
+		return []front.Mount{srv.Mount, api.New(f).Mount, librechat.New(f, nil).Mount}
+	}, opts...)
+	return &fixture{srv: srv, http: fx.HTTP, mgr: fx.Mgr}
 }
 
-// connect opens an initialized mcp-go client on one transport.
 func connect(t *testing.T, f *fixture, kind string, headers map[string]string) *client.Client {
 	t.Helper()
 	var c *client.Client
@@ -162,7 +126,7 @@ var wantTools = []string{"create_execution_session", "delete_session", "execute_
 	"execute_python_code", "get_execution_history", "get_system_info", "list_execution_sessions", "list_files", "read_file", "upload_file"}
 
 func TestServer_transports(t *testing.T) {
-	f := newFixture(t, Config{})
+	f := newFixture(t, front.Config{})
 	for _, kind := range []string{"streamable", "sse", "gradio-sse"} {
 		t.Run(kind, func(t *testing.T) {
 			c := connect(t, f, kind, nil)
@@ -191,19 +155,19 @@ func TestServer_transports(t *testing.T) {
 				t.Fatalf("first run failed: %s", textOf(first))
 			}
 			res := call(t, c, "execute_python_code", map[string]any{"code": "x + 22", "session_id": created.SessionID})
-			out := structured[runOutput](t, res)
+			out := structured[front.RunOutput](t, res)
 			if res.IsError || !out.Success || out.Stdout != "42\n" || out.SessionID != created.SessionID {
 				t.Errorf("state across calls: got %+v", out)
 			}
 
 			res = call(t, c, "execute_python_code", map[string]any{"code": "1/0", "session_id": created.SessionID})
-			out = structured[runOutput](t, res)
+			out = structured[front.RunOutput](t, res)
 			if !res.IsError || out.Success || out.Error == nil || out.Error.Kind != "exception" || !strings.Contains(out.Stderr, "ZeroDivisionError") {
 				t.Errorf("exception: got isError=%v %+v", res.IsError, out)
 			}
 
 			res = call(t, c, "execute_python_code", map[string]any{"code": "print('new')"})
-			out = structured[runOutput](t, res)
+			out = structured[front.RunOutput](t, res)
 			if res.IsError || out.SessionID == "" || out.SessionID == created.SessionID {
 				t.Errorf("run without session_id: got %+v, want a new session", out)
 			}
@@ -229,7 +193,7 @@ func TestServer_transports(t *testing.T) {
 			if list.Count != 2 {
 				t.Errorf("list: %d sessions, want the 2 this connection made", list.Count)
 			}
-			info := structured[SystemInfo](t, call(t, c, "get_system_info", nil))
+			info := structured[front.SystemInfo](t, call(t, c, "get_system_info", nil))
 			if info.Version != "test" || len(info.Languages) == 0 || info.TimeoutSeconds != 60 {
 				t.Errorf("system info: %+v", info)
 			}
@@ -246,7 +210,7 @@ func TestServer_transports(t *testing.T) {
 }
 
 func TestServer_auth(t *testing.T) {
-	f := newFixture(t, Config{APIKeys: []string{"key-a", "key-b"}})
+	f := newFixture(t, front.Config{APIKeys: []string{"key-a", "key-b"}})
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -257,9 +221,9 @@ func TestServer_auth(t *testing.T) {
 		{"wrong key", PathStreamable, map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
 		{"sse without key", PathSSE, nil, http.StatusUnauthorized},
 		{"gradio without key", PathGradio + "/sse", nil, http.StatusUnauthorized},
-		{"metrics without key", PathMetric, nil, http.StatusUnauthorized},
-		{"health stays open", PathHealth, nil, http.StatusOK},
-		{"metrics with key", PathMetric, map[string]string{"X-API-Key": "key-b"}, http.StatusOK},
+		{"metrics without key", front.PathMetrics, nil, http.StatusUnauthorized},
+		{"health stays open", front.PathHealth, nil, http.StatusOK},
+		{"metrics with key", front.PathMetrics, map[string]string{"X-API-Key": "key-b"}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, f.http.URL+tc.path, nil)
@@ -309,7 +273,7 @@ func TestServer_evictionAndExpiry(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	f := newFixture(t, Config{}, sessions.WithMaxSessions(2), sessions.WithTTL(time.Hour), sessions.WithClock(clock))
+	f := newFixture(t, front.Config{}, sessions.WithMaxSessions(2), sessions.WithTTL(time.Hour), sessions.WithClock(clock))
 	c := connect(t, f, "streamable", nil)
 
 	s1 := structured[sessionOutput](t, call(t, c, "create_execution_session", nil))
@@ -337,7 +301,7 @@ func TestServer_evictionAndExpiry(t *testing.T) {
 }
 
 func TestServer_limits(t *testing.T) {
-	f := newFixture(t, Config{RatePerMinute: 3, MaxCodeBytes: 1000})
+	f := newFixture(t, front.Config{RatePerMinute: 3, MaxCodeBytes: 1000})
 	big := strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"` + strings.Repeat("a", 200<<10) + `"}}`)
 	resp, err := http.Post(f.http.URL+PathStreamable, "application/json", big)
 	if err != nil {
@@ -363,7 +327,7 @@ func TestServer_limits(t *testing.T) {
 	}
 	// Health is not rate limited.
 	for range 5 {
-		resp, _ := http.Get(f.http.URL + PathHealth)
+		resp, _ := http.Get(f.http.URL + front.PathHealth)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("health: %d", resp.StatusCode)
@@ -372,7 +336,7 @@ func TestServer_limits(t *testing.T) {
 }
 
 func TestServer_codeCap(t *testing.T) {
-	f := newFixture(t, Config{MaxCodeBytes: 100})
+	f := newFixture(t, front.Config{MaxCodeBytes: 100})
 	c := connect(t, f, "streamable", nil)
 	res := call(t, c, "execute_python_code", map[string]any{"code": strings.Repeat("#", 101)})
 	if !res.IsError || !strings.Contains(textOf(res), "limit is 100 bytes") {
@@ -381,11 +345,11 @@ func TestServer_codeCap(t *testing.T) {
 }
 
 func TestServer_metrics(t *testing.T) {
-	f := newFixture(t, Config{})
+	f := newFixture(t, front.Config{})
 	c := connect(t, f, "streamable", nil)
 	call(t, c, "execute_python_code", map[string]any{"code": "1"})
 	call(t, c, "execute_python_code", map[string]any{"code": "1/0"})
-	resp, err := http.Get(f.http.URL + PathMetric)
+	resp, err := http.Get(f.http.URL + front.PathMetrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,34 +368,20 @@ func TestServer_metrics(t *testing.T) {
 	}
 }
 
-func TestNew_badConfig(t *testing.T) {
-	if _, err := New(Config{}); err == nil {
-		t.Error("New without sessions succeeded")
-	}
-	mgr, _ := sessions.New(sessions.WithDataDir(t.TempDir()), sessions.WithReapInterval(0))
-	defer mgr.Close()
-	if _, err := New(Config{Sessions: mgr, APIKeys: []string{"ok", " "}}); err == nil {
-		t.Error("New with an empty API key succeeded")
-	}
-	if _, err := New(Config{Sessions: mgr, RatePerMinute: -1}); err == nil {
-		t.Error("New with a negative rate succeeded")
-	}
-}
-
 func TestServer_javascript(t *testing.T) {
 	js, _ := javascript.New(runtime.JavaScript)
 	ts, _ := javascript.New(runtime.TypeScript)
-	f := newFixture(t, Config{}, sessions.WithEngine(js), sessions.WithEngine(ts))
+	f := newFixture(t, front.Config{}, sessions.WithEngine(js), sessions.WithEngine(ts))
 	c := connect(t, f, "streamable", nil)
-	first := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const xs = [3, 1, 2]; console.log(xs.sort())"}))
+	first := structured[front.RunOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const xs = [3, 1, 2]; console.log(xs.sort())"}))
 	if !first.Success || first.Stdout != "[ 1, 2, 3 ]\n" {
 		t.Fatalf("javascript: %+v", first)
 	}
-	again := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "xs.length", "session_id": first.SessionID}))
+	again := structured[front.RunOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "xs.length", "session_id": first.SessionID}))
 	if again.Stdout != "3\n" {
 		t.Errorf("state across calls: %+v", again)
 	}
-	tsOut := structured[runOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const n: number = 2; n ** 10", "language": "typescript", "session_id": first.SessionID}))
+	tsOut := structured[front.RunOutput](t, call(t, c, "execute_javascript_code", map[string]any{"code": "const n: number = 2; n ** 10", "language": "typescript", "session_id": first.SessionID}))
 	if tsOut.Stdout != "1024\n" {
 		t.Errorf("typescript: %+v", tsOut)
 	}
@@ -440,7 +390,7 @@ func TestServer_javascript(t *testing.T) {
 		t.Errorf("bad language: %q", textOf(res))
 	}
 	res = call(t, c, "execute_javascript_code", map[string]any{"code": "null.x", "session_id": first.SessionID})
-	out := structured[runOutput](t, res)
+	out := structured[front.RunOutput](t, res)
 	if !res.IsError || out.Error == nil || out.Error.Kind != "exception" || !strings.Contains(out.Stderr, "TypeError") {
 		t.Errorf("exception: %+v", out)
 	}
@@ -451,19 +401,19 @@ func TestServer_bash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, Config{}, sessions.WithEngine(sh))
+	f := newFixture(t, front.Config{}, sessions.WithEngine(sh))
 	c := connect(t, f, "sse", nil)
-	py := structured[runOutput](t, call(t, c, "execute_python_code", map[string]any{"code": "open('data.csv', 'w').write('b,2\\na,1\\n')"}))
-	out := structured[runOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "sort data.csv | cut -d, -f1 | tr '\\n' ' '; X=kept", "session_id": py.SessionID}))
+	py := structured[front.RunOutput](t, call(t, c, "execute_python_code", map[string]any{"code": "open('data.csv', 'w').write('b,2\\na,1\\n')"}))
+	out := structured[front.RunOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "sort data.csv | cut -d, -f1 | tr '\\n' ' '; X=kept", "session_id": py.SessionID}))
 	if !out.Success || out.Stdout != "a b " {
 		t.Fatalf("bash sees Python's file: %+v", out)
 	}
-	out = structured[runOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "echo $X", "session_id": py.SessionID}))
+	out = structured[front.RunOutput](t, call(t, c, "execute_bash_command", map[string]any{"command": "echo $X", "session_id": py.SessionID}))
 	if out.Stdout != "kept\n" {
 		t.Errorf("state across calls: %+v", out)
 	}
 	res := call(t, c, "execute_bash_command", map[string]any{"command": "curl http://example.com", "session_id": py.SessionID})
-	out = structured[runOutput](t, res)
+	out = structured[front.RunOutput](t, res)
 	if !res.IsError || out.Error == nil || out.Error.Kind != "denied" {
 		t.Errorf("denied: %+v", out)
 	}

@@ -2,15 +2,13 @@ package mcp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	goruntime "runtime"
 	"strings"
-	"time"
 
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
+	"wasmbox/front"
 	"wasmbox/runtime"
 	"wasmbox/sessions"
 )
@@ -18,7 +16,7 @@ import (
 const sessionParam = "Optional. The id of a session from create_execution_session or an earlier result. Omit it to run in a new session (its id is returned as session_id)."
 
 func (s *Server) addTools() {
-	l := s.cfg.Sessions.Limits()
+	l := s.front.Sessions().Limits()
 	limits := fmt.Sprintf("Limits: %s per run, %d bytes of stdout and of stderr, %d MiB memory.", l.Timeout, l.MaxOutput, l.Memory>>20)
 
 	s.mcp.AddTool(mcplib.NewTool("execute_python_code",
@@ -29,7 +27,7 @@ func (s *Server) addTools() {
 			" A timeout or memory error resets the variables (files stay) and says state_reset."),
 		mcplib.WithString("code", mcplib.Required(), mcplib.Description("Python source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
-		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
+		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.Python, "code"))
 
@@ -42,7 +40,7 @@ func (s *Server) addTools() {
 		mcplib.WithString("code", mcplib.Required(), mcplib.Description("JavaScript or TypeScript source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithString("language", mcplib.Description("Optional: javascript (default) or typescript."), mcplib.Enum("javascript", "typescript")),
-		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
+		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.JavaScript, "code"))
 
@@ -53,12 +51,12 @@ func (s *Server) addTools() {
 			"Paths outside the workspace are refused; files are shared with the session's Python code. "+limits),
 		mcplib.WithString("command", mcplib.Required(), mcplib.Description("The bash command line to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
-		mcplib.WithOutputSchema[runOutput](), nonNullSchema(),
+		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.execTool(runtime.Bash, "command"))
 
 	s.mcp.AddTool(mcplib.NewTool("create_execution_session",
-		mcplib.WithDescription(fmt.Sprintf("Create a new execution session and return its session_id. Pass the id to execute_* tools to keep variables and files between calls. Sessions expire after %s idle; at most %d exist at once (the least recently used idle one is evicted).", s.cfg.Sessions.TTL(), s.cfg.Sessions.MaxSessions())),
+		mcplib.WithDescription(fmt.Sprintf("Create a new execution session and return its session_id. Pass the id to execute_* tools to keep variables and files between calls. Sessions expire after %s idle; at most %d exist at once (the least recently used idle one is evicted).", s.front.Sessions().TTL(), s.front.Sessions().MaxSessions())),
 		mcplib.WithOpenWorldHintAnnotation(false),
 	), s.createTool)
 
@@ -101,6 +99,8 @@ func toolError(err error) *mcplib.CallToolResult {
 	switch {
 	case errors.Is(err, sessions.ErrNotFound), errors.Is(err, sessions.ErrExpired), errors.Is(err, sessions.ErrEvicted):
 		msg += " (call create_execution_session, or leave session_id out)"
+	case errors.Is(err, front.ErrInvalid):
+		msg = strings.TrimPrefix(msg, front.ErrInvalid.Error()+": ")
 	case errors.Is(err, sessions.ErrBadPath) && strings.Contains(msg, "does not exist"):
 		msg += " (list_files shows what does)"
 	case errors.Is(err, sessions.ErrTooLarge):
@@ -114,12 +114,8 @@ func (s *Server) execTool(toolLang runtime.Language, param string) func(context.
 		lang := toolLang
 		code, err := req.RequireString(param)
 		if err != nil {
-			s.metrics.rejected.WithLabelValues("bad_request").Inc()
+			s.front.Reject("bad_request")
 			return toolError(fmt.Errorf("missing required argument %q (a string)", param)), nil
-		}
-		if len(code) > s.cfg.MaxCodeBytes {
-			s.metrics.rejected.WithLabelValues("too_large").Inc()
-			return toolError(fmt.Errorf("%s is %d bytes; the limit is %d bytes", param, len(code), s.cfg.MaxCodeBytes)), nil
 		}
 		if lang == runtime.JavaScript {
 			switch l := req.GetString("language", "javascript"); l {
@@ -130,85 +126,16 @@ func (s *Server) execTool(toolLang runtime.Language, param string) func(context.
 				return toolError(fmt.Errorf("language %q: want javascript or typescript", l)), nil
 			}
 		}
-		if !s.hasLanguage(lang) {
-			return toolError(fmt.Errorf("%s is not available yet in this wasmbox server; available: %s", lang, s.languageList())), nil
-		}
-		id := req.GetString("session_id", "")
-		if id == "" {
-			info, err := s.cfg.Sessions.Create(owner(ctx))
-			if err != nil {
-				s.metrics.rejected.WithLabelValues("busy").Inc()
-				return toolError(err), nil
-			}
-			id = info.ID
-		}
-		res, err := s.run(ctx, id, runtime.Request{Code: code, Language: lang})
+		id, res, err := s.front.Run(ctx, caller(ctx), front.RunRequest{
+			SessionID: req.GetString("session_id", ""), Language: lang, Code: code, CodeName: param})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return toolError(err), nil
 		}
-		return runResult(id, res, s.runImages(id, res)), nil
+		return runResult(id, res, s.front.Sessions().RunImages(id, res)), nil
 	}
-}
-
-// run runs req in session id for any of the fronts (MCP, JSON API, LibreChat API) and
-// records it in the metrics.
-func (s *Server) run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
-	start := time.Now()
-	res, err := s.cfg.Sessions.Run(ctx, id, req)
-	if err != nil {
-		if errors.Is(err, sessions.ErrBusy) {
-			s.metrics.rejected.WithLabelValues("busy").Inc()
-		}
-		return nil, err
-	}
-	outcome := "success"
-	if res.Error != nil {
-		outcome = string(res.Error.Kind)
-	}
-	s.metrics.runs.WithLabelValues(string(req.Language), outcome).Inc()
-	s.metrics.duration.WithLabelValues(string(req.Language)).Observe(time.Since(start).Seconds())
-	return res, nil
-}
-
-// runImages returns the image files a run created or changed (savefig('x.png'), a PNG written
-// by bash), capped in number and size; figures already returned are not repeated.
-func (s *Server) runImages(id string, res *runtime.Result) []runtime.Image {
-	var out []runtime.Image
-	for _, f := range res.Files {
-		if len(out) >= maxRunImages {
-			break
-		}
-		if !imageMIME[f.MIME] || f.Size > maxRunImageBytes {
-			continue
-		}
-		data, _, err := s.cfg.Sessions.ReadFile(id, f.Path, maxRunImageBytes)
-		if err != nil || duplicate(res.Images, data) {
-			continue
-		}
-		out = append(out, runtime.Image{MIME: f.MIME, Data: data})
-	}
-	return out
-}
-
-func duplicate(images []runtime.Image, data []byte) bool {
-	for _, im := range images {
-		if string(im.Data) == string(data) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) hasLanguage(lang runtime.Language) bool {
-	for _, l := range s.cfg.Sessions.Languages() {
-		if l == lang {
-			return true
-		}
-	}
-	return false
 }
 
 type sessionOutput struct {
@@ -217,13 +144,12 @@ type sessionOutput struct {
 }
 
 func (s *Server) createTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
-	info, err := s.cfg.Sessions.Create(owner(ctx))
+	info, err := s.front.Create(caller(ctx))
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("busy").Inc()
 		return toolError(err), nil
 	}
 	return jsonResult(sessionOutput{SessionID: info.ID,
-		Message: fmt.Sprintf("session created; pass session_id to execute_* tools; it expires after %s idle", s.cfg.Sessions.TTL())}), nil
+		Message: fmt.Sprintf("session created; pass session_id to execute_* tools; it expires after %s idle", s.front.Sessions().TTL())}), nil
 }
 
 type listOutput struct {
@@ -232,7 +158,7 @@ type listOutput struct {
 }
 
 func (s *Server) listTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
-	list := s.cfg.Sessions.List(owner(ctx))
+	list := s.front.Sessions().List(caller(ctx).Owner())
 	if list == nil {
 		list = []sessions.Info{}
 	}
@@ -249,7 +175,7 @@ func (s *Server) historyTool(ctx context.Context, req mcplib.CallToolRequest) (*
 	if err != nil {
 		return toolError(errors.New("missing required argument \"session_id\"")), nil
 	}
-	h, err := s.cfg.Sessions.History(id)
+	h, err := s.front.Sessions().History(id)
 	if err != nil {
 		return toolError(err), nil
 	}
@@ -264,62 +190,14 @@ func (s *Server) deleteTool(ctx context.Context, req mcplib.CallToolRequest) (*m
 	if err != nil {
 		return toolError(errors.New("missing required argument \"session_id\"")), nil
 	}
-	if err := s.cfg.Sessions.Delete(id); err != nil {
+	if err := s.front.Sessions().Delete(id); err != nil {
 		return toolError(err), nil
 	}
 	return jsonResult(sessionOutput{SessionID: id, Message: "session deleted with its files and history"}), nil
 }
 
-// SystemInfo is what get_system_info returns.
-type SystemInfo struct {
-	Version        string            `json:"version"`
-	Python         string            `json:"python"`
-	Languages      []string          `json:"languages"`
-	TimeoutSeconds float64           `json:"timeout_seconds"`
-	MaxOutputBytes int               `json:"max_output_bytes"`
-	MemoryMiB      int64             `json:"memory_mib"`
-	WorkspaceMiB   int64             `json:"workspace_quota_mib"`
-	Sessions       int               `json:"sessions"`
-	MaxSessions    int               `json:"max_sessions"`
-	SessionTTL     string            `json:"session_ttl"`
-	MaxConcurrent  int               `json:"max_concurrent_executions"`
-	PoolSize       int               `json:"warm_pool"`
-	CPUs           int               `json:"cpus"`
-	Uptime         string            `json:"uptime"`
-	Isolation      map[string]string `json:"isolation"`
-}
-
-func (s *Server) systemInfo() SystemInfo {
-	l := s.cfg.Sessions.Limits()
-	var langs []string
-	for _, lang := range s.cfg.Sessions.Languages() {
-		langs = append(langs, string(lang))
-	}
-	pool := 0
-	if s.cfg.PoolSize != nil {
-		pool = s.cfg.PoolSize()
-	}
-	iso := s.cfg.Isolation
-	if iso == nil {
-		iso = map[string]string{}
-	}
-	return SystemInfo{
-		Version: s.cfg.Version, Python: s.cfg.PythonVersion, Languages: langs,
-		TimeoutSeconds: l.Timeout.Seconds(), MaxOutputBytes: l.MaxOutput, MemoryMiB: l.Memory >> 20,
-		WorkspaceMiB: l.WorkspaceQuota >> 20, Sessions: s.cfg.Sessions.Count(), MaxSessions: s.cfg.Sessions.MaxSessions(),
-		SessionTTL: s.cfg.Sessions.TTL().String(), MaxConcurrent: s.cfg.Sessions.MaxConcurrent(), PoolSize: pool,
-		CPUs: goruntime.NumCPU(), Uptime: time.Since(s.started).Round(time.Second).String(), Isolation: iso,
-	}
-}
-
 func (s *Server) infoTool(ctx context.Context, _ mcplib.CallToolRequest) (*mcplib.CallToolResult, error) {
-	return jsonResult(s.systemInfo()), nil
-}
-
-// marshal is json.Marshal that cannot fail for the plain types used here.
-func marshal(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
+	return jsonResult(s.front.SystemInfo()), nil
 }
 
 // nonNullSchema rewrites the output schema's `"type": ["null", X]` (what the generator makes

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wasmbox/internal/filesnap"
+	"wasmbox/runtime"
 	"wasmbox/workspace"
 )
 
@@ -257,4 +258,59 @@ func (m *Manager) DeleteFile(id, p string) error {
 		return fileErr(clean, err)
 	}
 	return nil
+}
+
+// MaxCopyBytes bounds one file copied between sessions by [Manager.CopyFile].
+const MaxCopyBytes = 50 << 20
+
+// CopyFile copies file p of session from into session to under name ("" keeps p); the
+// destination's quota applies.
+func (m *Manager) CopyFile(from, p, to, name string) (FileInfo, error) {
+	data, _, err := m.ReadFile(from, p, MaxCopyBytes)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	if name == "" {
+		name = p
+	}
+	return m.WriteFile(to, name, data)
+}
+
+// Image files of a run that [Manager.RunImages] returns, at most.
+const (
+	MaxRunImages     = 4
+	MaxRunImageBytes = 2 << 20
+)
+
+// ImageMIME are the image types returned as images (the rest are files).
+var ImageMIME = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// RunImages returns the image files run res of session id created or changed (savefig('x.png'),
+// a PNG written by bash), at most MaxRunImages of MaxRunImageBytes each; figures the run
+// already returned are not repeated.
+func (m *Manager) RunImages(id string, res *runtime.Result) []runtime.Image {
+	var out []runtime.Image
+	for _, f := range res.Files {
+		if len(out) >= MaxRunImages {
+			break
+		}
+		if !ImageMIME[f.MIME] || f.Size > MaxRunImageBytes {
+			continue
+		}
+		data, _, err := m.ReadFile(id, f.Path, MaxRunImageBytes)
+		if err != nil || shown(res.Images, data) {
+			continue
+		}
+		out = append(out, runtime.Image{MIME: f.MIME, Data: data})
+	}
+	return out
+}
+
+func shown(images []runtime.Image, data []byte) bool {
+	for _, im := range images {
+		if string(im.Data) == string(data) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +21,9 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"wasmbox/api"
+	"wasmbox/front"
+	"wasmbox/librechat"
 	"wasmbox/mcp"
 	"wasmbox/sessions"
 	"wasmbox/wasm/cpython"
@@ -43,6 +48,7 @@ type serviceConfig struct {
 	frame         string
 	basePath      string
 	loopback      bool // serve listens on loopback only
+	libreChatJWT  *librechat.Verifier
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -146,7 +152,48 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 			c.apiKeys = append(c.apiKeys, k)
 		}
 	}
-	return c, err
+	v, jwtErr := libreChatVerifier(getenv)
+	c.libreChatJWT = v
+	return c, errors.Join(err, jwtErr)
+}
+
+// libreChatVerifier reads the public side of LibreChat's JWT mode from the variables LibreChat's
+// own documentation names for the code API: CODEAPI_JWT_JWKS_JSON, or CODEAPI_JWT_PUBLIC_KEY
+// (PEM or JWK; CODEAPI_JWT_PUBLIC_KEY_BASE64 for a base64 PEM) with CODEAPI_JWT_KID, and
+// CODEAPI_JWT_ISSUER, CODEAPI_JWT_AUDIENCE, CODEAPI_JWT_ALLOWED_ALGS. None set: no token mode.
+func libreChatVerifier(getenv func(string) string) (*librechat.Verifier, error) {
+	keys := map[string]crypto.PublicKey{}
+	if set := getenv("CODEAPI_JWT_JWKS_JSON"); set != "" {
+		k, err := librechat.ParseJWKS(set)
+		if err != nil {
+			return nil, fmt.Errorf("CODEAPI_JWT_JWKS_JSON: %w", err)
+		}
+		keys = k
+	}
+	pub := getenv("CODEAPI_JWT_PUBLIC_KEY")
+	if b64 := getenv("CODEAPI_JWT_PUBLIC_KEY_BASE64"); pub == "" && b64 != "" {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		if err != nil {
+			return nil, fmt.Errorf("CODEAPI_JWT_PUBLIC_KEY_BASE64: %w", err)
+		}
+		pub = string(b)
+	}
+	if pub != "" {
+		k, err := librechat.ParsePublicKey(pub)
+		if err != nil {
+			return nil, fmt.Errorf("CODEAPI_JWT_PUBLIC_KEY: %w", err)
+		}
+		keys[envOr(getenv, "CODEAPI_JWT_KID", envOr(getenv, "CODEAPI_JWT_KEY_ID", librechat.DefaultKeyID))] = k
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	v, err := librechat.NewVerifier(librechat.VerifierConfig{Keys: keys, Issuer: getenv("CODEAPI_JWT_ISSUER"),
+		Audience: getenv("CODEAPI_JWT_AUDIENCE"), Algorithms: splitList(getenv("CODEAPI_JWT_ALLOWED_ALGS"))})
+	if err != nil {
+		return nil, fmt.Errorf("LibreChat token settings: %w", err)
+	}
+	return v, nil
 }
 
 // splitList reads a comma- or space-separated setting.
@@ -161,7 +208,7 @@ func (c serviceConfig) allowedHosts() []string {
 	case len(c.hosts) > 0:
 		return c.hosts
 	case c.loopback:
-		return mcp.LoopbackHosts
+		return front.LoopbackHosts
 	}
 	return nil
 }
@@ -195,6 +242,7 @@ type service struct {
 	backend  *backend
 	sessions *sessions.Manager
 	mcp      *mcp.Server
+	handler  http.Handler
 }
 
 func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*service, error) {
@@ -223,7 +271,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		b.sup.Close()
 		return nil, err
 	}
-	srv, err := mcp.New(mcp.Config{
+	fr, err := front.New(front.Config{
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
 		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
@@ -234,7 +282,9 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		b.sup.Close()
 		return nil, err
 	}
-	return &service{backend: b, sessions: mgr, mcp: srv}, nil
+	srv := mcp.New(fr)
+	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
+	return &service{backend: b, sessions: mgr, mcp: srv, handler: handler}, nil
 }
 
 func (s *service) close() {
@@ -266,7 +316,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(c.apiKeys) == 0 && !isLoopback(ln.Addr()) {
 		log.Warn("no WASMBOX_API_KEYS set and listening beyond loopback: anyone who can reach this address can run code", "addr", ln.Addr().String())
 	}
-	hs := &http.Server{Handler: svc.mcp.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: svc.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("wasmbox serving", "addr", ln.Addr().String(), "mcp", mcp.PathStreamable, "sse", mcp.PathSSE, "data_dir", c.dataDir, "version", version)

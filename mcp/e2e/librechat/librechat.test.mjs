@@ -104,3 +104,44 @@ test('a 429 tells the client when to retry', { timeout: 120_000 }, async () => {
   await invoke();
   await assert.rejects(invoke, /rate-limited\. Retry after \d+ seconds/);
 });
+
+// LibreChat's JWT mode (CODEAPI_AUTH_PROVIDER=librechat-jwt): LibreChat passes the client an
+// authHeaders function that mints a short-lived Ed25519 token; wasmbox verifies it with the
+// public key from CODEAPI_JWT_PUBLIC_KEY. The token is signed here as LibreChat's
+// packages/api/src/auth/codeapi.ts signs it (header alg/typ/kid, claims iss/aud/sub/iat/nbf/
+// exp/jti/tenant_id/role/principal_source/auth_context_hash).
+test('LibreChat JWT mode: signed tokens authenticate, each user sees only their own files', { timeout: 120_000 }, async () => {
+  const crypto = await import('node:crypto');
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+  const pem = publicKey.export({ type: 'spki', format: 'pem' });
+  const base = `${await startServer({ CODEAPI_JWT_PUBLIC_KEY: pem, CODEAPI_JWT_KID: 'test-kid' })}/librechat/v1`;
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const mint = (sub) => {
+    const now = Math.floor(Date.now() / 1000);
+    const head = `${b64({ alg: 'EdDSA', typ: 'JWT', kid: 'test-kid' })}.${b64({
+      iss: 'librechat', aud: 'codeapi', sub, iat: now, nbf: now, exp: now + 300, jti: crypto.randomUUID(),
+      tenant_id: 'legacy', role: 'USER', principal_source: 'librechat_jwt', auth_context_hash: 'x',
+    })}`;
+    return `${head}.${crypto.sign(null, Buffer.from(head), privateKey).toString('base64url')}`;
+  };
+  const authHeaders = (sub) => async () => ({ Authorization: `Bearer ${mint(sub)}` });
+  const node = new agents.ToolNode({
+    tools: [agents.createCodeExecutionTool({ baseUrl: base, authHeaders: authHeaders('alice') })],
+    sessions: new Map(),
+  });
+  const first = await call(node, 'execute_code', { lang: 'py', code: "open('/mnt/data/a.txt', 'w').write('alice')\nprint('ok')" });
+  assert.match(text(first), /ok/, text(first));
+  const again = await call(node, 'execute_code', { lang: 'py', code: "print(open('/mnt/data/a.txt').read())" });
+  assert.match(text(again), /alice/, text(again));
+  // Another user's token does not open Alice's session.
+  const session = first.artifact.session_id;
+  const r = await fetch(`${base}/files/${session}`, { headers: await authHeaders('bob')() });
+  assert.equal(r.status, 404);
+  // Without a token, or with one signed by another key, the client is refused.
+  const bare = agents.createCodeExecutionTool({ baseUrl: base });
+  await assert.rejects(() => bare.invoke({ id: 'c', name: 'execute_code', type: 'tool_call', args: { lang: 'py', code: 'print(1)' } }));
+  const r2 = await fetch(`${base}/exec`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer a.b.c' }, body: '{"lang":"py","code":"print(1)"}',
+  });
+  assert.equal(r2.status, 401);
+});

@@ -1,4 +1,7 @@
-package mcp
+// Package librechat serves LibreChat's Code Interpreter API, so LibreChat's built-in "run code"
+// (the execute_code and bash tools of @librechat/agents) runs in wasmbox. Requests reach runs
+// through the path package front shares with the other fronts.
+package librechat
 
 import (
 	"crypto/sha256"
@@ -12,18 +15,28 @@ import (
 	"strings"
 	"sync"
 
+	"wasmbox/front"
 	"wasmbox/runtime"
 	"wasmbox/sessions"
 )
 
-// LibreChat's own Code Interpreter API (LIBRECHAT_CODE_BASEURL=<wasmbox>/librechat/v1,
-// LIBRECHAT_CODE_API_KEY=<one of WASMBOX_API_KEYS>), so LibreChat's built-in "run code" works
-// against wasmbox. LibreChat accepts only 21-character ids ([A-Za-z0-9_-]{21}) for sessions
+// LibreChat reaches it at LIBRECHAT_CODE_BASEURL=<wasmbox>/librechat/v1. LibreChat accepts only 21-character ids ([A-Za-z0-9_-]{21}) for sessions
 // and files, so wasmbox maps them: a session handle is the first 120 bits of the session id in
 // base64url (plus one padding character), a file id is a hash of the file's path.
 
-// PathLibreChat is where the LibreChat Code Interpreter API is served.
-const PathLibreChat = "/librechat/v1"
+// Path is where the API is served.
+const Path = "/librechat/v1"
+
+// API is LibreChat's code API. It is safe for concurrent use.
+type API struct {
+	front *front.Front
+	jwt   *Verifier
+	hints hintSessions // LibreChat's runtime session hints
+}
+
+// New builds the API on f. With v, requests may also authenticate with the tokens LibreChat
+// signs in its JWT mode (CODEAPI_AUTH_PROVIDER=librechat-jwt).
+func New(f *front.Front, v *Verifier) *API { return &API{front: f, jwt: v} }
 
 var libreID = regexp.MustCompile(`^[A-Za-z0-9_-]{21}$`)
 
@@ -46,7 +59,7 @@ func fileHandle(path string) string {
 
 // sessionFromHandle finds the session a LibreChat handle names, among the caller's own: a
 // handle seen by someone else (in a shared transcript, a log) opens nothing for them.
-func (s *Server) sessionFromHandle(r *http.Request, h string) (string, error) {
+func (s *API) sessionFromHandle(r *http.Request, h string) (string, error) {
 	if !libreID.MatchString(h) {
 		return "", fmt.Errorf("%w: %q is not a session id", sessions.ErrNotFound, h)
 	}
@@ -54,12 +67,12 @@ func (s *Server) sessionFromHandle(r *http.Request, h string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %q is not a session id", sessions.ErrNotFound, h)
 	}
-	return s.cfg.Sessions.FindByPrefix(hex.EncodeToString(b), s.apiOwner(r))
+	return s.front.Sessions().FindByPrefix(hex.EncodeToString(b), front.CallerFrom(r.Context()).Owner())
 }
 
 // fileFromHandle finds the workspace path a file id names.
-func (s *Server) fileFromHandle(sid, h string) (string, error) {
-	files, err := s.cfg.Sessions.Files(sid)
+func (s *API) fileFromHandle(sid, h string) (string, error) {
+	files, err := s.front.Sessions().Files(sid)
 	if err != nil {
 		return "", err
 	}
@@ -103,40 +116,43 @@ type libreExecRequest struct {
 	RuntimeSessionHint string `json:"runtime_session_hint"`
 }
 
-func (s *Server) libreChatRoutes(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
-	mux.Handle("POST "+PathLibreChat+"/exec", guard(http.HandlerFunc(s.libreExec)))
-	// Uploads have their own size cap (MaxUploadBytes), not guard's cap for code.
-	upload := s.auth(s.rateLimit(http.HandlerFunc(s.libreUpload)))
-	mux.Handle("POST "+PathLibreChat+"/upload", upload)
-	mux.Handle("POST "+PathLibreChat+"/upload/batch", upload)
-	mux.Handle("GET "+PathLibreChat+"/sessions/{session}/objects/{file}", guard(http.HandlerFunc(s.libreObject)))
-	mux.Handle("GET "+PathLibreChat+"/download/{session}/{file}", guard(http.HandlerFunc(s.libreDownload)))
-	mux.Handle("GET "+PathLibreChat+"/files/{session}", guard(http.HandlerFunc(s.libreFiles)))
-	mux.Handle("DELETE "+PathLibreChat+"/files/{session}/{file}", guard(http.HandlerFunc(s.libreDelete)))
+// Mount adds the API's routes to mux.
+func (s *API) Mount(mux *http.ServeMux) {
+	guard := func(h http.Handler) http.Handler { return s.token(s.front.Guard(h)) }
+	mux.Handle("POST "+Path+"/exec", guard(http.HandlerFunc(s.libreExec)))
+	// Uploads have their own size cap (front.MaxUploadBytes), not guard's cap for code.
+	upload := s.token(s.front.GuardUpload(http.HandlerFunc(s.libreUpload)))
+	mux.Handle("POST "+Path+"/upload", upload)
+	mux.Handle("POST "+Path+"/upload/batch", upload)
+	mux.Handle("GET "+Path+"/sessions/{session}/objects/{file}", guard(http.HandlerFunc(s.libreObject)))
+	mux.Handle("GET "+Path+"/download/{session}/{file}", guard(http.HandlerFunc(s.libreDownload)))
+	mux.Handle("GET "+Path+"/files/{session}", guard(http.HandlerFunc(s.libreFiles)))
+	mux.Handle("DELETE "+Path+"/files/{session}/{file}", guard(http.HandlerFunc(s.libreDelete)))
 }
 
-func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
+func (s *API) libreExec(w http.ResponseWriter, r *http.Request) {
 	var req libreExecRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want JSON {lang, code, args?, session_id?, files?}: " + err.Error()})
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want JSON {lang, code, args?, session_id?, files?}: " + err.Error()})
 		return
 	}
 	lang, ok := libreLangs[req.Lang]
-	if !ok || !s.hasLanguage(lang) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unsupported language %q: wasmbox runs py, js, ts and bash", req.Lang)})
+	if !ok || !s.front.HasLanguage(lang) {
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unsupported language %q: wasmbox runs py, js, ts and bash", req.Lang)})
 		return
 	}
-	if len(req.Code) > s.cfg.MaxCodeBytes {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("code is over %d bytes", s.cfg.MaxCodeBytes)})
+	if err := s.front.Check(front.RunRequest{Language: lang, Code: req.Code}); err != nil {
+		front.Error(w, err)
 		return
 	}
 	// The session: the runtime session of the hint, else the one named, else the one that
 	// produced the first input file (LibreChat's follow-up calls), else a new one.
-	owner := s.apiOwner(r)
+	c := front.CallerFrom(r.Context())
+	owner := c.Owner()
 	sid, status := "", ""
 	if req.RuntimeSessionHint != "" {
 		if id, ok := s.hints.get(owner, req.RuntimeSessionHint); ok {
-			if _, err := s.cfg.Sessions.Get(id); err == nil {
+			if _, err := s.front.Sessions().Get(id); err == nil {
 				sid, status = id, "reused"
 			}
 		}
@@ -151,9 +167,9 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sid == "" {
-		info, err := s.cfg.Sessions.Create(owner)
+		info, err := s.front.Create(c)
 		if err != nil {
-			apiError(w, err)
+			front.Error(w, err)
 			return
 		}
 		sid, status = info.ID, "new"
@@ -164,7 +180,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	// Input files that live in another session are copied in under their names, each once,
 	// and no more of them than a workspace may hold.
 	if len(req.Files) > maxExecFiles {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("%d input files; at most %d", len(req.Files), maxExecFiles)})
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("%d input files; at most %d", len(req.Files), maxExecFiles)})
 		return
 	}
 	var inputs []string
@@ -193,21 +209,15 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue
 		}
-		if name == "" {
-			name = p
-		}
-		data, _, err := s.cfg.Sessions.ReadFile(from, p, MaxUploadBytes)
-		if err == nil {
-			s.cfg.Sessions.WriteFile(sid, name, data)
-		}
+		s.front.Sessions().CopyFile(from, p, sid, name)
 	}
 	code := req.Code
 	if len(req.Args) > 0 {
 		code = withArgs(lang, req.Args, code)
 	}
-	res, err := s.run(r.Context(), sid, runtime.Request{Code: code, Language: lang, Script: true})
+	_, res, err := s.front.Run(r.Context(), c, front.RunRequest{SessionID: sid, Code: code, Language: lang, Script: true})
 	if err != nil {
-		apiError(w, err)
+		front.Error(w, err)
 		return
 	}
 	stderr := res.Stderr
@@ -221,7 +231,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 	}
 	// Input files the run removed: the client forgets them.
 	deleted := []string{}
-	if present, err := s.cfg.Sessions.Files(sid); err == nil {
+	if present, err := s.front.Sessions().Files(sid); err == nil {
 		have := map[string]bool{}
 		for _, f := range present {
 			have[f.Path] = true
@@ -242,7 +252,7 @@ func (s *Server) libreExec(w http.ResponseWriter, r *http.Request) {
 		}
 		out["runtime_session_id"], out["runtime_status"] = h, status
 	}
-	writeJSON(w, http.StatusOK, out)
+	front.WriteJSON(w, http.StatusOK, out)
 }
 
 // maxExecFiles bounds the input files of one exec.
@@ -291,27 +301,27 @@ func (h *hintSessions) put(owner, hint, id string) {
 	h.m[h.key(owner, hint)] = id
 }
 
-func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
+func (s *API) libreUpload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, front.MaxUploadBytes+1<<20)
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a multipart form with a \"file\" field: " + err.Error()})
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want a multipart form with a \"file\" field: " + err.Error()})
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
 	fhs := r.MultipartForm.File["file"]
 	if len(fhs) == 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "no \"file\" field in the form"})
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "no \"file\" field in the form"})
 		return
 	}
-	info, err := s.cfg.Sessions.Create(s.apiOwner(r))
+	info, err := s.front.Create(front.CallerFrom(r.Context()))
 	if err != nil {
-		apiError(w, err)
+		front.Error(w, err)
 		return
 	}
 	stored := false
 	defer func() {
 		if !stored {
-			s.cfg.Sessions.Delete(info.ID) // a failed upload leaves no empty session behind
+			s.front.Sessions().Delete(info.ID) // a failed upload leaves no empty session behind
 		}
 	}()
 	type uploaded struct {
@@ -324,7 +334,7 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 	failed := 0
 	out := []uploaded{}
 	for _, fh := range fhs {
-		data, ok := readPart(w, fh)
+		data, ok := front.ReadPart(w, fh)
 		if !ok {
 			return
 		}
@@ -340,10 +350,10 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 				name = name[i+1:]
 			}
 		}
-		fi, err := s.cfg.Sessions.WriteFile(info.ID, name, data)
+		fi, err := s.front.Sessions().WriteFile(info.ID, name, data)
 		if err != nil {
 			if !batch {
-				apiError(w, err)
+				front.Error(w, err)
 				return
 			}
 			out = append(out, uploaded{Status: "error", Filename: name, Error: err.Error()})
@@ -358,59 +368,59 @@ func (s *Server) libreUpload(w http.ResponseWriter, r *http.Request) {
 	if batch {
 		resp["succeeded"], resp["failed"] = len(out)-failed, failed
 	}
-	writeJSON(w, http.StatusOK, resp)
+	front.WriteJSON(w, http.StatusOK, resp)
 }
 
 // libreObject answers LibreChat's freshness check of an uploaded file.
-func (s *Server) libreObject(w http.ResponseWriter, r *http.Request) {
+func (s *API) libreObject(w http.ResponseWriter, r *http.Request) {
 	sid, path, ok := s.libreSessionFile(w, r)
 	if !ok {
 		return
 	}
 	for _, f := range mustFiles(s, sid) {
 		if f.Path == path {
-			writeJSON(w, http.StatusOK, map[string]any{"id": fileHandle(path), "name": path, "size": f.Size, "lastModified": f.Modified})
+			front.WriteJSON(w, http.StatusOK, map[string]any{"id": fileHandle(path), "name": path, "size": f.Size, "lastModified": f.Modified})
 			return
 		}
 	}
-	apiError(w, fmt.Errorf("%w: %s", sessions.ErrBadPath, path))
+	front.Error(w, fmt.Errorf("%w: %s", sessions.ErrBadPath, path))
 }
 
-func mustFiles(s *Server, sid string) []sessions.FileInfo {
-	files, _ := s.cfg.Sessions.Files(sid)
+func mustFiles(s *API, sid string) []sessions.FileInfo {
+	files, _ := s.front.Sessions().Files(sid)
 	return files
 }
 
-func (s *Server) libreSessionFile(w http.ResponseWriter, r *http.Request) (sid, path string, ok bool) {
+func (s *API) libreSessionFile(w http.ResponseWriter, r *http.Request) (sid, path string, ok bool) {
 	sid, err := s.sessionFromHandle(r, r.PathValue("session"))
 	if err == nil {
 		path, err = s.fileFromHandle(sid, r.PathValue("file"))
 	}
 	if err != nil {
-		apiError(w, err)
+		front.Error(w, err)
 		return "", "", false
 	}
 	return sid, path, true
 }
 
-func (s *Server) libreDownload(w http.ResponseWriter, r *http.Request) {
+func (s *API) libreDownload(w http.ResponseWriter, r *http.Request) {
 	sid, path, ok := s.libreSessionFile(w, r)
 	if !ok {
 		return
 	}
-	s.serveFile(w, r, sid, path)
+	s.front.ServeFile(w, r, sid, path)
 }
 
-func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {
+func (s *API) libreFiles(w http.ResponseWriter, r *http.Request) {
 	h := r.PathValue("session")
 	sid, err := s.sessionFromHandle(r, h)
 	if err != nil {
-		apiError(w, err)
+		front.Error(w, err)
 		return
 	}
-	files, err := s.cfg.Sessions.Files(sid)
+	files, err := s.front.Sessions().Files(sid)
 	if err != nil {
-		apiError(w, err)
+		front.Error(w, err)
 		return
 	}
 	out := make([]map[string]any, 0, len(files))
@@ -419,17 +429,17 @@ func (s *Server) libreFiles(w http.ResponseWriter, r *http.Request) {
 			"storage_session_id": h, "size": f.Size, "contentType": f.MIME, "lastModified": f.Modified,
 			"metadata": map[string]string{"original-filename": f.Path}})
 	}
-	writeJSON(w, http.StatusOK, out)
+	front.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) libreDelete(w http.ResponseWriter, r *http.Request) {
+func (s *API) libreDelete(w http.ResponseWriter, r *http.Request) {
 	sid, path, ok := s.libreSessionFile(w, r)
 	if !ok {
 		return
 	}
-	if err := s.cfg.Sessions.DeleteFile(sid, path); err != nil {
-		apiError(w, err)
+	if err := s.front.Sessions().DeleteFile(sid, path); err != nil {
+		front.Error(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "deleted"})
+	front.WriteJSON(w, http.StatusOK, map[string]string{"message": "deleted"})
 }

@@ -1,4 +1,4 @@
-package mcp
+package front
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,4 +1,4 @@
-package mcp
+package librechat
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"wasmbox/front"
 	"wasmbox/runtime"
 	"wasmbox/runtime/javascript"
 	"wasmbox/sessions"
@@ -17,8 +18,8 @@ import (
 
 func TestServer_libreChatAPI(t *testing.T) {
 	js, _ := javascript.New(runtime.JavaScript)
-	f := newFixture(t, Config{APIKeys: []string{"lc-key"}}, sessions.WithEngine(js))
-	base := f.http.URL + PathLibreChat
+	f := newFixture(t, front.Config{APIKeys: []string{"lc-key"}}, sessions.WithEngine(js))
+	base := f.http.URL + Path
 	send := func(method, path string, body io.Reader, ctype string, key bool) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, body)
@@ -96,7 +97,7 @@ func TestServer_libreChatAPI(t *testing.T) {
 		t.Errorf("rust: %d %s", code, b)
 	}
 	// Runs through the LibreChat API are counted like MCP runs.
-	mreq, _ := http.NewRequest("GET", f.http.URL+PathMetric, nil)
+	mreq, _ := http.NewRequest("GET", f.http.URL+front.PathMetrics, nil)
 	mreq.Header.Set("X-API-Key", "lc-key")
 	if resp, err := http.DefaultClient.Do(mreq); err == nil {
 		m, _ := io.ReadAll(resp.Body)
@@ -128,8 +129,8 @@ func TestServer_libreChatAPI(t *testing.T) {
 // TestServer_libreChatOwners: a LibreChat handle opens only its own key's session.
 func TestServer_libreChatOwners(t *testing.T) {
 	js, _ := javascript.New(runtime.JavaScript)
-	f := newFixture(t, Config{APIKeys: []string{"k1", "k2"}}, sessions.WithEngine(js))
-	base := f.http.URL + PathLibreChat
+	f := newFixture(t, front.Config{APIKeys: []string{"k1", "k2"}}, sessions.WithEngine(js))
+	base := f.http.URL + Path
 	exec := func(key, body string) map[string]any {
 		req, _ := http.NewRequest("POST", base+"/exec", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -169,11 +170,11 @@ func TestServer_libreChatOwners(t *testing.T) {
 	}
 }
 
-// TestServer_libreChatLimits: uploads are capped at MaxUploadBytes, not at the code size, a
+// TestServer_libreChatLimits: uploads are capped at front.MaxUploadBytes, not at the code size, a
 // failed upload leaves no session, and an exec naming too many input files is refused.
 func TestServer_libreChatLimits(t *testing.T) {
-	f := newFixture(t, Config{MaxCodeBytes: 64 << 10})
-	base := f.http.URL + PathLibreChat
+	f := newFixture(t, front.Config{MaxCodeBytes: 64 << 10})
+	base := f.http.URL + Path
 	upload := func(size int) int {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
@@ -191,8 +192,8 @@ func TestServer_libreChatLimits(t *testing.T) {
 		t.Errorf("a 3 MiB upload with a 64 KiB code cap: %d, want 200", code)
 	}
 	before := f.mgr.Count()
-	if code := upload(MaxUploadBytes + 1); code != http.StatusRequestEntityTooLarge {
-		t.Errorf("an upload over MaxUploadBytes: %d, want 413", code)
+	if code := upload(front.MaxUploadBytes + 1); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("an upload over front.MaxUploadBytes: %d, want 413", code)
 	}
 	if after := f.mgr.Count(); after != before {
 		t.Errorf("a failed upload left %d sessions behind", after-before)

@@ -1,4 +1,4 @@
-package mcp
+package api
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"wasmbox/front"
 	"wasmbox/sessions"
 )
 
 func TestServer_jsonAPI(t *testing.T) {
-	f := newFixture(t, Config{APIKeys: []string{"key-1", "key-2"}})
+	f := newFixture(t, front.Config{APIKeys: []string{"key-1", "key-2"}})
 	do := func(method, path, key, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, f.http.URL+path, strings.NewReader(body))
@@ -69,7 +70,7 @@ func TestServer_jsonAPI(t *testing.T) {
 		t.Errorf("info: %d %v", code, res)
 	}
 	// Runs through the JSON API are counted like MCP runs.
-	req, _ := http.NewRequest("GET", f.http.URL+PathMetric, nil)
+	req, _ := http.NewRequest("GET", f.http.URL+front.PathMetrics, nil)
 	req.Header.Set("X-API-Key", "key-1")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		b, _ := io.ReadAll(resp.Body)
@@ -107,7 +108,7 @@ func TestServer_jsonAPI(t *testing.T) {
 // TestServer_tenants: 100 session creations with one key leave another key's session and its
 // files alone.
 func TestServer_tenants(t *testing.T) {
-	f := newFixture(t, Config{APIKeys: []string{"k1", "k2"}}, sessions.WithMaxSessions(10), sessions.WithMaxSessionsPerOwner(5))
+	f := newFixture(t, front.Config{APIKeys: []string{"k1", "k2"}}, sessions.WithMaxSessions(10), sessions.WithMaxSessionsPerOwner(5))
 	post := func(key, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", f.http.URL+path, strings.NewReader(body))
@@ -136,7 +137,7 @@ func TestServer_tenants(t *testing.T) {
 	if code != 200 || res["stdout"] != "mine\n" {
 		t.Errorf("k2's session after k1's burst: %d %v", code, res)
 	}
-	if n := len(f.mgr.List("key:k1")); n != 5 {
+	if n := len(f.mgr.List(front.Caller{Key: "k1"}.Owner())); n != 5 {
 		t.Errorf("k1 holds %d sessions, want its cap of 5", n)
 	}
 }
@@ -144,7 +145,7 @@ func TestServer_tenants(t *testing.T) {
 // TestServer_bodyDeadline: a client that announces a body and never sends it loses its
 // connection after BodyTimeout, on any route; one that sends it keeps a long request.
 func TestServer_bodyDeadline(t *testing.T) {
-	f := newFixture(t, Config{BodyTimeout: 500 * time.Millisecond})
+	f := newFixture(t, front.Config{BodyTimeout: 500 * time.Millisecond})
 	for _, path := range []string{"/healthz", "/api/sessions", "/mcp"} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(f.http.URL, "http://"))
 		if err != nil {

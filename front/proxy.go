@@ -1,4 +1,4 @@
-package mcp
+package front
 
 import (
 	"net"
@@ -8,13 +8,13 @@ import (
 	"strings"
 )
 
-// clientIP is the address of the client that sent r: the connection's peer, or, when that peer
+// ClientIP is the address of the client that sent r: the connection's peer, or, when that peer
 // is a trusted proxy (Config.TrustedProxies), the first address in X-Forwarded-For, read from
 // the right, that is not one. A client cannot choose its own address by sending the header: only
 // hops that trusted proxies appended are believed.
-func (s *Server) clientIP(r *http.Request) string {
+func (f *Front) ClientIP(r *http.Request) string {
 	peer := remoteIP(r.RemoteAddr)
-	if !s.trusted(peer) {
+	if !f.trusted(peer) {
 		return peer.String()
 	}
 	var hops []string
@@ -30,7 +30,7 @@ func (s *Server) clientIP(r *http.Request) string {
 			break // a malformed hop: stop at the last address a trusted proxy vouched for
 		}
 		client = ip.Unmap()
-		if !s.trusted(client) {
+		if !f.trusted(client) {
 			break
 		}
 	}
@@ -49,8 +49,8 @@ func remoteIP(addr string) netip.Addr {
 	return ip.Unmap()
 }
 
-func (s *Server) trusted(ip netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
+func (f *Front) trusted(ip netip.Addr) bool {
+	for _, p := range f.cfg.TrustedProxies {
 		if p.Contains(ip) {
 			return true
 		}
@@ -63,8 +63,8 @@ func (s *Server) trusted(ip netip.Addr) bool {
 var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // hostAllowed reports whether r's Host is one of Config.AllowedHosts (any, when none are set).
-func (s *Server) hostAllowed(r *http.Request) bool {
-	if len(s.cfg.AllowedHosts) == 0 {
+func (f *Front) hostAllowed(r *http.Request) bool {
+	if len(f.cfg.AllowedHosts) == 0 {
 		return true
 	}
 	host := r.Host
@@ -72,7 +72,7 @@ func (s *Server) hostAllowed(r *http.Request) bool {
 		host = h
 	}
 	host = strings.ToLower(strings.Trim(host, "[]"))
-	for _, a := range s.cfg.AllowedHosts {
+	for _, a := range f.cfg.AllowedHosts {
 		if a == "*" || a == host || strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:]) {
 			return true
 		}
@@ -83,7 +83,7 @@ func (s *Server) hostAllowed(r *http.Request) bool {
 // originAllowed reports whether a state-changing request may come from r's Origin: requests
 // without one (programs, curl, MCP clients) may; a browser's must be the server's own origin or
 // one of Config.AllowedOrigins. A cross-site page cannot make a visitor's browser run code.
-func (s *Server) originAllowed(r *http.Request) bool {
+func (f *Front) originAllowed(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true
@@ -101,14 +101,14 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	}
 	// Proxies often pass Host without the port the browser used ($host in nginx): through a
 	// trusted one, the names must match.
-	if s.trusted(remoteIP(r.RemoteAddr)) {
+	if f.trusted(remoteIP(r.RemoteAddr)) {
 		for _, h := range []string{r.Host, r.Header.Get("X-Forwarded-Host")} {
 			if h != "" && strings.EqualFold(hostOnly(u.Host), hostOnly(h)) {
 				return true
 			}
 		}
 	}
-	for _, a := range s.cfg.AllowedOrigins {
+	for _, a := range f.cfg.AllowedOrigins {
 		if a == "*" || strings.EqualFold(a, origin) {
 			return true
 		}
@@ -116,16 +116,16 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// prefix is the path under which clients reach the server: X-Forwarded-Prefix from a trusted
+// Prefix is the path under which clients reach the server: X-Forwarded-Prefix from a trusted
 // proxy, else Config.BasePath ("" at the root). Links wasmbox sends (the SSE endpoint event)
 // start with it; the playground uses relative links.
-func (s *Server) prefix(r *http.Request) string {
-	if p := r.Header.Get("X-Forwarded-Prefix"); p != "" && s.trusted(remoteIP(r.RemoteAddr)) {
+func (f *Front) Prefix(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Prefix"); p != "" && f.trusted(remoteIP(r.RemoteAddr)) {
 		if clean, ok := cleanPrefix(p); ok {
 			return clean
 		}
 	}
-	return s.cfg.BasePath
+	return f.cfg.BasePath
 }
 
 // cleanPrefix accepts "/a/b" (a slash, then letters, digits and -._~/ without "..") and
@@ -153,12 +153,12 @@ func hostOnly(h string) string {
 	return h
 }
 
-// edge applies the checks every route shares: Host, Origin, body deadline. It also strips
+// Edge applies the checks every route shares: Host, Origin, body deadline. It also strips
 // Config.BasePath from paths that carry it, for proxies that pass the prefix on.
-func (s *Server) edge(next http.Handler) http.Handler {
-	next = s.bodyDeadline(next)
+func (f *Front) Edge(next http.Handler) http.Handler {
+	next = f.bodyDeadline(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if bp := s.cfg.BasePath; bp != "" && (r.URL.Path == bp || strings.HasPrefix(r.URL.Path, bp+"/")) {
+		if bp := f.cfg.BasePath; bp != "" && (r.URL.Path == bp || strings.HasPrefix(r.URL.Path, bp+"/")) {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = strings.TrimPrefix(r.URL.Path, bp)
 			if r2.URL.Path == "" {
@@ -168,14 +168,14 @@ func (s *Server) edge(next http.Handler) http.Handler {
 			r = r2
 		}
 		// /healthz answers any Host: container health checks call it by address.
-		if !s.hostAllowed(r) && r.URL.Path != PathHealth {
-			s.metrics.rejected.WithLabelValues("host").Inc()
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " is not served here; set WASMBOX_ALLOWED_HOSTS to serve it"})
+		if !f.hostAllowed(r) && r.URL.Path != PathHealth {
+			f.Reject("host")
+			WriteJSON(w, http.StatusForbidden, map[string]string{"error": "host " + r.Host + " is not served here; set WASMBOX_ALLOWED_HOSTS to serve it"})
 			return
 		}
-		if !s.originAllowed(r) {
-			s.metrics.rejected.WithLabelValues("origin").Inc()
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from the page at " + r.Header.Get("Origin") + " are not allowed; set WASMBOX_ALLOWED_ORIGINS to allow it"})
+		if !f.originAllowed(r) {
+			f.Reject("origin")
+			WriteJSON(w, http.StatusForbidden, map[string]string{"error": "requests from the page at " + r.Header.Get("Origin") + " are not allowed; set WASMBOX_ALLOWED_ORIGINS to allow it"})
 			return
 		}
 		next.ServeHTTP(w, r)

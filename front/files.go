@@ -1,0 +1,82 @@
+package front
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"wasmbox/sessions"
+)
+
+// MaxUploadBytes bounds one file uploaded through an HTTP front.
+const MaxUploadBytes = 50 << 20
+
+// ServeFile streams a workspace file as a download (ranges too): slow readers of big files
+// cost a file handle each, not the file's size in memory.
+func (f *Front) ServeFile(w http.ResponseWriter, r *http.Request, sid, p string) {
+	file, fi, err := f.cfg.Sessions.OpenFile(sid, p)
+	if err != nil {
+		Error(w, err)
+		return
+	}
+	defer file.Close()
+	w.Header().Set("Content-Type", fi.MIME)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", PathBase(fi.Path)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, PathBase(fi.Path), fi.Modified, file)
+}
+
+// ReadPart reads one uploaded file of a multipart form, capped at MaxUploadBytes; on failure
+// it has answered the request.
+func ReadPart(w http.ResponseWriter, fh *multipart.FileHeader) ([]byte, bool) {
+	file, err := fh.Open()
+	if err != nil {
+		Error(w, err)
+		return nil, false
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
+	if err != nil {
+		Error(w, err)
+		return nil, false
+	}
+	if len(data) > MaxUploadBytes {
+		WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("%s is over %d MiB", fh.Filename, MaxUploadBytes>>20)})
+		return nil, false
+	}
+	return data, true
+}
+
+// PathBase is the last element of a slash-separated path.
+func PathBase(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// Error answers err with the HTTP status of its kind: sessions errors, [ErrInvalid].
+func Error(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, sessions.ErrNotFound), errors.Is(err, sessions.ErrExpired), errors.Is(err, sessions.ErrEvicted):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, sessions.ErrBadPath):
+		status = http.StatusBadRequest
+		if strings.Contains(err.Error(), "does not exist") {
+			status = http.StatusNotFound
+		}
+	case errors.Is(err, sessions.ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, sessions.ErrQuota):
+		status = http.StatusInsufficientStorage
+	case errors.Is(err, sessions.ErrBusy):
+		status = http.StatusServiceUnavailable
+	}
+	WriteJSON(w, status, map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,267 @@
+package front
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// bodyDeadline gives a request's body BodyTimeout to arrive, on every route (ReadHeaderTimeout
+// covers the headers). Once the body is read the deadline is lifted, so a long run or a
+// stream is not cut; a body never sent, also one its handler never reads, ends the connection.
+func (f *Front) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(f.cfg.BodyTimeout)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { rc.SetReadDeadline(time.Time{}) }}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the read deadline when its body has been read to the end.
+type deadlineBody struct {
+	io.ReadCloser
+	lift func()
+	once sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.lift)
+	}
+	return n, err
+}
+
+// SecurityHeaders keeps the playground to its own origin: no external scripts, styles or
+// connections, framing only by Config.FrameAncestors.
+func (f *Front) SecurityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors "+f.cfg.FrameAncestors+"; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Guard wraps a route's handler in the checks of [Front.Auth], the rate limit and the cap on
+// request bodies (the code cap plus room for an envelope).
+func (f *Front) Guard(h http.Handler) http.Handler { return f.Auth(f.rateLimit(f.capBody(h))) }
+
+// GuardUpload is [Front.Guard] without the body cap, for routes that take files and cap them
+// themselves.
+func (f *Front) GuardUpload(h http.Handler) http.Handler { return f.Auth(f.rateLimit(h)) }
+
+// Auth identifies the caller and puts it in the request's context ([CallerFrom]). When the
+// server has API keys, it requires one, as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+func (f *Front) Auth(next http.Handler) http.Handler {
+	return f.auth(next)
+}
+
+func hashKeys(keys []string) [][32]byte {
+	hashes := make([][32]byte, len(keys))
+	for i, k := range keys {
+		hashes[i] = sha256.Sum256([]byte(k))
+	}
+	return hashes
+}
+
+func (f *Front) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := f.caller(r)
+		if len(f.keyHashes) == 0 || c.Key != "" || c.Subject != "" {
+			next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
+			return
+		}
+		// Guessing is bounded per client address before any key is compared.
+		refund, ok := f.authFailures.reserve(guessKey(c.Addr))
+		if !ok {
+			f.Reject("auth_rate_limited")
+			TooMany(w, 60, "too many requests with a wrong API key from your address; retry in a minute")
+			return
+		}
+		key := r.Header.Get("X-API-Key")
+		if h := r.Header.Get("Authorization"); key == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			key = strings.TrimSpace(h[7:])
+		}
+		if key == "" || !f.keyMatches(key) {
+			f.Reject("unauthorized")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wasmbox"`)
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{
+				"error": "missing or invalid API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"})
+			return
+		}
+		refund() // only failures spend the address's budget
+		c.Key = key
+		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
+	})
+}
+
+// keyMatches compares key's digest in constant time against every key's, so timing reveals
+// nothing.
+func (f *Front) keyMatches(key string) bool {
+	got := sha256.Sum256([]byte(key))
+	match := 0
+	for _, h := range f.keyHashes {
+		match |= subtle.ConstantTimeCompare(got[:], h[:])
+	}
+	return match == 1
+}
+
+// AuthFailure counts a failed authentication that a front checked itself (a bad token)
+// against the caller's address, and reports whether the address is still within
+// [AuthFailuresPerMinute]. Call it before checking, and call the returned refund on success.
+func (f *Front) AuthFailure(r *http.Request) (refund func(), ok bool) {
+	return f.authFailures.reserve(guessKey(f.ClientIP(r)))
+}
+
+// guessKey is what failed keys are counted by: the client's address, or its /64 for IPv6,
+// where one host holds a whole prefix.
+func guessKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Is4() {
+		return ip
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
+}
+
+// rateLimit allows RatePerMinute requests per key, or per client IP without keys.
+func (f *Front) rateLimit(next http.Handler) http.Handler {
+	if f.limiter == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !f.limiter.allow(f.caller(r).RateKey()) {
+			f.Reject("rate_limited")
+			TooMany(w, (59+f.cfg.RatePerMinute)/f.cfg.RatePerMinute, "rate limit exceeded: at most "+itoa(f.cfg.RatePerMinute)+" requests per minute; retry later")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TooMany answers 429 with the wait in the Retry-After header and in the body, in the shape
+// LibreChat's client reads it ({"error": "rate_limited", "retry_after_seconds": N}).
+func TooMany(w http.ResponseWriter, seconds int, message string) {
+	w.Header().Set("Retry-After", itoa(seconds))
+	WriteJSON(w, http.StatusTooManyRequests, map[string]any{"error": "rate_limited", "retry_after_seconds": seconds, "message": message})
+}
+
+// capBody limits request bodies to the code cap plus room for the JSON-RPC envelope.
+func (f *Front) capBody(next http.Handler) http.Handler {
+	max := int64(f.cfg.MaxCodeBytes) + 64<<10
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			f.Reject("too_large")
+			WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body over " + itoa(int(max)) + " bytes"})
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// limiter holds one token bucket per caller and forgets callers idle for ten minutes.
+type limiter struct {
+	mu      sync.Mutex
+	perMin  int
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(perMinute int) *limiter {
+	return &limiter{perMin: perMinute, buckets: map[string]*bucket{}, sweep: time.Now()}
+}
+
+func (l *limiter) allow(who string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.sweep) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.sweep = now
+	}
+	b := l.buckets[who]
+	if b == nil {
+		b = &bucket{l: rate.NewLimiter(rate.Every(time.Minute/time.Duration(l.perMin)), l.perMin)}
+		l.buckets[who] = b
+	}
+	b.seen = now
+	return b.l.AllowN(now, 1)
+}
+
+// failures counts failed authentications per client in windows of a minute. reserve counts
+// a request before its key is compared, so parallel requests cannot all pass one check;
+// the returned refund uncounts it when the key was right. It is safe for concurrent use.
+type failures struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*failWindow
+}
+
+type failWindow struct {
+	start time.Time
+	n     int
+}
+
+func newFailures(perMinute int) *failures {
+	return &failures{max: perMinute, m: map[string]*failWindow{}}
+}
+
+func (f *failures) reserve(who string) (refund func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	w := f.m[who]
+	if w == nil || now.Sub(w.start) > time.Minute {
+		if len(f.m) > 100_000 {
+			f.m = map[string]*failWindow{} // forget everyone rather than grow without bound
+		}
+		w = &failWindow{start: now}
+		f.m[who] = w
+	}
+	if w.n >= f.max {
+		return nil, false
+	}
+	w.n++
+	return func() {
+		f.mu.Lock()
+		w.n--
+		f.mu.Unlock()
+	}, true
+}

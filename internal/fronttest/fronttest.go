@@ -1,0 +1,81 @@
+// Package fronttest serves wasmbox's fronts over httptest for their tests: one CPython engine
+// per test binary, a sessions manager per test, the fronts a test asks for.
+package fronttest
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"wasmbox/front"
+	"wasmbox/runtime"
+	"wasmbox/runtime/bash"
+	"wasmbox/runtime/python"
+	"wasmbox/sessions"
+)
+
+var (
+	engOnce sync.Once
+	eng     *python.Engine
+	engErr  error
+)
+
+// Python returns the test binary's shared CPython engine.
+func Python(t testing.TB) *python.Engine {
+	t.Helper()
+	engOnce.Do(func() { eng, engErr = python.New(context.Background(), python.WithPoolSize(2)) })
+	if engErr != nil {
+		t.Fatal(engErr)
+	}
+	return eng
+}
+
+// Main is a test binary's TestMain: the binary also serves as bash's launcher, as the wasmbox
+// binary does, and the shared engine is closed at the end.
+func Main(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == bash.LauncherCommand {
+		os.Exit(bash.Launch(os.Args[2:]))
+	}
+	code := m.Run()
+	if eng != nil {
+		eng.Close(context.Background())
+	}
+	os.Exit(code)
+}
+
+// Fixture is a served front.
+type Fixture struct {
+	Front *front.Front
+	HTTP  *httptest.Server
+	Mgr   *sessions.Manager
+}
+
+// Serve serves the fronts mounts makes on a new front with cfg, over sessions running the
+// shared Python engine (a minute per run) unless opts say otherwise. Everything is closed at
+// the test's end.
+func Serve(t testing.TB, cfg front.Config, mounts func(*front.Front) []front.Mount, opts ...sessions.Option) *Fixture {
+	t.Helper()
+	base := []sessions.Option{sessions.WithDataDir(t.TempDir()), sessions.WithEngine(Python(t)),
+		sessions.WithLimits(runtime.Limits{Timeout: time.Minute}), sessions.WithReapInterval(0)}
+	mgr, err := sessions.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sessions = mgr
+	cfg.Version = "test"
+	f, err := front.New(cfg)
+	if err != nil {
+		mgr.Close()
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(f.Handler(mounts(f)...))
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		mgr.Close()
+	})
+	return &Fixture{Front: f, HTTP: hs, Mgr: mgr}
+}
