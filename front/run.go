@@ -88,17 +88,19 @@ func (f *Front) Create(c Caller) (sessions.Info, error) {
 
 // RunOutput is a run's result as the MCP tools and the JSON API return it.
 type RunOutput struct {
-	SessionID  string         `json:"session_id" jsonschema:"the session the code ran in; pass it again to keep state"`
-	Success    bool           `json:"success" jsonschema:"true when the code ran to the end without an error"`
-	Stdout     string         `json:"stdout"`
-	Stderr     string         `json:"stderr"`
-	Truncated  bool           `json:"truncated" jsonschema:"true when stdout or stderr was cut at the output limit"`
-	Error      *RunError      `json:"error,omitempty" jsonschema:"why the run failed"`
-	ExitCode   int            `json:"exit_code"`
-	DurationMS int64          `json:"duration_ms"`
-	StateReset bool           `json:"state_reset" jsonschema:"true when the session's variables were lost (timeout, memory, restart); files remain"`
-	Files      []runtime.File `json:"files" jsonschema:"workspace files created or changed by this run"`
-	Figures    []FigureInfo   `json:"figures,omitempty" jsonschema:"plots the run showed, returned as image blocks after the text"`
+	SessionID  string    `json:"session_id" jsonschema:"the session the code ran in; pass it again to keep state"`
+	Success    bool      `json:"success" jsonschema:"true when the code ran to the end without an error"`
+	Stdout     string    `json:"stdout"`
+	Stderr     string    `json:"stderr"`
+	Truncated  bool      `json:"truncated" jsonschema:"true when stdout or stderr was cut at the output limit"`
+	Error      *RunError `json:"error,omitempty" jsonschema:"why the run failed"`
+	ExitCode   int       `json:"exit_code"`
+	DurationMS int64     `json:"duration_ms"`
+	StateReset bool      `json:"state_reset" jsonschema:"true when the session's variables were lost (timeout, memory, restart); files remain"`
+	// StateRestored says which saved state Python came back to (after an idle stop, a restart).
+	StateRestored string         `json:"state_restored,omitempty" jsonschema:"set when the session's Python state was restored from its saved snapshot before this run; says which"`
+	Files         []runtime.File `json:"files" jsonschema:"workspace files created or changed by this run"`
+	Figures       []FigureInfo   `json:"figures,omitempty" jsonschema:"plots the run showed, returned as image blocks after the text"`
 }
 
 // FigureInfo describes one figure of a run; the image itself travels beside the output.
@@ -117,15 +119,16 @@ type RunError struct {
 // NewRunOutput is res as a [RunOutput] of session id.
 func NewRunOutput(id string, res *runtime.Result) RunOutput {
 	out := RunOutput{
-		SessionID:  id,
-		Success:    res.OK(),
-		Stdout:     res.Stdout,
-		Stderr:     res.Stderr,
-		Truncated:  res.Truncated,
-		ExitCode:   res.ExitCode,
-		DurationMS: res.Duration.Milliseconds(),
-		StateReset: res.StateReset,
-		Files:      res.Files,
+		SessionID:     id,
+		Success:       res.OK(),
+		Stdout:        res.Stdout,
+		Stderr:        res.Stderr,
+		Truncated:     res.Truncated,
+		ExitCode:      res.ExitCode,
+		DurationMS:    res.Duration.Milliseconds(),
+		StateReset:    res.StateReset,
+		Files:         res.Files,
+		StateRestored: res.StateRestored,
 	}
 	if out.Files == nil {
 		out.Files = []runtime.File{}

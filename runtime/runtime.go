@@ -93,9 +93,13 @@ type Result struct {
 	Duration time.Duration `json:"-"`
 	// StateReset is true when the language state (variables, imports) was lost: the run was
 	// stopped, or it started in a fresh interpreter after an earlier one was lost.
-	StateReset bool    `json:"state_reset"`
-	Images     []Image `json:"-"`
-	Files      []File  `json:"files,omitempty"`
+	StateReset bool `json:"state_reset"`
+	// StateRestored says which saved state the session's interpreter came back to before this
+	// run (after its worker was stopped, the server restarted, or a run was stopped), when it
+	// did; empty otherwise.
+	StateRestored string  `json:"state_restored,omitempty"`
+	Images        []Image `json:"-"`
+	Files         []File  `json:"files,omitempty"`
 }
 
 // OK reports whether the run succeeded.
@@ -109,6 +113,17 @@ type Engine interface {
 	New(ctx context.Context, workspaceDir string) (Interpreter, error)
 	// Close releases the engine; interpreters it made must be closed first.
 	Close(ctx context.Context) error
+}
+
+// Freezer is implemented by interpreters whose state can be saved between runs and restored
+// into a new interpreter (Python). Neither may be called during a run (they wait for it).
+type Freezer interface {
+	// Freeze returns the interpreter's state as a snapshot; nil when it holds none.
+	Freeze(ctx context.Context) ([]byte, error)
+	// Thaw replaces the interpreter's state with a snapshot's. It returns notes for the user
+	// (files that were open and are now closed). A snapshot that cannot be used leaves the
+	// interpreter fresh and returns an error saying why.
+	Thaw(ctx context.Context, snapshot []byte) (notes string, err error)
 }
 
 // Interpreter keeps one session's language state between runs. It runs one request at a time:

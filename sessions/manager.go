@@ -505,9 +505,9 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	if err != nil {
 		return nil, err
 	}
-	if fresh && restored {
+	if fresh && restored && res.StateRestored == "" {
 		// The server restarted since this session last ran: its files and history are here,
-		// its variables are not.
+		// its variables are not (the backend restores Python's from a snapshot when it can).
 		res.StateReset = true
 	}
 	m.mu.Lock()

@@ -1,10 +1,17 @@
 // Package wasm hosts CPython for WASI in wazero: it compiles python.wasm once per process (with
 // a compilation cache on disk so a restart does not recompile), and starts instances, each with
-// its own memory limit, its own confined workspace, an empty environment, no sockets, and a
-// private control channel to the guest-side driver.
+// its own memory limit, its own confined workspace, an empty environment and no sockets.
+//
+// python.wasm is a WASI reactor (wasm/cpython/reactor.c): the host calls its exported
+// wasmbox_exec with one request at a time, and the call returns when the request is done. Between
+// calls no wasm frame is on the stack, so an instance's state is its linear memory: [Instance.Image]
+// saves it and [Host.Restore] makes a new instance from it. New instances start from a base image,
+// made once per python.wasm and driver (the interpreter initialized, the driver imported, common
+// modules warm), rather than by starting CPython.
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,10 +20,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
@@ -34,8 +43,6 @@ const (
 	StdlibPath = "/usr/local/lib"
 	// AssetsPath holds wasmbox's own guest modules (the driver), read-only.
 	AssetsPath = "/usr/lib/wasmbox"
-	// ControlPath is the directory of the control channel between host and driver.
-	ControlPath = "/dev/wasmbox"
 	// DataAliasPath shows the workspace a second time.
 	DataAliasPath = "/mnt/data"
 	// ZoneinfoPath holds the time zone database, read-only.
@@ -60,6 +67,12 @@ type Host struct {
 	// unhealthy, and the process hosting it must exit.
 	interruptible bool
 	abandoned     atomic.Bool
+	env           map[string]string
+	// base is the base image, made on first use ([Host.base]).
+	baseOnce sync.Once
+	base     *Image
+	baseErr  error
+	baseHash string
 }
 
 // Option configures a [Host].
@@ -71,6 +84,19 @@ type options struct {
 	assets        fs.FS
 	wasm          []byte
 	interruptible bool
+	env           map[string]string
+	imageDir      *string
+}
+
+// WithEnv sets every instance's whole environment (the base image is made with it).
+func WithEnv(env map[string]string) Option {
+	return func(o *options) error { o.env = env; return nil }
+}
+
+// WithImageDir sets where base images are cached on disk ("" keeps them in memory only). The
+// default is the compilation cache's directory.
+func WithImageDir(dir string) Option {
+	return func(o *options) error { o.imageDir = &dir; return nil }
 }
 
 // WithInterruptible sets whether a running guest can be stopped from Go (default true). A
@@ -134,6 +160,10 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate wasi: %w", err)
 	}
+	if err := instantiateServices(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("wasm: instantiate the wasmbox host module: %w", err)
+	}
 	start := time.Now()
 	compiled, err := rt.CompileModule(ctx, o.wasm)
 	if err != nil {
@@ -145,8 +175,13 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
+	imageDir := o.cacheDir
+	if o.imageDir != nil {
+		imageDir = *o.imageDir
+	}
 	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, assets: o.assets, memory: o.memory,
-		cacheDir: o.cacheDir, compile: time.Since(start), interruptible: o.interruptible}, nil
+		cacheDir: imageDir, compile: time.Since(start), interruptible: o.interruptible, env: o.env,
+		baseHash: buildHash(o.wasm, o.assets, o.env)}, nil
 }
 
 // CompileTime is how long compiling (or loading from the cache) took.
@@ -163,43 +198,90 @@ func (h *Host) Close(ctx context.Context) error { return h.rt.Close(ctx) }
 
 // Spec describes one instance.
 type Spec struct {
-	// Args is argv, starting with the program name.
-	Args []string
-	// Env is the guest's whole environment.
-	Env map[string]string
 	// Workspace are the limits of what the workspace may hold.
 	Workspace workspace.Limits
 }
 
-// Instance is one running guest. Its output goes to the writers set with SetOutput; it talks to
-// its driver through Send and Recv. It is safe for concurrent use; after Close (or after the
-// guest exits) every call fails fast.
+// Instance is one guest. Its output goes to the writers set with SetOutput; [Instance.Call]
+// hands its driver one request at a time. It is safe for concurrent use; after Close (or after
+// the guest exits) every call fails fast.
 type Instance struct {
-	ctl       *control
+	mod       api.Module
+	exec      api.Function
+	alloc     api.Function
 	stdout    capture.SwitchWriter
 	stderr    capture.SwitchWriter
 	workspace *Workspace
 	cancel    context.CancelCauseFunc
 	ctx       context.Context
-	done      chan struct{}
-	exitErr   error
 	host      *Host
+
+	callMu sync.Mutex // one call at a time
+	// services answers the driver's requests during a call; reply is the answer waiting for
+	// the guest to fetch it.
+	services func([]byte) ([]byte, error)
+	reply    []byte
+
+	mu      sync.Mutex
+	exitErr error // why the guest is gone (nil while it lives)
+	done    chan struct{}
 }
 
 // ErrExited reports that the guest is no longer running.
 var ErrExited = errors.New("wasm: guest exited")
 
-// Start instantiates python.wasm and runs its _start in a goroutine; the workspace is unbound
-// (empty) until [Instance.BindWorkspace].
-func (h *Host) Start(spec Spec) (*Instance, error) {
+// ErrProtocol reports a malformed exchange with the guest; the instance cannot be trusted after it.
+var ErrProtocol = errors.New("wasm: guest protocol violation")
+
+// MaxMessage bounds one message in either direction.
+const MaxMessage = 32 << 20
+
+// Start makes a new instance: from the base image when there is one (made on first use), else
+// by starting CPython. The workspace is unbound (empty) until [Instance.BindWorkspace].
+func (h *Host) Start(ctx context.Context, spec Spec) (*Instance, error) {
+	img, err := h.baseImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, _, err := h.Restore(ctx, spec, img)
+	return in, err
+}
+
+// Boot makes a new instance by starting CPython (wasi-libc's _initialize, then wasmbox_init),
+// without the base image.
+func (h *Host) Boot(ctx context.Context, spec Spec) (*Instance, error) {
+	in, err := h.instantiate(spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"_initialize", "wasmbox_init"} {
+		fn := in.mod.ExportedFunction(name)
+		if fn == nil {
+			in.Close()
+			return nil, fmt.Errorf("wasm: python.wasm exports no %s: not wasmbox's reactor build", name)
+		}
+		res, err := fn.Call(in.callContext(ctx))
+		if err == nil && name == "wasmbox_init" && res[0] != 0 {
+			err = errors.New("wasmbox_init failed")
+		}
+		if err != nil {
+			in.gone(err)
+			in.Close()
+			return nil, fmt.Errorf("wasm: start CPython: %s: %w", name, err)
+		}
+	}
+	return in, nil
+}
+
+// instantiate makes an instance of python.wasm without running any of its code.
+func (h *Host) instantiate(spec Spec) (*Instance, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	in := &Instance{
-		ctl:       newControl(ctx),
 		workspace: newWorkspace(spec.Workspace),
 		cancel:    cancel,
 		ctx:       ctx,
-		done:      make(chan struct{}),
 		host:      h,
+		done:      make(chan struct{}),
 	}
 	fsc := wazero.NewFSConfig().
 		WithFSMount(h.stdlib, StdlibPath).
@@ -211,11 +293,11 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 	// The same workspace at /mnt/data, where LibreChat's code-interpreter prompts tell models
 	// to put files.
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.workspace, DataAliasPath)
-	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.ctl, ControlPath)
 	done := ctx.Done()
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithArgs(spec.Args...).
+		WithStartFunctions().
+		WithArgs("python").
 		WithStdin(eofReader{}).
 		WithStdout(&in.stdout).
 		WithStderr(&in.stderr).
@@ -231,67 +313,145 @@ func (h *Host) Start(spec Spec) (*Instance, error) {
 			case <-done: // a sleeping guest must not outlive its deadline
 			}
 		})
-	for k, v := range spec.Env {
+	for k, v := range h.env {
 		cfg = cfg.WithEnv(k, v)
 	}
-	go func() {
-		defer close(in.done)
-		mod, err := h.rt.InstantiateModule(ctx, h.compiled, cfg)
-		if mod != nil {
-			mod.Close(context.Background())
-		}
-		var exit *sys.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 0 {
-			err = nil
-		}
-		in.exitErr = err
-		in.ctl.close()
-	}()
+	mod, err := h.rt.InstantiateModule(ctx, h.compiled, cfg)
+	if err != nil {
+		cancel(err)
+		return nil, fmt.Errorf("wasm: instantiate python.wasm: %w", err)
+	}
+	in.mod = mod
+	in.exec = mod.ExportedFunction("wasmbox_exec")
+	in.alloc = mod.ExportedFunction("wasmbox_alloc")
+	if in.exec == nil || in.alloc == nil || mod.Memory() == nil {
+		in.Close()
+		return nil, errors.New("wasm: python.wasm lacks wasmbox_exec, wasmbox_alloc or its memory: not wasmbox's reactor build")
+	}
 	return in, nil
 }
 
-// Close stops the guest at once and waits for it to be gone (see [Instance.Kill]).
+type instanceKey struct{}
+
+// callContext is the context of a call into the guest: cancelled when the instance is killed
+// (an interruptible host then stops the guest), carrying the instance for the host functions.
+func (in *Instance) callContext(ctx context.Context) context.Context {
+	cctx, cancel := context.WithCancelCause(in.ctx)
+	context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	return context.WithValue(cctx, instanceKey{}, in)
+}
+
+// Call hands the driver one request and returns its response once the guest has finished it.
+// services answers the driver's requests in the meantime (nil: none are served). A guest that
+// exits, traps or breaks the protocol is gone afterwards ([Instance.Done]); one stopped by ctx
+// (on an interruptible host) too.
+func (in *Instance) Call(ctx context.Context, req []byte, services func([]byte) ([]byte, error)) ([]byte, error) {
+	in.callMu.Lock()
+	defer in.callMu.Unlock()
+	if err := in.Err(); err != nil {
+		return nil, err
+	}
+	if len(req) > MaxMessage {
+		return nil, fmt.Errorf("wasm: request of %d bytes exceeds %d", len(req), MaxMessage)
+	}
+	in.services = services
+	defer func() { in.services, in.reply = nil, nil }()
+	cctx := in.callContext(ctx)
+	res, err := in.alloc.Call(cctx, uint64(len(req)))
+	if err != nil {
+		return nil, in.gone(err)
+	}
+	ptr := uint32(res[0])
+	if ptr == 0 || !in.mod.Memory().Write(ptr, req) {
+		return nil, in.gone(fmt.Errorf("%w: no room for the request", ErrProtocol))
+	}
+	res, err = in.exec.Call(cctx, uint64(ptr), uint64(len(req)))
+	if err != nil {
+		return nil, in.gone(err)
+	}
+	out, n := uint32(res[0]>>32), uint32(res[0])
+	if res[0] == 0 || n > MaxMessage {
+		return nil, in.gone(fmt.Errorf("%w: the driver gave no response", ErrProtocol))
+	}
+	b, ok := in.mod.Memory().Read(out, n)
+	if !ok {
+		return nil, in.gone(fmt.Errorf("%w: response outside memory", ErrProtocol))
+	}
+	return bytes.Clone(b), nil
+}
+
+// gone records why the guest can no longer be used, closes it and returns the reason.
+func (in *Instance) gone(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 && context.Cause(in.ctx) == nil {
+		err = ErrExited
+	}
+	in.mu.Lock()
+	if in.exitErr == nil {
+		in.exitErr = err
+		close(in.done)
+	}
+	err = in.exitErr
+	in.mu.Unlock()
+	in.cancel(err)
+	in.mod.Close(context.Background())
+	return err
+}
+
+// Err is why the guest is gone, nil while it lives.
+func (in *Instance) Err() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.exitErr
+}
+
+// ExitCode is the guest's exit status when it exited through proc_exit (os._exit).
+func (in *Instance) ExitCode() (uint32, bool) {
+	var exit *sys.ExitError
+	if errors.As(in.Err(), &exit) {
+		return exit.ExitCode(), true
+	}
+	return 0, false
+}
+
+// Close stops the guest at once (see [Instance.Kill]).
 func (in *Instance) Close() error {
 	in.Kill(ErrExited)
 	in.workspace.Unbind()
 	return nil
 }
 
-// abandonAfter is how long Kill waits for a guest of a non-interruptible host to come to rest.
+// abandonAfter is how long Kill waits for a guest of a non-interruptible host to return.
 const abandonAfter = 250 * time.Millisecond
 
-// Kill stops the guest with cause (returned by [Instance.Cause]) and waits for it to be gone.
-// On a non-interruptible host a guest that is computing cannot be stopped: Kill gives up after
-// a moment and marks the host unhealthy (see [Host.Healthy]).
+// Kill stops the guest with cause (returned by [Instance.Cause]). A guest in a call is stopped
+// by wazero on an interruptible host; on a non-interruptible one, a guest that is computing
+// cannot be stopped: Kill gives up after a moment and marks the host unhealthy (see
+// [Host.Healthy]).
 func (in *Instance) Kill(cause error) {
 	in.cancel(cause)
-	in.ctl.close()
-	if in.host.interruptible {
-		<-in.done
+	if in.callMu.TryLock() {
+		// Not in a call: nothing runs.
+		in.gone(cause)
+		in.callMu.Unlock()
 		return
 	}
 	select {
 	case <-in.done:
 	case <-time.After(abandonAfter):
+		if in.host.interruptible {
+			<-in.done
+			return
+		}
 		in.host.abandoned.Store(true)
 	}
 }
 
-// AtRest waits until the guest is blocked reading its next message from the host, which is
-// how a run's end is known: a reply alone is the guest's word, and code can forge it.
-func (in *Instance) AtRest(ctx context.Context) error { return in.ctl.atRest(ctx) }
-
 // Cause is why the instance was stopped (nil while it runs).
 func (in *Instance) Cause() error { return context.Cause(in.ctx) }
 
-// Done is closed when the guest has exited.
+// Done is closed when the guest is gone.
 func (in *Instance) Done() <-chan struct{} { return in.done }
-
-// ExitErr is the guest's exit error once Done is closed (nil for a clean exit 0).
-func (in *Instance) ExitErr() error {
-	<-in.done
-	return in.exitErr
-}
 
 // BindWorkspace points the guest's /workspace at dir.
 func (in *Instance) BindWorkspace(dir string) error { return in.workspace.Bind(dir) }
@@ -305,12 +465,39 @@ func (in *Instance) SetOutput(stdout, stderr io.Writer) {
 	in.stderr.Set(stderr)
 }
 
-// Send queues one message for the driver.
-func (in *Instance) Send(msg []byte) error { return in.ctl.send(msg) }
-
-// Recv waits for the driver's next message, the guest's exit, or ctx.
-func (in *Instance) Recv(ctx context.Context) ([]byte, error) { return in.ctl.recv(ctx) }
-
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// instantiateServices adds the host module python.wasm imports as "wasmbox": call hands the
+// host a service request and returns the length of its answer (-1: refused), reply copies that
+// answer into the guest's buffer.
+func instantiateServices(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder("wasmbox").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) int32 {
+		in, _ := ctx.Value(instanceKey{}).(*Instance)
+		if in == nil || in.services == nil || n > MaxMessage {
+			return -1
+		}
+		msg, ok := m.Memory().Read(ptr, n)
+		if !ok {
+			return -1
+		}
+		reply, err := in.services(bytes.Clone(msg))
+		if err != nil || len(reply) > MaxMessage {
+			return -1
+		}
+		in.reply = reply
+		return int32(len(reply))
+	}).Export("call").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, buf uint32) {
+		in, _ := ctx.Value(instanceKey{}).(*Instance)
+		if in == nil {
+			return
+		}
+		m.Memory().Write(buf, in.reply)
+		in.reply = nil
+	}).Export("reply").
+		Instantiate(ctx)
+	return err
+}

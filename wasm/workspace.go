@@ -110,7 +110,7 @@ func (emptyDir) OpenFile(p string, flag experimentalsys.Oflag, _ fs.FileMode) (e
 	if p != "" && p != "." && p != "/" {
 		return nil, experimentalsys.ENOENT
 	}
-	return &ctlDir{}, 0
+	return &dirEntry{}, 0
 }
 
 func (emptyDir) Stat(p string) (sys.Stat_t, experimentalsys.Errno) {

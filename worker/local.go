@@ -102,3 +102,29 @@ func (s *localSession) Close() error {
 
 // ErrClosed is returned by Run after Close.
 var ErrClosed = errors.New("worker: session closed")
+
+// freeze returns the saved state of the session's Python interpreter, nil when it has none.
+// Only Python's state can be saved; JavaScript and bash start afresh after a freeze.
+func (s *localSession) freeze(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	ip := s.interps[runtime.Python]
+	s.mu.Unlock()
+	f, ok := ip.(runtime.Freezer)
+	if !ok {
+		return nil, nil
+	}
+	return f.Freeze(ctx)
+}
+
+// thaw restores the session's Python interpreter from a saved state.
+func (s *localSession) thaw(ctx context.Context, data []byte) (string, error) {
+	ip, err := s.interp(ctx, runtime.Python)
+	if err != nil {
+		return "", err
+	}
+	f, ok := ip.(runtime.Freezer)
+	if !ok {
+		return "", fmt.Errorf("worker: %w: Python's state cannot be restored here", ErrLanguage)
+	}
+	return f.Thaw(ctx, data)
+}

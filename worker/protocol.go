@@ -23,11 +23,20 @@ import (
 //	       <-------------   ready (engines built, Python warm)
 //	bind   ------------->   (confines itself to the workspace)
 //	       <-------------   bound
+//	thaw + snapshot ---->   (optional, right after bound: Python's saved state)
+//	       <-------------   thawed
 //	run    ------------->
 //	       <-------------   result (retire: the worker exits after sending it)
 //	...
+//	freeze ------------->   (before the supervisor stops an idle worker)
+//	       <-------------   frozen + snapshot
 //	EOF    ------------->   exits
-const maxFrame = 64 << 20
+//
+// A message whose Blob is n is followed by n raw bytes (a snapshot), outside the JSON.
+const (
+	maxFrame = 64 << 20
+	maxBlob  = 1 << 30
+)
 
 // Message kinds.
 const (
@@ -37,6 +46,10 @@ const (
 	kindBound  = "bound"
 	kindRun    = "run"
 	kindResult = "result"
+	kindFreeze = "freeze"
+	kindFrozen = "frozen"
+	kindThaw   = "thaw"
+	kindThawed = "thawed"
 )
 
 // message is one frame's body. Only the fields of its kind are set.
@@ -49,6 +62,11 @@ type message struct {
 	Error   string            `json:"error,omitempty"`
 	Retire  bool              `json:"retire,omitempty"`
 	Info    map[string]string `json:"info,omitempty"`
+	// Notes are what a thaw has to tell the user (files that were closed).
+	Notes string `json:"notes,omitempty"`
+	// Blob is the length of the raw bytes after the frame; data holds them.
+	Blob int   `json:"blob,omitempty"`
+	data []byte
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.
@@ -95,8 +113,17 @@ func writeMessage(w io.Writer, m *message) error {
 	frame := make([]byte, 4+len(body))
 	binary.BigEndian.PutUint32(frame, uint32(len(body)))
 	copy(frame[4:], body)
-	_, err = w.Write(frame)
+	if _, err = w.Write(frame); err != nil || m.Blob == 0 {
+		return err
+	}
+	_, err = w.Write(m.data)
 	return err
+}
+
+// withBlob returns m carrying data after its frame.
+func withBlob(m *message, data []byte) *message {
+	m.Blob, m.data = len(data), data
+	return m
 }
 
 func readMessage(r io.Reader) (*message, error) {
@@ -115,6 +142,15 @@ func readMessage(r io.Reader) (*message, error) {
 	var m message
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", errFrame, err)
+	}
+	if m.Blob < 0 || m.Blob > maxBlob {
+		return nil, fmt.Errorf("%w: blob of %d bytes", errFrame, m.Blob)
+	}
+	if m.Blob > 0 {
+		m.data = make([]byte, m.Blob)
+		if _, err := io.ReadFull(r, m.data); err != nil {
+			return nil, fmt.Errorf("%w: blob: %v", errFrame, err)
+		}
 	}
 	return &m, nil
 }

@@ -25,8 +25,13 @@ type Setup struct {
 	Allowlist []string `json:"allowlist,omitempty"`
 	// CacheDir is wazero's compilation cache, read while the worker starts.
 	CacheDir string `json:"cache_dir"`
+	// ImageDir holds the Python base image every worker maps ("" : CacheDir). Saved session
+	// states are relative to it, so all workers must share it.
+	ImageDir string `json:"image_dir,omitempty"`
 	// Confine says which layers to apply; see [Confinement].
 	Confine Confinement `json:"confine"`
+	// SnapshotCap bounds one saved interpreter state, in bytes (0: no cap).
+	SnapshotCap int64 `json:"snapshot_cap,omitempty"`
 }
 
 // Builder makes the engines of a worker from its setup. cmd/wasmbox provides it, so this
@@ -121,8 +126,29 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		if err != nil {
 			return err
 		}
-		if m.Kind != kindRun || m.Request == nil {
-			return fmt.Errorf("%w: want run, got %q", errFrame, m.Kind)
+		switch {
+		case m.Kind == kindFreeze:
+			data, err := sess.(*localSession).freeze(ctx)
+			reply := &message{Kind: kindFrozen}
+			if err != nil {
+				reply.Error = err.Error()
+			}
+			if err := writeMessage(conn, withBlob(reply, data)); err != nil {
+				return err
+			}
+			continue
+		case m.Kind == kindThaw:
+			notes, err := sess.(*localSession).thaw(ctx, m.data)
+			reply := &message{Kind: kindThawed, Notes: notes}
+			if err != nil {
+				reply.Error = err.Error()
+			}
+			if err := writeMessage(conn, reply); err != nil {
+				return err
+			}
+			continue
+		case m.Kind != kindRun || m.Request == nil:
+			return fmt.Errorf("%w: want run, freeze or thaw, got %q", errFrame, m.Kind)
 		}
 		mu.Lock()
 		res, err := sess.Run(ctx, *m.Request)

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +48,20 @@ type supConfig struct {
 	langs      []runtime.Language
 	now        func() time.Time
 	log        *slog.Logger
+	resident   int
+}
+
+// WithMaxResident caps the workers bound to sessions at once (MAX_RESIDENT_SESSIONS; default:
+// as many as the memory budget holds, see [WithMemoryBudget]). Past it the least recently used
+// idle session is frozen: its Python state is saved beside its workspace and its worker stops.
+func WithMaxResident(n int) Option {
+	return func(c *supConfig) error {
+		if n < 0 {
+			return fmt.Errorf("worker: max resident sessions %d: must not be negative", n)
+		}
+		c.resident = n
+		return nil
+	}
 }
 
 // Option configures a [Supervisor].
@@ -280,7 +296,21 @@ func (s *Supervisor) fill() {
 }
 
 func (s *Supervisor) fitsLocked() bool {
+	if s.cfg.resident > 0 && s.bound() >= s.cfg.resident {
+		return false
+	}
 	return int64(s.live+1)*s.cfg.charge <= s.cfg.budget
+}
+
+// bound counts the workers bound to sessions (with s.mu held).
+func (s *Supervisor) bound() int {
+	n := 0
+	for h := range s.handles {
+		if h.p != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // start spawns a worker and waits until its engines are ready.
@@ -332,12 +362,13 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 				runtime.ErrBusy, s.cfg.budget>>20, s.live)
 		}
 		// The victim's share of the budget passes to this caller directly, so nothing else
-		// can take it in between.
+		// can take it in between. Its Python state is saved first (see handle.park).
 		p := victim.p
 		victim.p = nil
-		victim.lostAll()
+		python := victim.used[runtime.Python]
 		s.mu.Unlock()
-		p.kill()
+		victim.park(p, python)
+		victim.runMu.Unlock()
 	} else {
 		s.live++
 		s.mu.Unlock()
@@ -353,18 +384,22 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 	return p, nil
 }
 
-// idlestLocked finds the bound worker idle the longest, not self's and not running.
+// idlestLocked finds the bound worker idle the longest, not self's and not running, and
+// returns it with its runMu held (so no run starts on it while it is parked).
 func (s *Supervisor) idlestLocked(self *handle) *handle {
-	var best *handle
+	var idle []*handle
 	for h := range s.handles {
-		if h == self || h.p == nil || h.running {
-			continue
-		}
-		if best == nil || h.lastUsed.Before(best.lastUsed) {
-			best = h
+		if h != self && h.p != nil && !h.running {
+			idle = append(idle, h)
 		}
 	}
-	return best
+	slices.SortFunc(idle, func(a, b *handle) int { return a.lastUsed.Compare(b.lastUsed) })
+	for _, h := range idle {
+		if h.runMu.TryLock() {
+			return h
+		}
+	}
+	return nil
 }
 
 // release forgets a worker that is gone or being stopped.
@@ -394,24 +429,43 @@ func (s *Supervisor) janitor() {
 // StopIdle stops the workers of sessions idle for longer than d; it returns how many.
 func (s *Supervisor) StopIdle(d time.Duration) int {
 	now := s.cfg.now()
-	var victims []*proc
+	var victims []parked
 	s.mu.Lock()
 	for h := range s.handles {
-		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d {
-			victims = append(victims, h.p)
+		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d && h.runMu.TryLock() {
+			victims = append(victims, parked{h, h.p, h.used[runtime.Python]})
 			h.p = nil
-			h.lostAll()
 			s.live--
 		}
 	}
 	s.mu.Unlock()
-	for _, p := range victims {
-		p.kill()
-	}
+	parkAll(victims)
 	if len(victims) > 0 {
 		s.kick()
 	}
 	return len(victims)
+}
+
+// parked is a session's worker being stopped, with its handle's runMu held.
+type parked struct {
+	h      *handle
+	p      *proc
+	python bool
+}
+
+// parkAll parks the workers at once (each freeze is bounded by freezeTimeout) and releases
+// their handles.
+func parkAll(list []parked) {
+	var wg sync.WaitGroup
+	for _, v := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v.h.park(v.p, v.python)
+			v.h.runMu.Unlock()
+		}()
+	}
+	wg.Wait()
 }
 
 // Close stops every worker, pooled and bound, and waits for them to be gone.
@@ -424,9 +478,15 @@ func (s *Supervisor) Close() error {
 	s.closed = true
 	procs := s.pool
 	s.pool = nil
+	var toPark []parked
 	for h := range s.handles {
 		if h.p != nil {
-			procs = append(procs, h.p)
+			// A graceful shutdown saves every idle session's Python state for the next start.
+			if !h.running && h.runMu.TryLock() {
+				toPark = append(toPark, parked{h, h.p, h.used[runtime.Python]})
+			} else {
+				procs = append(procs, h.p)
+			}
 			h.p = nil
 		}
 		h.closed = true
@@ -434,6 +494,7 @@ func (s *Supervisor) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	s.wg.Wait()
+	parkAll(toPark)
 	for _, p := range procs {
 		p.kill()
 	}
@@ -465,6 +526,10 @@ type handle struct {
 	used     map[runtime.Language]bool // languages with state in the current worker
 	lost     map[runtime.Language]bool // languages whose state a stopped worker took along
 	closed   bool
+	// restored and thawErr are for the next Python run: which saved state came back, or why
+	// none could.
+	restored string
+	thawErr  string
 }
 
 func (h *handle) lostAll() {
@@ -548,13 +613,29 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	lostBefore := h.lost[req.Language]
 	delete(h.lost, req.Language)
 	h.used[req.Language] = true
+	restored, thawErr := "", ""
+	if req.Language == runtime.Python {
+		restored, thawErr = h.restored, h.thawErr
+		h.restored, h.thawErr = "", ""
+	}
 	s.mu.Unlock()
 
 	if err == nil && reply.Kind == kindResult && reply.Error == "" && reply.Result != nil {
 		res := reply.Result.result()
-		res.StateReset = res.StateReset || lostBefore
+		res.StateReset = res.StateReset || lostBefore || thawErr != ""
+		if !res.StateReset {
+			res.StateRestored = restored
+		}
+		if thawErr != "" {
+			res.Stderr = "[wasmbox] the session's saved Python state could not be restored: " + thawErr + "; Python started afresh\n" + res.Stderr
+		}
 		if reply.Retire {
+			// The guest could not be stopped in time: its worker goes, and Python continues
+			// from the session's last snapshot, if there is one.
 			h.drop(p)
+			if note := h.snapshotNote(); note != "" && res.Error != nil {
+				res.Error.Message = strings.Replace(res.Error.Message, "Python state was reset (variables and imports are gone, files remain)", note, 1)
+			}
 		}
 		return res, nil
 	}
@@ -575,12 +656,15 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		return nil, ctx.Err()
 	}
 	res := &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true}
+	after := "the session's state was reset (variables and imports are gone, files remain)"
+	if note := h.snapshotNote(); note != "" {
+		after = note + "; JavaScript and bash state was reset"
+	}
 	switch {
 	case timedOut:
-		res.Error = &runtime.Error{Kind: runtime.ErrTimeout, Message: fmt.Sprintf(
-			"execution stopped after the %s time limit; the session's state was reset (variables and imports are gone, files remain)", req.Limits.Timeout)}
+		res.Error = &runtime.Error{Kind: runtime.ErrTimeout, Message: fmt.Sprintf("execution stopped after the %s time limit; %s", req.Limits.Timeout, after)}
 	default:
-		res.Error = &runtime.Error{Kind: runtime.ErrorKind(kind), Message: why + "; the session's state was reset (variables and imports are gone, files remain)"}
+		res.Error = &runtime.Error{Kind: runtime.ErrorKind(kind), Message: why + "; " + after}
 	}
 	return res, nil
 }
@@ -601,6 +685,7 @@ func (h *handle) bind() (*proc, error) {
 		s.release()
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
+	h.thaw(p)
 	s.mu.Lock()
 	s.layers = reply.Info
 	if h.closed || s.closed {
@@ -630,4 +715,110 @@ func (h *handle) drop(p *proc) {
 	if mine {
 		s.release()
 	}
+}
+
+// freezeTimeout bounds saving or restoring one session's state.
+const freezeTimeout = 30 * time.Second
+
+// SnapshotFile is the name of a session's saved Python state, kept beside its workspace
+// directory (outside what the guest sees, and outside its quota).
+const SnapshotFile = "python.snapshot"
+
+// snapshotNote says which saved state Python continues from after a run was stopped; "" when
+// the session has none.
+func (h *handle) snapshotNote() string {
+	fi, err := os.Stat(h.snapshotPath())
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("Python continues from the session's snapshot of %s (variables and imports since then are gone, files remain)",
+		fi.ModTime().UTC().Format(time.RFC3339))
+}
+
+func (h *handle) snapshotPath() string {
+	return filepath.Join(filepath.Dir(filepath.Clean(h.dir)), SnapshotFile)
+}
+
+// park stops a session's worker, first saving its Python state (when it has any) so the next
+// worker continues from it. The caller holds h.runMu and has taken p from h.
+func (h *handle) park(p *proc, python bool) {
+	frozen := python && h.freeze(p)
+	p.kill()
+	s := h.s
+	s.mu.Lock()
+	h.lostAll()
+	if frozen {
+		delete(h.lost, runtime.Python)
+	}
+	s.mu.Unlock()
+}
+
+// freeze asks p for the session's Python state and stores it; it reports whether it did.
+func (h *handle) freeze(p *proc) bool {
+	log := h.s.cfg.log
+	reply, err := p.call(&message{Kind: kindFreeze}, time.Now().Add(freezeTimeout))
+	if err == nil && reply.Kind != kindFrozen {
+		err = fmt.Errorf("%w: want frozen, got %q", errFrame, reply.Kind)
+	}
+	if err == nil && reply.Error != "" {
+		err = errors.New(reply.Error)
+	}
+	path := h.snapshotPath()
+	if err != nil {
+		// Over the snapshot cap, or the guest is broken: the old snapshot would bring back an
+		// older state than the user last saw, so it goes too, and the next run says why.
+		os.Remove(path)
+		h.s.mu.Lock()
+		h.thawErr = "saving it failed: " + err.Error()
+		h.s.mu.Unlock()
+		log.Warn("freeze session", "dir", h.dir, "err", err)
+		return false
+	}
+	if len(reply.data) == 0 {
+		fmt.Fprintf(os.Stderr, "DEBUG freeze: empty reply %+v\n", reply)
+		return false
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, reply.data, 0o600); err != nil {
+		log.Warn("store session snapshot", "path", path, "err", err)
+		os.Remove(tmp)
+		return false
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return false
+	}
+	return true
+}
+
+// thaw hands a new worker the session's saved Python state, when there is one. A snapshot
+// that cannot be used is removed, and the next Python run says why.
+func (h *handle) thaw(p *proc) {
+	path := h.snapshotPath()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	fi, _ := os.Stat(path)
+	reply, err := p.call(withBlob(&message{Kind: kindThaw}, data), time.Now().Add(freezeTimeout))
+	if err == nil && reply.Kind != kindThawed {
+		err = fmt.Errorf("%w: want thawed, got %q", errFrame, reply.Kind)
+	}
+	if err == nil && reply.Error != "" {
+		err = errors.New(reply.Error)
+	}
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		os.Remove(path)
+		h.thawErr = err.Error()
+		return
+	}
+	h.restored = "Python state restored from the snapshot saved at " + fi.ModTime().UTC().Format(time.RFC3339)
+	if reply.Notes != "" {
+		h.restored += "; " + reply.Notes
+	}
+	h.used[runtime.Python] = true
+	delete(h.lost, runtime.Python)
 }

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,32 @@ import (
 	"wasmbox/runtime/runtimetest"
 	"wasmbox/worker"
 )
+
+var (
+	imagesOnce sync.Once
+	images     string
+)
+
+// imageDir is the test binary's shared directory of Python base images: every worker must map
+// the same one for snapshots to move between them. TestMain removes it.
+func imageDir(t testing.TB) string {
+	imagesOnce.Do(func() {
+		d, err := os.MkdirTemp("", "wasmbox-worker-images-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = d
+	})
+	return images
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if images != "" {
+		os.RemoveAll(images)
+	}
+	os.Exit(code)
+}
 
 // binary is the wasmbox binary workers run as: make test builds it first.
 func binary(t testing.TB) string {
@@ -46,7 +74,7 @@ func newSupervisor(t testing.TB, opts ...worker.Option) *worker.Supervisor {
 	limits := runtime.DefaultLimits()
 	limits.Timeout = 3 * time.Second
 	base := []worker.Option{worker.WithExecutable(binary(t)), worker.WithPoolSize(0),
-		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t)}),
+		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t)}),
 		worker.WithLanguages(runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash)}
 	s, err := worker.New(append(base, opts...)...)
 	if err != nil {
@@ -197,9 +225,20 @@ func TestSupervisor_StopIdle(t *testing.T) {
 	if st := s.Stats(); st.Bound != 0 || st.Live != 0 {
 		t.Errorf("stats after StopIdle %+v", st)
 	}
+	// Python's state was saved when the worker stopped, and comes back in the next one.
 	res := run(t, ip, runtime.Python, "print('x' in globals())")
-	if res.Stdout != "False\n" || !res.StateReset {
-		t.Errorf("after an idle stop: %q reset=%v", res.Stdout, res.StateReset)
+	if res.Stdout != "True\n" || res.StateReset || !strings.Contains(res.StateRestored, "snapshot") {
+		t.Errorf("after an idle stop: %q reset=%v restored=%q", res.Stdout, res.StateReset, res.StateRestored)
+	}
+	// A later timeout goes back to that snapshot: x is there, what came after is not.
+	run(t, ip, runtime.Python, "y = 2")
+	res = run(t, ip, runtime.Python, "while True: pass")
+	if res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !strings.Contains(res.Error.Message, "snapshot") {
+		t.Fatalf("timeout: %+v, want one that names the snapshot it goes back to", res.Error)
+	}
+	res = run(t, ip, runtime.Python, "print('x' in globals(), 'y' in globals())")
+	if res.Stdout != "True False\n" || res.StateRestored == "" {
+		t.Errorf("after the timeout: %q restored=%q, want the snapshot's state", res.Stdout, res.StateRestored)
 	}
 }
 
@@ -213,7 +252,8 @@ func TestSupervisor_budget(t *testing.T) {
 	if res := run(t, b, runtime.Python, "print(2)"); res.Stdout != "2\n" {
 		t.Fatalf("b: %+v", res)
 	}
-	if res := run(t, a, runtime.Python, "print('x' in globals())"); res.Stdout != "False\n" || !res.StateReset {
+	// a's Python state was saved when its worker was taken, and comes back.
+	if res := run(t, a, runtime.Python, "print('x' in globals())"); res.Stdout != "True\n" || res.StateReset {
 		t.Errorf("a after its worker was taken: %q reset=%v", res.Stdout, res.StateReset)
 	}
 	// While a runs, b cannot get a worker: busy, with a hint.
@@ -346,4 +386,99 @@ func TestSupervisor_conformance(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestSupervisor_resident: past MAX_RESIDENT_SESSIONS the least recently used idle session is
+// frozen, not destroyed: variables, imports and functions survive; JavaScript starts afresh
+// and says so.
+func TestSupervisor_resident(t *testing.T) {
+	s := newSupervisor(t, worker.WithMaxResident(1))
+	a, _ := open(t, s)
+	b, _ := open(t, s)
+	run(t, a, runtime.Python, "import statistics\nx = 42\ndef double(n): return 2 * n")
+	run(t, a, runtime.JavaScript, "var j = 1")
+	run(t, b, runtime.Python, "z = 'b'")
+	if st := s.Stats(); st.Bound != 1 {
+		t.Errorf("stats %+v, want one resident session", st)
+	}
+	res := run(t, a, runtime.Python, "print(x, double(x), statistics.mean([1, 3]))")
+	if res.Stdout != "42 84 2\n" || res.StateReset || res.StateRestored == "" {
+		t.Errorf("a after being frozen: %q %+v reset=%v restored=%q", res.Stdout, res.Error, res.StateReset, res.StateRestored)
+	}
+	if res := run(t, a, runtime.JavaScript, "typeof j"); res.Stdout != "'undefined'\n" || !res.StateReset {
+		t.Errorf("a's JavaScript after being frozen: %q reset=%v", res.Stdout, res.StateReset)
+	}
+	if res := run(t, b, runtime.Python, "print(z)"); res.Stdout != "b\n" {
+		t.Errorf("b after being frozen: %q", res.Stdout)
+	}
+}
+
+// TestSupervisor_Close_freezes: a graceful stop saves every session's Python state; a new
+// supervisor (a restarted server) continues from it.
+func TestSupervisor_Close_freezes(t *testing.T) {
+	s := newSupervisor(t)
+	dir := t.TempDir()
+	ip, err := s.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ip, runtime.Python, "x = 42")
+	s.Close()
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), worker.SnapshotFile)); err != nil {
+		t.Fatalf("no snapshot after Close: %v", err)
+	}
+	s2 := newSupervisor(t)
+	ip2, err := s2.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ip2.Close()
+	if res := run(t, ip2, runtime.Python, "print(x)"); res.Stdout != "42\n" || res.StateRestored == "" {
+		t.Errorf("after a restart: %q %+v restored=%q", res.Stdout, res.Error, res.StateRestored)
+	}
+	// A snapshot from another build (or damaged) is refused: state_reset, with the reason.
+	os.WriteFile(filepath.Join(filepath.Dir(dir), worker.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
+	s2.StopIdle(-1)
+	os.WriteFile(filepath.Join(filepath.Dir(dir), worker.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
+	res := run(t, ip2, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset || !strings.Contains(res.Stderr, "could not be restored") {
+		t.Errorf("after a foreign snapshot: %q reset=%v stderr=%q", res.Stdout, res.StateReset, res.Stderr)
+	}
+}
+
+// TestSupervisor_freezeRaces: freezes (a resident cap of one), runs and closes of several
+// sessions at once; under -race this checks the handles' locking.
+func TestSupervisor_freezeRaces(t *testing.T) {
+	s := newSupervisor(t, worker.WithMaxResident(1))
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ip, err := s.Open(context.Background(), t.TempDir())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer ip.Close()
+			for n := range 4 {
+				res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python,
+					Code: fmt.Sprintf("n = globals().get('n', 0) + 1\nprint(n)")})
+				if errors.Is(err, runtime.ErrBusy) {
+					continue // all workers in use at that moment
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Error != nil {
+					t.Errorf("session %d run %d: %+v", i, n, res.Error)
+				}
+			}
+			if i == 0 {
+				s.StopIdle(0)
+			}
+		}()
+	}
+	wg.Wait()
 }

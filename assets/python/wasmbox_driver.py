@@ -1,9 +1,15 @@
 """wasmbox's guest-side driver: runs each request's code in one persistent namespace.
 
-The host and this driver talk over a private control file (/dev/wasmbox/ctl) that only this
-driver can open; user code's stdout and stderr go straight to the host's capped buffers and
-carry no framing, so nothing user code prints can be mistaken for a message. A message is a
-ten-digit decimal length, a newline, and that many bytes of JSON.
+CPython is built as a WASI reactor: wasmbox's entry (wasm/cpython/reactor.c) imports this
+module once, then the host calls handle() with each request (JSON) and gets its response (JSON)
+as the return value. Nothing passes through files or output streams: user code's stdout and
+stderr go straight to the host's capped buffers, and a run is over when handle returns, which
+user code cannot fake. In the middle of a run, the driver asks the host for services (rendering
+a figure) through the built-in module _wasmbox.
+
+Between requests the interpreter's whole state is its linear memory, which the host can save
+and restore (a base image made after import, and frozen sessions); "restored" tells the driver
+it woke up in a new instance.
 """
 
 import ast
@@ -17,38 +23,7 @@ import os
 import sys
 import traceback
 
-CTL = "/dev/wasmbox/ctl"
-HEADER = 11
-
-
-def _read_exact(fd, n):
-    chunks = []
-    while n:
-        b = os.read(fd, n)
-        if not b:
-            return None
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
-
-
-def _recv(fd):
-    head = _read_exact(fd, HEADER)
-    if head is None:
-        return None
-    body = _read_exact(fd, int(head[:10]))
-    if body is None:
-        return None
-    return json.loads(body)
-
-
-def _send(fd, obj):
-    body = json.dumps(obj, ensure_ascii=True).encode()
-    data = b"%010d\n" % len(body) + body
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
-
+import _wasmbox
 
 def _stream(fd):
     return io.TextIOWrapper(
@@ -69,15 +44,9 @@ def _patch_selector_events(module):
     cls._write_to_self = lambda self: None
 
 
-_ctl_fd = None
-
-
 def _host_call(msg):
     """Asks the host for a service in the middle of a run (rendering a figure)."""
-    _send(_ctl_fd, msg)
-    reply = _recv(_ctl_fd)
-    if reply is None:
-        raise RuntimeError("wasmbox host went away")
+    reply = json.loads(_wasmbox.call(json.dumps(msg, ensure_ascii=True).encode()))
     if "error" in reply:
         raise (ValueError if reply.get("type") == "ValueError" else RuntimeError)(reply["error"])
     return reply
@@ -219,28 +188,84 @@ def _no_symlink(*args, **kwargs):
     raise PermissionError(1, "symbolic links are not supported in the workspace")
 
 
-def main():
-    global _ctl_fd
+# Modules most cells use, imported once into the base image so a new interpreter has them.
+WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", "functools",
+        "statistics", "decimal", "fractions", "string", "textwrap", "csv", "io", "copy", "dataclasses",
+        "enum", "typing", "pathlib", "base64", "hashlib", "struct", "heapq", "bisect", "operator",
+        "uuid", "tempfile", "zoneinfo", "pprint")
+
+
+def _restored():
+    """Makes an interpreter woken from a memory image its own: fresh random state, and files
+    that were open when the image was made (their descriptors did not survive) closed."""
+    import random
+    random.seed()
+    random._inst.seed()
+    import tempfile
+    tempfile._name_sequence = None
+    closed = []
+    import gc
+    for o in gc.get_objects():
+        try:
+            if isinstance(o, io.FileIO) and not o.closed and o.fileno() > 2:
+                closed.append(str(o.name))
+                o.close()
+            elif type(o).__name__ == "Connection" and type(o).__module__ == "sqlite3":
+                closed.append("sqlite3 connection")
+                o.close()
+        except Exception:
+            pass
+    return closed
+
+
+def _freeze():
+    """Writes out what open files hold in their buffers, before the interpreter is saved."""
+    import gc
+    for o in gc.get_objects():
+        try:
+            if isinstance(o, (io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper)) and not o.closed:
+                o.flush()
+        except Exception:
+            pass
+
+
+def _init():
     os.symlink = _no_symlink
-    fd = _ctl_fd = os.open(CTL, os.O_RDWR)
     try:
         os.chdir("/workspace")
     except OSError:
         pass
     sys.meta_path.insert(0, _PostImport())
-    # wasmbox's own modules (matplotlib), then the workspace, as a notebook's cwd would be.
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    # The workspace is on sys.path, as a notebook's cwd would be.
     sys.path.append("/workspace")
-    d = Driver()
-    _send(fd, {"ready": True, "version": sys.version})
-    while True:
-        req = _recv(fd)
-        if req is None:
-            return
-        res = d.run(req["code"], bool(req.get("script")))
-        res["id"] = req["id"]
-        _send(fd, res)
+    for name in WARM:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    return Driver()
 
 
-if __name__ == "__main__":
-    main()
+_driver = _init()
+
+
+def handle(req):
+    """Runs one request and returns its response (both JSON)."""
+    try:
+        msg = json.loads(req)
+        op = msg.get("op", "run")
+        if op == "run":
+            res = _driver.run(msg["code"], bool(msg.get("script")))
+        elif op == "hello":
+            res = {"version": sys.version}
+        elif op == "restored":
+            res = {"closed": _restored()}
+        elif op == "freeze":
+            _freeze()
+            res = {}
+        else:
+            res = {"status": "error", "message": "unknown op %r" % op}
+        res["id"] = msg.get("id")
+    except BaseException as e:  # noqa: B036 - the host must always get an answer
+        res = {"status": "error", "message": "%s: %s" % (type(e).__name__, e)}
+    return json.dumps(res, ensure_ascii=True).encode()

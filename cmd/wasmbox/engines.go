@@ -21,8 +21,12 @@ import (
 // Python runs without wazero's per-loop interrupt check (the worker is killed from outside
 // at the deadline) and bash starts programs directly (they inherit the worker's confinement).
 func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error) {
-	py, err := python.New(ctx, python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
-		python.WithInterruptible(false), python.WithCacheDir(s.CacheDir))
+	popts := []python.Option{python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
+		python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap)}
+	if s.ImageDir != "" {
+		popts = append(popts, python.WithImageDir(s.ImageDir))
+	}
+	py, err := python.New(ctx, popts...)
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +54,16 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 
 // workerConfig is what serve and stdio read about workers from flags and the environment.
 type workerConfig struct {
-	poolSize  int
-	idle      time.Duration
-	budget    int64
-	unconfine bool     // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
-	disable   []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
+	poolSize int
+	idle     time.Duration
+	budget   int64
+	// resident caps the sessions with a worker (MAX_RESIDENT_SESSIONS; 0: the memory budget
+	// decides); snapshotCap caps one saved Python state (WASMBOX_SNAPSHOT_MAX_MB).
+	resident    int
+	snapshotCap int64
+	imageDir    string   // <data-dir>/images: the base image all workers map
+	unconfine   bool     // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
+	disable     []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
 }
 
 // backend is a running supervisor with what its probe found.
@@ -89,10 +98,11 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 			return nil, fmt.Errorf("WASMBOX_DISABLE_LAYERS: unknown layer %q (want landlock, seccomp, namespaces)", l)
 		}
 	}
-	setup := worker.Setup{Limits: limits, Allowlist: sh.Allowed(), CacheDir: wasm.DefaultCacheDir(), Confine: confine}
+	setup := worker.Setup{Limits: limits, Allowlist: sh.Allowed(), CacheDir: wasm.DefaultCacheDir(), Confine: confine,
+		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir}
 	langs := []runtime.Language{runtime.Bash, runtime.JavaScript, runtime.Python, runtime.TypeScript}
 	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
-		worker.WithNamespaces(namespaces), worker.WithLogger(log)}
+		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident)}
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
 	}

@@ -102,6 +102,8 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
 	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
 	c.workers.poolSize = c.poolSize
+	c.workers.resident = atoi("MAX_RESIDENT_SESSIONS", envOr(getenv, "MAX_RESIDENT_SESSIONS", "0"), 0)
+	c.workers.snapshotCap = int64(atoi("WASMBOX_SNAPSHOT_MAX_MB", envOr(getenv, "WASMBOX_SNAPSHOT_MAX_MB", "256"), 1)) << 20
 	if d, e := time.ParseDuration(*idle); e == nil && d > 0 {
 		c.workers.idle = d
 	} else {
@@ -250,6 +252,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
+	c.workers.imageDir = filepath.Join(c.dataDir, "images")
 	b, err := newBackend(ctx, c.workers, limits, os.Getenv, log)
 	if err != nil {
 		return nil, err
@@ -287,9 +290,11 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	return &service{backend: b, sessions: mgr, mcp: srv, handler: handler}, nil
 }
 
+// close stops the workers first, which saves each idle session's Python state beside its
+// workspace, then writes the sessions' metadata.
 func (s *service) close() {
-	s.sessions.Close()
 	s.backend.sup.Close()
+	s.sessions.Close()
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -43,36 +43,35 @@ type service struct {
 	Display *plot.Figure `json:"display"`
 }
 
-// serve answers a driver's service request; handled is false for the run's final reply.
-func serve(in *wasm.Instance, msg []byte, images *imageSink) (handled bool, err error) {
-	var req service
-	if json.Unmarshal(msg, &req) != nil || (req.Render == nil && req.Display == nil) {
-		return false, nil
-	}
-	fig := req.Render
-	if fig == nil {
-		fig = req.Display
-	}
-	reply := map[string]any{}
-	png, rerr := plot.Render(*fig)
-	switch {
-	case rerr != nil:
-		reply["error"] = rerr.Error()
-		if errors.Is(rerr, plot.ErrInvalid) {
-			reply["type"] = "ValueError"
+// serve answers the driver's service requests during a run: rendering a figure for savefig
+// (the PNG comes back) or showing one (it joins the run's images).
+func serve(images *imageSink) func([]byte) ([]byte, error) {
+	return func(msg []byte) ([]byte, error) {
+		var req service
+		if json.Unmarshal(msg, &req) != nil || (req.Render == nil && req.Display == nil) {
+			return nil, wasm.ErrProtocol
 		}
-	case req.Render != nil:
-		reply["png"] = base64.StdEncoding.EncodeToString(png)
-	default:
-		if !images.add(png) {
-			reply["error"] = fmt.Sprintf("more than %d figures in one run; the rest are not shown (save them with savefig)", MaxImages)
-		} else {
-			reply["ok"] = true
+		fig := req.Render
+		if fig == nil {
+			fig = req.Display
 		}
+		reply := map[string]any{}
+		png, rerr := plot.Render(*fig)
+		switch {
+		case rerr != nil:
+			reply["error"] = rerr.Error()
+			if errors.Is(rerr, plot.ErrInvalid) {
+				reply["type"] = "ValueError"
+			}
+		case req.Render != nil:
+			reply["png"] = base64.StdEncoding.EncodeToString(png)
+		default:
+			if !images.add(png) {
+				reply["error"] = fmt.Sprintf("more than %d figures in one run; the rest are not shown (save them with savefig)", MaxImages)
+			} else {
+				reply["ok"] = true
+			}
+		}
+		return json.Marshal(reply)
 	}
-	b, _ := json.Marshal(reply)
-	if err := in.Send(b); err != nil {
-		return true, err
-	}
-	return true, nil
 }

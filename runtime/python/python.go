@@ -27,7 +27,8 @@ type Engine struct {
 	limits runtime.Limits
 	pool   *pool
 	// ownHost is true when Close must close host.
-	ownHost bool
+	ownHost     bool
+	snapshotCap int64
 }
 
 // Option configures an [Engine].
@@ -40,6 +41,8 @@ type config struct {
 	cacheDir      *string
 	interruptible bool
 	refill        bool
+	snapshotCap   int64
+	imageDir      *string
 }
 
 // WithPoolRefill sets whether a guest taken from the pool is replaced (default true). A worker,
@@ -77,6 +80,12 @@ func WithLimits(l runtime.Limits) Option {
 	}
 }
 
+// WithImageDir sets where the base image is kept on disk (default: the compilation cache's
+// directory). Processes that exchange snapshots must share it.
+func WithImageDir(dir string) Option {
+	return func(c *config) error { c.imageDir = &dir; return nil }
+}
+
 // WithCacheDir sets wazero's compilation cache directory ("" disables it).
 func WithCacheDir(dir string) Option {
 	return func(c *config) error { c.cacheDir = &dir; return nil }
@@ -90,15 +99,24 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 			return nil, err
 		}
 	}
-	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python()), wasm.WithInterruptible(c.interruptible)}
+	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python()),
+		wasm.WithInterruptible(c.interruptible), wasm.WithEnv(guestEnv)}
 	if c.cacheDir != nil {
 		hopts = append(hopts, wasm.WithCacheDir(*c.cacheDir))
+	}
+	if c.imageDir != nil {
+		hopts = append(hopts, wasm.WithImageDir(*c.imageDir))
 	}
 	host, err := wasm.New(ctx, hopts...)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{host: host, limits: c.limits, ownHost: true}
+	// The base image is made (or read) now: in a worker, before it confines itself.
+	if _, err := host.BaseImage(ctx); err != nil {
+		host.Close(ctx)
+		return nil, fmt.Errorf("python: %w", err)
+	}
+	e := &Engine{host: host, limits: c.limits, ownHost: true, snapshotCap: c.snapshotCap}
 	e.pool = newPool(c.poolSize, c.refill, e.start)
 	return e, nil
 }
@@ -140,48 +158,48 @@ type guest struct {
 	version string
 }
 
-// -S: no site module (no site-packages exist), -s: no user site, -P: no script directory on
-// sys.path. The environment is wasmbox's own (see start), so it is honoured.
-var guestArgs = []string{"python", "-S", "-s", "-P", wasm.AssetsPath + "/wasmbox_driver.py"}
+// guestEnv is the guest's whole environment. The entry (reactor.c) starts CPython as
+// `python -S -s -P` would: no site module (no site-packages exist), no user site, no script
+// directory on sys.path.
+var guestEnv = map[string]string{
+	"PYTHONHOME":              "/usr/local",
+	"PYTHONDONTWRITEBYTECODE": "1",
+	"PYTHONUTF8":              "1",
+	"HOME":                    wasm.WorkspacePath,
+	"LANG":                    "C.UTF-8",
+	"TMPDIR":                  wasm.WorkspacePath,
+}
 
-// start starts one guest and waits for its driver.
+// start makes one guest from the base image and asks its driver for the version.
 func (e *Engine) start(ctx context.Context) (*guest, error) {
-	in, err := e.host.Start(wasm.Spec{
-		Args: guestArgs,
-		Env: map[string]string{
-			"PYTHONHOME":              "/usr/local",
-			"PYTHONDONTWRITEBYTECODE": "1",
-			"PYTHONUTF8":              "1",
-			"HOME":                    wasm.WorkspacePath,
-			"LANG":                    "C.UTF-8",
-			"TMPDIR":                  wasm.WorkspacePath,
-		},
-		Workspace: workspace.Limits{Bytes: e.limits.WorkspaceQuota, Entries: e.limits.WorkspaceEntries},
-	})
+	in, err := e.host.Start(ctx, e.spec())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("python: start interpreter: %w", err)
 	}
-	var startup strings.Builder
+	return e.hello(ctx, in)
+}
+
+func (e *Engine) spec() wasm.Spec {
+	return wasm.Spec{Workspace: workspace.Limits{Bytes: e.limits.WorkspaceQuota, Entries: e.limits.WorkspaceEntries}}
+}
+
+// hello asks a new guest's driver for its version, which also proves it answers.
+func (e *Engine) hello(ctx context.Context, in *wasm.Instance) (*guest, error) {
 	out := capture.NewCappedBuffer(4096)
 	in.SetOutput(out, out)
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	msg, err := in.Recv(ctx)
+	msg, err := in.Call(ctx, []byte(`{"op":"hello"}`), nil)
 	in.SetOutput(nil, nil)
-	if err != nil {
-		in.Close()
-		startup.WriteString(out.String())
-		return nil, fmt.Errorf("python: start interpreter: %w (guest said: %q)", err, startup.String())
-	}
-	var ready struct {
-		Ready   bool   `json:"ready"`
+	var hello struct {
 		Version string `json:"version"`
 	}
-	if json.Unmarshal(msg, &ready) != nil || !ready.Ready {
-		in.Close()
-		return nil, fmt.Errorf("python: start interpreter: %w: unexpected first message", wasm.ErrProtocol)
+	if err == nil && (json.Unmarshal(msg, &hello) != nil || hello.Version == "") {
+		err = fmt.Errorf("%w: unexpected answer to hello", wasm.ErrProtocol)
 	}
-	return &guest{in: in, version: ready.Version}, nil
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("python: start interpreter: %w (guest said: %q)", err, out.String())
+	}
+	return &guest{in: in, version: hello.Version}, nil
 }
 
 // New implements [runtime.Engine]: it takes a started interpreter from the pool (or starts one)
@@ -297,7 +315,7 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 
 	ip.seq++
 	id := ip.seq
-	msg, _ := json.Marshal(map[string]any{"id": id, "code": req.Code, "script": req.Script})
+	msg, _ := json.Marshal(map[string]any{"op": "run", "id": id, "code": req.Code, "script": req.Script})
 
 	runCtx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()
@@ -307,35 +325,23 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	}
 	answers := make(chan answer, 1)
 	var images imageSink
-	if err := g.in.Send(msg); err != nil {
-		answers <- answer{err: err}
-	} else {
-		go func() {
-			// The driver may ask for services (rendering figures) before it replies.
-			for {
-				m, err := g.in.Recv(runCtx)
-				if err == nil {
-					if handled, herr := serve(g.in, m, &images); herr != nil {
-						err = herr
-					} else if handled {
-						continue
-					}
-				}
-				if err == nil {
-					// The reply is the guest's word; the run is over when it is back at rest.
-					err = g.in.AtRest(runCtx)
-				}
-				answers <- answer{m, err}
-				return
-			}
-		}()
-	}
+	go func() {
+		// The run is over when the call returns: the guest cannot say so early.
+		m, err := g.in.Call(runCtx, msg, serve(&images))
+		if err != nil && runCtx.Err() != nil {
+			err = runCtx.Err()
+		}
+		answers <- answer{m, err}
+	}()
 
 	var a answer
 	select {
 	case a = <-answers:
 	case <-flood:
 		a.err = errFlood
+	case <-runCtx.Done():
+		// An interruptible guest stops at once; a non-interruptible one is abandoned by Kill.
+		a.err = runCtx.Err()
 	}
 	res.Duration = time.Since(start)
 
@@ -434,17 +440,13 @@ func (ip *Interpreter) fill(res *runtime.Result, rep reply, limits runtime.Limit
 
 // fillExit describes a guest that ended during the run (os._exit, a trap, a protocol violation).
 func (ip *Interpreter) fillExit(res *runtime.Result, g *guest, err error) {
-	exitErr := g.in.ExitErr()
-	var code uint32
-	if ee, ok := asExit(exitErr); ok {
-		code = ee
-	}
+	code, exited := g.in.ExitCode()
 	switch {
 	case errors.Is(err, wasm.ErrProtocol):
 		res.Error = &runtime.Error{Kind: runtime.ErrInternal,
-			Message: "the Python process broke the host protocol (wrote to wasmbox's control channel); Python state was reset"}
+			Message: "the Python driver broke the host protocol; Python state was reset"}
 		res.ExitCode = -1
-	case exitErr == nil || code != 0 && !isTrap(exitErr):
+	case exited && code != 0 || errors.Is(err, wasm.ErrExited):
 		res.ExitCode = int(code)
 		if code != 0 {
 			res.Error = &runtime.Error{Kind: runtime.ErrExit, Message: fmt.Sprintf("the Python process exited with status %d; Python state was reset", code)}
@@ -453,7 +455,7 @@ func (ip *Interpreter) fillExit(res *runtime.Result, g *guest, err error) {
 		res.Error = &runtime.Error{Kind: runtime.ErrMemory, Message: "the memory limit was reached; Python state was reset"}
 		res.ExitCode = -1
 	default:
-		res.Error = &runtime.Error{Kind: runtime.ErrInternal, Message: fmt.Sprintf("the Python process crashed (%v); Python state was reset", exitErr)}
+		res.Error = &runtime.Error{Kind: runtime.ErrInternal, Message: fmt.Sprintf("the Python process crashed (%v); Python state was reset", err)}
 		res.ExitCode = -1
 	}
 }

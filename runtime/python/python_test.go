@@ -202,16 +202,24 @@ func TestInterpreter_Run_framing(t *testing.T) {
 	if res := run(t, ip, "print('still fine')"); res.Stdout != "still fine\n" || res.StateReset {
 		t.Fatalf("after fake frames: got %+v", res)
 	}
-	// The control file cannot be opened a second time.
+	// There is no control file to forge messages on.
 	res = run(t, ip, "open('/dev/wasmbox/ctl', 'wb')")
-	if res.Error == nil || res.Error.Type != "PermissionError" {
-		t.Fatalf("second open of the control file: got %+v %q, want PermissionError", res.Error, res.Stderr)
+	if res.Error == nil || res.Error.Type != "FileNotFoundError" && res.Error.Type != "PermissionError" {
+		t.Fatalf("open of a control file: got %+v %q, want it refused", res.Error, res.Stderr)
 	}
-	// Writing garbage to the driver's own descriptor breaks the protocol: the interpreter is
-	// reset and says so, and the next run works in a fresh one.
-	res = run(t, ip, "import os\nfor fd in range(3, 20):\n    try:\n        os.write(fd, b'garbage!!!!!garbage')\n    except OSError:\n        pass")
+	// User code may call the host's services itself: garbage is refused as an exception.
+	res = run(t, ip, "kept = 1\nimport _wasmbox\n_wasmbox.call(b'garbage')")
+	if res.Error == nil || res.Error.Type != "RuntimeError" || res.StateReset {
+		t.Fatalf("garbage to the host's services: got %+v reset=%v, want RuntimeError", res.Error, res.StateReset)
+	}
+	if res := run(t, ip, "print(kept)"); res.Stdout != "1\n" {
+		t.Fatalf("state after refused service: got %+v", res)
+	}
+	// Code that makes the driver answer for another request breaks the protocol: the
+	// interpreter is reset and says so, and the next run works in a fresh one.
+	res = run(t, ip, "import json\njson.dumps = lambda *a, **k: '{\"id\": 999, \"status\": \"ok\"}'")
 	if res.Error == nil || !res.StateReset {
-		t.Fatalf("garbage on the control fd: got %+v reset=%v, want an error and a reset", res.Error, res.StateReset)
+		t.Fatalf("forged response: got %+v reset=%v, want an error and a reset", res.Error, res.StateReset)
 	}
 	res = run(t, ip, "print(1 + 1)")
 	if res.Error != nil || res.Stdout != "2\n" || !res.StateReset {

@@ -64,7 +64,7 @@ ensure_packages() {
 }
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/wasmbox
-recipe_hash() { { cat "$0"; toolchain_id; echo "WASM_OPT=${WASM_OPT:-0}"; } | sha256sum | cut -c1-16; }
+recipe_hash() { { cat "$0" "$here/reactor/reactor.c"; toolchain_id; echo "WASM_OPT=${WASM_OPT:-0}"; } | sha256sum | cut -c1-16; }
 
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$cache_root/cpython-$PYVER-$(recipe_hash)"
@@ -182,8 +182,24 @@ mkdir build
 
 ts "5. make"
 (cd build && make -j"$(nproc)" > make.out 2>&1 || { tail -40 make.out >&2; exit 1; })
-cp build/python.wasm python.wasm
+
+ts "5a. link the reactor: wasmbox's reactor.c in place of Programs/python.o, -mexec-model=reactor"
+# The compile and link commands are make's own for python.wasm (read from its log), so the
+# reactor gets exactly the interpreter's flags, libraries and stack size.
+(cd build &&
+  cc_line=$(grep -E -- ' -o Programs/python\.o( |$)' make.out | tail -1) &&
+  ld_line=$(grep -E -- ' -o python\.wasm( |$)' make.out | tail -1) &&
+  [ -n "$cc_line" ] && [ -n "$ld_line" ] &&
+  cp "$here/reactor/reactor.c" Programs/wasmbox_reactor.c &&
+  eval "$(echo "$cc_line" | sed -E 's#[^ ]*Programs/python\.c#Programs/wasmbox_reactor.c#; s# -o Programs/python\.o# -o Programs/wasmbox_reactor.o#')" &&
+  eval "$(echo "$ld_line" | sed -E 's# -o python\.wasm Programs/python\.o# -mexec-model=reactor -o python-reactor.wasm Programs/wasmbox_reactor.o#')" &&
+  [ -f python-reactor.wasm ] \
+  || { echo "linking the reactor failed; compile: $cc_line; link: $ld_line" >&2; exit 1; })
+cp build/python-reactor.wasm python.wasm
 wasm-strip python.wasm
+# The reactor's contract with the host (package wasm): these exports, and imports from
+# wasi_snapshot_preview1 and wasmbox only.
+wasm-objdump -x -j Export python.wasm | grep -q '"wasmbox_exec"' || { echo "python.wasm lacks wasmbox_exec" >&2; exit 1; }
 if [ "${WASM_OPT:-0}" = 1 ]; then
   ts "5b. wasm-opt -O3"
   wasm-opt -O3 --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int --enable-bulk-memory python.wasm -o python.opt.wasm && mv python.opt.wasm python.wasm

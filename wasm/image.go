@@ -1,0 +1,216 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"wasmbox/wasm/cpython"
+)
+
+// Image is an instance at rest: its linear memory. It is only valid for the build it was
+// taken from ([Host.BuildID]) and is not modified after it is made.
+type Image struct {
+	// Build is the [Host.BuildID] of the host that took it.
+	Build string
+	// Memory is the linear memory, a whole number of 64 KiB pages.
+	Memory []byte
+	// ID is the SHA-256 of Memory, for base images (snapshots store pages that differ from
+	// one, so they name it).
+	ID string
+}
+
+// imageHeader starts a base image file: "WBXBASE1", the hex SHA-256 of the memory, padding to
+// 4 KiB; the memory follows.
+const (
+	imageMagic  = "WBXBASE1"
+	imageHeader = 4096
+)
+
+// ErrForeignImage reports an image taken from another build of python.wasm or its driver.
+var ErrForeignImage = errors.New("wasm: image from another build")
+
+// BuildID identifies python.wasm, its standard library, the driver and the environment: the
+// things an image depends on.
+func (h *Host) BuildID() string { return h.baseHash }
+
+// Image saves the instance's state. It must not be in a call (it waits for one to end).
+func (in *Instance) Image() (*Image, error) {
+	in.callMu.Lock()
+	defer in.callMu.Unlock()
+	if err := in.Err(); err != nil {
+		return nil, err
+	}
+	mem := in.mod.Memory()
+	b, ok := mem.Read(0, mem.Size())
+	if !ok {
+		return nil, errors.New("wasm: read memory")
+	}
+	return &Image{Build: in.host.baseHash, Memory: bytes.Clone(b)}, nil
+}
+
+// Restored is what the driver reported when it woke up from an image.
+type Restored struct {
+	// Closed names the files (and sqlite3 connections) that were open in the image; their
+	// descriptors did not survive, so they were closed.
+	Closed []string `json:"closed"`
+}
+
+// Restore makes a new instance from img, without running CPython's start-up: the memory is
+// written back and the driver is told it woke up (it reseeds random and closes files whose
+// descriptors are gone).
+func (h *Host) Restore(ctx context.Context, spec Spec, img *Image) (*Instance, Restored, error) {
+	if img.Build != h.baseHash {
+		return nil, Restored{}, ErrForeignImage
+	}
+	if len(img.Memory)%pageSize != 0 || int64(len(img.Memory)) > h.memory {
+		return nil, Restored{}, fmt.Errorf("wasm: image of %d bytes: not whole pages, or over the memory limit", len(img.Memory))
+	}
+	in, err := h.instantiate(spec)
+	if err != nil {
+		return nil, Restored{}, err
+	}
+	mem := in.mod.Memory()
+	if have, want := mem.Size()/pageSize, uint32(len(img.Memory)/pageSize); want > have {
+		if _, ok := mem.Grow(want - have); !ok {
+			in.Close()
+			return nil, Restored{}, errors.New("wasm: grow memory for the image")
+		}
+	} else if want < have {
+		in.Close()
+		return nil, Restored{}, fmt.Errorf("wasm: image of %d pages is smaller than a new instance's %d", want, have)
+	}
+	if !mem.Write(0, img.Memory) {
+		in.Close()
+		return nil, Restored{}, errors.New("wasm: write the image")
+	}
+	out, err := in.Call(ctx, []byte(`{"op":"restored"}`), nil)
+	var r Restored
+	if err == nil {
+		err = json.Unmarshal(out, &r)
+	}
+	if err != nil {
+		in.Close()
+		return nil, Restored{}, fmt.Errorf("wasm: wake the restored interpreter: %w", err)
+	}
+	return in, r, nil
+}
+
+// baseImage returns the base image: read from the image directory, or made by starting CPython
+// once (and then saved there).
+func (h *Host) baseImage(ctx context.Context) (*Image, error) {
+	h.baseOnce.Do(func() {
+		path := ""
+		if h.cacheDir != "" {
+			path = filepath.Join(h.cacheDir, "python-image-"+h.baseHash[:16]+".mem")
+			if img := h.readBase(path); img != nil {
+				h.base = img
+				return
+			}
+		}
+		in, err := h.Boot(ctx, Spec{})
+		if err != nil {
+			h.baseErr = err
+			return
+		}
+		defer in.Close()
+		img, err := in.Image()
+		if err != nil {
+			h.baseErr = err
+			return
+		}
+		sum := sha256.Sum256(img.Memory)
+		img.ID = hex.EncodeToString(sum[:])
+		h.base = img
+		if path != "" {
+			// Best effort: without the file the next process makes an image of its own (and
+			// snapshots made against this one cannot be thawed there).
+			if os.MkdirAll(h.cacheDir, 0o755) == nil {
+				tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+				head := make([]byte, imageHeader)
+				copy(head, imageMagic+img.ID)
+				if os.WriteFile(tmp, append(head, img.Memory...), 0o644) == nil && os.Rename(tmp, path) == nil {
+					// Mapped from the file, the image's pages are shared by every process.
+					if m := h.readBase(path); m != nil && m.ID == img.ID {
+						h.base = m
+					}
+				}
+				os.Remove(tmp)
+			}
+		}
+	})
+	return h.base, h.baseErr
+}
+
+// readBase maps a base image file; nil when it is missing or malformed.
+func (h *Host) readBase(path string) *Image {
+	b, err := mapFile(path)
+	if err != nil {
+		return nil
+	}
+	mem := b[min(len(b), imageHeader):]
+	if len(b) < imageHeader || string(b[:len(imageMagic)]) != imageMagic || len(mem) == 0 ||
+		len(mem)%pageSize != 0 || int64(len(mem)) > h.memory {
+		syscall.Munmap(b)
+		return nil
+	}
+	return &Image{Build: h.baseHash, Memory: mem, ID: string(b[len(imageMagic) : len(imageMagic)+64])}
+}
+
+// BaseImage returns the base image, making it if needed (see [Host.Start]).
+func (h *Host) BaseImage(ctx context.Context) (*Image, error) { return h.baseImage(ctx) }
+
+// buildHash hashes what an image depends on: python.wasm, the standard library, the driver's
+// files and the environment.
+func buildHash(wasm []byte, assets fs.FS, env map[string]string) string {
+	sum := sha256.New()
+	sum.Write(wasm)
+	if zip, err := fs.ReadFile(cpython.Files, "python311.zip"); err == nil {
+		sum.Write(zip)
+	}
+	if assets != nil {
+		fs.WalkDir(assets, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			b, _ := fs.ReadFile(assets, p)
+			fmt.Fprintf(sum, "%s\x00%d\x00", p, len(b))
+			sum.Write(b)
+			return nil
+		})
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(sum, "%s=%s\x00", k, env[k])
+	}
+	return hex.EncodeToString(sum.Sum(nil))
+}
+
+// mapFile maps a file read-only and private: the pages of the page cache are shared by every
+// process that maps it, instead of each holding a copy on its heap. The mapping is never
+// unmapped (base images live as long as the process).
+func mapFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil, fmt.Errorf("wasm: map %s: empty or unreadable", path)
+	}
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+}
