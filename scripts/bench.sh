@@ -46,6 +46,8 @@ load() { "$bin" load --url "$url/mcp" --clients 1 --duration "${secs}s" "$@"; }
 py_warm=$(load --code 'print(1)' | p50)
 js_warm=$(load --tool execute_javascript_code --code '1' | p50)
 sh_warm=$(load --tool execute_bash_command --code 'echo hi | wc -c' | p50)
+nosess_out=$("$bin" load --url "$url/mcp" --clients 1 --no-session --calls 20 --code 'print(1)')
+nosess_p50=$(echo "$nosess_out" | p50); nosess_p90=$(echo "$nosess_out" | sed -n 's/.*p90 \([^ ]*\).*/\1/p')
 fresh_out=$(load --new-session --code 'print(1)')
 fresh_p50=$(echo "$fresh_out" | p50); fresh_p99=$(echo "$fresh_out" | p95)
 native_start=$(python3 - <<'PY'
@@ -65,6 +67,11 @@ ts.sort(); print("%.1fms" % (ts[len(ts)//2] * 1000))
 PY
 )
 
+# Python state: a new interpreter from the base image, and freeze/thaw of 100 MB (Go benchmarks).
+images=$(go test ./runtime/python -run XXX -bench 'newInterpreter|thaw100MB' -benchtime=20x 2>/dev/null)
+new_interp=$(echo "$images" | awk '/newInterpreter/ {printf "%.1fms", $3/1e6}')
+thaw=$(echo "$images" | awk '/thaw100MB/ {printf "%.0fms (freeze %sms, %s MB)", $3/1e6, $5, $7}')
+
 # Idle memory: ten sessions that each ran Python once, then sit idle.
 for _ in $(seq 10); do s=$(new_session); api_run "$s" python "x = 1" >/dev/null; done
 sleep 2
@@ -81,6 +88,9 @@ cat <<TABLE
 | warm JavaScript run over MCP, p50 | $js_warm | | |
 | bash \`echo hi \| wc -c\` over MCP, p50 | $sh_warm | $bash_native (new bash process) | |
 | new session + first Python run over MCP, p50 / p99 | $fresh_p50 / $fresh_p99 | $native_start | |
+| 20 back-to-back calls without session_id (each makes a session), p50 / p90 | $nosess_p50 / $nosess_p90 | $native_start | |
+| new Python interpreter from the base image, no pool | $new_interp | $native_start | |
+| thaw of a session holding 100 MB of random bytes | $thaw | | |
 | idle worker RSS (mean of $n workers, Python used once) | $(( total / (n > 0 ? n : 1) / 1024 )) MiB | | |
 | server RSS | ${server_rss} MiB | | |
 TABLE

@@ -164,6 +164,9 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate the wasmbox host module: %w", err)
 	}
+	// The build hash (of ~20 MB of embedded files) is computed while the module loads.
+	hashed := make(chan string, 1)
+	go func() { hashed <- buildHash(o.wasm, o.assets, o.env) }()
 	start := time.Now()
 	compiled, err := rt.CompileModule(ctx, o.wasm)
 	if err != nil {
@@ -181,7 +184,7 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	}
 	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, assets: o.assets, memory: o.memory,
 		cacheDir: imageDir, compile: time.Since(start), interruptible: o.interruptible, env: o.env,
-		baseHash: buildHash(o.wasm, o.assets, o.env)}, nil
+		baseHash: <-hashed}, nil
 }
 
 // CompileTime is how long compiling (or loading from the cache) took.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/wasm"
 	"wasmbox/worker"
 )
 
@@ -103,7 +104,7 @@ func TestSupervisor_quota(t *testing.T) {
 		t.Skip("writes hundreds of MB")
 	}
 	l := quotaLimits()
-	s := newSupervisor(t, worker.WithSetup(worker.Setup{Limits: l, Confine: confinement(t)}), worker.WithPoolSize(2))
+	s := newSupervisor(t, worker.WithSetup(worker.Setup{Limits: l, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}), worker.WithPoolSize(2))
 	slack := int64(16 << 20)
 	attack := func(t *testing.T, a quotaAttack) {
 		ip, dir := open(t, s)
@@ -150,7 +151,7 @@ func TestSupervisor_quota(t *testing.T) {
 // TestSupervisor_quota_messages: what a guest sees when it hits a limit names the limit.
 func TestSupervisor_quota_messages(t *testing.T) {
 	l := quotaLimits()
-	s := newSupervisor(t, worker.WithSetup(worker.Setup{Limits: l, Confine: confinement(t)}))
+	s := newSupervisor(t, worker.WithSetup(worker.Setup{Limits: l, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}))
 	ip, _ := open(t, s)
 	cases := []struct {
 		lang     runtime.Language
@@ -184,4 +185,36 @@ func errMessage(r *runtime.Result) string {
 		return ""
 	}
 	return r.Error.Message
+}
+
+// TestSupervisor_snapshotQuota: a session's snapshot lives outside its workspace and does not
+// count against the quota; the snapshot cap holds, and a session over it is reset with the
+// reason.
+func TestSupervisor_snapshotQuota(t *testing.T) {
+	l := quotaLimits()
+	setup := worker.Setup{Limits: l, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir(),
+		SnapshotCap: 8 << 20}
+	s := newSupervisor(t, worker.WithSetup(setup))
+	// 6 MB of incompressible state: a snapshot of about that size, under the 8 MiB cap, plus
+	// a workspace filled to 9 of its 10 MiB.
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "import os\nkeep = os.urandom(6_000_000)")
+	run(t, ip, runtime.Bash, "head -c 9437184 /dev/urandom > fill.bin")
+	s.StopIdle(-1)
+	fi, err := os.Stat(filepath.Join(filepath.Dir(dir), worker.SnapshotFile))
+	if err != nil || fi.Size() < 6_000_000 {
+		t.Fatalf("snapshot: %v %v", fi, err)
+	}
+	res := run(t, ip, runtime.Python, "print(len(keep))\n_ = open('more.bin', 'wb').write(b'x' * 500_000)")
+	if res.Stdout != "6000000\n" || res.Error != nil {
+		t.Errorf("after the freeze: %q %+v (the snapshot must not count against the quota)", res.Stdout, res.Error)
+	}
+	// 12 MB of state is over the cap: the session is reset, and says why.
+	ip2, _ := open(t, s)
+	run(t, ip2, runtime.Python, "import os\nkeep = os.urandom(12_000_000)")
+	s.StopIdle(-1)
+	res = run(t, ip2, runtime.Python, "print('keep' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset || !strings.Contains(res.Stderr, "cap") {
+		t.Errorf("over the snapshot cap: %q reset=%v stderr=%q", res.Stdout, res.StateReset, res.Stderr)
+	}
 }

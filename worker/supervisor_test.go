@@ -19,8 +19,19 @@ import (
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
 	"wasmbox/runtime/runtimetest"
+	"wasmbox/wasm"
 	"wasmbox/worker"
 )
+
+// workspaceDir makes a session directory with a workspace in it, as sessions lays them out:
+// the session's snapshot is kept beside its workspace.
+func workspaceDir(t testing.TB) string {
+	dir := filepath.Join(t.TempDir(), "workspace")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 var (
 	imagesOnce sync.Once
@@ -74,7 +85,7 @@ func newSupervisor(t testing.TB, opts ...worker.Option) *worker.Supervisor {
 	limits := runtime.DefaultLimits()
 	limits.Timeout = 3 * time.Second
 	base := []worker.Option{worker.WithExecutable(binary(t)), worker.WithPoolSize(0),
-		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t)}),
+		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}),
 		worker.WithLanguages(runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash)}
 	s, err := worker.New(append(base, opts...)...)
 	if err != nil {
@@ -91,7 +102,7 @@ func newSupervisor(t testing.TB, opts ...worker.Option) *worker.Supervisor {
 
 func open(t testing.TB, s *worker.Supervisor) (runtime.Interpreter, string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := workspaceDir(t)
 	ip, err := s.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +428,7 @@ func TestSupervisor_resident(t *testing.T) {
 // supervisor (a restarted server) continues from it.
 func TestSupervisor_Close_freezes(t *testing.T) {
 	s := newSupervisor(t)
-	dir := t.TempDir()
+	dir := workspaceDir(t)
 	ip, err := s.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +466,7 @@ func TestSupervisor_freezeRaces(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ip, err := s.Open(context.Background(), t.TempDir())
+			ip, err := s.Open(context.Background(), workspaceDir(t))
 			if err != nil {
 				t.Error(err)
 				return

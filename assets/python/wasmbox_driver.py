@@ -195,15 +195,16 @@ WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", 
         "uuid", "tempfile", "zoneinfo", "pprint")
 
 
-def _restored():
+def _restored(files):
     """Makes an interpreter woken from a memory image its own: fresh random state, and files
     that were open when the image was made (their descriptors did not survive) closed."""
     import random
     random.seed()
-    random._inst.seed()
     import tempfile
     tempfile._name_sequence = None
     closed = []
+    if not files:
+        return closed
     import gc
     for o in gc.get_objects():
         try:
@@ -259,7 +260,7 @@ def handle(req):
         elif op == "hello":
             res = {"version": sys.version}
         elif op == "restored":
-            res = {"closed": _restored()}
+            res = {"closed": _restored(bool(msg.get("files", True)))}
         elif op == "freeze":
             _freeze()
             res = {}

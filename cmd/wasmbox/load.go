@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -27,6 +28,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := fs.String("code", "n = n + 1 if 'n' in globals() else 1\nn", "code each call runs")
 	tool := fs.String("tool", "execute_python_code", "tool each call uses: execute_python_code, execute_javascript_code or execute_bash_command")
 	fresh := fs.Bool("new-session", false, "run each call in a new session")
+	noSession := fs.Bool("no-session", false, "call without a session_id, as a client that never keeps one (each call makes a session, which is kept)")
+	calls := fs.Int("calls", 0, "stop after this many calls in all (0: run for --duration)")
 	key := fs.String("key", "", "API key, if the server needs one")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -70,6 +73,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
+	var callsStarted atomic.Int64
 	start := time.Now()
 	for range *clients {
 		wg.Add(1)
@@ -104,14 +108,14 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return sid
 			}
 			sid := ""
-			if !*fresh {
+			if !*fresh && !*noSession {
 				if sid = newSession(); sid == "" {
 					return
 				}
 			}
 			req := mcplib.CallToolRequest{}
 			req.Params.Name = *tool
-			for time.Now().Before(deadline) {
+			for time.Now().Before(deadline) && (*calls == 0 || callsStarted.Add(1) <= int64(*calls)) {
 				t0 := time.Now()
 				if *fresh {
 					if sid = newSession(); sid == "" {
@@ -119,6 +123,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					}
 				}
 				req.Params.Arguments = map[string]any{arg: *code, "session_id": sid}
+				if *noSession {
+					req.Params.Arguments = map[string]any{arg: *code}
+				}
 				res, err := c.CallTool(ctx, req)
 				if err == nil && res.IsError {
 					err = fmt.Errorf("tool error: %v", res.Content)

@@ -258,7 +258,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		return nil, err
 	}
 	isolation := map[string]string{
-		"python":     "CPython " + cpython.Version + " compiled to WASI in wazero, inside the session's worker: own linear memory, no sockets, no host environment, only /workspace and the read-only stdlib; stopped by killing the worker",
+		"python":     "CPython " + cpython.Version + " compiled to WASI in wazero, inside the session's worker: own linear memory, no sockets, no host environment, only /workspace and the read-only stdlib; stopped by killing the worker; new interpreters are restored from a base memory image, so all share one PYTHONHASHSEED (random is reseeded); a session's state is saved as a snapshot when its worker stops and restored by the next",
 		"javascript": "goja in the session's worker: no file system, network, processes or host modules; interrupted at the timeout; heap growth past the memory limit stops the run and resets the runtime; call depth capped",
 		"workspace": fmt.Sprintf("quota %d MiB of allocated bytes (each inode once) and %d files and directories, paths of at most %d bytes and %d levels, no symbolic links; held by wasmbox's own accounting (no size-limited file system): Python's file system refuses the write, bash programs run under RLIMIT_FSIZE of the remaining quota with a watcher that stops the run, uploads reserve their size",
 			limits.WorkspaceQuota>>20, limits.WorkspaceEntries, workspace.MaxPath, workspace.MaxDepth),
