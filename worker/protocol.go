@@ -65,7 +65,7 @@ type message struct {
 	// Notes are what a thaw has to tell the user (files that were closed).
 	Notes string `json:"notes,omitempty"`
 	// Blob is the length of the raw bytes after the frame; data holds them.
-	Blob int   `json:"blob,omitempty"`
+	Blob int `json:"blob,omitempty"`
 	data []byte
 }
 
