@@ -40,7 +40,7 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 		py.Close(ctx)
 		return nil, err
 	}
-	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec()}
+	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll)}
 	if s.Allowlist != nil {
 		opts = append(opts, bash.WithAllowlist(s.Allowlist))
 	}

@@ -41,6 +41,7 @@ type Engine struct {
 	limits   runtime.Limits
 	launcher string
 	direct   bool
+	stopAll  func()
 }
 
 // Option configures an [Engine].
@@ -51,6 +52,14 @@ type config struct {
 	limits   runtime.Limits
 	launcher string
 	direct   bool
+	stopAll  func()
+}
+
+// WithStopAll sets how a stopped run ends every program it left (in a worker: kill(-1) from
+// PID 1 of its namespace). It is called before the workspace is trimmed back to its limits,
+// so no program still running adds to it afterwards.
+func WithStopAll(fn func()) Option {
+	return func(c *config) error { c.stopAll = fn; return nil }
 }
 
 // WithDirectExec starts programs directly instead of through the launcher: for a process that
@@ -98,7 +107,7 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct}, nil
+	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct, stopAll: c.stopAll}, nil
 }
 
 // Language implements [runtime.Engine].
@@ -317,6 +326,9 @@ func (ip *Interpreter) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	st.mu.Unlock()
 	ip.releaseFIFOs()
 	if errors.Is(cause, errQuota) && st.existed != nil {
+		if ip.engine.stopAll != nil {
+			ip.engine.stopAll()
+		}
 		if n := ip.trim(limits, st.existed); n > 0 {
 			res.Stderr += fmt.Sprintf("[wasmbox] removed the %d newest files and directories this run created past the workspace's maximum of %d\n", n, wsLimits(limits).MaxEntries())
 		}
