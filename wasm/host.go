@@ -369,6 +369,11 @@ func (in *Instance) Call(ctx context.Context, req []byte, services func([]byte) 
 		return nil, in.gone(fmt.Errorf("%w: no room for the request", ErrProtocol))
 	}
 	res, err = in.exec.Call(cctx, uint64(ptr), uint64(len(req)))
+	if err == nil && in.ctx.Err() != nil {
+		// Killed while the guest was finishing on its own (woken from a sleep, it returned
+		// before wazero's next check): it is gone all the same, and Kill waits for that.
+		err = context.Cause(in.ctx)
+	}
 	if err != nil {
 		return nil, in.gone(err)
 	}
