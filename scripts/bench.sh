@@ -76,8 +76,9 @@ thaw=$(echo "$images" | awk '/thaw100MB/ {printf "%.0fms (freeze %sms, %s MB)", 
 for _ in $(seq 10); do s=$(new_session); api_run "$s" python "x = 1" >/dev/null; done
 sleep 2
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-total=0; n=0
-for p in $(pgrep -f "$bin __worker" || true); do total=$((total + $(rss "$p"))); n=$((n + 1)); done
+pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+total=0; n=0; total_pss=0
+for p in $(pgrep -f "$bin __worker" || true); do total=$((total + $(rss "$p"))); total_pss=$((total_pss + $(pss "$p"))); n=$((n + 1)); done
 server_rss=$(( $(rss $server) / 1024 ))
 
 cat <<TABLE
@@ -91,6 +92,6 @@ cat <<TABLE
 | 20 back-to-back calls without session_id (each makes a session), p50 / p90 | $nosess_p50 / $nosess_p90 | $native_start | |
 | new Python interpreter from the base image, no pool | $new_interp | $native_start | |
 | thaw of a session holding 100 MB of random bytes | $thaw | | |
-| idle worker RSS (mean of $n workers, Python used once) | $(( total / (n > 0 ? n : 1) / 1024 )) MiB | | |
+| idle worker RSS / PSS (mean of $n workers, Python used once; PSS splits pages shared between workers) | $(( total / (n > 0 ? n : 1) / 1024 )) / $(( total_pss / (n > 0 ? n : 1) / 1024 )) MiB | | |
 | server RSS | ${server_rss} MiB | | |
 TABLE

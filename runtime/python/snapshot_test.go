@@ -168,3 +168,19 @@ func BenchmarkInterpreter_thaw100MB(b *testing.B) {
 	b.ReportMetric(float64(len(snap))/1e6, "snapMB")
 	b.ReportMetric(float64(freeze.Milliseconds()), "freeze-ms")
 }
+
+// BenchmarkInterpreter_freezeSmall is what a snapshot before every run would cost a typical
+// session (a few variables, imports, a function).
+func BenchmarkInterpreter_freezeSmall(b *testing.B) {
+	ip, _ := newInterp(b)
+	run(b, ip, "import statistics, collections\nx = 42\ndef f(n): return n * 2\ncounts = collections.Counter('hello')")
+	var size int
+	for b.Loop() {
+		snap, err := ip.Freeze(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(snap)
+	}
+	b.ReportMetric(float64(size)/1e6, "snapMB")
+}
