@@ -26,6 +26,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
@@ -73,6 +74,9 @@ type Host struct {
 	base     *Image
 	baseErr  error
 	baseHash string
+	// baseFile is the open base image file when the base image was mapped from one: new
+	// instances map it copy-on-write (see cowMemory).
+	baseFile *os.File
 }
 
 // Option configures a [Host].
@@ -210,6 +214,7 @@ type Spec struct {
 // the guest exits) every call fails fast.
 type Instance struct {
 	mod       api.Module
+	cow       *cowMemory // the instance's memory, when it is copy-on-write capable
 	exec      api.Function
 	alloc     api.Function
 	stdout    capture.SwitchWriter
@@ -319,12 +324,14 @@ func (h *Host) instantiate(spec Spec) (*Instance, error) {
 	for k, v := range h.env {
 		cfg = cfg.WithEnv(k, v)
 	}
-	mod, err := h.rt.InstantiateModule(ctx, h.compiled, cfg)
+	alloc := &cowAllocator{}
+	mod, err := h.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), h.compiled, cfg)
 	if err != nil {
 		cancel(err)
 		return nil, fmt.Errorf("wasm: instantiate python.wasm: %w", err)
 	}
 	in.mod = mod
+	in.cow = alloc.mem
 	in.exec = mod.ExportedFunction("wasmbox_exec")
 	in.alloc = mod.ExportedFunction("wasmbox_alloc")
 	if in.exec == nil || in.alloc == nil || mod.Memory() == nil {

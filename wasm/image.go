@@ -89,7 +89,13 @@ func (h *Host) Restore(ctx context.Context, spec Spec, img *Image) (*Instance, R
 		in.Close()
 		return nil, Restored{}, fmt.Errorf("wasm: image of %d pages is smaller than a new instance's %d", want, have)
 	}
-	if !mem.Write(0, img.Memory) {
+	if cowImages && img == h.base && h.baseFile != nil && in.cow != nil {
+		// The base image's pages are mapped copy-on-write from its file, not copied.
+		if err := in.cow.mapImage(h.baseFile, imageHeader, len(img.Memory)); err != nil {
+			in.Close()
+			return nil, Restored{}, fmt.Errorf("wasm: map the base image: %w", err)
+		}
+	} else if !mem.Write(0, img.Memory) {
 		in.Close()
 		return nil, Restored{}, errors.New("wasm: write the image")
 	}
@@ -161,18 +167,33 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 	return h.base, h.baseErr
 }
 
-// readBase maps a base image file; nil when it is missing or malformed.
+// cowImages turns on mapping the base image copy-on-write into new instances (else it is
+// copied); a variable so the benchmark can compare both.
+var cowImages = true
+
+// readBase maps a base image file; nil when it is missing or malformed. The file stays open
+// for new instances to map (see cowMemory).
 func (h *Host) readBase(path string) *Image {
-	b, err := mapFile(path)
+	f, err := os.Open(path)
 	if err != nil {
+		return nil
+	}
+	b, err := mapFile(f)
+	if err != nil {
+		f.Close()
 		return nil
 	}
 	mem := b[min(len(b), imageHeader):]
 	if len(b) < imageHeader || string(b[:len(imageMagic)]) != imageMagic || len(mem) == 0 ||
 		len(mem)%pageSize != 0 || int64(len(mem)) > h.memory {
 		syscall.Munmap(b)
+		f.Close()
 		return nil
 	}
+	if h.baseFile != nil {
+		h.baseFile.Close()
+	}
+	h.baseFile = f
 	return &Image{Build: h.baseHash, Memory: mem, ID: string(b[len(imageMagic) : len(imageMagic)+64])}
 }
 
@@ -212,15 +233,10 @@ func buildHash(wasm []byte, assets fs.FS, env map[string]string) string {
 // mapFile maps a file read-only and private: the pages of the page cache are shared by every
 // process that maps it, instead of each holding a copy on its heap. The mapping is never
 // unmapped (base images live as long as the process).
-func mapFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func mapFile(f *os.File) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil || fi.Size() == 0 {
-		return nil, fmt.Errorf("wasm: map %s: empty or unreadable", path)
+		return nil, fmt.Errorf("wasm: map %s: empty or unreadable", f.Name())
 	}
 	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
 }

@@ -1,0 +1,43 @@
+package wasm
+
+import (
+	"context"
+	"testing"
+
+	"wasmbox/assets"
+)
+
+// BenchmarkRestore compares the two ways a new instance gets the base image: a copy into
+// fresh memory, and a copy-on-write mapping of the image file. Each instance also runs the
+// driver's wake-up and one request, which touch the pages a real first run touches.
+func BenchmarkRestore(b *testing.B) {
+	ctx := context.Background()
+	h, err := New(ctx, WithAssets(assets.Python()), WithEnv(map[string]string{"PYTHONHOME": "/usr/local"}), WithImageDir(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(ctx)
+	img, err := h.BaseImage(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name string
+		cow  bool
+	}{{"copy", false}, {"cow", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			cowImages = mode.cow
+			defer func() { cowImages = true }()
+			for b.Loop() {
+				in, _, err := h.Restore(ctx, Spec{}, img)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := in.Call(ctx, []byte(`{"op":"run","id":1,"code":"x = 1"}`), nil); err != nil {
+					b.Fatal(err)
+				}
+				in.Close()
+			}
+		})
+	}
+}
