@@ -24,6 +24,9 @@ type proc struct {
 	layers map[string]string
 	killed bool // the supervisor killed it (timeout, close, idle)
 	mu     sync.Mutex
+	// blobMax bounds a snapshot the worker may send: a worker is not trusted with the
+	// supervisor's memory.
+	blobMax int
 }
 
 // spawnOptions are the process attributes of a new worker.
@@ -91,7 +94,11 @@ func (p *proc) call(m *message, deadline time.Time) (*message, error) {
 	if err := writeMessage(p.conn, m); err != nil {
 		return nil, err
 	}
-	return readMessage(p.conn)
+	max := p.blobMax
+	if max == 0 {
+		max = maxBlob
+	}
+	return readMessageMax(p.conn, max)
 }
 
 // kill ends the worker's whole process group and waits until it is gone.

@@ -126,7 +126,11 @@ func withBlob(m *message, data []byte) *message {
 	return m
 }
 
-func readMessage(r io.Reader) (*message, error) {
+// readMessage reads one frame and the blob after it, of at most maxBlob bytes (the worker
+// trusts its supervisor with up to 1 GiB; the supervisor bounds what a worker may send).
+func readMessage(r io.Reader) (*message, error) { return readMessageMax(r, maxBlob) }
+
+func readMessageMax(r io.Reader, blobMax int) (*message, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func readMessage(r io.Reader) (*message, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", errFrame, err)
 	}
-	if m.Blob < 0 || m.Blob > maxBlob {
+	if m.Blob < 0 || m.Blob > blobMax {
 		return nil, fmt.Errorf("%w: blob of %d bytes", errFrame, m.Blob)
 	}
 	if m.Blob > 0 {

@@ -319,6 +319,11 @@ func (s *Supervisor) start() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A snapshot is at most the cap (or, without one, a little over the guest's memory).
+	p.blobMax = int(s.cfg.setup.Limits.Memory) + 1<<20
+	if c := s.cfg.setup.SnapshotCap; c > 0 {
+		p.blobMax = int(c) + 1<<20
+	}
 	setup := s.cfg.setup
 	reply, err := p.call(&message{Kind: kindSetup, Setup: &setup}, time.Now().Add(2*time.Minute))
 	if err == nil && reply.Kind != kindReady {
