@@ -17,6 +17,7 @@ import (
 type cowMemory struct {
 	buf  []byte // the whole mapping; len is the reservation
 	size uint64 // bytes in use
+	max  uint64 // the most the module may ever ask for
 }
 
 // cowAllocator makes the memory of one instance.
@@ -25,7 +26,7 @@ type cowAllocator struct {
 }
 
 func (a *cowAllocator) Allocate(cap, max uint64) experimental.LinearMemory {
-	a.mem = &cowMemory{}
+	a.mem = &cowMemory{max: max}
 	return a.mem
 }
 
@@ -35,8 +36,9 @@ func (m *cowMemory) Reallocate(size uint64) []byte {
 		m.size = size
 		return m.buf[:size]
 	}
-	// Grow: a new anonymous mapping, with the old contents (at least doubled, in pages).
-	n := max(size, 2*uint64(len(m.buf)))
+	// Grow: a new anonymous mapping, with the old contents (at least doubled, in pages, but
+	// never past the module's maximum: the address space is limited too).
+	n := max(size, min(2*uint64(len(m.buf)), m.max))
 	n = (n + pageSize - 1) / pageSize * pageSize
 	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {

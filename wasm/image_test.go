@@ -41,3 +41,22 @@ func BenchmarkRestore(b *testing.B) {
 		})
 	}
 }
+
+// TestCowMemory_grow: growing keeps the contents, and never maps past the module's maximum.
+func TestCowMemory_grow(t *testing.T) {
+	a := &cowAllocator{}
+	m := a.Allocate(0, 4*pageSize).(*cowMemory)
+	defer m.Free()
+	b := m.Reallocate(pageSize)
+	copy(b, "hello")
+	b = m.Reallocate(3 * pageSize)
+	if string(b[:5]) != "hello" || len(b) != 3*pageSize {
+		t.Fatalf("after growing: %q, len %d", b[:5], len(b))
+	}
+	if len(m.buf) > 4*pageSize {
+		t.Errorf("mapped %d bytes, past the maximum of %d", len(m.buf), 4*pageSize)
+	}
+	if b := m.Reallocate(2 * pageSize); len(b) != 2*pageSize || string(b[:5]) != "hello" {
+		t.Errorf("shrinking the view: len %d", len(b))
+	}
+}
