@@ -243,6 +243,13 @@ func (s *API) token(next http.Handler) http.Handler {
 			return
 		}
 		claims, err := s.jwt.Verify(tok)
+		if err != nil && len(s.front.Config().APIKeys) > 0 {
+			// An API key may have the shape of a token: the front checks it as a key (and
+			// counts it if it is not one).
+			refund()
+			next.ServeHTTP(w, r)
+			return
+		}
 		if err != nil {
 			s.front.Reject("unauthorized")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="wasmbox", error="invalid_token"`)

@@ -203,3 +203,30 @@ func TestAPI_token(t *testing.T) {
 		t.Errorf("forged tokens: %v, want %d refused, then rate limited", codes, front.AuthFailuresPerMinute)
 	}
 }
+
+// TestAPI_token_withKeys: beside API keys, a token-shaped key still works as a key, and a bad
+// token is refused as a wrong key.
+func TestAPI_token_withKeys(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	v, err := NewVerifier(VerifierConfig{Keys: map[string]crypto.PublicKey{DefaultKeyID: pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := fronttest.Serve(t, front.Config{APIKeys: []string{"key.with.dots"}}, func(f *front.Front) []front.Mount {
+		return []front.Mount{New(f, v).Mount}
+	})
+	for token, want := range map[string]int{"key.with.dots": 200, "a.b.c": 401, "": 401} {
+		req, _ := http.NewRequest("POST", fx.HTTP.URL+Path+"/exec", strings.NewReader(`{"lang":"py","code":"print(1)"}`))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Bearer %q: %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+}
