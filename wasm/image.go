@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -156,7 +157,12 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 		head := make([]byte, imageHeader)
 		copy(head, imageMagic+img.ID)
 		if os.WriteFile(tmp, append(head, img.Memory...), 0o644) == nil {
-			os.Link(tmp, path)
+			if os.Link(tmp, path) != nil && !h.baseFileOK(path) {
+				// What is there is not an image (damaged): it is replaced, or every process
+				// would keep an image of its own.
+				os.Remove(path)
+				os.Link(tmp, path)
+			}
 		}
 		os.Remove(tmp)
 		// Mapped from the file, the image's pages are shared by every process.
@@ -170,6 +176,25 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 // cowImages turns on mapping the base image copy-on-write into new instances (else it is
 // copied); a variable so the benchmark can compare both.
 var cowImages = true
+
+// baseFileOK reports whether path holds a well-formed base image (header and size).
+func (h *Host) baseFileOK(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(imageMagic))
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= imageHeader {
+		return false
+	}
+	mem := fi.Size() - imageHeader
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != imageMagic {
+		return false
+	}
+	return mem%pageSize == 0 && mem <= h.memory
+}
 
 // readBase maps a base image file; nil when it is missing or malformed. The file stays open
 // for new instances to map (see cowMemory).

@@ -2,6 +2,8 @@ package wasm
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"wasmbox/assets"
@@ -58,5 +60,38 @@ func TestCowMemory_grow(t *testing.T) {
 	}
 	if b := m.Reallocate(2 * pageSize); len(b) != 2*pageSize || string(b[:5]) != "hello" {
 		t.Errorf("shrinking the view: len %d", len(b))
+	}
+}
+
+// TestBaseImage_damagedFile: a damaged image file in the directory is replaced by a good one,
+// which the host then uses (every process must share one base).
+func TestBaseImage_damagedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := map[string]string{"PYTHONHOME": "/usr/local"}
+	h, err := New(ctx, WithAssets(assets.Python()), WithEnv(env), WithImageDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	path := filepath.Join(dir, "python-image-"+h.BuildID()[:16]+".mem")
+	if err := os.WriteFile(path, []byte("WBXBASE1 not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := h.BaseImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.baseFileOK(path) {
+		t.Fatal("the damaged file was not replaced")
+	}
+	h2, err := New(ctx, WithAssets(assets.Python()), WithEnv(env), WithImageDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close(ctx)
+	img2, err := h2.BaseImage(ctx)
+	if err != nil || img2.ID != img.ID {
+		t.Errorf("a second host's base %v %v, want the published one %s", img2.ID, err, img.ID)
 	}
 }

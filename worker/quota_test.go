@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/sessions"
 	"wasmbox/wasm"
 	"wasmbox/worker"
 )
@@ -201,7 +202,7 @@ func TestSupervisor_snapshotQuota(t *testing.T) {
 	run(t, ip, runtime.Python, "import os\nkeep = os.urandom(6_000_000)")
 	run(t, ip, runtime.Bash, "head -c 9437184 /dev/urandom > fill.bin")
 	s.StopIdle(-1)
-	fi, err := os.Stat(filepath.Join(filepath.Dir(dir), worker.SnapshotFile))
+	fi, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile))
 	if err != nil || fi.Size() < 6_000_000 {
 		t.Fatalf("snapshot: %v %v", fi, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +48,7 @@ type supConfig struct {
 	now        func() time.Time
 	log        *slog.Logger
 	resident   int
+	snapshots  SnapshotStore
 }
 
 // WithMaxResident caps the workers bound to sessions at once (MAX_RESIDENT_SESSIONS; default:
@@ -725,29 +725,46 @@ func (h *handle) drop(p *proc) {
 // freezeTimeout bounds saving or restoring one session's state.
 const freezeTimeout = 30 * time.Second
 
-// SnapshotFile is the name of a session's saved Python state, kept beside its workspace
-// directory (outside what the guest sees, and outside its quota).
-const SnapshotFile = "python.snapshot"
+// SnapshotStore keeps each session's saved Python state for the supervisor. Package sessions
+// provides it: the state is part of the session on disk. Its keys are the workspace
+// directories given to [Supervisor.Open]. Implementations are safe for concurrent use.
+type SnapshotStore interface {
+	// Load returns the saved state and when it was saved; an error wrapping
+	// os.ErrNotExist when there is none.
+	Load(workspace string) (data []byte, saved time.Time, err error)
+	// Save replaces the saved state.
+	Save(workspace string, data []byte) error
+	// Remove forgets the saved state.
+	Remove(workspace string)
+	// Saved reports when the state was saved, if there is one.
+	Saved(workspace string) (time.Time, bool)
+}
+
+// WithSnapshotStore makes stopped workers save their session's Python state in st, and new
+// workers of the session restore it. Without a store, a stopped worker's state is lost.
+func WithSnapshotStore(st SnapshotStore) Option {
+	return func(c *supConfig) error { c.snapshots = st; return nil }
+}
 
 // snapshotNote says which saved state Python continues from after a run was stopped; "" when
 // the session has none.
 func (h *handle) snapshotNote() string {
-	fi, err := os.Stat(h.snapshotPath())
-	if err != nil {
+	st := h.s.cfg.snapshots
+	if st == nil {
+		return ""
+	}
+	saved, ok := st.Saved(h.dir)
+	if !ok {
 		return ""
 	}
 	return fmt.Sprintf("Python continues from the session's snapshot of %s (variables and imports since then are gone, files remain)",
-		fi.ModTime().UTC().Format(time.RFC3339))
-}
-
-func (h *handle) snapshotPath() string {
-	return filepath.Join(filepath.Dir(filepath.Clean(h.dir)), SnapshotFile)
+		saved.UTC().Format(time.RFC3339))
 }
 
 // park stops a session's worker, first saving its Python state (when it has any) so the next
 // worker continues from it. The caller holds h.runMu and has taken p from h.
 func (h *handle) park(p *proc, python bool) {
-	frozen := python && h.freeze(p)
+	frozen := python && h.s.cfg.snapshots != nil && h.freeze(p)
 	p.kill()
 	s := h.s
 	s.mu.Lock()
@@ -768,11 +785,11 @@ func (h *handle) freeze(p *proc) bool {
 	if err == nil && reply.Error != "" {
 		err = errors.New(reply.Error)
 	}
-	path := h.snapshotPath()
+	st := h.s.cfg.snapshots
 	if err != nil {
 		// Over the snapshot cap, or the guest is broken: the old snapshot would bring back an
 		// older state than the user last saw, so it goes too, and the next run says why.
-		os.Remove(path)
+		st.Remove(h.dir)
 		h.s.mu.Lock()
 		h.thawErr = "saving it failed: " + err.Error()
 		h.s.mu.Unlock()
@@ -780,17 +797,10 @@ func (h *handle) freeze(p *proc) bool {
 		return false
 	}
 	if len(reply.data) == 0 {
-		fmt.Fprintf(os.Stderr, "DEBUG freeze: empty reply %+v\n", reply)
 		return false
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, reply.data, 0o600); err != nil {
-		log.Warn("store session snapshot", "path", path, "err", err)
-		os.Remove(tmp)
-		return false
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := st.Save(h.dir, reply.data); err != nil {
+		log.Warn("store session snapshot", "dir", h.dir, "err", err)
 		return false
 	}
 	return true
@@ -799,12 +809,14 @@ func (h *handle) freeze(p *proc) bool {
 // thaw hands a new worker the session's saved Python state, when there is one. A snapshot
 // that cannot be used is removed, and the next Python run says why.
 func (h *handle) thaw(p *proc) {
-	path := h.snapshotPath()
-	data, err := os.ReadFile(path)
+	st := h.s.cfg.snapshots
+	if st == nil {
+		return
+	}
+	data, saved, err := st.Load(h.dir)
 	if err != nil {
 		return
 	}
-	fi, _ := os.Stat(path)
 	reply, err := p.call(withBlob(&message{Kind: kindThaw}, data), time.Now().Add(freezeTimeout))
 	if err == nil && reply.Kind != kindThawed {
 		err = fmt.Errorf("%w: want thawed, got %q", errFrame, reply.Kind)
@@ -816,11 +828,11 @@ func (h *handle) thaw(p *proc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		os.Remove(path)
+		st.Remove(h.dir)
 		h.thawErr = err.Error()
 		return
 	}
-	h.restored = "Python state restored from the snapshot saved at " + fi.ModTime().UTC().Format(time.RFC3339)
+	h.restored = "Python state restored from the snapshot saved at " + saved.UTC().Format(time.RFC3339)
 	if reply.Notes != "" {
 		h.restored += "; " + reply.Notes
 	}

@@ -19,6 +19,7 @@ import (
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
 	"wasmbox/runtime/runtimetest"
+	"wasmbox/sessions"
 	"wasmbox/wasm"
 	"wasmbox/worker"
 )
@@ -86,7 +87,8 @@ func newSupervisor(t testing.TB, opts ...worker.Option) *worker.Supervisor {
 	limits.Timeout = 3 * time.Second
 	base := []worker.Option{worker.WithExecutable(binary(t)), worker.WithPoolSize(0),
 		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}),
-		worker.WithLanguages(runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash)}
+		worker.WithLanguages(runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash),
+		worker.WithSnapshotStore(sessions.Snapshots{})}
 	s, err := worker.New(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +437,7 @@ func TestSupervisor_Close_freezes(t *testing.T) {
 	}
 	run(t, ip, runtime.Python, "x = 42")
 	s.Close()
-	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), worker.SnapshotFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)); err != nil {
 		t.Fatalf("no snapshot after Close: %v", err)
 	}
 	s2 := newSupervisor(t)
@@ -448,9 +450,9 @@ func TestSupervisor_Close_freezes(t *testing.T) {
 		t.Errorf("after a restart: %q %+v restored=%q", res.Stdout, res.Error, res.StateRestored)
 	}
 	// A snapshot from another build (or damaged) is refused: state_reset, with the reason.
-	os.WriteFile(filepath.Join(filepath.Dir(dir), worker.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
+	os.WriteFile(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
 	s2.StopIdle(-1)
-	os.WriteFile(filepath.Join(filepath.Dir(dir), worker.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
+	os.WriteFile(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile), []byte("WBXSNAP1\x03\x00old..."), 0o600)
 	res := run(t, ip2, runtime.Python, "print('x' in globals())")
 	if res.Stdout != "False\n" || !res.StateReset || !strings.Contains(res.Stderr, "could not be restored") {
 		t.Errorf("after a foreign snapshot: %q reset=%v stderr=%q", res.Stdout, res.StateReset, res.Stderr)

@@ -13,6 +13,7 @@ import (
 	"wasmbox/runtime/bash"
 	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
+	"wasmbox/sessions"
 	"wasmbox/wasm"
 	"wasmbox/worker"
 )
@@ -102,7 +103,8 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir}
 	langs := []runtime.Language{runtime.Bash, runtime.JavaScript, runtime.Python, runtime.TypeScript}
 	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
-		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident)}
+		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident),
+		worker.WithSnapshotStore(sessions.Snapshots{})}
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wasmbox/sessions"
 )
 
 // TestServe_restart: Python state survives a graceful restart (SIGTERM, start again on the
@@ -18,13 +20,13 @@ func TestServe_restart(t *testing.T) {
 		t.Fatalf("setup: %s", r.raw)
 	}
 	s1.stop()
-	snap := filepath.Join(data, "sessions", id, "python.snapshot")
+	snap := filepath.Join(data, "sessions", id, sessions.SnapshotFile)
 	fi, err := os.Stat(snap)
 	if err != nil {
 		t.Fatalf("no snapshot after SIGTERM: %v", err)
 	}
 	t.Logf("snapshot of a small session: %d bytes", fi.Size())
-	if _, err := os.Stat(filepath.Join(data, "sessions", id, "workspace", "python.snapshot")); err == nil {
+	if _, err := os.Stat(filepath.Join(data, "sessions", id, "workspace", sessions.SnapshotFile)); err == nil {
 		t.Error("the snapshot is inside the workspace")
 	}
 	s2 := startServerIn(t, data)
