@@ -1,6 +1,9 @@
 package sessions
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"wasmbox/internal/filesnap"
@@ -104,38 +108,30 @@ func (m *Manager) Files(id string) ([]FileInfo, error) {
 	return out, err
 }
 
-// ReadFile returns a workspace file; files over max bytes fail with ErrTooLarge.
+// ReadFile returns a workspace file; files over max bytes fail with ErrTooLarge. Only
+// regular files are read ([Manager.OpenFile]).
 func (m *Manager) ReadFile(id, p string, max int64) ([]byte, FileInfo, error) {
-	clean, err := CleanPath(p)
+	f, info, err := m.OpenFile(id, p)
 	if err != nil {
-		return nil, FileInfo{}, err
-	}
-	root, err := m.workspaceRoot(id)
-	if err != nil {
-		return nil, FileInfo{}, err
-	}
-	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(clean))
-	if err != nil {
-		return nil, FileInfo{}, fileErr(clean, err)
+		return nil, info, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, FileInfo{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file", ErrBadPath, clean)
-	}
-	info := FileInfo{Path: clean, Size: fi.Size(), MIME: filesnap.MIMEType(clean), Modified: fi.ModTime().UTC()}
-	if fi.Size() > max {
-		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d", ErrTooLarge, clean, fi.Size(), max)
+	if info.Size > max {
+		return nil, info, fmt.Errorf("%w: %s is %d bytes; the limit is %d", ErrTooLarge, info.Path, info.Size, max)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%w: %s grew past %d bytes while read", ErrTooLarge, info.Path, max)
+	}
 	return b, info, err
 }
 
-// OpenFile opens a workspace file for reading; the caller closes it.
+// OpenFile opens a workspace file for reading; the caller closes it. Only regular files are
+// opened: the workspace's owner may have made a FIFO, a socket or a device node in it (a
+// tar archive carries them), and open(2) of a FIFO blocks until a writer comes, holding a
+// server thread for good. The file is opened without blocking (O_NONBLOCK), inside the
+// workspace's root (which resolves any symbolic link within the workspace only), then checked
+// by its own descriptor, so what is checked is what is read.
 func (m *Manager) OpenFile(id, p string) (*os.File, FileInfo, error) {
 	clean, err := CleanPath(p)
 	if err != nil {
@@ -146,22 +142,51 @@ func (m *Manager) OpenFile(id, p string) (*os.File, FileInfo, error) {
 		return nil, FileInfo{}, err
 	}
 	defer root.Close() // an open file outlives its root
-	f, err := root.Open(filepath.FromSlash(clean))
+	f, err := root.OpenFile(filepath.FromSlash(clean), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, FileInfo{}, fileErr(clean, err)
 	}
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
-		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file", ErrBadPath, clean)
+		return nil, FileInfo{}, fileErr(clean, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, FileInfo{}, fmt.Errorf("%w: %s is not a regular file (%s); only regular files can be read or downloaded", ErrBadPath, clean, kindOf(fi.Mode()))
 	}
 	return f, FileInfo{Path: clean, Size: fi.Size(), MIME: filesnap.MIMEType(clean), Modified: fi.ModTime().UTC()}, nil
 }
 
-// WriteFile creates or replaces a workspace file, creating its directories, within the quota
-// and the entry cap. Uploads to one session are serialized, so the room each one measured is
-// still there when it writes.
+// kindOf names a file type for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "not a plain file"
+}
+
+// WriteFile creates or replaces a workspace file with data; see [Manager.WriteFileFrom].
 func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
+	return m.WriteFileFrom(id, p, bytes.NewReader(data), int64(len(data)))
+}
+
+// WriteFileFrom creates or replaces a workspace file with what r yields, at most max bytes
+// (ErrTooLarge past it), creating its directories, within the quota and the entry cap. The
+// bytes go to disk as they arrive (a temporary file beside the target, renamed over it at
+// the end), so an upload costs a buffer, not its size, in memory; a failed or cut-off upload
+// leaves nothing. Uploads to one session are serialized, so the room each one measured is
+// still there while it writes; a slow upload delays only uploads to its own session.
+func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo, error) {
 	clean, err := CleanPath(p)
 	if err != nil {
 		return FileInfo{}, err
@@ -192,27 +217,66 @@ func (m *Manager) WriteFile(id, p string, data []byte) (FileInfo, error) {
 	}
 	l := m.cfg.limits
 	used, _ := workspace.Measure(s.workspace(), l.WorkspaceEntries)
-	need := (int64(len(data)) + 4095) &^ 4095
-	if l.WorkspaceQuota > 0 && used.Bytes-old+need > l.WorkspaceQuota {
-		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d MiB; writing %d more bytes would pass its %d MiB quota; delete files first", ErrQuota, used.Bytes>>20, len(data), l.WorkspaceQuota>>20)
-	}
 	if used.Entries+newEntries > l.WorkspaceEntries {
 		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d files and directories, its maximum is %d; delete some first", ErrQuota, used.Entries, l.WorkspaceEntries)
+	}
+	// The room left: whole 4 KiB blocks, as the quota counts allocated bytes.
+	limit, byQuota := max, false
+	if l.WorkspaceQuota > 0 {
+		if room := (l.WorkspaceQuota - used.Bytes + old) &^ 4095; room < limit {
+			limit, byQuota = room, true
+		}
+	}
+	quotaErr := func(n int64) error {
+		return fmt.Errorf("%w: the workspace holds %d MiB; writing %d more bytes would pass its %d MiB quota; delete files first", ErrQuota, used.Bytes>>20, n, l.WorkspaceQuota>>20)
+	}
+	if sized, ok := r.(interface{ Len() int }); ok && int64(sized.Len()) > limit {
+		if byQuota && int64(sized.Len()) <= max {
+			return FileInfo{}, quotaErr(int64(sized.Len()))
+		}
+		return FileInfo{}, fmt.Errorf("%w: %s is %d bytes; the limit is %d", ErrTooLarge, clean, sized.Len(), max)
+	}
+	if limit < 0 {
+		limit = 0
 	}
 	if dir := path.Dir(clean); dir != "." {
 		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
 			return FileInfo{}, fileErr(clean, err)
 		}
 	}
-	tmp := name + ".upload-tmp"
-	if err := root.WriteFile(tmp, data, 0o644); err != nil {
+	// A fresh name, created exclusively: whatever the guest left beside the target (a FIFO
+	// named like a temporary file) is never opened.
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := name + ".upload-" + hex.EncodeToString(rnd[:]) + ".tmp"
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return FileInfo{}, fileErr(clean, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return FileInfo{}, fmt.Errorf("sessions: upload %s: %w", clean, err)
+	case n > limit && (!byQuota || n > max):
+		return FileInfo{}, fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, clean, max)
+	case n > limit:
+		return FileInfo{}, quotaErr(n)
+	}
+	if err := f.Close(); err != nil {
 		return FileInfo{}, fileErr(clean, err)
 	}
 	if err := root.Rename(tmp, name); err != nil {
-		root.Remove(tmp)
 		return FileInfo{}, fileErr(clean, err)
 	}
-	return FileInfo{Path: clean, Size: int64(len(data)), MIME: filesnap.MIMEType(clean), Modified: time.Now().UTC()}, nil
+	done = true
+	return FileInfo{Path: clean, Size: n, MIME: filesnap.MIMEType(clean), Modified: time.Now().UTC()}, nil
 }
 
 func fileErr(p string, err error) error {
