@@ -141,36 +141,56 @@ func (s *API) files(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet:
 		s.front.ServeFile(w, r, id, p)
 	case r.Method == http.MethodPost && p == "":
-		r.Body = http.MaxBytesReader(w, r.Body, front.MaxUploadBytes+1<<20)
-		if err := r.ParseMultipartForm(8 << 20); err != nil {
-			front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want a multipart form with a file field named \"file\" (at most 50 MiB): " + err.Error()})
-			return
-		}
-		defer r.MultipartForm.RemoveAll()
-		var written []sessions.FileInfo
-		for _, fh := range r.MultipartForm.File["file"] {
-			name := r.FormValue("path")
-			if name == "" || len(r.MultipartForm.File["file"]) > 1 {
-				name = fh.Filename
-			}
-			data, ok := front.ReadPart(w, fh)
-			if !ok {
-				return
-			}
-			fi, err := s.front.Sessions().WriteFile(id, name, data)
-			if err != nil {
-				front.Error(w, err)
-				return
-			}
-			written = append(written, fi)
-		}
-		if len(written) == 0 {
-			front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "no file field named \"file\" in the form"})
-			return
-		}
-		front.WriteJSON(w, http.StatusOK, map[string]any{"session_id": id, "files": written})
+		s.upload(w, r, id)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		front.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET to list or download, POST (multipart) to upload"})
 	}
+}
+
+// upload streams a multipart form's "file" parts into session id's workspace as they arrive;
+// a "path" field names the file part that follows it (else the part's own base name is
+// used).
+func (s *API) upload(w http.ResponseWriter, r *http.Request, id string) {
+	const want = "want a multipart form with a file field named \"file\" (at most 50 MiB), optionally preceded by a field \"path\""
+	if _, err := s.front.Sessions().Get(id); err != nil {
+		front.Error(w, err)
+		return
+	}
+	end, ok := s.front.BeginUpload(w, front.CallerFrom(r.Context()))
+	if !ok {
+		return
+	}
+	defer end()
+	written := []sessions.FileInfo{}
+	next := ""
+	err := front.ReadForm(w, r, func(name, value string) error {
+		if name == "path" {
+			next = value
+		}
+		return nil
+	}, func(up front.UploadedFile) error {
+		if up.Field != "file" {
+			return nil
+		}
+		name := next
+		if name == "" {
+			name = front.PathBase(up.Name)
+		}
+		next = ""
+		fi, err := s.front.SaveUpload(id, name, up)
+		if err == nil {
+			written = append(written, fi)
+		}
+		return err
+	})
+	if err != nil {
+		front.FormError(w, err, want)
+		return
+	}
+	if len(written) == 0 {
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "no file field named \"file\" in the form"})
+		return
+	}
+	front.WriteJSON(w, http.StatusOK, map[string]any{"session_id": id, "files": written})
 }

@@ -3,16 +3,11 @@ package front
 import (
 	"errors"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 
 	"wasmbox/sessions"
 )
-
-// MaxUploadBytes bounds one file uploaded through an HTTP front.
-const MaxUploadBytes = 50 << 20
 
 // ServeFile streams a workspace file as a download (ranges too): slow readers of big files
 // cost a file handle each, not the file's size in memory.
@@ -27,27 +22,6 @@ func (f *Front) ServeFile(w http.ResponseWriter, r *http.Request, sid, p string)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", PathBase(fi.Path)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, PathBase(fi.Path), fi.Modified, file)
-}
-
-// ReadPart reads one uploaded file of a multipart form, capped at MaxUploadBytes; on failure
-// it has answered the request.
-func ReadPart(w http.ResponseWriter, fh *multipart.FileHeader) ([]byte, bool) {
-	file, err := fh.Open()
-	if err != nil {
-		Error(w, err)
-		return nil, false
-	}
-	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
-	if err != nil {
-		Error(w, err)
-		return nil, false
-	}
-	if len(data) > MaxUploadBytes {
-		WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("%s is over %d MiB", fh.Filename, MaxUploadBytes>>20)})
-		return nil, false
-	}
-	return data, true
 }
 
 // PathBase is the last element of a slash-separated path.
@@ -71,7 +45,7 @@ func Error(w http.ResponseWriter, err error) {
 		if strings.Contains(err.Error(), "does not exist") {
 			status = http.StatusNotFound
 		}
-	case errors.Is(err, sessions.ErrTooLarge):
+	case errors.Is(err, sessions.ErrTooLarge), errors.As(err, new(*http.MaxBytesError)):
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, sessions.ErrQuota):
 		status = http.StatusInsufficientStorage

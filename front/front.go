@@ -50,6 +50,9 @@ type Config struct {
 	// BodyTimeout bounds how long a client may take to send a request body (default 2m): a
 	// client that announces a body and never sends it gives its connection up.
 	BodyTimeout time.Duration
+	// MaxUploads bounds the uploads in progress at once (default [DefaultMaxUploads]);
+	// MaxUploadsPerOwner those of one owner (default [DefaultMaxUploadsPerOwner]).
+	MaxUploads, MaxUploadsPerOwner int
 	// PoolSize reports the warm interpreter pool in metrics and system info (optional).
 	PoolSize func() int
 	// Isolation describes the isolation layers for the system info (optional).
@@ -77,6 +80,7 @@ type Front struct {
 	// authFailures bounds requests with a wrong or missing API key per client address.
 	authFailures *failures
 	keyHashes    [][32]byte
+	uploads      *uploadGate
 }
 
 // New validates cfg and builds the shared front.
@@ -104,6 +108,15 @@ func New(cfg Config) (*Front, error) {
 	if cfg.RatePerMinute < 0 {
 		return nil, fmt.Errorf("front: rate limit %d per minute: must not be negative", cfg.RatePerMinute)
 	}
+	if cfg.MaxUploads == 0 {
+		cfg.MaxUploads = DefaultMaxUploads
+	}
+	if cfg.MaxUploadsPerOwner == 0 {
+		cfg.MaxUploadsPerOwner = DefaultMaxUploadsPerOwner
+	}
+	if cfg.MaxUploads < 0 || cfg.MaxUploadsPerOwner < 0 {
+		return nil, fmt.Errorf("front: upload caps %d total, %d per owner: must not be negative", cfg.MaxUploads, cfg.MaxUploadsPerOwner)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -119,6 +132,7 @@ func New(cfg Config) (*Front, error) {
 		f.limiter = newLimiter(cfg.RatePerMinute)
 	}
 	f.authFailures = newFailures(AuthFailuresPerMinute)
+	f.uploads = &uploadGate{perOwner: map[string]int{}, max: cfg.MaxUploads, per: cfg.MaxUploadsPerOwner}
 	f.keyHashes = hashKeys(cfg.APIKeys)
 	return f, nil
 }

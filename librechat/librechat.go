@@ -8,8 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"mime"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -302,28 +303,12 @@ func (h *hintSessions) put(owner, hint, id string) {
 }
 
 func (s *API) libreUpload(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, front.MaxUploadBytes+1<<20)
-	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want a multipart form with a \"file\" field: " + err.Error()})
+	c := front.CallerFrom(r.Context())
+	end, ok := s.front.BeginUpload(w, c)
+	if !ok {
 		return
 	}
-	defer r.MultipartForm.RemoveAll()
-	fhs := r.MultipartForm.File["file"]
-	if len(fhs) == 0 {
-		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "no \"file\" field in the form"})
-		return
-	}
-	info, err := s.front.Create(front.CallerFrom(r.Context()))
-	if err != nil {
-		front.Error(w, err)
-		return
-	}
-	stored := false
-	defer func() {
-		if !stored {
-			s.front.Sessions().Delete(info.ID) // a failed upload leaves no empty session behind
-		}
-	}()
+	defer end()
 	type uploaded struct {
 		Status   string `json:"status,omitempty"`
 		FileID   string `json:"fileId,omitempty"`
@@ -333,37 +318,53 @@ func (s *API) libreUpload(w http.ResponseWriter, r *http.Request) {
 	batch := strings.HasSuffix(r.URL.Path, "/batch")
 	failed := 0
 	out := []uploaded{}
-	for _, fh := range fhs {
-		data, ok := front.ReadPart(w, fh)
-		if !ok {
-			return
+	sid := "" // made at the first file
+	defer func() {
+		if sid != "" && len(out) == failed {
+			s.front.Sessions().Delete(sid) // a failed upload leaves no empty session behind
+		}
+	}()
+	err := front.ReadForm(w, r, func(string, string) error { return nil }, func(up front.UploadedFile) error {
+		if up.Field != "file" {
+			return nil
+		}
+		if sid == "" {
+			info, err := s.front.Create(c)
+			if err != nil {
+				return err
+			}
+			sid = info.ID
 		}
 		// Nested paths are kept when they stay inside; anything else keeps its base name.
-		// (mime/multipart keeps only the base name in Filename: read the header itself.)
-		name := fh.Filename
-		if _, params, err := mime.ParseMediaType(fh.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
-			name = params["filename"]
-		}
-		name = strings.ReplaceAll(name, "\\", "/")
+		name := up.Name
 		if _, err := sessions.CleanPath(name); err != nil {
-			if i := strings.LastIndexByte(name, '/'); i >= 0 {
-				name = name[i+1:]
-			}
+			name = front.PathBase(name)
 		}
-		fi, err := s.front.Sessions().WriteFile(info.ID, name, data)
+		fi, err := s.front.SaveUpload(sid, name, up)
 		if err != nil {
-			if !batch {
-				front.Error(w, err)
-				return
+			// A batch reports a file it could not keep and goes on, unless the request
+			// itself broke (cut off, too large).
+			if !batch || errors.As(err, new(*http.MaxBytesError)) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return err
 			}
 			out = append(out, uploaded{Status: "error", Filename: name, Error: err.Error()})
 			failed++
-			continue
+			return nil
 		}
 		out = append(out, uploaded{Status: "success", FileID: fileHandle(fi.Path), Filename: fi.Path})
+		return nil
+	})
+	if err != nil {
+		out = out[:0]
+		failed = 0
+		front.FormError(w, err, "want a multipart form with a \"file\" field")
+		return
 	}
-	stored = len(out) > failed
-	h := sessionHandle(info.ID)
+	if sid == "" {
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "no \"file\" field in the form"})
+		return
+	}
+	h := sessionHandle(sid)
 	resp := map[string]any{"message": "success", "storage_session_id": h, "session_id": h, "files": out}
 	if batch {
 		resp["succeeded"], resp["failed"] = len(out)-failed, failed

@@ -2,13 +2,22 @@ package mcp
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
 	"wasmbox/front"
+	"wasmbox/librechat"
 	"wasmbox/runtime"
 	"wasmbox/sessions"
 )
@@ -117,4 +126,58 @@ func TestServer_plots(t *testing.T) {
 	if got := len(structured[front.RunOutput](t, res).Files); images != sessions.MaxRunImages || got != 6 {
 		t.Errorf("%d image blocks for %d written PNGs, want %d", images, got, sessions.MaxRunImages)
 	}
+}
+
+// TestServer_specialFiles: a FIFO in a workspace (a tar archive can carry one) is refused by
+// every front at once with a clear error; open(2) of it would block a server thread forever.
+func TestServer_specialFiles(t *testing.T) {
+	f := newFixture(t, front.Config{})
+	c := connect(t, f, "streamable", nil)
+	sid := structured[sessionOutput](t, call(t, c, "create_execution_session", nil)).SessionID
+	// The HTTP fronts' sessions belong to the client's address.
+	info, _ := f.mgr.Create(front.Caller{Addr: "127.0.0.1"}.Owner())
+	for _, id := range []string{sid, info.ID} {
+		s, _ := f.mgr.Get(id)
+		if err := syscall.Mkfifo(filepath.Join(s.Workspace, "pipe.csv"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	within := func(name string, fn func() string, want string) {
+		t.Helper()
+		done := make(chan string, 1)
+		go func() { done <- fn() }()
+		select {
+		case got := <-done:
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: got %q, want it to say %q", name, got, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("%s: no answer in 20 s", name)
+		}
+	}
+	within("MCP read_file", func() string {
+		res := call(t, c, "read_file", map[string]any{"session_id": sid, "path": "pipe.csv"})
+		return fmt.Sprint(res.IsError, " ", textOf(res))
+	}, "true sessions: bad path: pipe.csv is not a regular file (a FIFO)")
+	get := func(u string) string {
+		resp, err := http.Get(f.http.URL + u)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprint(resp.StatusCode, " ", string(b))
+	}
+	within("API download", func() string { return get("/api/sessions/" + info.ID + "/files/pipe.csv") },
+		"400 {\"error\":\"sessions: bad path: pipe.csv is not a regular file (a FIFO)")
+	// LibreChat names files by a hash of the paths it listed: a FIFO is never listed.
+	raw, _ := hex.DecodeString(info.ID)
+	handle := base64.RawURLEncoding.EncodeToString(raw[:15]) + "0"
+	sum := sha256.Sum256([]byte("pipe.csv"))
+	fileID := base64.RawURLEncoding.EncodeToString(sum[:])[:21]
+	within("LibreChat download", func() string { return get(librechat.Path + "/download/" + handle + "/" + fileID) }, "no file "+fileID+" in the session")
+	within("LibreChat files", func() string { return get(librechat.Path + "/files/" + handle) }, "200 []")
+	// A regular file beside it is still served.
+	f.mgr.WriteFile(info.ID, "ok.txt", []byte("fine"))
+	within("API download of a regular file", func() string { return get("/api/sessions/" + info.ID + "/files/ok.txt") }, "200 fine")
 }

@@ -1,0 +1,154 @@
+package front
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"wasmbox/sessions"
+)
+
+// Upload limits of the HTTP fronts. A file goes to disk as it arrives, so an upload costs the
+// server a buffer and a connection, not its size; how many run at once is bounded so the
+// buffers, descriptors and disk bandwidth they take are too.
+const (
+	// MaxUploadBytes bounds one file uploaded through an HTTP front, and a whole upload
+	// request (with 1 MiB for the form around the files).
+	MaxUploadBytes = 50 << 20
+	// DefaultMaxUploads is how many uploads the server takes at once (Config.MaxUploads).
+	DefaultMaxUploads = 16
+	// DefaultMaxUploadsPerOwner is how many of them one owner may send at once
+	// (Config.MaxUploadsPerOwner).
+	DefaultMaxUploadsPerOwner = 4
+	// maxFormParts bounds the parts of one upload form; maxFieldBytes a text field's value.
+	maxFormParts  = 1000
+	maxFieldBytes = 4 << 10
+)
+
+// ErrForm marks a malformed upload form; its message says what was wrong.
+var ErrForm = errors.New("bad upload form")
+
+// uploadGate counts the uploads in progress, in total and per owner. It is safe for
+// concurrent use.
+type uploadGate struct {
+	mu       sync.Mutex
+	total    int
+	perOwner map[string]int
+	max, per int
+}
+
+// BeginUpload admits an upload of c, or answers 429 (c has [Config.MaxUploadsPerOwner]
+// uploads in progress) or 503 (the server has [Config.MaxUploads]) and returns ok false.
+// Admitted, the caller calls end when the upload is over. Nobody waits: a refused client
+// retries.
+func (f *Front) BeginUpload(w http.ResponseWriter, c Caller) (end func(), ok bool) {
+	g := f.uploads
+	owner := c.Owner()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.perOwner[owner] >= g.per:
+		f.Reject("uploads_per_owner")
+		TooMany(w, 5, fmt.Sprintf("you have %d uploads in progress, the most one client may send at once; retry when one is done", g.per))
+		return nil, false
+	case g.total >= g.max:
+		f.Reject("uploads")
+		w.Header().Set("Retry-After", "5")
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("the server is taking %d uploads at once, its most; retry in a few seconds", g.max)})
+		return nil, false
+	}
+	g.total++
+	g.perOwner[owner]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.total--
+			if g.perOwner[owner]--; g.perOwner[owner] <= 0 {
+				delete(g.perOwner, owner)
+			}
+		})
+	}, true
+}
+
+// UploadedFile is one file part of an upload form, read as it arrives: Body yields its bytes
+// once, and only until the next part is asked for.
+type UploadedFile struct {
+	// Field is the form field's name.
+	Field string
+	// Name is the file name the client gave, as it gave it (with any directories; package
+	// mime/multipart would keep only the base name); the front checks it.
+	Name string
+	Body io.Reader
+}
+
+// ReadForm reads r's multipart form as a stream, capping the request at MaxUploadBytes plus
+// 1 MiB: each text field (at most 4 KiB) goes to field, each file part to file as it arrives,
+// in the order the client sent them. Nothing of a file is kept in memory or spilled to a
+// temporary file. It stops at the first error of field or file and returns it; a malformed
+// form is an error wrapping [ErrForm].
+func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value string) error, file func(UploadedFile) error) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrForm, err)
+	}
+	for n := 0; ; n++ {
+		if n >= maxFormParts {
+			return fmt.Errorf("%w: more than %d parts", ErrForm, maxFormParts)
+		}
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", ErrForm, err)
+		}
+		_, params, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		name, filename := params["name"], params["filename"]
+		if _, isFile := params["filename"]; isFile {
+			err = file(UploadedFile{Field: name, Name: strings.ReplaceAll(filename, "\\", "/"), Body: p})
+		} else {
+			var b []byte
+			b, err = io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
+			if err == nil && len(b) > maxFieldBytes {
+				err = fmt.Errorf("%w: field %q is over %d bytes", ErrForm, name, maxFieldBytes)
+			}
+			if err == nil {
+				err = field(name, string(b))
+			}
+		}
+		p.Close()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// FormError answers an error of [ReadForm]: 400 for a bad form with what the route wants
+// (want), 413 past the size cap, else as [Error].
+func FormError(w http.ResponseWriter, err error, want string) {
+	if errors.Is(err, ErrForm) {
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": want + ": " + err.Error()})
+		return
+	}
+	if errors.As(err, new(*http.MaxBytesError)) {
+		WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the upload is over %d MiB", MaxUploadBytes>>20)})
+		return
+	}
+	Error(w, err)
+}
+
+// SaveUpload streams file into session sid's workspace at name, at most MaxUploadBytes.
+func (f *Front) SaveUpload(sid, name string, file UploadedFile) (sessions.FileInfo, error) {
+	return f.cfg.Sessions.WriteFileFrom(sid, name, file.Body, MaxUploadBytes)
+}
