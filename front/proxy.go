@@ -58,8 +58,8 @@ func (f *Front) trusted(ip netip.Addr) bool {
 	return false
 }
 
-// LoopbackHosts are the Host names allowed by default on a server bound to loopback: a page
-// that rebinds its own name to 127.0.0.1 is refused.
+// LoopbackHosts are the Host names wasmbox serve allows by default when no API key protects it
+// or it is bound to loopback: a page that rebinds its own name to 127.0.0.1 is refused.
 var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // hostAllowed reports whether r's Host is one of Config.AllowedHosts (any, when none are set).

@@ -43,11 +43,15 @@ type serviceConfig struct {
 	apiKeys       []string
 	workers       workerConfig
 	proxies       []netip.Prefix
-	hosts         []string // WASMBOX_ALLOWED_HOSTS; nil: loopback names when bound to loopback
+	hosts         []string // WASMBOX_ALLOWED_HOSTS; nil: see allowedHosts
+	space         bool     // SPACE_ID is set: serving as a Hugging Face Space
+	spaceHost     string   // SPACE_HOST, a Hugging Face Space's own name
 	origins       []string
 	frame         string
 	basePath      string
 	loopback      bool // serve listens on loopback only
+	maxConns      int  // WASMBOX_MAX_CONNECTIONS
+	maxConnsPer   int  // WASMBOX_MAX_CONNECTIONS_PER_CLIENT
 	libreChatJWT  *librechat.Verifier
 }
 
@@ -101,6 +105,8 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.maxConcurrent = atoi("MAX_CONCURRENT_EXECUTIONS", *maxConc, 1)
 	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
 	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
+	c.maxConns = atoi("WASMBOX_MAX_CONNECTIONS", envOr(getenv, "WASMBOX_MAX_CONNECTIONS", strconv.Itoa(front.DefaultMaxConns)), 1)
+	c.maxConnsPer = atoi("WASMBOX_MAX_CONNECTIONS_PER_CLIENT", envOr(getenv, "WASMBOX_MAX_CONNECTIONS_PER_CLIENT", strconv.Itoa(front.DefaultMaxConnsPerClient)), 1)
 	c.workers.poolSize = c.poolSize
 	c.workers.resident = atoi("MAX_RESIDENT_SESSIONS", envOr(getenv, "MAX_RESIDENT_SESSIONS", "0"), 0)
 	c.workers.snapshotCap = int64(atoi("WASMBOX_SNAPSHOT_MAX_MB", envOr(getenv, "WASMBOX_SNAPSHOT_MAX_MB", "256"), 1)) << 20
@@ -129,6 +135,8 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 		c.proxies = append(c.proxies, prefix)
 	}
 	c.hosts = splitList(getenv("WASMBOX_ALLOWED_HOSTS"))
+	c.space = getenv("SPACE_ID") != ""
+	c.spaceHost = strings.TrimSpace(getenv("SPACE_HOST"))
 	c.origins = splitList(getenv("WASMBOX_ALLOWED_ORIGINS"))
 	c.frame = getenv("WASMBOX_FRAME_ANCESTORS")
 	c.basePath = getenv("WASMBOX_BASE_PATH")
@@ -203,17 +211,30 @@ func splitList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// allowedHosts is WASMBOX_ALLOWED_HOSTS, or the loopback names on a loopback-only server (so
-// a page that rebinds its name to 127.0.0.1 is refused), or none (any host).
+// allowedHosts is WASMBOX_ALLOWED_HOSTS; else, on a server no API key protects or one bound
+// to loopback, the loopback names, so a page that rebinds its name to the server's address is
+// refused (on a Hugging Face Space, SPACE_ID set, also the Space's names: SPACE_HOST and
+// *.hf.space, which the platform's proxy passes on); else none (any host: keys protect every
+// route).
 func (c serviceConfig) allowedHosts() []string {
 	switch {
 	case len(c.hosts) > 0:
 		return c.hosts
-	case c.loopback:
-		return front.LoopbackHosts
+	case len(c.apiKeys) == 0 || c.loopback:
+		hosts := append([]string(nil), front.LoopbackHosts...)
+		if c.space {
+			hosts = append(hosts, spaceHosts)
+			if c.spaceHost != "" {
+				hosts = append(hosts, c.spaceHost)
+			}
+		}
+		return hosts
 	}
 	return nil
 }
+
+// spaceHosts are the names Hugging Face serves Spaces under.
+const spaceHosts = "*.hf.space"
 
 // perOwnerCap is WASMBOX_MAX_SESSIONS_PER_OWNER, where 0 means MAX_SESSIONS.
 func (c serviceConfig) perOwnerCap() int {
@@ -244,6 +265,7 @@ type service struct {
 	backend  *backend
 	sessions *sessions.Manager
 	mcp      *mcp.Server
+	front    *front.Front
 	handler  http.Handler
 }
 
@@ -287,7 +309,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	}
 	srv := mcp.New(fr)
 	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
-	return &service{backend: b, sessions: mgr, mcp: srv, handler: handler}, nil
+	return &service{backend: b, sessions: mgr, mcp: srv, front: fr, handler: handler}, nil
 }
 
 // close stops the workers first, which saves each idle session's Python state beside its
@@ -321,9 +343,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(c.apiKeys) == 0 && !isLoopback(ln.Addr()) {
 		log.Warn("no WASMBOX_API_KEYS set and listening beyond loopback: anyone who can reach this address can run code", "addr", ln.Addr().String())
 	}
-	hs := &http.Server{Handler: svc.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if len(c.hosts) == 0 && (len(c.apiKeys) == 0 || c.loopback) {
+		log.Info("serving only these Host names; set WASMBOX_ALLOWED_HOSTS to the names clients use (or \"*\" for any) to serve others", "hosts", strings.Join(c.allowedHosts(), ","))
+	}
+	// Before any request is authenticated, connections and their headers are bounded per
+	// client address and in total.
+	lim := svc.front.Listen(ln, c.maxConns, c.maxConnsPer)
+	hs := front.Server(svc.handler, lim)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(lim) }()
 	log.Info("wasmbox serving", "addr", ln.Addr().String(), "mcp", mcp.PathStreamable, "sse", mcp.PathSSE, "data_dir", c.dataDir, "version", version)
 	select {
 	case err := <-errc:
