@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 
 	"wasmbox/front"
 	"wasmbox/runtime"
@@ -32,12 +31,14 @@ const Path = "/librechat/v1"
 type API struct {
 	front *front.Front
 	jwt   *Verifier
-	hints hintSessions // LibreChat's runtime session hints
+	hints *hintSessions // LibreChat's runtime session hints
 }
 
 // New builds the API on f. With v, requests may also authenticate with the tokens LibreChat
 // signs in its JWT mode (CODEAPI_AUTH_PROVIDER=librechat-jwt).
-func New(f *front.Front, v *Verifier) *API { return &API{front: f, jwt: v} }
+func New(f *front.Front, v *Verifier) *API {
+	return &API{front: f, jwt: v, hints: newHintSessions(maxHints, maxHintsPerOwner, hintIdle)}
+}
 
 var libreID = regexp.MustCompile(`^[A-Za-z0-9_-]{21}$`)
 
@@ -276,30 +277,6 @@ func withArgs(lang runtime.Language, args []string, code string) string {
 		b, _ := json.Marshal(args)
 		return "globalThis.args = " + string(b) + ";\n" + code
 	}
-}
-
-// hintSessions maps (caller, runtime session hint) to a session. It is safe for concurrent use.
-type hintSessions struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (h *hintSessions) key(owner, hint string) string { return owner + "\x00" + hint }
-
-func (h *hintSessions) get(owner, hint string) (string, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	id, ok := h.m[h.key(owner, hint)]
-	return id, ok
-}
-
-func (h *hintSessions) put(owner, hint, id string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.m == nil || len(h.m) > 100_000 {
-		h.m = map[string]string{} // stale hints only cost a new session
-	}
-	h.m[h.key(owner, hint)] = id
 }
 
 func (s *API) libreUpload(w http.ResponseWriter, r *http.Request) {
