@@ -23,20 +23,18 @@ func (s *Server) addFileTools() {
 		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
 		mcplib.WithString("path", mcplib.Required(), mcplib.Description("Relative path in the workspace, e.g. data/input.csv.")),
 		mcplib.WithString("content_base64", mcplib.Required(), mcplib.Description("The file's content, base64-encoded.")),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		replaces(),
 	), s.uploadTool)
 	s.mcp.AddTool(mcplib.NewTool("list_files",
 		mcplib.WithDescription("List the files in a session's workspace: path, size, MIME type, modification time."),
 		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
-		mcplib.WithReadOnlyHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		readOnly(),
 	), s.listFilesTool)
 	s.mcp.AddTool(mcplib.NewTool("read_file",
 		mcplib.WithDescription(fmt.Sprintf("Read a file from a session's workspace: text files come back as text, PNG/JPEG/GIF/WebP as an image, anything else as an embedded binary resource. At most %d MiB.", MaxReadBytes>>20)),
 		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
 		mcplib.WithString("path", mcplib.Required(), mcplib.Description("Relative path in the workspace.")),
-		mcplib.WithReadOnlyHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		readOnly(),
 	), s.readFileTool)
 }
 

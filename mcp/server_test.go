@@ -422,3 +422,53 @@ func TestServer_bash(t *testing.T) {
 		t.Errorf("missing command: %q", textOf(res))
 	}
 }
+
+// TestServer_annotations: every tool's hints say what it does: the read-only tools are
+// readOnlyHint and not destructiveHint; destructiveHint only where something may be deleted or
+// replaced; idempotentHint where a repeated call changes nothing more; no tool reaches an open
+// world.
+func TestServer_annotations(t *testing.T) {
+	f := newFixture(t, front.Config{})
+	c := connect(t, f, "streamable", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := c.ListTools(ctx, mcplib.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hints struct{ readOnly, destructive, idempotent, openWorld bool }
+	want := map[string]hints{
+		"execute_python_code":      {false, true, false, false},
+		"execute_javascript_code":  {false, true, false, false},
+		"execute_bash_command":     {false, true, false, false},
+		"create_execution_session": {false, false, false, false},
+		"list_execution_sessions":  {true, false, true, false},
+		"get_execution_history":    {true, false, true, false},
+		"delete_session":           {false, true, true, false},
+		"get_system_info":          {true, false, true, false},
+		"upload_file":              {false, true, true, false},
+		"list_files":               {true, false, true, false},
+		"read_file":                {true, false, true, false},
+	}
+	seen := 0
+	for _, tool := range list.Tools {
+		w, ok := want[tool.Name]
+		if !ok {
+			t.Errorf("tool %s has no expected annotations in this test", tool.Name)
+			continue
+		}
+		seen++
+		a := tool.Annotations
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("%s: a hint is unset: %+v", tool.Name, a)
+			continue
+		}
+		got := hints{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint, *a.OpenWorldHint}
+		if got != w {
+			t.Errorf("%s: got %+v, want %+v", tool.Name, got, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("got %d of the %d tools", seen, len(want))
+	}
+}

@@ -28,7 +28,7 @@ func (s *Server) addTools() {
 		mcplib.WithString("code", mcplib.Required(), mcplib.Description("Python source to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		runs(),
 	), s.execTool(runtime.Python, "code"))
 
 	s.mcp.AddTool(mcplib.NewTool("execute_javascript_code",
@@ -41,7 +41,7 @@ func (s *Server) addTools() {
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithString("language", mcplib.Description("Optional: javascript (default) or typescript."), mcplib.Enum("javascript", "typescript")),
 		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		runs(),
 	), s.execTool(runtime.JavaScript, "code"))
 
 	s.mcp.AddTool(mcplib.NewTool("execute_bash_command",
@@ -52,40 +52,64 @@ func (s *Server) addTools() {
 		mcplib.WithString("command", mcplib.Required(), mcplib.Description("The bash command line to run.")),
 		mcplib.WithString("session_id", mcplib.Description(sessionParam)),
 		mcplib.WithOutputSchema[front.RunOutput](), nonNullSchema(),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		runs(),
 	), s.execTool(runtime.Bash, "command"))
 
 	s.mcp.AddTool(mcplib.NewTool("create_execution_session",
 		mcplib.WithDescription(fmt.Sprintf("Create a new execution session and return its session_id. Pass the id to execute_* tools to keep variables and files between calls. Sessions expire after %s idle; at most %d exist at once (the least recently used idle one is evicted).", s.front.Sessions().TTL(), s.front.Sessions().MaxSessions())),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		creates(),
 	), s.createTool)
 
 	s.mcp.AddTool(mcplib.NewTool("list_execution_sessions",
 		mcplib.WithDescription("List your own execution sessions (id, created, last used, runs, languages, time left before expiry). Sessions of other users are never shown."),
-		mcplib.WithReadOnlyHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		readOnly(),
 	), s.listTool)
 
 	s.mcp.AddTool(mcplib.NewTool("get_execution_history",
 		mcplib.WithDescription("Return the runs of a session, oldest first: language, code, success, error kind, the first 500 bytes of output, time and duration."),
 		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
-		mcplib.WithReadOnlyHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		readOnly(),
 	), s.historyTool)
 
 	s.mcp.AddTool(mcplib.NewTool("delete_session",
 		mcplib.WithDescription("Delete a session: its variables, files and history are removed."),
 		mcplib.WithString("session_id", mcplib.Required(), mcplib.Description("The session's id.")),
-		mcplib.WithDestructiveHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		deletes(),
 	), s.deleteTool)
 
 	s.mcp.AddTool(mcplib.NewTool("get_system_info",
 		mcplib.WithDescription("Describe this wasmbox server: versions, languages, limits, sessions and the isolation in force."),
-		mcplib.WithReadOnlyHintAnnotation(true),
-		mcplib.WithOpenWorldHintAnnotation(false),
+		readOnly(),
 	), s.infoTool)
 }
+
+// Tool annotations, all four hints set, as clients (LibreChat, Claude) decide from them what
+// to ask the user before a call. No tool reaches beyond the sandbox: openWorldHint is false
+// for all.
+func annotate(readOnly, destructive, idempotent bool) mcplib.ToolOption {
+	return func(t *mcplib.Tool) {
+		t.Annotations.ReadOnlyHint = mcplib.ToBoolPtr(readOnly)
+		t.Annotations.DestructiveHint = mcplib.ToBoolPtr(destructive)
+		t.Annotations.IdempotentHint = mcplib.ToBoolPtr(idempotent)
+		t.Annotations.OpenWorldHint = mcplib.ToBoolPtr(false)
+	}
+}
+
+// readOnly: a tool that only reads (lists, gets, downloads); calling it again changes nothing.
+func readOnly() mcplib.ToolOption { return annotate(true, false, true) }
+
+// runs: runs code, which may overwrite or delete the session's files and variables (what the
+// code says), and a second call runs it again.
+func runs() mcplib.ToolOption { return annotate(false, true, false) }
+
+// creates: makes something new on each call.
+func creates() mcplib.ToolOption { return annotate(false, false, false) }
+
+// deletes: removes something; a second call has nothing more to remove.
+func deletes() mcplib.ToolOption { return annotate(false, true, true) }
+
+// replaces: writes over what is there; the same call again leaves the same result.
+func replaces() mcplib.ToolOption { return annotate(false, true, true) }
 
 // jsonResult returns v as structured content and as its JSON text.
 func jsonResult(v any) *mcplib.CallToolResult {
