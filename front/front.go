@@ -50,6 +50,10 @@ type Config struct {
 	// BodyTimeout bounds how long a client may take to send a request body (default 2m): a
 	// client that announces a body and never sends it gives its connection up.
 	BodyTimeout time.Duration
+	// Unavailable says, per language the server cannot run (bash where the host cannot confine
+	// its programs), why, in one sentence for the caller: every front answers a request for it
+	// with that sentence, the MCP tool's description starts with it, the system info lists it.
+	Unavailable map[runtime.Language]string
 	// MaxUploads bounds the uploads in progress at once (default [DefaultMaxUploads]);
 	// MaxUploadsPerOwner those of one owner (default [DefaultMaxUploadsPerOwner]).
 	MaxUploads, MaxUploadsPerOwner int
@@ -172,6 +176,14 @@ func (f *Front) Handler(mounts ...Mount) http.Handler {
 
 // Languages returns the languages the sessions run.
 func (f *Front) Languages() []runtime.Language { return f.cfg.Sessions.Languages() }
+
+// Unavailable returns why lang cannot run here, when the server knows ("" otherwise).
+func (f *Front) Unavailable(lang runtime.Language) string {
+	if f.HasLanguage(lang) {
+		return ""
+	}
+	return f.cfg.Unavailable[lang]
+}
 
 // LanguageList is the languages as a comma-separated list, for messages.
 func (f *Front) LanguageList() string {

@@ -22,8 +22,11 @@ type SystemInfo struct {
 	CPUs           int               `json:"cpus"`
 	Uptime         string            `json:"uptime"`
 	Isolation      map[string]string `json:"isolation"`
+	// Unavailable lists the languages this server cannot run, with why.
+	Unavailable map[string]string `json:"unavailable_languages,omitempty"`
 }
 
+// SystemInfo describes the server as get_system_info and /api/info show it.
 func (f *Front) SystemInfo() SystemInfo {
 	l := f.cfg.Sessions.Limits()
 	var langs []string
@@ -38,7 +41,16 @@ func (f *Front) SystemInfo() SystemInfo {
 	if iso == nil {
 		iso = map[string]string{}
 	}
-	return SystemInfo{
+	var unavailable map[string]string
+	for lang, why := range f.cfg.Unavailable {
+		if !f.HasLanguage(lang) {
+			if unavailable == nil {
+				unavailable = map[string]string{}
+			}
+			unavailable[string(lang)] = why
+		}
+	}
+	return SystemInfo{Unavailable: unavailable,
 		Version: f.cfg.Version, Python: f.cfg.PythonVersion, Languages: langs,
 		TimeoutSeconds: l.Timeout.Seconds(), MaxOutputBytes: l.MaxOutput, MemoryMiB: l.Memory >> 20,
 		WorkspaceMiB: l.WorkspaceQuota >> 20, Sessions: f.cfg.Sessions.Count(), MaxSessions: f.cfg.Sessions.MaxSessions(),

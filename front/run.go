@@ -14,6 +14,10 @@ import (
 // field); its message says what was wrong.
 var ErrInvalid = errors.New("invalid request")
 
+// ErrUnavailable marks a request for a language this server cannot run (see
+// Config.Unavailable); it wraps [ErrInvalid], and its message is the reason.
+var ErrUnavailable = fmt.Errorf("%w: language unavailable", ErrInvalid)
+
 // RunRequest is one request to run code, from any front.
 type RunRequest struct {
 	// SessionID names the session; "" makes a new one owned by the caller.
@@ -65,6 +69,10 @@ func (f *Front) Check(req RunRequest) error {
 	name := req.CodeName
 	if name == "" {
 		name = "code"
+	}
+	if why := f.Unavailable(req.Language); why != "" {
+		f.Reject("unavailable")
+		return &unavailableError{why}
 	}
 	if !f.HasLanguage(req.Language) {
 		f.Reject("bad_request")
@@ -140,4 +148,12 @@ func NewRunOutput(id string, res *runtime.Result) RunOutput {
 		out.Figures = append(out.Figures, FigureInfo{Index: i + 1, MIME: im.MIME, Bytes: len(im.Data)})
 	}
 	return out
+}
+
+// unavailableError is [ErrUnavailable] with its reason as the whole message.
+type unavailableError struct{ why string }
+
+func (e *unavailableError) Error() string { return e.why }
+func (e *unavailableError) Is(target error) bool {
+	return target == ErrUnavailable || target == ErrInvalid
 }

@@ -139,8 +139,12 @@ func (s *API) libreExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, ok := libreLangs[req.Lang]
+	if why := s.front.Unavailable(lang); ok && why != "" {
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": why})
+		return
+	}
 	if !ok || !s.front.HasLanguage(lang) {
-		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unsupported language %q: wasmbox runs py, js, ts and bash", req.Lang)})
+		front.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unsupported language %q: this server runs %s", req.Lang, s.front.LanguageList())})
 		return
 	}
 	if err := s.front.Check(front.RunRequest{Language: lang, Code: req.Code}); err != nil {

@@ -472,3 +472,62 @@ func TestServer_annotations(t *testing.T) {
 		t.Errorf("got %d of the %d tools", seen, len(want))
 	}
 }
+
+// TestServer_bashUnavailable: where bash cannot run, its tool says so first in its description,
+// get_system_info lists why, and every front answers a bash request with that one sentence.
+func TestServer_bashUnavailable(t *testing.T) {
+	const why = "bash cannot run on this server: its host cannot confine it."
+	f := newFixture(t, front.Config{Unavailable: map[runtime.Language]string{runtime.Bash: why}})
+	c := connect(t, f, "streamable", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := c.ListTools(ctx, mcplib.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range list.Tools {
+		if tool.Name == "execute_bash_command" && !strings.HasPrefix(tool.Description, "UNAVAILABLE on this server: "+why) {
+			t.Errorf("bash tool description: got %q, want it to start with the reason", tool.Description)
+		}
+		if tool.Name == "execute_python_code" && strings.Contains(tool.Description, "UNAVAILABLE") {
+			t.Errorf("python tool description says unavailable: %q", tool.Description)
+		}
+	}
+	res := call(t, c, "execute_bash_command", map[string]any{"command": "echo hi"})
+	if !res.IsError || textOf(res) != why {
+		t.Errorf("MCP: got %v %q, want an error saying %q", res.IsError, textOf(res), why)
+	}
+	info := structured[front.SystemInfo](t, call(t, c, "get_system_info", nil))
+	if info.Unavailable["bash"] != why {
+		t.Errorf("system info: got %v, want bash: %q", info.Unavailable, why)
+	}
+	post := func(path, body string) (int, string) {
+		resp, err := http.Post(f.http.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Error string `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Error
+	}
+	s, _ := f.mgr.Create(front.Caller{Addr: "127.0.0.1"}.Owner())
+	tests := []struct {
+		name, path, body string
+		want             string
+	}{
+		{"JSON API", "/api/sessions/" + s.ID + "/run", `{"language": "bash", "code": "echo hi"}`, why},
+		{"LibreChat bash", librechat.Path + "/exec", `{"lang": "bash", "code": "echo hi"}`, why},
+		{"LibreChat sh", librechat.Path + "/exec", `{"lang": "sh", "code": "echo hi"}`, why},
+		{"LibreChat unknown", librechat.Path + "/exec", `{"lang": "cobol", "code": "x"}`, `unsupported language "cobol": this server runs python`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, msg := post(tc.path, tc.body); code != http.StatusBadRequest || msg != tc.want {
+				t.Errorf("got %d %q, want 400 %q", code, msg, tc.want)
+			}
+		})
+	}
+}

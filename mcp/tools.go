@@ -44,8 +44,14 @@ func (s *Server) addTools() {
 		runs(),
 	), s.execTool(runtime.JavaScript, "code"))
 
+	// Where bash cannot run, its tool stays listed (clients configured for it find it) and
+	// says so first.
+	bashNote := ""
+	if why := s.front.Unavailable(runtime.Bash); why != "" {
+		bashNote = "UNAVAILABLE on this server: " + why + " "
+	}
 	s.mcp.AddTool(mcplib.NewTool("execute_bash_command",
-		mcplib.WithDescription("Run a bash command line in the session's workspace directory and return stdout, stderr and the exit code. "+
+		mcplib.WithDescription(bashNote+"Run a bash command line in the session's workspace directory and return stdout, stderr and the exit code. "+
 			"Bash syntax works (pipes, loops, functions, variables, here-docs, globbing, set -e); the working directory, variables, exported environment, functions and aliases persist between calls with the same session_id. "+
 			"Only allowlisted programs run (text and file tools such as cat, grep, sed, awk, sort, find, jq, tar, gzip; see get_system_info); shells, interpreters and network tools are refused with error kind denied. "+
 			"Paths outside the workspace are refused; files are shared with the session's Python code. "+limits),

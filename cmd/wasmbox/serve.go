@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"wasmbox/front"
 	"wasmbox/librechat"
 	"wasmbox/mcp"
+	"wasmbox/runtime"
 	"wasmbox/sessions"
 	"wasmbox/wasm/cpython"
 	"wasmbox/workspace"
@@ -260,6 +262,17 @@ func parseSize(v string) (int64, error) {
 	return n * mult, nil
 }
 
+// bashUnavailable is what every front answers for bash where the probe refused it.
+const bashUnavailable = "bash is not available on this server: its host offers neither Landlock nor user namespaces, which wasmbox needs to confine the programs bash starts; use Python or JavaScript instead."
+
+// unavailable says why each language the backend does not serve is missing.
+func unavailable(served []runtime.Language) map[runtime.Language]string {
+	if slices.Contains(served, runtime.Bash) {
+		return nil
+	}
+	return map[runtime.Language]string{runtime.Bash: bashUnavailable}
+}
+
 // service is a running wasmbox: workers, sessions and the MCP server.
 type service struct {
 	backend  *backend
@@ -300,7 +313,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
 		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
-		FrameAncestors: c.frame, BasePath: c.basePath,
+		FrameAncestors: c.frame, BasePath: c.basePath, Unavailable: unavailable(b.langs),
 	})
 	if err != nil {
 		mgr.Close()

@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
+
+	"wasmbox/runtime"
 )
 
 // TestServiceConfig_allowedHosts: without WASMBOX_ALLOWED_HOSTS, a server no API key protects
@@ -67,5 +70,16 @@ func TestParseServiceFlags_connections(t *testing.T) {
 				t.Errorf("%s=%q accepted", name, bad)
 			}
 		}
+	}
+}
+
+// TestUnavailable: bash refused by the probe is reported with one sentence; served, nothing.
+func TestUnavailable(t *testing.T) {
+	if got := unavailable([]runtime.Language{runtime.Python, runtime.Bash}); got != nil {
+		t.Errorf("bash served: got %v, want nothing", got)
+	}
+	got := unavailable([]runtime.Language{runtime.Python, runtime.JavaScript})
+	if why := got[runtime.Bash]; !strings.HasPrefix(why, "bash is not available on this server: ") || strings.Count(why, ". ") > 0 {
+		t.Errorf("bash refused: got %q, want one sentence saying why", why)
 	}
 }
