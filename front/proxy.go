@@ -37,6 +37,10 @@ func (f *Front) ClientIP(r *http.Request) string {
 	return client.String()
 }
 
+// ClientKey is what per-client caps count r by: [Front.ClientIP], or its /64 for IPv6, where
+// one host holds a whole prefix.
+func (f *Front) ClientKey(r *http.Request) string { return guessKey(f.ClientIP(r)) }
+
 func remoteIP(addr string) netip.Addr {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

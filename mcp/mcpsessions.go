@@ -4,79 +4,188 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"wasmbox/front"
 )
+
+// Bounds of the MCP sessions of streamable HTTP (Mcp-Session-Id): each keeps some state in the
+// protocol server, and anyone may initialize one, so they are capped per client address and in
+// total, and forgotten after MCPSessionIdle unused.
+const (
+	DefaultMaxMCPSessions          = 10_000
+	DefaultMaxMCPSessionsPerClient = 64
+	DefaultMCPSessionIdle          = 2 * time.Hour
+	mcpSessionIDLen                = 16
+)
+
+// WithMCPSessionLimits sets the caps on streamable HTTP's MCP sessions, in total and per client
+// address, and their idle time (zero values keep the defaults).
+func WithMCPSessionLimits(total, perClient int, idle time.Duration) Option {
+	return func(s *Server) {
+		if total > 0 {
+			s.sessions.max = total
+		}
+		if perClient > 0 {
+			s.sessions.per = perClient
+		}
+		if idle > 0 {
+			s.sessions.idle = idle
+		}
+	}
+}
 
 // mcpSessions issues and checks the Mcp-Session-Id of streamable HTTP, as the spec asks: an id
-// the server never issued, or one deleted, gets 404, so the client starts a new MCP session.
-// It remembers at most maxMCPSessions ids, forgetting those idle longest, so a flood of
-// initializations cannot grow it without bound. It is safe for concurrent use.
+// the server never issued, one deleted or one idle too long gets 404, so the client starts a
+// new MCP session. New sessions past a client's cap or the total are refused before the
+// protocol server sees them ([mcpSessions.gate]); should a race pass one anyway, the
+// client's own oldest (else the oldest) session is forgotten. It is safe for concurrent use.
 type mcpSessions struct {
-	mu   sync.Mutex
-	live map[string]time.Time
-	now  func() time.Time
+	clientOf func(*http.Request) string
+	max, per int
+	idle     time.Duration
+	now      func() time.Time
+
+	mu       sync.Mutex
+	live     map[string]*mcpSession
+	byClient map[string]int
 }
 
-const (
-	maxMCPSessions  = 100_000
-	mcpSessionIdle  = 24 * time.Hour
-	mcpSessionIDLen = 16
-)
-
-func newMCPSessions() *mcpSessions {
-	return &mcpSessions{live: map[string]time.Time{}, now: time.Now}
+type mcpSession struct {
+	last   time.Time
+	client string
 }
 
-// Generate implements server.SessionIdManager.
-func (m *mcpSessions) Generate() string {
+func newMCPSessions(clientOf func(*http.Request) string) *mcpSessions {
+	return &mcpSessions{clientOf: clientOf, max: DefaultMaxMCPSessions, per: DefaultMaxMCPSessionsPerClient,
+		idle: DefaultMCPSessionIdle, now: time.Now, live: map[string]*mcpSession{}, byClient: map[string]int{}}
+}
+
+// ResolveSessionIdManager implements server.SessionIdManagerResolver: ids are made and counted
+// for the client that sent r.
+func (m *mcpSessions) ResolveSessionIdManager(r *http.Request) server.SessionIdManager {
+	client := ""
+	if r != nil {
+		client = m.clientOf(r)
+	}
+	return clientSessions{m: m, client: client}
+}
+
+// clientSessions is the sessions of one client, as server.SessionIdManager.
+type clientSessions struct {
+	m      *mcpSessions
+	client string
+}
+
+func (c clientSessions) Generate() string                  { return c.m.generate(c.client) }
+func (c clientSessions) Validate(id string) (bool, error)  { return c.m.validate(id) }
+func (c clientSessions) Terminate(id string) (bool, error) { return c.m.terminate(id) }
+
+func (m *mcpSessions) generate(client string) string {
 	var b [mcpSessionIDLen]byte
 	rand.Read(b[:])
 	id := "mcp-session-" + hex.EncodeToString(b[:])
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.live) >= maxMCPSessions {
-		m.forgetOldestLocked()
+	m.expireLocked()
+	if m.byClient[client] >= m.per {
+		m.forgetOldestLocked(func(s *mcpSession) bool { return s.client == client })
 	}
-	m.live[id] = m.now()
+	if len(m.live) >= m.max {
+		m.forgetOldestLocked(func(*mcpSession) bool { return true })
+	}
+	m.live[id] = &mcpSession{last: m.now(), client: client}
+	m.byClient[client]++
 	return id
 }
 
-func (m *mcpSessions) forgetOldestLocked() {
+// expireLocked forgets sessions idle too long (a walk of at most the total cap).
+func (m *mcpSessions) expireLocked() {
 	now := m.now()
+	for id, s := range m.live {
+		if now.Sub(s.last) > m.idle {
+			m.deleteLocked(id)
+		}
+	}
+}
+
+func (m *mcpSessions) forgetOldestLocked(match func(*mcpSession) bool) {
 	var oldest string
 	var at time.Time
-	for id, t := range m.live {
-		if now.Sub(t) > mcpSessionIdle {
-			delete(m.live, id)
-			continue
-		}
-		if oldest == "" || t.Before(at) {
-			oldest, at = id, t
+	for id, s := range m.live {
+		if match(s) && (oldest == "" || s.last.Before(at)) {
+			oldest, at = id, s.last
 		}
 	}
-	if len(m.live) >= maxMCPSessions && oldest != "" {
-		delete(m.live, oldest)
+	if oldest != "" {
+		m.deleteLocked(oldest)
 	}
 }
 
-// Validate implements server.SessionIdManager: unknown ids are an error (404).
-func (m *mcpSessions) Validate(id string) (isTerminated bool, err error) {
+func (m *mcpSessions) deleteLocked(id string) {
+	s, ok := m.live[id]
+	if !ok {
+		return
+	}
+	delete(m.live, id)
+	if m.byClient[s.client]--; m.byClient[s.client] <= 0 {
+		delete(m.byClient, s.client)
+	}
+}
+
+func (m *mcpSessions) validate(id string) (isTerminated bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, ok := m.live[id]
-	if !ok || m.now().Sub(t) > mcpSessionIdle {
-		delete(m.live, id)
+	s, ok := m.live[id]
+	if !ok || m.now().Sub(s.last) > m.idle {
+		m.deleteLocked(id)
 		return false, fmt.Errorf("unknown or ended MCP session %q; initialize a new one", id)
 	}
-	m.live[id] = m.now()
+	s.last = m.now()
 	return false, nil
 }
 
-// Terminate implements server.SessionIdManager (DELETE /mcp).
-func (m *mcpSessions) Terminate(id string) (isNotAllowed bool, err error) {
+func (m *mcpSessions) terminate(id string) (isNotAllowed bool, err error) {
 	m.mu.Lock()
-	delete(m.live, id)
+	m.deleteLocked(id)
 	m.mu.Unlock()
 	return false, nil
+}
+
+// gate refuses a request that would start an MCP session (a POST without Mcp-Session-Id) when
+// its client holds its most sessions (429) or the server does (503), after forgetting those
+// idle too long.
+func (m *mcpSessions) gate(g *streamGate, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" {
+			client := m.clientOf(r)
+			m.mu.Lock()
+			m.expireLocked()
+			mine, total := m.byClient[client], len(m.live)
+			m.mu.Unlock()
+			switch {
+			case mine >= m.per:
+				g.front.Reject("mcp_sessions_per_client")
+				front.TooMany(w, 60, fmt.Sprintf("your address holds %d MCP sessions, the most one client may; end one (DELETE /mcp) or reuse it", m.per))
+				return
+			case total >= m.max:
+				g.front.Reject("mcp_sessions")
+				w.Header().Set("Retry-After", "60")
+				front.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("the server holds %d MCP sessions, its most; retry later", m.max)})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// count reports the live sessions, in total and of client.
+func (m *mcpSessions) count(client string) (total, ofClient int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.live), m.byClient[client]
 }

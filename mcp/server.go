@@ -19,13 +19,18 @@ import (
 // Server is the MCP server: the tools over streamable HTTP, SSE (also at the Gradio
 // server's paths) and stdio. It is safe for concurrent use.
 type Server struct {
-	front *front.Front
-	mcp   *server.MCPServer
+	front    *front.Front
+	mcp      *server.MCPServer
+	streams  *streamGate
+	sessions *mcpSessions
 }
 
 // New builds the MCP server on f.
-func New(f *front.Front) *Server {
-	s := &Server{front: f}
+func New(f *front.Front, opts ...Option) *Server {
+	s := &Server{front: f, streams: newStreamGate(f), sessions: newMCPSessions(f.ClientKey)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.mcp = server.NewMCPServer("wasmbox", f.Config().Version,
 		server.WithToolCapabilities(false),
 		server.WithRecovery(),

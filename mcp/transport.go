@@ -25,7 +25,8 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		server.WithEndpointPath(PathStreamable),
 		server.WithHeartbeatInterval(25*time.Second),
 		server.WithDisableLocalhostProtection(true), // the front checks Host on every route
-		server.WithSessionIdManager(newMCPSessions()),
+		server.WithSessionIdManagerResolver(s.sessions),
+		server.WithSessionIdleTTL(s.sessions.idle),
 	)
 	sse := server.NewSSEServer(s.mcp,
 		server.WithDynamicBasePath(func(r *http.Request, _ string) string { return s.front.Prefix(r) }),
@@ -33,6 +34,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		server.WithMessageEndpoint(PathMessage),
 		server.WithKeepAlive(true),
 		server.WithSSEDisableLocalhostProtection(true),
+		server.WithSessionIDGenerator(sseSessionID),
 	)
 	gradio := server.NewSSEServer(s.mcp,
 		server.WithDynamicBasePath(func(r *http.Request, _ string) string { return s.front.Prefix(r) + PathGradio }),
@@ -40,11 +42,17 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		server.WithMessageEndpoint("/message"),
 		server.WithKeepAlive(true),
 		server.WithSSEDisableLocalhostProtection(true),
+		server.WithSessionIDGenerator(sseSessionID),
 	)
+	// Streams are admitted within their caps and kept while messages use them.
+	mcpSession := func(r *http.Request) string { return r.Header.Get(server.HeaderKeySessionID) }
+	sseSession := func(r *http.Request) string { return r.URL.Query().Get("sessionId") }
+	newStream := func(*http.Request) string { return "" }
 	guard := s.front.Guard
-	mux.Handle(PathStreamable, guard(streamable))
-	mux.Handle(PathSSE, guard(sse.SSEHandler()))
-	mux.Handle(PathMessage, guard(sse.MessageHandler()))
-	mux.Handle(PathGradio+"/sse", guard(gradio.SSEHandler()))
-	mux.Handle(PathGradio+"/message", guard(gradio.MessageHandler()))
+	g := s.streams
+	mux.Handle(PathStreamable, guard(s.sessions.gate(g, g.touching(g.wrap(streamable, mcpSession), mcpSession))))
+	mux.Handle(PathSSE, guard(g.wrap(sse.SSEHandler(), newStream)))
+	mux.Handle(PathMessage, guard(g.touching(sse.MessageHandler(), sseSession)))
+	mux.Handle(PathGradio+"/sse", guard(g.wrap(gradio.SSEHandler(), newStream)))
+	mux.Handle(PathGradio+"/message", guard(g.touching(gradio.MessageHandler(), sseSession)))
 }
