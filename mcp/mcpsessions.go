@@ -41,9 +41,9 @@ func WithMCPSessionLimits(total, perClient int, idle time.Duration) Option {
 
 // mcpSessions issues and checks the Mcp-Session-Id of streamable HTTP, as the spec asks: an id
 // the server never issued, one deleted or one idle too long gets 404, so the client starts a
-// new MCP session. New sessions past a client's cap or the total are refused before the
-// protocol server sees them ([mcpSessions.gate]); should a race pass one anyway, the
-// client's own oldest (else the oldest) session is forgotten. It is safe for concurrent use.
+// new MCP session. A client past its cap loses its own oldest session; past the total, new
+// sessions are refused before the protocol server sees them ([mcpSessions.gate]) (should a
+// race pass one anyway, the oldest session is forgotten). It is safe for concurrent use.
 type mcpSessions struct {
 	clientOf func(*http.Request) string
 	max, per int
@@ -157,22 +157,18 @@ func (m *mcpSessions) terminate(id string) (isNotAllowed bool, err error) {
 }
 
 // gate refuses a request that would start an MCP session (a POST without Mcp-Session-Id) when
-// its client holds its most sessions (429) or the server does (503), after forgetting those
-// idle too long.
+// the server holds its most (503), after forgetting those idle too long. A client at its own
+// cap is not refused: its oldest session is forgotten ([mcpSessions.generate]), as clients
+// seldom end the sessions they abandon and one that restarts must not be locked out.
 func (m *mcpSessions) gate(g *streamGate, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.Header.Get(server.HeaderKeySessionID) == "" {
 			client := m.clientOf(r)
 			m.mu.Lock()
 			m.expireLocked()
-			mine, total := m.byClient[client], len(m.live)
+			full := len(m.live) >= m.max && m.byClient[client] < m.per
 			m.mu.Unlock()
-			switch {
-			case mine >= m.per:
-				g.front.Reject("mcp_sessions_per_client")
-				front.TooMany(w, 60, fmt.Sprintf("your address holds %d MCP sessions, the most one client may; end one (DELETE /mcp) or reuse it", m.per))
-				return
-			case total >= m.max:
+			if full {
 				g.front.Reject("mcp_sessions")
 				w.Header().Set("Retry-After", "60")
 				front.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("the server holds %d MCP sessions, its most; retry later", m.max)})

@@ -139,17 +139,20 @@ func TestServer_streamIdle(t *testing.T) {
 	}
 }
 
-// TestServer_mcpSessionLimits: streamable HTTP sessions are capped per client (429) and in
-// total (503) before a new one is made; ending one frees its place; idle ones are forgotten.
+// TestServer_mcpSessionLimits: streamable HTTP sessions are capped per client (its oldest is
+// forgotten: 404, and the client initializes again) and in total (503, before one is made);
+// ending one frees its place; idle ones are forgotten.
 func TestServer_mcpSessionLimits(t *testing.T) {
 	fx, srv := serveWith(t, WithMCPSessionLimits(3, 2, time.Hour))
 	base := fx.HTTP.URL
-	initialize := func(client string) (int, string) {
-		body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-		req, _ := http.NewRequest(http.MethodPost, base+PathStreamable, strings.NewReader(body))
+	send := func(method, client, id, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+PathStreamable, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		req.Header.Set("X-Forwarded-For", client)
+		if id != "" {
+			req.Header.Set("Mcp-Session-Id", id)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -158,34 +161,43 @@ func TestServer_mcpSessionLimits(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, resp.Header.Get("Mcp-Session-Id")
 	}
-	var ids []string
-	for i, tc := range []struct {
-		client string
-		want   int
-	}{{"198.51.100.1", 200}, {"198.51.100.1", 200}, {"198.51.100.1", 429}, {"198.51.100.2", 200}, {"198.51.100.3", 503}} {
-		code, id := initialize(tc.client)
-		if code != tc.want {
-			t.Errorf("initialize %d from %s: got %d, want %d", i, tc.client, code, tc.want)
-		}
-		if id != "" {
-			ids = append(ids, id)
+	initialize := func(client string) (int, string) {
+		return send(http.MethodPost, client, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	}
+	ping := func(client, id string) int {
+		code, _ := send(http.MethodPost, client, id, `{"jsonrpc":"2.0","id":2,"method":"ping"}`)
+		return code
+	}
+	_, first := initialize("198.51.100.1")
+	_, second := initialize("198.51.100.1")
+	code, third := initialize("198.51.100.1")
+	if code != http.StatusOK {
+		t.Errorf("a third session of a client at its cap of 2: got %d, want 200", code)
+	}
+	if got := ping("198.51.100.1", first); got != http.StatusNotFound {
+		t.Errorf("the client's oldest session: got %d, want 404", got)
+	}
+	for _, id := range []string{second, third} {
+		if got := ping("198.51.100.1", id); got != http.StatusOK {
+			t.Errorf("a kept session: got %d, want 200", got)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodDelete, base+PathStreamable, nil)
-	req.Header.Set("Mcp-Session-Id", ids[0])
-	req.Header.Set("X-Forwarded-For", "198.51.100.1")
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
+	if code, _ := initialize("198.51.100.2"); code != http.StatusOK {
+		t.Errorf("another client: got %d, want 200", code)
 	}
-	if code, _ := initialize("198.51.100.1"); code != 200 {
-		t.Errorf("after ending one: got %d, want 200", code)
+	if code, _ := initialize("198.51.100.3"); code != http.StatusServiceUnavailable {
+		t.Errorf("past the total of 3: got %d, want 503", code)
+	}
+	send(http.MethodDelete, "198.51.100.1", second, "")
+	if code, _ := initialize("198.51.100.3"); code != http.StatusOK {
+		t.Errorf("after one ended: got %d, want 200", code)
 	}
 	// Idle sessions are forgotten (the clock moved past the idle time).
 	now := time.Now()
 	srv.sessions.mu.Lock()
 	srv.sessions.now = func() time.Time { return now.Add(2 * time.Hour) }
 	srv.sessions.mu.Unlock()
-	if code, _ := initialize("198.51.100.3"); code != 200 {
+	if code, _ := initialize("198.51.100.4"); code != http.StatusOK {
 		t.Errorf("after the others idled out: got %d, want 200", code)
 	}
 	if total, _ := srv.sessions.count(""); total != 1 {
