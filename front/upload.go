@@ -115,11 +115,12 @@ func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value str
 		}
 		_, params, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 		name, filename := params["name"], params["filename"]
+		body := &partBody{r: p}
 		if _, isFile := params["filename"]; isFile {
-			err = file(UploadedFile{Field: name, Name: strings.ReplaceAll(filename, "\\", "/"), Body: p})
+			err = file(UploadedFile{Field: name, Name: strings.ReplaceAll(filename, "\\", "/"), Body: body})
 		} else {
 			var b []byte
-			b, err = io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
+			b, err = io.ReadAll(io.LimitReader(body, maxFieldBytes+1))
 			if err == nil && len(b) > maxFieldBytes {
 				err = fmt.Errorf("%w: field %q is over %d bytes", ErrForm, name, maxFieldBytes)
 			}
@@ -128,10 +129,31 @@ func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value str
 			}
 		}
 		p.Close()
+		// A part cut off or malformed is the form's fault, whatever the callback made of it.
+		if body.err != nil {
+			if errors.As(body.err, new(*http.MaxBytesError)) {
+				return body.err
+			}
+			return fmt.Errorf("%w: part %q: %v", ErrForm, name, body.err)
+		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// partBody is a part's body that remembers the first error reading it.
+type partBody struct {
+	r   io.Reader
+	err error
+}
+
+func (b *partBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // FormError answers an error of [ReadForm]: 400 for a bad form with what the route wants

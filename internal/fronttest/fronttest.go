@@ -4,6 +4,7 @@ package fronttest
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -78,4 +79,49 @@ func Serve(t testing.TB, cfg front.Config, mounts func(*front.Front) []front.Mou
 		mgr.Close()
 	})
 	return &Fixture{Front: f, HTTP: hs, Mgr: mgr}
+}
+
+// Echo is an engine of lang whose interpreters print the code they are given and run nothing:
+// tests of the fronts' own paths (fuzzing their inputs) use it, as they need no real run.
+type Echo runtime.Language
+
+// Language implements runtime.Engine.
+func (e Echo) Language() runtime.Language { return runtime.Language(e) }
+
+// New implements runtime.Engine.
+func (e Echo) New(context.Context, string) (runtime.Interpreter, error) { return echoInterp{}, nil }
+
+// Close implements runtime.Engine.
+func (e Echo) Close(context.Context) error { return nil }
+
+type echoInterp struct{}
+
+func (echoInterp) Run(_ context.Context, req runtime.Request) (*runtime.Result, error) {
+	return &runtime.Result{Stdout: req.Code}, nil
+}
+
+func (echoInterp) Close() error { return nil }
+
+// ServeEcho is [Serve] with [Echo] engines for every language instead of CPython, and the
+// fronts' handler without a listener: tests call Handler directly.
+func ServeEcho(t testing.TB, cfg front.Config, mounts func(*front.Front) []front.Mount) (http.Handler, *sessions.Manager) {
+	t.Helper()
+	opts := []sessions.Option{sessions.WithDataDir(t.TempDir()), sessions.WithReapInterval(0),
+		sessions.WithLimits(runtime.Limits{Timeout: time.Minute, WorkspaceQuota: 4 << 20})}
+	for _, l := range []runtime.Language{runtime.Python, runtime.JavaScript, runtime.TypeScript, runtime.Bash} {
+		opts = append(opts, sessions.WithEngine(Echo(l)))
+	}
+	mgr, err := sessions.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sessions = mgr
+	cfg.Version = "test"
+	f, err := front.New(cfg)
+	if err != nil {
+		mgr.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mgr.Close() })
+	return f.Handler(mounts(f)...), mgr
 }
