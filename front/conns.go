@@ -1,6 +1,7 @@
 package front
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,10 +28,13 @@ const (
 
 // ConnLimiter is a net.Listener that holds at most a total number of connections, and at most
 // a number per client address. A connection over a cap is answered at once (429 for a client
-// at its cap, 503 when the server is full) and closed, unless an idle keep-alive connection
-// of the same client (or, for the total, of anyone) can be closed to make room: idle
-// connections give way to new ones. Set its ConnState as the http.Server's ConnState. It is
-// safe for concurrent use.
+// at its cap, 503 when the server is full) and closed, unless another can be closed to make
+// room: an idle keep-alive connection of the same client (for the total, of anyone), or, when
+// the server is full, one still sending a request's headers (no handler has it yet) of the
+// client holding the most connections, if that is more than the newcomer holds. So clients with many
+// addresses that fill the server with unfinished headers cannot shut a new client out; only
+// requests in progress and idle-free streams are never cut. Set its ConnState as the
+// http.Server's ConnState. It is safe for concurrent use.
 type ConnLimiter struct {
 	net.Listener
 	total, perClient int
@@ -41,6 +45,7 @@ type ConnLimiter struct {
 	open     int
 	byClient map[netip.Addr]int
 	idle     map[*limitedConn]struct{}
+	fresh    map[*limitedConn]struct{} // reading a request's headers: no handler has it yet
 }
 
 // Listen wraps ln in a [ConnLimiter] with caps total and perClient (0: the defaults); the
@@ -54,7 +59,7 @@ func (f *Front) Listen(ln net.Listener, total, perClient int) *ConnLimiter {
 		perClient = DefaultMaxConnsPerClient
 	}
 	return &ConnLimiter{Listener: ln, total: total, perClient: perClient, exempt: f.trusted, onRefuse: f.Reject,
-		byClient: map[netip.Addr]int{}, idle: map[*limitedConn]struct{}{}}
+		byClient: map[netip.Addr]int{}, idle: map[*limitedConn]struct{}{}, fresh: map[*limitedConn]struct{}{}}
 }
 
 // Accept returns the next connection within the caps; connections over them are answered
@@ -90,6 +95,9 @@ func (l *ConnLimiter) admit(c net.Conn, client netip.Addr, exempt bool) (*limite
 	case l.open >= l.total:
 		victim = l.idleOfLocked(func(*limitedConn) bool { return true })
 		if victim == nil {
+			victim = l.freshOfLargestLocked(client)
+		}
+		if victim == nil {
 			l.mu.Unlock()
 			return nil, http.StatusServiceUnavailable
 		}
@@ -116,6 +124,27 @@ func (l *ConnLimiter) idleOfLocked(match func(*limitedConn) bool) *limitedConn {
 	return nil
 }
 
+// freshOfLargestLocked returns a connection still reading a request's headers of the client
+// holding the most connections, if it holds more than client (plus the one it asks for).
+func (l *ConnLimiter) freshOfLargestLocked(client netip.Addr) *limitedConn {
+	var largest netip.Addr
+	most := l.byClient[client] + 1
+	for c, n := range l.byClient {
+		if n > most {
+			largest, most = c, n
+		}
+	}
+	if !largest.IsValid() {
+		return nil
+	}
+	for c := range l.fresh {
+		if c.client == largest {
+			return c
+		}
+	}
+	return nil
+}
+
 // releaseLocked uncounts c, once.
 func (l *ConnLimiter) releaseLocked(c *limitedConn) {
 	if c.released {
@@ -123,6 +152,7 @@ func (l *ConnLimiter) releaseLocked(c *limitedConn) {
 	}
 	c.released = true
 	delete(l.idle, c)
+	delete(l.fresh, c)
 	l.open--
 	if l.byClient[c.client]--; l.byClient[c.client] <= 0 {
 		delete(l.byClient, c.client)
@@ -158,15 +188,31 @@ func (l *ConnLimiter) ConnState(c net.Conn, state http.ConnState) {
 	defer l.mu.Unlock()
 	switch state {
 	case http.StateIdle:
+		delete(l.fresh, lc)
 		if !lc.released {
 			l.idle[lc] = struct{}{}
 		}
-	case http.StateActive, http.StateHijacked:
+	case http.StateNew, http.StateActive: // headers are being read
 		delete(l.idle, lc)
+		if !lc.released {
+			l.fresh[lc] = struct{}{}
+		}
+	case http.StateHijacked:
+		delete(l.idle, lc)
+		delete(l.fresh, lc)
 	case http.StateClosed:
 		l.releaseLocked(lc)
 	}
 }
+
+// serving notes that a handler has c's request: its headers are all read.
+func (l *ConnLimiter) serving(c *limitedConn) {
+	l.mu.Lock()
+	delete(l.fresh, c)
+	l.mu.Unlock()
+}
+
+type connKey struct{}
 
 // Open reports the connections held, in total and of the client at addr.
 func (l *ConnLimiter) Open(addr net.Addr) (total, client int) {
@@ -206,6 +252,13 @@ func (c *limitedConn) Close() error {
 // their room), l's connection states tracked. Bodies have their own deadline
 // (Config.BodyTimeout) and caps per route.
 func Server(h http.Handler, l *ConnLimiter) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: MaxHeaderBytes, ConnState: l.ConnState}
+	marked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
+			l.serving(c)
+		}
+		h.ServeHTTP(w, r)
+	})
+	return &http.Server{Handler: marked, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: MaxHeaderBytes, ConnState: l.ConnState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }}
 }
