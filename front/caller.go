@@ -38,7 +38,8 @@ func (c Caller) Owner() string {
 	}
 }
 
-// RateKey is what the rate limit counts by: the key or token subject, else the address.
+// RateKey is what the rate limit counts by: the key or token subject, else the address (for
+// IPv6 its /64, where one host holds a whole prefix and could otherwise rotate past the limit).
 func (c Caller) RateKey() string {
 	switch {
 	case c.Key != "":
@@ -46,7 +47,7 @@ func (c Caller) RateKey() string {
 	case c.Subject != "":
 		return "token:" + c.Subject
 	default:
-		return "ip:" + c.Addr
+		return "ip:" + guessKey(c.Addr)
 	}
 }
 

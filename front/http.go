@@ -187,12 +187,18 @@ func (f *Front) capBody(next http.Handler) http.Handler {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// limiter holds one token bucket per caller and forgets callers idle for ten minutes.
+// maxBuckets is how many callers the rate limiter remembers before it forgets those idle for a
+// minute (rather than ten), sweeping at most once a second.
+const maxBuckets = 100_000
+
+// limiter holds one token bucket per caller and forgets callers idle for ten minutes (one
+// minute when it holds maxBuckets).
 type limiter struct {
 	mu      sync.Mutex
 	perMin  int
 	buckets map[string]*bucket
 	sweep   time.Time
+	now     func() time.Time
 }
 
 type bucket struct {
@@ -201,16 +207,21 @@ type bucket struct {
 }
 
 func newLimiter(perMinute int) *limiter {
-	return &limiter{perMin: perMinute, buckets: map[string]*bucket{}, sweep: time.Now()}
+	return &limiter{perMin: perMinute, buckets: map[string]*bucket{}, sweep: time.Now(), now: time.Now}
 }
 
 func (l *limiter) allow(who string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
-	if now.Sub(l.sweep) > time.Minute {
+	now := l.now()
+	// Full, it sweeps at most once a second, so a flood of new callers costs no sweep each.
+	if full := len(l.buckets) >= maxBuckets; full && now.Sub(l.sweep) > time.Second || now.Sub(l.sweep) > time.Minute {
+		idle := 10 * time.Minute
+		if full {
+			idle = time.Minute
+		}
 		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
+			if now.Sub(b.seen) > idle {
 				delete(l.buckets, k)
 			}
 		}
