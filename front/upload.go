@@ -20,7 +20,7 @@ const (
 	// request (with 1 MiB for the form around the files).
 	MaxUploadBytes = 50 << 20
 	// DefaultMaxUploads is how many uploads the server takes at once (Config.MaxUploads).
-	DefaultMaxUploads = 16
+	DefaultMaxUploads = 64
 	// DefaultMaxUploadsPerOwner is how many of them one owner may send at once
 	// (Config.MaxUploadsPerOwner).
 	DefaultMaxUploadsPerOwner = 4
