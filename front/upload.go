@@ -27,6 +27,9 @@ const (
 	// maxFormParts bounds the parts of one upload form; maxFieldBytes a text field's value.
 	maxFormParts  = 1000
 	maxFieldBytes = 4 << 10
+	// maxPartHeader bounds what a part's boundary and headers may take to read (package
+	// mime/multipart alone allows 10 MiB of headers per part, held in memory).
+	maxPartHeader = 64 << 10
 )
 
 // ErrForm marks a malformed upload form; its message says what was wrong.
@@ -93,7 +96,11 @@ type UploadedFile struct {
 // temporary file. It stops at the first error of field or file and returns it; a malformed
 // form is an error wrapping [ErrForm].
 func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value string) error, file func(UploadedFile) error) error {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
+	budget := &headerBudget{r: http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20), left: -1}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{budget, r.Body}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrForm, err)
@@ -102,7 +109,9 @@ func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value str
 		if n >= maxFormParts {
 			return fmt.Errorf("%w: more than %d parts", ErrForm, maxFormParts)
 		}
+		budget.left = maxPartHeader // what NextRawPart may read: a boundary and headers
 		p, err := mr.NextRawPart()
+		budget.left = -1
 		if err == io.EOF {
 			return nil
 		}
@@ -140,6 +149,30 @@ func ReadForm(w http.ResponseWriter, r *http.Request, field func(name, value str
 			return err
 		}
 	}
+}
+
+// headerBudget limits the bytes read while left is not negative: [ReadForm] sets it while the
+// multipart reader looks for the next part's headers.
+type headerBudget struct {
+	r    io.Reader
+	left int64
+}
+
+var errPartHeader = fmt.Errorf("a part's boundary and headers take over %d KiB", maxPartHeader>>10)
+
+func (b *headerBudget) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return b.r.Read(p)
+	}
+	if b.left == 0 {
+		return 0, errPartHeader
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // partBody is a part's body that remembers the first error reading it.
