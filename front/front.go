@@ -85,6 +85,7 @@ type Front struct {
 	authFailures *failures
 	keyHashes    [][32]byte
 	uploads      *uploadGate
+	bodies       *bodyBudget
 }
 
 // New validates cfg and builds the shared front.
@@ -136,6 +137,9 @@ func New(cfg Config) (*Front, error) {
 		f.limiter = newLimiter(cfg.RatePerMinute)
 	}
 	f.authFailures = newFailures(AuthFailuresPerMinute)
+	// Each client may hold a few bodies of the largest size, the server many more.
+	perClient := max(MaxBodyBytesPerClient, 4*(int64(cfg.MaxCodeBytes)+64<<10))
+	f.bodies = newBodyBudget(max(MaxBodyBytesInFlight, 4*perClient), perClient)
 	f.uploads = &uploadGate{perOwner: map[string]int{}, max: cfg.MaxUploads, per: cfg.MaxUploadsPerOwner}
 	f.keyHashes = hashKeys(cfg.APIKeys)
 	return f, nil

@@ -169,7 +169,10 @@ func TooMany(w http.ResponseWriter, seconds int, message string) {
 	WriteJSON(w, http.StatusTooManyRequests, map[string]any{"error": "rate_limited", "retry_after_seconds": seconds, "message": message})
 }
 
-// capBody limits request bodies to the code cap plus room for the JSON-RPC envelope.
+// capBody limits request bodies to the code cap plus room for the JSON-RPC envelope, and the
+// bytes of such bodies held at once ([MaxBodyBytesInFlight], [MaxBodyBytesPerClient]): a body
+// is held whole while decoded and while its code runs, so without this a thousand clients'
+// connections could hold a gibibyte. A body without a length counts as the cap.
 func (f *Front) capBody(next http.Handler) http.Handler {
 	max := int64(f.cfg.MaxCodeBytes) + 64<<10
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -178,11 +181,74 @@ func (f *Front) capBody(next http.Handler) http.Handler {
 			WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body over " + itoa(int(max)) + " bytes"})
 			return
 		}
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody {
+			n := r.ContentLength
+			if n < 0 {
+				n = max
+			}
+			release, status := f.bodies.reserve(f.ClientKey(r), n)
+			switch status {
+			case http.StatusTooManyRequests:
+				f.Reject("bodies_per_client")
+				TooMany(w, 5, "your requests in progress hold their most bytes of request bodies; retry when some are done")
+				return
+			case http.StatusServiceUnavailable:
+				f.Reject("bodies")
+				w.Header().Set("Retry-After", "5")
+				WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the server holds its most bytes of request bodies; retry in a few seconds"})
+				return
+			}
+			defer release()
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Bounds of the request bodies [Front.Guard]'s routes hold at once (code and JSON-RPC
+// messages of up to MaxCodeBytes plus 64 KiB each), in total and per client address.
+const (
+	MaxBodyBytesInFlight  = 64 << 20
+	MaxBodyBytesPerClient = 16 << 20
+)
+
+// bodyBudget counts the bytes of request bodies held, in total and per client. It is safe for
+// concurrent use.
+type bodyBudget struct {
+	mu       sync.Mutex
+	max, per int64
+	used     int64
+	byClient map[string]int64
+}
+
+func newBodyBudget(max, per int64) *bodyBudget {
+	return &bodyBudget{max: max, per: per, byClient: map[string]int64{}}
+}
+
+// reserve takes n bytes for client, or returns the status to refuse with (429: the client's
+// share is taken; 503: the server's).
+func (b *bodyBudget) reserve(client string, n int64) (release func(), status int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.byClient[client]+n > b.per:
+		return nil, http.StatusTooManyRequests
+	case b.used+n > b.max:
+		return nil, http.StatusServiceUnavailable
+	}
+	b.used += n
+	b.byClient[client] += n
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.used -= n
+			if b.byClient[client] -= n; b.byClient[client] <= 0 {
+				delete(b.byClient, client)
+			}
+		})
+	}, 0
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
