@@ -267,7 +267,7 @@ func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo,
 	case n > limit && (!byQuota || n > max):
 		return FileInfo{}, fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, clean, max)
 	case n > limit:
-		return FileInfo{}, quotaErr(n)
+		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d MiB; the upload passed the %d MiB left of its %d MiB quota; delete files first", ErrQuota, used.Bytes>>20, limit>>20, l.WorkspaceQuota>>20)
 	}
 	if err := f.Close(); err != nil {
 		return FileInfo{}, fileErr(clean, err)
@@ -328,16 +328,20 @@ func (m *Manager) DeleteFile(id, p string) error {
 const MaxCopyBytes = 50 << 20
 
 // CopyFile copies file p of session from into session to under name ("" keeps p); the
-// destination's quota applies.
+// destination's quota applies. The bytes stream from file to file, never whole in memory.
 func (m *Manager) CopyFile(from, p, to, name string) (FileInfo, error) {
-	data, _, err := m.ReadFile(from, p, MaxCopyBytes)
+	f, info, err := m.OpenFile(from, p)
 	if err != nil {
 		return FileInfo{}, err
+	}
+	defer f.Close()
+	if info.Size > MaxCopyBytes {
+		return FileInfo{}, fmt.Errorf("%w: %s is %d bytes; the limit is %d", ErrTooLarge, info.Path, info.Size, MaxCopyBytes)
 	}
 	if name == "" {
 		name = p
 	}
-	return m.WriteFile(to, name, data)
+	return m.WriteFileFrom(to, name, f, MaxCopyBytes)
 }
 
 // Image files of a run that [Manager.RunImages] returns, at most.

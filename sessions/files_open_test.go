@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,3 +136,43 @@ func TestManager_WriteFileFrom(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestManager_CopyFile_streamed: a copy between sessions streams: copying a 40 MiB file holds
+// a buffer, not the file, and the copy's size cap and the destination's quota hold.
+func TestManager_CopyFile_streamed(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir(), WithLimits(runtime.Limits{Timeout: 5 * time.Second, WorkspaceQuota: 100 << 20}))
+	a, _ := m.Create("alice")
+	b, _ := m.Create("alice")
+	if _, err := m.WriteFileFrom(a.ID, "big.bin", io.LimitReader(zeros{}, 40<<20), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	goruntime.GC()
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	fi, err := m.CopyFile(a.ID, "big.bin", b.ID, "copy.bin")
+	goruntime.ReadMemStats(&after)
+	if err != nil || fi.Size != 40<<20 {
+		t.Fatalf("copy: got %+v, %v", fi, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Errorf("copying 40 MiB allocated %d MiB, want under 4", grew>>20)
+	}
+	// Past the copy cap: refused before anything is written.
+	c, _ := m.Create("alice")
+	if _, err := m.WriteFileFrom(c.ID, "huge.bin", io.LimitReader(zeros{}, MaxCopyBytes+1), MaxCopyBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CopyFile(c.ID, "huge.bin", b.ID, ""); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a copy over the cap: got %v, want ErrTooLarge", err)
+	}
+	// Past the destination's quota: b holds 40 MiB; two more copies of 40 MiB pass 100 MiB.
+	if _, err := m.CopyFile(a.ID, "big.bin", b.ID, "second.bin"); err != nil {
+		t.Fatalf("a second copy: %v", err)
+	}
+	if _, err := m.CopyFile(a.ID, "big.bin", b.ID, "third.bin"); !errors.Is(err, ErrQuota) {
+		t.Errorf("a copy past the quota: got %v, want ErrQuota", err)
+	}
+	if files, _ := m.Files(b.ID); len(files) != 2 {
+		t.Errorf("after a copy past the quota: got %v, want copy.bin and second.bin only", files)
+	}
+}
