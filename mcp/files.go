@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	mcplib "github.com/mark3labs/mcp-go/mcp"
@@ -15,6 +16,45 @@ import (
 
 // MaxReadBytes bounds read_file over MCP; bigger files are downloaded over HTTP.
 const MaxReadBytes = 5 << 20
+
+// read_file calls in progress at once, in total and per owner: each holds its file and its
+// base64 (up to about 12 MiB) until its answer is sent.
+const (
+	maxReads         = 16
+	maxReadsPerOwner = 4
+)
+
+// readGate counts read_file calls in progress. It is safe for concurrent use.
+type readGate struct {
+	mu       sync.Mutex
+	total    int
+	perOwner map[string]int
+}
+
+// begin admits a read of owner, or says why not; done ends it.
+func (g *readGate) begin(owner string) (done func(), err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.perOwner[owner] >= maxReadsPerOwner:
+		return nil, fmt.Errorf("you have %d read_file calls in progress, the most at once; retry when one is done", maxReadsPerOwner)
+	case g.total >= maxReads:
+		return nil, fmt.Errorf("the server is answering %d read_file calls at once, its most; retry in a moment (or download over HTTP at /api/sessions/{id}/files/{path})", maxReads)
+	}
+	g.total++
+	g.perOwner[owner]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.total--
+			if g.perOwner[owner]--; g.perOwner[owner] <= 0 {
+				delete(g.perOwner, owner)
+			}
+		})
+	}, nil
+}
 
 func (s *Server) addFileTools() {
 	s.mcp.AddTool(mcplib.NewTool("upload_file",
@@ -85,6 +125,12 @@ func (s *Server) readFileTool(ctx context.Context, req mcplib.CallToolRequest) (
 	if errors.Join(err1, err2) != nil {
 		return toolError(errors.New("read_file needs session_id and path")), nil
 	}
+	// A file read here is held whole, with its base64, until the answer is sent.
+	done, err := s.reads.begin(caller(ctx).Owner())
+	if err != nil {
+		return toolError(err), nil
+	}
+	defer done()
 	data, fi, err := s.front.Sessions().ReadFile(id, p, MaxReadBytes)
 	if err != nil {
 		return toolError(err), nil

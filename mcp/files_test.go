@@ -181,3 +181,38 @@ func TestServer_specialFiles(t *testing.T) {
 	f.mgr.WriteFile(info.ID, "ok.txt", []byte("fine"))
 	within("API download of a regular file", func() string { return get("/api/sessions/" + info.ID + "/files/ok.txt") }, "200 fine")
 }
+
+// TestReadGate: read_file calls in progress are capped per owner and in total, each refusal
+// says what to do, and ended calls give their place back.
+func TestReadGate(t *testing.T) {
+	g := &readGate{perOwner: map[string]int{}}
+	var done []func()
+	for i := range maxReadsPerOwner {
+		d, err := g.begin("a")
+		if err != nil {
+			t.Fatalf("read %d of a: %v", i, err)
+		}
+		done = append(done, d)
+	}
+	if _, err := g.begin("a"); err == nil || !strings.Contains(err.Error(), "retry when one is done") {
+		t.Errorf("past the owner's cap: got %v", err)
+	}
+	for i := 0; len(done) < maxReads; i++ {
+		d, err := g.begin(fmt.Sprint("other", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, d)
+	}
+	if _, err := g.begin("b"); err == nil || !strings.Contains(err.Error(), "download over HTTP") {
+		t.Errorf("past the total: got %v", err)
+	}
+	done[0]()
+	done[0]() // twice is once
+	if _, err := g.begin("b"); err != nil {
+		t.Errorf("after one ended: %v", err)
+	}
+	if g.total != maxReads {
+		t.Errorf("got %d in progress, want %d", g.total, maxReads)
+	}
+}

@@ -23,11 +23,12 @@ type Server struct {
 	mcp      *server.MCPServer
 	streams  *streamGate
 	sessions *mcpSessions
+	reads    *readGate
 }
 
 // New builds the MCP server on f.
 func New(f *front.Front, opts ...Option) *Server {
-	s := &Server{front: f, streams: newStreamGate(f), sessions: newMCPSessions(f.ClientKey)}
+	s := &Server{front: f, streams: newStreamGate(f), sessions: newMCPSessions(f.ClientKey), reads: &readGate{perOwner: map[string]int{}}}
 	for _, o := range opts {
 		o(s)
 	}
