@@ -108,6 +108,7 @@ func (l *ConnLimiter) admit(c net.Conn, client netip.Addr, exempt bool) (*limite
 	l.open++
 	l.byClient[client]++
 	lc := &limitedConn{Conn: c, l: l, client: client}
+	l.fresh[lc] = struct{}{} // it reads its first request's headers from now on
 	l.mu.Unlock()
 	if victim != nil {
 		victim.Conn.Close()
@@ -125,24 +126,17 @@ func (l *ConnLimiter) idleOfLocked(match func(*limitedConn) bool) *limitedConn {
 }
 
 // freshOfLargestLocked returns a connection still reading a request's headers of the client
-// holding the most connections, if it holds more than client (plus the one it asks for).
+// that, among those with such a connection, holds the most connections, if it holds more than
+// client (plus the one it asks for).
 func (l *ConnLimiter) freshOfLargestLocked(client netip.Addr) *limitedConn {
-	var largest netip.Addr
+	var victim *limitedConn
 	most := l.byClient[client] + 1
-	for c, n := range l.byClient {
-		if n > most {
-			largest, most = c, n
-		}
-	}
-	if !largest.IsValid() {
-		return nil
-	}
 	for c := range l.fresh {
-		if c.client == largest {
-			return c
+		if n := l.byClient[c.client]; n > most {
+			victim, most = c, n
 		}
 	}
-	return nil
+	return victim
 }
 
 // releaseLocked uncounts c, once.
