@@ -11,7 +11,6 @@ import (
 	goruntime "runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"wasmbox/runtime"
@@ -24,8 +23,7 @@ type Manager struct {
 	mu      sync.Mutex
 	byID    map[string]*session
 	dead    tombstones
-	slots   *slots       // global cap on concurrent runs, shared fairly between owners
-	waiting atomic.Int64 // runs queued for sem
+	slots   *slots // global cap on concurrent runs, and each owner's share of it
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closed  bool
@@ -50,6 +48,7 @@ type config struct {
 	ttl           time.Duration
 	maxConcurrent int
 	maxQueue      int
+	ownerRuns     int
 	historyCap    int
 	now           func() time.Time
 	reapEvery     time.Duration
@@ -102,8 +101,9 @@ func WithMaxSessions(n int) Option {
 	}
 }
 
-// WithMaxSessionsPerOwner caps one owner's sessions (default: the global cap). Past it, the
-// owner's own least recently used idle session makes room.
+// WithMaxSessionsPerOwner caps one owner's sessions (default: a quarter of the global cap, at
+// least one, see [DefaultSessionsPerOwner]). Past it, the owner's own least recently used idle
+// session makes room.
 func WithMaxSessionsPerOwner(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -130,8 +130,9 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithMaxConcurrent caps runs in progress across all sessions (default 2 x CPU cores) and
-// the number that may wait for a slot (default 8 x the cap). While others wait, no owner holds
-// more than half the slots.
+// the number that may wait for a slot (default 8 x the cap; one owner may fill a quarter of
+// that queue). One owner holds at most its share of the slots at any time: see
+// [WithMaxRunsPerOwner].
 func WithMaxConcurrent(runs, queue int) Option {
 	return func(c *config) error {
 		if runs < 1 || queue < 0 {
@@ -141,6 +142,26 @@ func WithMaxConcurrent(runs, queue int) Option {
 		return nil
 	}
 }
+
+// WithMaxRunsPerOwner caps the runs one owner has in progress at once (default: half the
+// slots of [WithMaxConcurrent], at least one; never more than all of them). The cap holds at
+// all times, not only while others wait: the slots one owner cannot take are always free for
+// the next owner that comes. An owner's runs past it wait for one of its own to end.
+func WithMaxRunsPerOwner(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("sessions: max runs per owner %d: must be at least 1", n)
+		}
+		c.ownerRuns = n
+		return nil
+	}
+}
+
+// DefaultSessionsPerOwner is the per-owner session cap when none is set: a quarter of the
+// sessions, at least one. At least four owners can each hold their whole share, so one owner
+// can never take the server from everyone else, and a single user (a laptop, one agent) still
+// gets 25 sessions of the default 100.
+func DefaultSessionsPerOwner(maxSessions int) int { return max(1, maxSessions/4) }
 
 // WithHistoryCap sets how many runs each session's history keeps (default 100).
 func WithHistoryCap(n int) Option {
@@ -192,7 +213,7 @@ func New(opts ...Option) (*Manager, error) {
 		return nil, fmt.Errorf("sessions: data dir: not set")
 	}
 	if c.maxPerOwner == 0 {
-		c.maxPerOwner = c.maxSessions
+		c.maxPerOwner = DefaultSessionsPerOwner(c.maxSessions)
 	}
 	c.maxPerOwner = min(c.maxPerOwner, c.maxSessions)
 	switch {
@@ -208,7 +229,7 @@ func New(opts ...Option) (*Manager, error) {
 	if err := os.MkdirAll(filepath.Join(c.dataDir, "sessions"), 0o700); err != nil {
 		return nil, fmt.Errorf("sessions: create data dir: %w", err)
 	}
-	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent), stop: make(chan struct{})}
+	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent, c.ownerRuns, c.maxQueue), stop: make(chan struct{})}
 	m.load()
 	if c.reapEvery > 0 {
 		m.wg.Add(1)
@@ -231,6 +252,9 @@ func (m *Manager) MaxSessions() int { return m.cfg.maxSessions }
 
 // MaxConcurrent returns the cap on concurrent runs.
 func (m *Manager) MaxConcurrent() int { return m.cfg.maxConcurrent }
+
+// MaxRunsPerOwner returns the cap on one owner's concurrent runs.
+func (m *Manager) MaxRunsPerOwner() int { return m.slots.perOwner }
 
 // Languages returns the languages that have an engine.
 func (m *Manager) Languages() []runtime.Language {
@@ -265,7 +289,8 @@ func (m *Manager) Create(owner string) (Info, error) {
 	key := ownerKey(owner)
 	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
 		if !m.evictLocked(key, key) {
-			return Info{}, fmt.Errorf("%w: all %d of your sessions are running code; try again in a moment or delete one", ErrBusy, n)
+			return Info{}, fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
+				ErrBusy, n)
 		}
 	}
 	if len(m.byID) >= m.cfg.maxSessions {
@@ -326,7 +351,12 @@ func (m *Manager) evictLocked(requester, only string) bool {
 	if lru == nil {
 		return false
 	}
-	m.endLocked(lru, fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions))
+	why := fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions)
+	if only != "" {
+		why = fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
+			ErrEvicted, short(lru.id), m.cfg.maxPerOwner)
+	}
+	m.endLocked(lru, why)
 	return true
 }
 
@@ -463,14 +493,15 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	defer func() { <-s.lock }()
 
-	if n := m.waiting.Add(1); n > int64(m.cfg.maxQueue)+int64(m.cfg.maxConcurrent) {
-		m.waiting.Add(-1)
-		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, n-1)
-	}
-	err = m.slots.acquire(wait, s.owner)
-	m.waiting.Add(-1)
-	if err != nil {
-		return nil, fmt.Errorf("%w: no execution slot became free within %s", ErrBusy, req.Limits.Timeout)
+	switch err := m.slots.acquire(wait, s.owner); {
+	case errors.Is(err, errOwnerQueueFull):
+		return nil, fmt.Errorf("%w: you already have %d runs in progress (the most one client may have, WASMBOX_OWNER_MAX_RUNS) and %d waiting; wait for them to finish",
+			ErrBusy, m.slots.perOwner, m.slots.ownerQueue)
+	case errors.Is(err, errQueueFull):
+		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, m.cfg.maxQueue)
+	case err != nil:
+		return nil, fmt.Errorf("%w: no execution slot became free within %s (at most %d runs at once, %d per client); try again in a moment",
+			ErrBusy, req.Limits.Timeout, m.cfg.maxConcurrent, m.slots.perOwner)
 	}
 	defer m.slots.release(s.owner)
 
