@@ -19,14 +19,14 @@ import (
 
 // Manager owns all sessions. It is safe for concurrent use.
 type Manager struct {
-	cfg     config
-	mu      sync.Mutex
-	byID    map[string]*session
-	dead    tombstones
-	slots   *slots // global cap on concurrent runs, and each owner's share of it
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	closed  bool
+	cfg    config
+	mu     sync.Mutex
+	byID   map[string]*session
+	dead   tombstones
+	slots  *slots // global cap on concurrent runs, and each owner's share of it
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
 }
 
 // Backend runs sessions' code: worker processes (package worker's Supervisor) in a server,

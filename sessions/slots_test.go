@@ -137,7 +137,9 @@ func TestSlots_hostile(t *testing.T) {
 			}
 			s.mu.Lock()
 			if s.active[owner] > s.perOwner || s.used > s.max {
-				bad.Do(func() { t.Errorf("owner %s holds %d (share %d), used %d of %d", owner, s.active[owner], s.perOwner, s.used, s.max) })
+				bad.Do(func() {
+					t.Errorf("owner %s holds %d (share %d), used %d of %d", owner, s.active[owner], s.perOwner, s.used, s.max)
+				})
 			}
 			s.mu.Unlock()
 			time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
