@@ -515,7 +515,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	fresh := !s.langs[req.Language]
 	m.mu.Unlock()
 	if box == nil {
-		box, err = m.cfg.backend.Open(ctx, s.workspace())
+		box, err = m.cfg.backend.Open(worker.WithOwner(ctx, s.owner), s.workspace())
 		if err != nil {
 			return nil, fmt.Errorf("sessions: start interpreter: %w", err)
 		}

@@ -495,3 +495,39 @@ func TestSupervisor_freezeRaces(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSupervisor_bigState: a Python state of 200 MB (incompressible) is frozen and thawed with
+// its variables.
+func TestSupervisor_bigState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 200 MB through a snapshot")
+	}
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	limits := runtime.DefaultLimits()
+	limits.Timeout = 2 * time.Minute // urandom and sha256 of 200 MB in wasm, on a busy machine
+	slow := func(code string) *runtime.Result {
+		t.Helper()
+		res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: code, Limits: limits})
+		if err != nil {
+			t.Fatalf("run %q: %v", code, err)
+		}
+		return res
+	}
+	res := slow("import os, hashlib\nM = 1 << 20\nbig = bytearray(200 * M)\nfor i in range(0, len(big), M): big[i:i+M] = os.urandom(M)\ndigest = hashlib.sha256(big).hexdigest()\nprint(len(big))")
+	if res.Stdout != "209715200\n" {
+		t.Fatalf("making the state: %q %+v", res.Stdout, res.Error)
+	}
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	fi, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile))
+	if err != nil {
+		t.Fatalf("no snapshot: %v", err)
+	}
+	t.Logf("snapshot of %d MB", fi.Size()>>20)
+	res = slow("print(len(big), hashlib.sha256(big).hexdigest() == digest)")
+	if res.Stdout != "209715200 True\n" || res.StateReset {
+		t.Errorf("after the freeze: %q %+v reset=%v stderr=%q", res.Stdout, res.Error, res.StateReset, res.Stderr)
+	}
+}
