@@ -36,8 +36,8 @@ type Supervisor struct {
 	// hold memory, so at most maxParking exist beyond the budget at once.
 	parking  int
 	freezing chan struct{} // a token per freeze in progress: bounds the snapshots in flight
-	wg      sync.WaitGroup
-	closed  bool
+	wg       sync.WaitGroup
+	closed   bool
 }
 
 type supConfig struct {
