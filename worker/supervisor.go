@@ -243,13 +243,15 @@ type Stats struct {
 	Live   int `json:"live"`
 	Pooled int `json:"pooled"`
 	Bound  int `json:"bound"`
+	// Parking counts workers being stopped (their state saved) to make room for others.
+	Parking int `json:"parking"`
 }
 
 // Stats returns how many workers exist, wait in the pool and serve sessions.
 func (s *Supervisor) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Live: s.live, Pooled: len(s.pool)}
+	st := Stats{Live: s.live, Pooled: len(s.pool), Parking: s.parking}
 	for h := range s.handles {
 		if h.p != nil {
 			st.Bound++

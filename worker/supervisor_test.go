@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -530,4 +531,173 @@ func TestSupervisor_bigState(t *testing.T) {
 	if res.Stdout != "209715200 True\n" || res.StateReset {
 		t.Errorf("after the freeze: %q %+v reset=%v stderr=%q", res.Stdout, res.Error, res.StateReset, res.Stderr)
 	}
+}
+
+func openAs(t testing.TB, s *worker.Supervisor, owner string) runtime.Interpreter {
+	t.Helper()
+	ip, err := s.Open(worker.WithOwner(context.Background(), owner), workspaceDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ip.Close() })
+	return ip
+}
+
+// stuckFlush is Python whose freeze never ends: the driver flushes open files first.
+const stuckFlush = "import io\nclass Stuck(io.TextIOWrapper):\n    def flush(self):\n        while True: pass\nstuck = Stuck(io.BytesIO())\nx = 1"
+
+// TestSupervisor_evict_stalledFreeze: when the budget is full, a new session of another owner
+// takes an idle worker without waiting for its freeze, which the guest stalls; the freeze is
+// abandoned at its deadline and the stalled session's next run says its state was reset, and
+// why.
+func TestSupervisor_evict_stalledFreeze(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	s := newSupervisor(t, worker.WithMemoryBudget(limits.Memory+200<<20), worker.WithFreezeTimeout(10*time.Second))
+	a := openAs(t, s, "a")
+	if res := run(t, a, runtime.Python, stuckFlush); res.Error != nil {
+		t.Fatalf("a: %+v", res.Error)
+	}
+	b := openAs(t, s, "b")
+	start := time.Now()
+	res := run(t, b, runtime.Python, "print('b')")
+	took := time.Since(start)
+	if res.Stdout != "b\n" {
+		t.Fatalf("b: %q %+v", res.Stdout, res.Error)
+	}
+	if st := s.Stats(); st.Parking != 1 || took > 9*time.Second {
+		t.Errorf("b's run took %s with %d workers parking; want it done while a's stalled freeze still runs", took, st.Parking)
+	}
+	res = run(t, a, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset || !strings.Contains(res.Stderr, "did not finish within 10s") {
+		t.Errorf("a after its stalled freeze: %q reset=%v stderr=%q, want a reset that says why", res.Stdout, res.StateReset, res.Stderr)
+	}
+}
+
+// TestSupervisor_thawStall: guest code that runs while a saved state is restored (here a
+// replaced random.seed, which the driver calls on waking) is bounded by the run's time limit,
+// not a separate one; the snapshot is discarded and the session goes on afresh.
+func TestSupervisor_thawStall(t *testing.T) {
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "import random\ndef forever(*a, **k):\n    while True: pass\nrandom.seed = forever\nkept = 1")
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	snap := filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot: %v", err)
+	}
+	start := time.Now()
+	res := run(t, ip, runtime.Python, "print('kept' in globals())")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the run took %s with a 3s limit", took)
+	}
+	if res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !res.StateReset || !strings.Contains(res.Error.Message, "restoring") {
+		t.Errorf("got %+v reset=%v, want a timeout of the restore that resets state", res.Error, res.StateReset)
+	}
+	if _, err := os.Stat(snap); err == nil {
+		t.Error("the snapshot that stalled its restore is still there")
+	}
+	if res := run(t, ip, runtime.Python, "print('kept' in globals())"); res.Stdout != "False\n" {
+		t.Errorf("the next run: %q %+v", res.Stdout, res.Error)
+	}
+}
+
+// TestSupervisor_evict_order: room is made from the owner's own idle workers first, even ones
+// holding JavaScript state, before another owner's; another owner's worker holding JavaScript
+// or bash state and used in the last minute is never taken (busy instead).
+func TestSupervisor_evict_order(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	s := newSupervisor(t, worker.WithMemoryBudget(2*(limits.Memory+96<<20)+10<<20)) // two workers
+	a1 := openAs(t, s, "a")
+	b1 := openAs(t, s, "b")
+	run(t, a1, runtime.JavaScript, "var j = 'a1'")
+	run(t, b1, runtime.Python, "p = 'b1'")
+	time.Sleep(10 * time.Millisecond) // b1 is now the more recently used
+	a2 := openAs(t, s, "a")
+	run(t, a2, runtime.Python, "print(1)")
+	if res := run(t, b1, runtime.Python, "print(p)"); res.Stdout != "b1\n" || res.StateRestored != "" {
+		t.Errorf("b's worker was taken for a's session: %q restored=%q", res.Stdout, res.StateRestored)
+	}
+	if res := run(t, a1, runtime.JavaScript, "typeof j"); !res.StateReset {
+		t.Errorf("a1's worker kept: %q, want it the one taken", res.Stdout)
+	}
+	// b1 and a1 (which takes a2's worker, its own owner's) both hold JavaScript state used
+	// just now: a third owner's session finds no worker it may take.
+	run(t, b1, runtime.JavaScript, "var k = 1")
+	run(t, a1, runtime.JavaScript, "var k = 1")
+	c := openAs(t, s, "c")
+	if _, err := c.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "1"}); !errors.Is(err, runtime.ErrBusy) {
+		t.Errorf("c with only others' recent JavaScript workers: %v, want busy", err)
+	}
+}
+
+// TestSupervisor_bigFreezes_heap: four sessions of 200 MB each freeze at once; the server's
+// heap stays bounded (the snapshots are streamed to disk, two at a time), and each comes back.
+func TestSupervisor_bigFreezes_heap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four states of 200 MB")
+	}
+	s := newSupervisor(t)
+	limits := runtime.DefaultLimits()
+	limits.Timeout = 3 * time.Minute
+	const make200 = "import os, hashlib\nM = 1 << 20\nbig = bytearray(200 * M)\nfor i in range(0, len(big), M): big[i:i+M] = os.urandom(M)\ndigest = hashlib.sha256(big).hexdigest()"
+	ips := make([]runtime.Interpreter, 4)
+	for i := range ips {
+		ips[i], _ = open(t, s)
+		res, err := ips[i].Run(context.Background(), runtime.Request{Language: runtime.Python, Code: make200, Limits: limits})
+		if err != nil || res.Error != nil {
+			t.Fatalf("session %d: %v %+v", i, err, res)
+		}
+	}
+	goruntime.GC()
+	var before goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	rssBefore := rssKiB()
+	var peakHeap, peakRSS uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var ms goruntime.MemStats
+			goruntime.ReadMemStats(&ms)
+			peakHeap = max(peakHeap, ms.HeapInuse)
+			peakRSS = max(peakRSS, rssKiB())
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	if n := s.StopIdle(0); n != 4 {
+		t.Fatalf("StopIdle stopped %d, want 4", n)
+	}
+	close(done)
+	<-sampled
+	growth := int64(peakHeap) - int64(before.HeapInuse)
+	t.Logf("server heap in use %d MiB before, peak %d MiB while four 200 MB states froze; RSS %d MiB before, peak %d MiB",
+		before.HeapInuse>>20, peakHeap>>20, rssBefore>>10, peakRSS>>10)
+	if growth > 64<<20 {
+		t.Errorf("the server's heap grew by %d MiB while freezing, want at most 64", growth>>20)
+	}
+	for i, ip := range ips {
+		res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(hashlib.sha256(big).hexdigest() == digest)", Limits: limits})
+		if err != nil || res.Stdout != "True\n" {
+			t.Errorf("session %d after the freeze: %v %+v", i, err, res)
+		}
+	}
+}
+
+// rssKiB is this process's resident memory.
+func rssKiB() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseUint(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
 }
