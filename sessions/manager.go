@@ -279,25 +279,11 @@ func (m *Manager) Count() int {
 	return len(m.byID)
 }
 
-// Create starts a session owned by owner (an API key or a connection id).
+// Create starts a session owned by owner (an API key or a connection id). Its directory is
+// made and its record saved durably before it is returned; no disk I/O happens under the
+// manager's lock.
 func (m *Manager) Create(owner string) (Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return Info{}, ErrClosed
-	}
 	key := ownerKey(owner)
-	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
-		if !m.evictLocked(key, key) {
-			return Info{}, fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
-				ErrBusy, n)
-		}
-	}
-	if len(m.byID) >= m.cfg.maxSessions {
-		if !m.evictLocked(key, "") {
-			return Info{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
-		}
-	}
 	now := m.cfg.now()
 	s := &session{
 		id: newID(), owner: key, created: now, lastUsed: now,
@@ -307,9 +293,43 @@ func (m *Manager) Create(owner string) (Info, error) {
 	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
 		return Info{}, fmt.Errorf("sessions: create workspace: %w", err)
 	}
+	info, rec, err := m.admit(s)
+	if err != nil {
+		os.RemoveAll(s.dir)
+		return Info{}, err
+	}
+	if err := m.persist(rec); err != nil {
+		m.mu.Lock()
+		if !s.gone {
+			m.endLocked(s, fmt.Errorf("%w: session %s could not be saved; start a new one", ErrNotFound, short(s.id)))
+		}
+		m.mu.Unlock()
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// admit adds s to the sessions if the caps allow, evicting an idle one if need be.
+func (m *Manager) admit(s *session) (Info, saveRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, saveRecord{}, ErrClosed
+	}
+	key := s.owner
+	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
+		if !m.evictLocked(key, key) {
+			return Info{}, saveRecord{}, fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
+				ErrBusy, n)
+		}
+	}
+	if len(m.byID) >= m.cfg.maxSessions {
+		if !m.evictLocked(key, "") {
+			return Info{}, saveRecord{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+		}
+	}
 	m.byID[s.id] = s
-	m.saveLocked(s)
-	return m.infoLocked(s), nil
+	return m.infoLocked(s), m.recordLocked(s), nil
 }
 
 func (m *Manager) ownedLocked(key string) int {
@@ -372,7 +392,12 @@ func (m *Manager) endLocked(s *session, why error) {
 		if box != nil {
 			box.Close()
 		}
-		os.RemoveAll(dir)
+		s.saveMu.Lock()
+		defer s.saveMu.Unlock()
+		s.removed = true
+		if err := os.RemoveAll(dir); err != nil {
+			m.cfg.log.Warn("remove session directory", "session", short(s.id), "err", err)
+		}
 	}()
 }
 
@@ -548,10 +573,13 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	if over := len(s.history) - m.cfg.historyCap; over > 0 {
 		s.history = append([]Entry(nil), s.history[over:]...)
 	}
-	if !s.gone {
-		m.saveLocked(s)
-	}
+	rec := m.recordLocked(s)
 	m.mu.Unlock()
+	if err := m.persist(rec); err != nil {
+		// The run happened and its result stands; the record stays in memory and the next save
+		// writes it.
+		m.cfg.log.Error("save session", "session", short(s.id), "err", err)
+	}
 	return res, nil
 }
 
@@ -612,8 +640,9 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	var boxes []runtime.Interpreter
+	var recs []saveRecord
 	for _, s := range m.byID {
-		m.saveLocked(s)
+		recs = append(recs, m.recordLocked(s))
 		if s.box != nil {
 			boxes = append(boxes, s.box)
 		}
@@ -621,10 +650,14 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
+	var errs []error
+	for _, r := range recs {
+		errs = append(errs, m.persist(r))
+	}
 	for _, b := range boxes {
 		b.Close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // record is a session as written to <dir>/session.json.
@@ -637,37 +670,89 @@ type record struct {
 	History  []Entry   `json:"history"`
 }
 
-func (m *Manager) saveLocked(s *session) {
-	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
-	if err != nil {
-		return
-	}
-	tmp := filepath.Join(s.dir, "session.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		m.cfg.log.Warn("save session", "session", short(s.id), "err", err)
-		return
-	}
-	os.Rename(tmp, filepath.Join(s.dir, "session.json"))
+// saveRecord is a session's record, encoded under the manager's lock, to be written after it.
+type saveRecord struct {
+	s    *session
+	seq  uint64
+	data []byte
+	err  error
 }
 
-// load reads the sessions a previous process left in the data dir.
+// recordLocked encodes s's record; [Manager.persist] writes it.
+func (m *Manager) recordLocked(s *session) saveRecord {
+	s.saveSeq++
+	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
+	return saveRecord{s: s, seq: s.saveSeq, data: b, err: err}
+}
+
+// persist writes r to its session's session.json durably (see [writeFileAtomic]), unless a
+// newer record is already there or the session's directory is gone.
+func (m *Manager) persist(r saveRecord) error {
+	if r.err != nil {
+		return fmt.Errorf("sessions: encode session %s: %w", short(r.s.id), r.err)
+	}
+	s := r.s
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if s.removed || r.seq <= s.savedSeq {
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, "session.json"), r.data); err != nil {
+		return err
+	}
+	s.savedSeq = r.seq
+	return nil
+}
+
+// load reads the sessions a previous process left in the data dir, and sweeps what a crash
+// can leave behind: temporary files of durable writes, and session directories without a
+// readable record (a crash between making a session's directory and saving its record).
 func (m *Manager) load() {
-	dirs, _ := filepath.Glob(filepath.Join(m.cfg.dataDir, "sessions", "*", "session.json"))
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
-		if err != nil {
+	root := filepath.Join(m.cfg.dataDir, "sessions")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		m.cfg.log.Warn("read the sessions directory", "err", err)
+		return
+	}
+	swept := 0
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if !e.IsDir() || !validID(e.Name()) {
+			if isTemp(e.Name()) || !e.IsDir() {
+				os.Remove(dir)
+				swept++
+			}
 			continue
 		}
+		if files, err := os.ReadDir(dir); err == nil {
+			for _, f := range files {
+				if isTemp(f.Name()) || f.Name() == "session.json.tmp" {
+					os.Remove(filepath.Join(dir, f.Name()))
+					swept++
+				}
+			}
+		}
+		p := filepath.Join(dir, "session.json")
+		b, err := os.ReadFile(p)
 		var r record
-		if json.Unmarshal(b, &r) != nil || !validID(r.ID) || filepath.Base(filepath.Dir(p)) != r.ID {
-			m.cfg.log.Warn("skipping unreadable session record", "path", p)
+		if err == nil {
+			err = json.Unmarshal(b, &r)
+		}
+		if err != nil || r.ID != e.Name() {
+			m.cfg.log.Warn("removing a session directory without a readable record", "dir", dir, "err", err)
+			os.RemoveAll(dir)
+			swept++
 			continue
 		}
 		s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs,
-			history: r.History, dir: filepath.Dir(p), restored: true,
+			history: r.History, dir: dir, restored: true,
 			langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
 		os.MkdirAll(s.workspace(), 0o700)
 		m.byID[s.id] = s
+	}
+	if swept > 0 {
+		syncDir(root)
+		m.cfg.log.Info("swept what an earlier process left unfinished", "entries", swept)
 	}
 	if n := len(m.byID); n > 0 {
 		m.cfg.log.Info("restored sessions from the data dir", "count", n, "dir", m.cfg.dataDir)
