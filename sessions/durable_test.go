@@ -120,3 +120,17 @@ func TestFileErr_escapes(t *testing.T) {
 		t.Errorf("errPathEscapes = %v", errPathEscapes)
 	}
 }
+
+// TestFileErr_noFile: a missing file is ErrNoFile and ErrBadPath, with the same message as
+// before.
+func TestFileErr_noFile(t *testing.T) {
+	m, _, _ := newManager(t, t.TempDir())
+	s, _ := m.Create("o")
+	_, _, err := m.ReadFile(s.ID, "missing.txt", 1<<20)
+	if !errors.Is(err, ErrNoFile) || !errors.Is(err, ErrBadPath) || err.Error() != "sessions: bad path: missing.txt does not exist in the workspace" {
+		t.Errorf("got %v, want ErrNoFile and ErrBadPath", err)
+	}
+	if errors.Is(fileErr("x", errPathEscapes), ErrNoFile) {
+		t.Error("an escaping path is ErrNoFile")
+	}
+}

@@ -234,7 +234,7 @@ var errPathEscapes = func() error {
 
 func fileErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s does not exist in the workspace", ErrBadPath, p)
+		return &noFileError{path: p}
 	}
 	if errors.Is(err, errPathEscapes) {
 		return fmt.Errorf("%w: %s leads outside the workspace", ErrBadPath, p)

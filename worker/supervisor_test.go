@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -700,4 +701,56 @@ func rssKiB() uint64 {
 		}
 	}
 	return 0
+}
+
+// TestSupervisor_buildMismatch: a worker binary that changed under the running server (an
+// upgrade in place) is refused at the handshake with ErrVersion, saying to restart.
+func TestSupervisor_buildMismatch(t *testing.T) {
+	orig, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "wasmbox")
+	if err := os.WriteFile(exe, orig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	limits := runtime.DefaultLimits()
+	s, err := worker.New(worker.WithExecutable(exe), worker.WithPoolSize(0),
+		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}),
+		worker.WithLanguages(runtime.Python))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The file is replaced by another build: the same bytes with another build id.
+	id := goBuildIDOf(t, orig)
+	other := []byte(id)
+	other[len(other)-1] ^= 1
+	if err := os.WriteFile(exe, bytes.ReplaceAll(orig, []byte(id), other), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := s.Open(context.Background(), workspaceDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ip.Close()
+	_, err = ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "1"})
+	if !errors.Is(err, worker.ErrVersion) || !strings.Contains(err.Error(), "restart") {
+		t.Errorf("a run on a changed binary: %v, want ErrVersion saying to restart", err)
+	}
+}
+
+// goBuildIDOf reads the Go build id note of a binary.
+func goBuildIDOf(t *testing.T, bin []byte) string {
+	ef, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		t.Skipf("not ELF: %v", err)
+	}
+	sec := ef.Section(".note.go.buildid")
+	if sec == nil {
+		t.Skip("no Go build id note")
+	}
+	data, _ := sec.Data()
+	descsz := ef.ByteOrder.Uint32(data[4:])
+	return string(data[16 : 16+descsz])
 }

@@ -1,0 +1,28 @@
+package worker
+
+import (
+	"testing"
+	"time"
+)
+
+// TestNew_selfExe: by default workers are started from /proc/self/exe (the running binary,
+// even after its file was replaced), and must report this binary's build.
+func TestNew_selfExe(t *testing.T) {
+	s, err := New(WithPoolSize(0), WithMemoryBudget(4<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.cfg.exe != selfExe || s.cfg.build != BuildID() || s.cfg.argv0 == "" {
+		t.Errorf("exe %q build %q argv0 %q; want %q and this binary's build", s.cfg.exe, s.cfg.build, s.cfg.argv0, selfExe)
+	}
+	if _, err := New(WithExecutable(t.TempDir() + "/missing")); err == nil {
+		t.Error("a missing executable was accepted")
+	}
+	if _, err := New(WithFreezeTimeout(0)); err == nil {
+		t.Error("a freeze timeout of 0 was accepted")
+	}
+	if _, err := New(WithFreezeTimeout(-time.Second)); err == nil {
+		t.Error("a negative freeze timeout was accepted")
+	}
+}
