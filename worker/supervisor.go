@@ -36,6 +36,7 @@ type Supervisor struct {
 	// hold memory, so at most maxParking exist beyond the budget at once.
 	parking  int
 	freezing chan struct{} // a token per freeze in progress: bounds the snapshots in flight
+	parks    sync.WaitGroup // workers being parked in the background; Close waits for them
 	wg       sync.WaitGroup
 	closed   bool
 }
@@ -303,7 +304,9 @@ func (s *Supervisor) fill() {
 			if !want {
 				break
 			}
-			p, err := s.start(s.stopContext())
+			ctx, cancel := s.stopContext()
+			p, err := s.start(ctx)
+			cancel()
 			s.mu.Lock()
 			if err != nil || s.closed {
 				s.live--
@@ -345,8 +348,8 @@ func (s *Supervisor) bound() int {
 	return n
 }
 
-// stopContext is a context that ends when the supervisor closes.
-func (s *Supervisor) stopContext() context.Context {
+// stopContext is a context that ends when the supervisor closes, or when cancel is called.
+func (s *Supervisor) stopContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
@@ -355,7 +358,7 @@ func (s *Supervisor) stopContext() context.Context {
 		}
 		cancel()
 	}()
-	return ctx
+	return ctx, cancel
 }
 
 // watch makes p's pending I/O fail at once when ctx ends. The function it returns stops
@@ -452,8 +455,10 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		python := victim.used[runtime.Python]
 		s.parking++
 		s.live++
+		s.parks.Add(1)
 		s.mu.Unlock()
 		go func() {
+			defer s.parks.Done()
 			victim.park(p, python)
 			victim.runMu.Unlock()
 			s.mu.Lock()
@@ -614,6 +619,7 @@ func (s *Supervisor) Close() error {
 	for _, p := range procs {
 		p.kill()
 	}
+	s.parks.Wait()
 	return nil
 }
 
