@@ -35,7 +35,7 @@ type Supervisor struct {
 	// parking counts workers being stopped to make room for another session's: they still
 	// hold memory, so at most maxParking exist beyond the budget at once.
 	parking  int
-	freezing chan struct{} // a token per freeze in progress: bounds the snapshots in flight
+	freezing chan struct{}  // a token per freeze in progress: bounds the snapshots in flight
 	parks    sync.WaitGroup // workers being parked in the background; Close waits for them
 	wg       sync.WaitGroup
 	closed   bool
