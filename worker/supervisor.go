@@ -310,9 +310,13 @@ func (s *Supervisor) fill() {
 			s.mu.Lock()
 			if err != nil || s.closed {
 				s.live--
+				closed := s.closed
 				s.mu.Unlock()
 				if p != nil {
 					p.kill()
+				}
+				if closed {
+					return // a start cut short by Close is no failure
 				}
 				if err != nil {
 					s.cfg.log.Warn("start worker", "err", err)
