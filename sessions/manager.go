@@ -158,10 +158,11 @@ func WithMaxRunsPerOwner(n int) Option {
 }
 
 // DefaultSessionsPerOwner is the per-owner session cap when none is set: a quarter of the
-// sessions, at least one. At least four owners can each hold their whole share, so one owner
-// can never take the server from everyone else, and a single user (a laptop, one agent) still
-// gets 25 sessions of the default 100.
-func DefaultSessionsPerOwner(maxSessions int) int { return max(1, maxSessions/4) }
+// sessions, so at least four owners can each hold their whole share and one owner can never
+// take the server from everyone else, while a single user (a laptop, one agent) still gets 25
+// of the default 100. It is at least 2 (a client can start a session while keeping another),
+// never more than maxSessions: only a server of two sessions or fewer can be held by one owner.
+func DefaultSessionsPerOwner(maxSessions int) int { return min(maxSessions, max(2, maxSessions/4)) }
 
 // WithHistoryCap sets how many runs each session's history keeps (default 100).
 func WithHistoryCap(n int) Option {

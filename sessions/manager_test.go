@@ -463,7 +463,7 @@ func TestNew_badOwnerOptions(t *testing.T) {
 			t.Error("bad option accepted")
 		}
 	}
-	for _, tc := range []struct{ sessions, want int }{{1, 1}, {3, 1}, {4, 1}, {8, 2}, {100, 25}} {
+	for _, tc := range []struct{ sessions, want int }{{1, 1}, {2, 2}, {3, 2}, {8, 2}, {12, 3}, {100, 25}, {1 << 30, 1 << 28}} {
 		if got := DefaultSessionsPerOwner(tc.sessions); got != tc.want {
 			t.Errorf("DefaultSessionsPerOwner(%d) = %d, want %d", tc.sessions, got, tc.want)
 		}

@@ -179,8 +179,8 @@ func TestParseServiceFlags(t *testing.T) {
 	if c.addr != ":9000" || c.maxSessions != 5 || c.ttl != 90*time.Second || len(c.apiKeys) != 2 || c.ratePerMinute != 0 {
 		t.Errorf("got %+v", c)
 	}
-	if c.perOwnerCap() != 1 || c.ownerRuns != 0 {
-		t.Errorf("defaults: sessions per owner %d, want a quarter of 5 (at least 1); owner runs %d, want 0 (half the slots)", c.perOwnerCap(), c.ownerRuns)
+	if c.perOwnerCap() != 2 || c.ownerRuns != 0 {
+		t.Errorf("defaults: sessions per owner %d, want a quarter of 5 (at least 2); owner runs %d, want 0 (half the slots)", c.perOwnerCap(), c.ownerRuns)
 	}
 	if c.workers.resident != 0 || c.workers.snapshotCap != 256<<20 || c.libreChatJWT != nil {
 		t.Errorf("defaults: resident %d, snapshot cap %d, token verifier %v", c.workers.resident, c.workers.snapshotCap, c.libreChatJWT)
