@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/worker"
 )
 
 // fakeEngine echoes code; "block" waits until release is closed.
@@ -467,5 +468,38 @@ func TestNew_badOwnerOptions(t *testing.T) {
 		if got := DefaultSessionsPerOwner(tc.sessions); got != tc.want {
 			t.Errorf("DefaultSessionsPerOwner(%d) = %d, want %d", tc.sessions, got, tc.want)
 		}
+	}
+}
+
+// ownerBackend records the owner each session's interpreter was opened for.
+type ownerBackend struct {
+	fakeEngine
+	mu     sync.Mutex
+	owners []string
+}
+
+func (b *ownerBackend) Open(ctx context.Context, dir string) (runtime.Interpreter, error) {
+	b.mu.Lock()
+	b.owners = append(b.owners, worker.OwnerOf(ctx))
+	b.mu.Unlock()
+	return &fakeInterp{e: &b.fakeEngine, dir: dir}, nil
+}
+
+func (b *ownerBackend) Languages() []runtime.Language { return []runtime.Language{runtime.Python} }
+
+// TestManager_Run_ownerToBackend: the backend learns each session's owner (so the worker
+// supervisor can make room from the owner's own workers first), as the owner's key, never the
+// API key itself.
+func TestManager_Run_ownerToBackend(t *testing.T) {
+	b := &ownerBackend{fakeEngine: fakeEngine{release: make(chan struct{})}}
+	m, err := New(WithDataDir(t.TempDir()), WithBackend(b), WithReapInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.Create("secret-key")
+	m.Run(context.Background(), s.ID, py("x"))
+	if len(b.owners) != 1 || b.owners[0] != ownerKey("secret-key") {
+		t.Errorf("owners %q, want the owner's key", b.owners)
 	}
 }

@@ -635,7 +635,7 @@ func (s *Supervisor) Open(ctx context.Context, dir string) (runtime.Interpreter,
 	if s.closed {
 		return nil, ErrClosed
 	}
-	h := &handle{s: s, dir: dir, owner: ownerOf(ctx), lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
+	h := &handle{s: s, dir: dir, owner: OwnerOf(ctx), lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
 	s.handles[h] = struct{}{}
 	return h, nil
 }
@@ -1053,7 +1053,8 @@ func WithOwner(ctx context.Context, owner string) context.Context {
 	return context.WithValue(ctx, ownerKey{}, owner)
 }
 
-func ownerOf(ctx context.Context) string {
+// OwnerOf returns the owner [WithOwner] put in ctx, "" when none.
+func OwnerOf(ctx context.Context) string {
 	o, _ := ctx.Value(ownerKey{}).(string)
 	return o
 }

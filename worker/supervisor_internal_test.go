@@ -1,8 +1,13 @@
 package worker
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"wasmbox/runtime"
 )
 
 // TestNew_selfExe: by default workers are started from /proc/self/exe (the running binary,
@@ -25,4 +30,30 @@ func TestNew_selfExe(t *testing.T) {
 	if _, err := New(WithFreezeTimeout(-time.Second)); err == nil {
 		t.Error("a negative freeze timeout was accepted")
 	}
+}
+
+// TestAcquire_parkingFull: with the budget spent and maxParking workers already being stopped
+// for others, a new session is told busy at once rather than lent more memory.
+func TestAcquire_parkingFull(t *testing.T) {
+	s, err := New(WithPoolSize(0), WithMemoryBudget(1<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ip, _ := s.Open(WithOwner(context.Background(), "a"), t.TempDir())
+	h := ip.(*handle)
+	if h.owner != "a" || OwnerOf(context.Background()) != "" {
+		t.Errorf("owner %q", h.owner)
+	}
+	s.mu.Lock()
+	s.live = int(s.cfg.budget / s.cfg.charge)
+	s.parking = maxParking
+	s.mu.Unlock()
+	_, err = s.acquire(context.Background(), h)
+	if !errors.Is(err, runtime.ErrBusy) || !strings.Contains(err.Error(), "try again") {
+		t.Errorf("got %v, want busy with a retry hint", err)
+	}
+	s.mu.Lock()
+	s.live, s.parking = 0, 0
+	s.mu.Unlock()
 }
