@@ -717,13 +717,16 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		h.drop(p)
 		p = nil
 	}
-	// The run's time limit counts from here: restoring a saved state runs guest code (the
-	// driver calls functions the guest may have replaced), so it is part of the run.
+	// The run's time limit counts from when its worker is ready, before a saved state is
+	// restored: restoring runs guest code (the driver calls functions the guest may have
+	// replaced), so it is part of the run. Starting a worker is not.
 	start := time.Now()
 	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
 	if p == nil {
 		var err error
-		if p, err = h.bind(ctx, deadline); errors.Is(err, errThawTimeout) {
+		p, start, err = h.bind(ctx, req.Limits.Timeout+s.cfg.grace)
+		deadline = start.Add(req.Limits.Timeout + s.cfg.grace)
+		if errors.Is(err, errThawTimeout) {
 			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrTimeout,
 				Message: fmt.Sprintf("restoring the session's saved Python state did not finish within the %s time limit, so it was discarded; the session's state was reset (files remain)", req.Limits.Timeout)}}, nil
 		} else if err != nil {
@@ -801,8 +804,33 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 var errThawTimeout = errors.New("worker: restore timed out")
 
 // bind takes a worker and confines it to the session's workspace, then restores the session's
-// saved Python state, all before deadline.
-func (h *handle) bind(ctx context.Context, deadline time.Time) (*proc, error) {
+// saved Python state within limit of the moment the worker was ready, which it returns.
+func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Time, error) {
+	p, err := h.bindWorker(ctx)
+	ready := time.Now()
+	if err != nil {
+		return nil, ready, err
+	}
+	if err := h.thaw(ctx, p, ready.Add(limit)); err != nil {
+		p.kill()
+		h.s.release()
+		return nil, ready, err
+	}
+	s := h.s
+	s.mu.Lock()
+	if h.closed || s.closed {
+		s.mu.Unlock()
+		p.kill()
+		s.release()
+		return nil, ready, ErrClosed
+	}
+	h.p = p
+	s.mu.Unlock()
+	return p, ready, nil
+}
+
+// bindWorker takes a worker and confines it to the session's workspace.
+func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 	s := h.s
 	p, err := s.acquire(ctx, h)
 	if err != nil {
@@ -820,20 +848,8 @@ func (h *handle) bind(ctx context.Context, deadline time.Time) (*proc, error) {
 		}
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
-	if err := h.thaw(ctx, p, deadline); err != nil {
-		p.kill()
-		s.release()
-		return nil, err
-	}
 	s.mu.Lock()
 	s.layers = reply.Info
-	if h.closed || s.closed {
-		s.mu.Unlock()
-		p.kill()
-		s.release()
-		return nil, ErrClosed
-	}
-	h.p = p
 	s.mu.Unlock()
 	return p, nil
 }
