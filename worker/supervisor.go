@@ -729,6 +729,9 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		if errors.Is(err, errThawTimeout) {
 			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrTimeout,
 				Message: fmt.Sprintf("restoring the session's saved Python state did not finish within the %s time limit, so it was discarded; the session's state was reset (files remain)", req.Limits.Timeout)}}, nil
+		} else if tf := (*thawFailed)(nil); errors.As(err, &tf) {
+			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrorKind(tf.kind),
+				Message: tf.why + " while restoring the session's saved Python state, so it was discarded; the session's state was reset (files remain)"}}, nil
 		} else if err != nil {
 			return nil, err
 		}
@@ -800,8 +803,19 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	return res, nil
 }
 
-// errThawTimeout reports a saved state whose restore did not finish within the run's limit.
-var errThawTimeout = errors.New("worker: restore timed out")
+// Errors of restoring a saved state that end the worker; the snapshot is discarded.
+var (
+	// errThawTimeout is a restore that did not finish within the run's limit.
+	errThawTimeout = errors.New("worker: restore timed out")
+	// errThawFailed is a restore during which the worker died; the error is a *thawFailed.
+	errThawFailed = errors.New("worker: the worker died restoring the session's state")
+)
+
+// thawFailed is errThawFailed with how the worker ended.
+type thawFailed struct{ kind, why string }
+
+func (e *thawFailed) Error() string        { return errThawFailed.Error() + ": " + e.why }
+func (e *thawFailed) Is(target error) bool { return target == errThawFailed }
 
 // bind takes a worker and confines it to the session's workspace, then restores the session's
 // saved Python state within limit of the moment the worker was ready, which it returns.
@@ -1038,7 +1052,12 @@ func (h *handle) thaw(ctx context.Context, p *proc, deadline time.Time) error {
 		s.cfg.log.Warn("thaw session: the restore did not finish in time; snapshot discarded", "dir", h.dir)
 		return errThawTimeout
 	case err != nil:
-		return fmt.Errorf("worker: restore the session's state: %w (worker said: %s)", err, lastLine(p.stderr.String()))
+		// The worker died restoring it (out of memory, a crash): the same snapshot would kill
+		// the next one too.
+		st.Remove(h.dir)
+		s.cfg.log.Warn("thaw session: the worker died; snapshot discarded", "dir", h.dir, "err", err, "worker", lastLine(p.stderr.String()))
+		kind, why := p.exitReason()
+		return &thawFailed{kind: kind, why: why}
 	}
 	if reply.Kind != kindThawed {
 		return fmt.Errorf("%w: want thawed, got %q", errFrame, reply.Kind)

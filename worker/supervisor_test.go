@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -753,4 +754,62 @@ func goBuildIDOf(t *testing.T, bin []byte) string {
 	data, _ := sec.Data()
 	descsz := ef.ByteOrder.Uint32(data[4:])
 	return string(data[16 : 16+descsz])
+}
+
+// killingStore is a snapshot store whose snapshots kill every worker when they are first read:
+// a worker that dies while it restores a state.
+type killingStore struct {
+	sessions.Snapshots
+	bin string
+}
+
+func (k killingStore) Open(ws string) (io.ReadCloser, time.Time, error) {
+	f, saved, err := k.Snapshots.Open(ws)
+	if err != nil {
+		return nil, saved, err
+	}
+	return &killingReader{ReadCloser: f, bin: k.bin}, saved, nil
+}
+
+type killingReader struct {
+	io.ReadCloser
+	bin  string
+	done bool
+}
+
+func (r *killingReader) Read(p []byte) (int, error) {
+	if !r.done {
+		r.done = true
+		for _, pid := range workers(r.bin) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(workers(r.bin)) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return r.ReadCloser.Read(p)
+}
+
+// TestSupervisor_thawCrash: a worker that dies while it restores a saved state makes the run a
+// crash result that says so; the snapshot, which would kill the next worker too, is discarded,
+// and the session goes on afresh.
+func TestSupervisor_thawCrash(t *testing.T) {
+	s := newSupervisor(t, worker.WithSnapshotStore(killingStore{bin: binary(t)}))
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	res := run(t, ip, runtime.Python, "print('x' in globals())")
+	if res.Error == nil || res.Error.Kind != runtime.ErrCrash || !res.StateReset || !strings.Contains(res.Error.Message, "while restoring") {
+		t.Errorf("got %+v reset=%v, want a crash while restoring that resets state", res.Error, res.StateReset)
+	} else {
+		t.Log(res.Error.Message)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)); err == nil {
+		t.Error("the snapshot that killed its worker is still there")
+	}
+	if res := run(t, ip, runtime.Python, "print('x' in globals())"); res.Stdout != "False\n" || res.Error != nil {
+		t.Errorf("the next run: %q %+v", res.Stdout, res.Error)
+	}
 }
