@@ -408,6 +408,9 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	}
 	if err != nil {
 		p.kill()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("worker: set up: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("worker: set up: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
 	return p, nil

@@ -813,3 +813,27 @@ func TestSupervisor_thawCrash(t *testing.T) {
 		t.Errorf("the next run: %q %+v", res.Stdout, res.Error)
 	}
 }
+
+// TestSupervisor_Run_canceled: a caller that gives up while its worker starts, binds or
+// restores gets its context's error at once, and no worker is left behind.
+func TestSupervisor_Run_canceled(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	s.StopIdle(0) // the next run starts a worker and restores x
+	for _, after := range []time.Duration{0, 50 * time.Millisecond, 300 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		start := time.Now()
+		_, err := ip.Run(ctx, runtime.Request{Language: runtime.Python, Code: "import time\ntime.sleep(10)"})
+		cancel()
+		if took := time.Since(start); took > 8*time.Second {
+			t.Errorf("canceled after %s: returned after %s", after, took)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("canceled after %s: %v, want the context's error", after, err)
+		}
+	}
+	if res := run(t, ip, runtime.Python, "print(x)"); res.Stdout != "1\n" {
+		t.Errorf("after the canceled runs: %q %+v, want the saved state", res.Stdout, res.Error)
+	}
+}
