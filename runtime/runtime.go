@@ -7,6 +7,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -118,12 +119,14 @@ type Engine interface {
 // Freezer is implemented by interpreters whose state can be saved between runs and restored
 // into a new interpreter (Python). Neither may be called during a run (they wait for it).
 type Freezer interface {
-	// Freeze returns the interpreter's state as a snapshot; nil when it holds none.
-	Freeze(ctx context.Context) ([]byte, error)
-	// Thaw replaces the interpreter's state with a snapshot's. It returns notes for the user
-	// (files that were open and are now closed). A snapshot that cannot be used leaves the
-	// interpreter fresh and returns an error saying why.
-	Thaw(ctx context.Context, snapshot []byte) (notes string, err error)
+	// Freeze writes the interpreter's state to w as a snapshot, streamed (a state of hundreds
+	// of megabytes is never held twice); it reports false, having written nothing, when the
+	// interpreter holds no state.
+	Freeze(ctx context.Context, w io.Writer) (bool, error)
+	// Thaw replaces the interpreter's state with the snapshot read from r. It returns notes
+	// for the user (files that were open and are now closed). A snapshot that cannot be used
+	// leaves the interpreter fresh and returns an error saying why.
+	Thaw(ctx context.Context, r io.Reader) (notes string, err error)
 }
 
 // Interpreter keeps one session's language state between runs. It runs one request at a time:

@@ -11,7 +11,6 @@ import (
 	goruntime "runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"wasmbox/runtime"
@@ -20,15 +19,14 @@ import (
 
 // Manager owns all sessions. It is safe for concurrent use.
 type Manager struct {
-	cfg     config
-	mu      sync.Mutex
-	byID    map[string]*session
-	dead    tombstones
-	slots   *slots       // global cap on concurrent runs, shared fairly between owners
-	waiting atomic.Int64 // runs queued for sem
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	closed  bool
+	cfg    config
+	mu     sync.Mutex
+	byID   map[string]*session
+	dead   tombstones
+	slots  *slots // global cap on concurrent runs, and each owner's share of it
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
 }
 
 // Backend runs sessions' code: worker processes (package worker's Supervisor) in a server,
@@ -50,6 +48,7 @@ type config struct {
 	ttl           time.Duration
 	maxConcurrent int
 	maxQueue      int
+	ownerRuns     int
 	historyCap    int
 	now           func() time.Time
 	reapEvery     time.Duration
@@ -102,8 +101,9 @@ func WithMaxSessions(n int) Option {
 	}
 }
 
-// WithMaxSessionsPerOwner caps one owner's sessions (default: the global cap). Past it, the
-// owner's own least recently used idle session makes room.
+// WithMaxSessionsPerOwner caps one owner's sessions (default: a quarter of the global cap, at
+// least one, see [DefaultSessionsPerOwner]). Past it, the owner's own least recently used idle
+// session makes room.
 func WithMaxSessionsPerOwner(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -130,8 +130,9 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithMaxConcurrent caps runs in progress across all sessions (default 2 x CPU cores) and
-// the number that may wait for a slot (default 8 x the cap). While others wait, no owner holds
-// more than half the slots.
+// the number that may wait for a slot (default 8 x the cap; one owner may fill a quarter of
+// that queue). One owner holds at most its share of the slots at any time: see
+// [WithMaxRunsPerOwner].
 func WithMaxConcurrent(runs, queue int) Option {
 	return func(c *config) error {
 		if runs < 1 || queue < 0 {
@@ -141,6 +142,27 @@ func WithMaxConcurrent(runs, queue int) Option {
 		return nil
 	}
 }
+
+// WithMaxRunsPerOwner caps the runs one owner has in progress at once (default: half the
+// slots of [WithMaxConcurrent], at least one; never more than all of them). The cap holds at
+// all times, not only while others wait: the slots one owner cannot take are always free for
+// the next owner that comes. An owner's runs past it wait for one of its own to end.
+func WithMaxRunsPerOwner(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("sessions: max runs per owner %d: must be at least 1", n)
+		}
+		c.ownerRuns = n
+		return nil
+	}
+}
+
+// DefaultSessionsPerOwner is the per-owner session cap when none is set: a quarter of the
+// sessions, so at least four owners can each hold their whole share and one owner can never
+// take the server from everyone else, while a single user (a laptop, one agent) still gets 25
+// of the default 100. It is at least 2 (a client can start a session while keeping another),
+// never more than maxSessions: only a server of two sessions or fewer can be held by one owner.
+func DefaultSessionsPerOwner(maxSessions int) int { return min(maxSessions, max(2, maxSessions/4)) }
 
 // WithHistoryCap sets how many runs each session's history keeps (default 100).
 func WithHistoryCap(n int) Option {
@@ -192,7 +214,7 @@ func New(opts ...Option) (*Manager, error) {
 		return nil, fmt.Errorf("sessions: data dir: not set")
 	}
 	if c.maxPerOwner == 0 {
-		c.maxPerOwner = c.maxSessions
+		c.maxPerOwner = DefaultSessionsPerOwner(c.maxSessions)
 	}
 	c.maxPerOwner = min(c.maxPerOwner, c.maxSessions)
 	switch {
@@ -208,7 +230,7 @@ func New(opts ...Option) (*Manager, error) {
 	if err := os.MkdirAll(filepath.Join(c.dataDir, "sessions"), 0o700); err != nil {
 		return nil, fmt.Errorf("sessions: create data dir: %w", err)
 	}
-	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent), stop: make(chan struct{})}
+	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent, c.ownerRuns, c.maxQueue), stop: make(chan struct{})}
 	m.load()
 	if c.reapEvery > 0 {
 		m.wg.Add(1)
@@ -231,6 +253,9 @@ func (m *Manager) MaxSessions() int { return m.cfg.maxSessions }
 
 // MaxConcurrent returns the cap on concurrent runs.
 func (m *Manager) MaxConcurrent() int { return m.cfg.maxConcurrent }
+
+// MaxRunsPerOwner returns the cap on one owner's concurrent runs.
+func (m *Manager) MaxRunsPerOwner() int { return m.slots.perOwner }
 
 // Languages returns the languages that have an engine.
 func (m *Manager) Languages() []runtime.Language {
@@ -255,24 +280,11 @@ func (m *Manager) Count() int {
 	return len(m.byID)
 }
 
-// Create starts a session owned by owner (an API key or a connection id).
+// Create starts a session owned by owner (an API key or a connection id). Its directory is
+// made and its record saved durably before it is returned; no disk I/O happens under the
+// manager's lock.
 func (m *Manager) Create(owner string) (Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return Info{}, ErrClosed
-	}
 	key := ownerKey(owner)
-	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
-		if !m.evictLocked(key, key) {
-			return Info{}, fmt.Errorf("%w: all %d of your sessions are running code; try again in a moment or delete one", ErrBusy, n)
-		}
-	}
-	if len(m.byID) >= m.cfg.maxSessions {
-		if !m.evictLocked(key, "") {
-			return Info{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
-		}
-	}
 	now := m.cfg.now()
 	s := &session{
 		id: newID(), owner: key, created: now, lastUsed: now,
@@ -282,9 +294,43 @@ func (m *Manager) Create(owner string) (Info, error) {
 	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
 		return Info{}, fmt.Errorf("sessions: create workspace: %w", err)
 	}
+	info, rec, err := m.admit(s)
+	if err != nil {
+		os.RemoveAll(s.dir)
+		return Info{}, err
+	}
+	if err := m.persist(rec); err != nil {
+		m.mu.Lock()
+		if !s.gone {
+			m.endLocked(s, fmt.Errorf("%w: session %s could not be saved; start a new one", ErrNotFound, short(s.id)))
+		}
+		m.mu.Unlock()
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// admit adds s to the sessions if the caps allow, evicting an idle one if need be.
+func (m *Manager) admit(s *session) (Info, saveRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, saveRecord{}, ErrClosed
+	}
+	key := s.owner
+	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
+		if !m.evictLocked(key, key) {
+			return Info{}, saveRecord{}, fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
+				ErrBusy, n)
+		}
+	}
+	if len(m.byID) >= m.cfg.maxSessions {
+		if !m.evictLocked(key, "") {
+			return Info{}, saveRecord{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+		}
+	}
 	m.byID[s.id] = s
-	m.saveLocked(s)
-	return m.infoLocked(s), nil
+	return m.infoLocked(s), m.recordLocked(s), nil
 }
 
 func (m *Manager) ownedLocked(key string) int {
@@ -326,7 +372,12 @@ func (m *Manager) evictLocked(requester, only string) bool {
 	if lru == nil {
 		return false
 	}
-	m.endLocked(lru, fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions))
+	why := fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions)
+	if only != "" {
+		why = fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
+			ErrEvicted, short(lru.id), m.cfg.maxPerOwner)
+	}
+	m.endLocked(lru, why)
 	return true
 }
 
@@ -342,7 +393,12 @@ func (m *Manager) endLocked(s *session, why error) {
 		if box != nil {
 			box.Close()
 		}
-		os.RemoveAll(dir)
+		s.saveMu.Lock()
+		defer s.saveMu.Unlock()
+		s.removed = true
+		if err := os.RemoveAll(dir); err != nil {
+			m.cfg.log.Warn("remove session directory", "session", short(s.id), "err", err)
+		}
 	}()
 }
 
@@ -463,14 +519,15 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	defer func() { <-s.lock }()
 
-	if n := m.waiting.Add(1); n > int64(m.cfg.maxQueue)+int64(m.cfg.maxConcurrent) {
-		m.waiting.Add(-1)
-		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, n-1)
-	}
-	err = m.slots.acquire(wait, s.owner)
-	m.waiting.Add(-1)
-	if err != nil {
-		return nil, fmt.Errorf("%w: no execution slot became free within %s", ErrBusy, req.Limits.Timeout)
+	switch err := m.slots.acquire(wait, s.owner); {
+	case errors.Is(err, errOwnerQueueFull):
+		return nil, fmt.Errorf("%w: you already have %d runs in progress (the most one client may have, WASMBOX_OWNER_MAX_RUNS) and %d waiting; wait for them to finish",
+			ErrBusy, m.slots.perOwner, m.slots.ownerQueue)
+	case errors.Is(err, errQueueFull):
+		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, m.cfg.maxQueue)
+	case err != nil:
+		return nil, fmt.Errorf("%w: no execution slot became free within %s (at most %d runs at once, %d per client); try again in a moment",
+			ErrBusy, req.Limits.Timeout, m.cfg.maxConcurrent, m.slots.perOwner)
 	}
 	defer m.slots.release(s.owner)
 
@@ -484,7 +541,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	fresh := !s.langs[req.Language]
 	m.mu.Unlock()
 	if box == nil {
-		box, err = m.cfg.backend.Open(ctx, s.workspace())
+		box, err = m.cfg.backend.Open(worker.WithOwner(ctx, s.owner), s.workspace())
 		if err != nil {
 			return nil, fmt.Errorf("sessions: start interpreter: %w", err)
 		}
@@ -517,10 +574,13 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	if over := len(s.history) - m.cfg.historyCap; over > 0 {
 		s.history = append([]Entry(nil), s.history[over:]...)
 	}
-	if !s.gone {
-		m.saveLocked(s)
-	}
+	rec := m.recordLocked(s)
 	m.mu.Unlock()
+	if err := m.persist(rec); err != nil {
+		// The run happened and its result stands; the record stays in memory and the next save
+		// writes it.
+		m.cfg.log.Error("save session", "session", short(s.id), "err", err)
+	}
 	return res, nil
 }
 
@@ -581,8 +641,9 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	var boxes []runtime.Interpreter
+	var recs []saveRecord
 	for _, s := range m.byID {
-		m.saveLocked(s)
+		recs = append(recs, m.recordLocked(s))
 		if s.box != nil {
 			boxes = append(boxes, s.box)
 		}
@@ -590,10 +651,14 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
+	var errs []error
+	for _, r := range recs {
+		errs = append(errs, m.persist(r))
+	}
 	for _, b := range boxes {
 		b.Close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // record is a session as written to <dir>/session.json.
@@ -606,37 +671,89 @@ type record struct {
 	History  []Entry   `json:"history"`
 }
 
-func (m *Manager) saveLocked(s *session) {
-	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
-	if err != nil {
-		return
-	}
-	tmp := filepath.Join(s.dir, "session.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		m.cfg.log.Warn("save session", "session", short(s.id), "err", err)
-		return
-	}
-	os.Rename(tmp, filepath.Join(s.dir, "session.json"))
+// saveRecord is a session's record, encoded under the manager's lock, to be written after it.
+type saveRecord struct {
+	s    *session
+	seq  uint64
+	data []byte
+	err  error
 }
 
-// load reads the sessions a previous process left in the data dir.
+// recordLocked encodes s's record; [Manager.persist] writes it.
+func (m *Manager) recordLocked(s *session) saveRecord {
+	s.saveSeq++
+	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
+	return saveRecord{s: s, seq: s.saveSeq, data: b, err: err}
+}
+
+// persist writes r to its session's session.json durably (see [writeFileAtomic]), unless a
+// newer record is already there or the session's directory is gone.
+func (m *Manager) persist(r saveRecord) error {
+	if r.err != nil {
+		return fmt.Errorf("sessions: encode session %s: %w", short(r.s.id), r.err)
+	}
+	s := r.s
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if s.removed || r.seq <= s.savedSeq {
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, "session.json"), r.data); err != nil {
+		return err
+	}
+	s.savedSeq = r.seq
+	return nil
+}
+
+// load reads the sessions a previous process left in the data dir, and sweeps what a crash
+// can leave behind: temporary files of durable writes, and session directories without a
+// readable record (a crash between making a session's directory and saving its record).
 func (m *Manager) load() {
-	dirs, _ := filepath.Glob(filepath.Join(m.cfg.dataDir, "sessions", "*", "session.json"))
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
-		if err != nil {
+	root := filepath.Join(m.cfg.dataDir, "sessions")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		m.cfg.log.Warn("read the sessions directory", "err", err)
+		return
+	}
+	swept := 0
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if !e.IsDir() || !validID(e.Name()) {
+			if isTemp(e.Name()) || !e.IsDir() {
+				os.Remove(dir)
+				swept++
+			}
 			continue
 		}
+		if files, err := os.ReadDir(dir); err == nil {
+			for _, f := range files {
+				if isTemp(f.Name()) || f.Name() == "session.json.tmp" {
+					os.Remove(filepath.Join(dir, f.Name()))
+					swept++
+				}
+			}
+		}
+		p := filepath.Join(dir, "session.json")
+		b, err := os.ReadFile(p)
 		var r record
-		if json.Unmarshal(b, &r) != nil || !validID(r.ID) || filepath.Base(filepath.Dir(p)) != r.ID {
-			m.cfg.log.Warn("skipping unreadable session record", "path", p)
+		if err == nil {
+			err = json.Unmarshal(b, &r)
+		}
+		if err != nil || r.ID != e.Name() {
+			m.cfg.log.Warn("removing a session directory without a readable record", "dir", dir, "err", err)
+			os.RemoveAll(dir)
+			swept++
 			continue
 		}
 		s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs,
-			history: r.History, dir: filepath.Dir(p), restored: true,
+			history: r.History, dir: dir, restored: true,
 			langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
 		os.MkdirAll(s.workspace(), 0o700)
 		m.byID[s.id] = s
+	}
+	if swept > 0 {
+		syncDir(root)
+		m.cfg.log.Info("swept what an earlier process left unfinished", "entries", swept)
 	}
 	if n := len(m.byID); n > 0 {
 		m.cfg.log.Info("restored sessions from the data dir", "count", n, "dir", m.cfg.dataDir)

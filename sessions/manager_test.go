@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/worker"
 )
 
 // fakeEngine echoes code; "block" waits until release is closed.
@@ -134,7 +136,7 @@ func TestManager_List_owners(t *testing.T) {
 }
 
 func TestManager_Create_limit(t *testing.T) {
-	m, e, c := newManager(t, t.TempDir(), WithMaxSessions(2))
+	m, e, c := newManager(t, t.TempDir(), WithMaxSessions(2), WithMaxSessionsPerOwner(2))
 	s1, _ := m.Create("o")
 	c.add(time.Second)
 	s2, _ := m.Create("o")
@@ -355,5 +357,149 @@ func TestManager_Create_protected(t *testing.T) {
 		if _, err := m.Get(id); err != nil {
 			t.Errorf("session %s: %v", id, err)
 		}
+	}
+}
+
+// TestManager_Run_neighbour: one owner's four long runs (in four sessions) hold only its share
+// of the slots; another owner's run goes at once instead of waiting for them.
+func TestManager_Run_neighbour(t *testing.T) {
+	m, e, _ := newManager(t, t.TempDir(), WithMaxConcurrent(4, 32))
+	var wg sync.WaitGroup
+	for range 4 {
+		s, err := m.Create("greedy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); m.Run(context.Background(), s.ID, py("block")) }()
+	}
+	defer wg.Wait()
+	defer close(e.release)
+	waitFor(t, func() bool { used, waiting := m.slots.load(); return used == 2 && waiting == 2 })
+	other, _ := m.Create("neighbour")
+	start := time.Now()
+	res, err := m.Run(context.Background(), other.ID, py("x"))
+	if err != nil || res.Stdout != "x" {
+		t.Fatalf("neighbour's run beside greedy's four: %+v %v, want it to run", res, err)
+	}
+	t.Logf("neighbour waited %s", time.Since(start))
+	if got := m.MaxRunsPerOwner(); got != 2 {
+		t.Errorf("MaxRunsPerOwner = %d, want 2 (half of 4)", got)
+	}
+}
+
+// TestManager_Run_ownerQueueFull: an owner whose runs fill its part of the queue is told so,
+// with the cap, and others still queue.
+func TestManager_Run_ownerQueueFull(t *testing.T) {
+	m, e, _ := newManager(t, t.TempDir(), WithMaxConcurrent(2, 4), WithMaxRunsPerOwner(1))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(e.release)
+	var ids []string
+	for range 3 {
+		s, _ := m.Create("greedy")
+		ids = append(ids, s.ID)
+	}
+	for _, id := range ids[:2] { // one runs, one waits: the owner's queue (max(1, 1, 4/4)) is full
+		wg.Add(1)
+		go func() { defer wg.Done(); m.Run(context.Background(), id, py("block")) }()
+	}
+	waitFor(t, func() bool { used, waiting := m.slots.load(); return used == 1 && waiting == 1 })
+	_, err := m.Run(context.Background(), ids[2], py("x"))
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "WASMBOX_OWNER_MAX_RUNS") {
+		t.Errorf("a third run: %v, want busy naming the per-client cap", err)
+	}
+	other, _ := m.Create("neighbour")
+	if res, err := m.Run(context.Background(), other.ID, py("y")); err != nil || res.Stdout != "y" {
+		t.Errorf("neighbour: %+v %v", res, err)
+	}
+}
+
+// TestManager_Create_ownerShare: by default one owner holds a quarter of MAX_SESSIONS; past it
+// its own idle sessions make room, and when all of them run, the error names the cap and says
+// what to do. Other owners still create sessions.
+func TestManager_Create_ownerShare(t *testing.T) {
+	m, e, c := newManager(t, t.TempDir(), WithMaxSessions(8))
+	if got := m.MaxSessionsPerOwner(); got != 2 {
+		t.Fatalf("MaxSessionsPerOwner = %d, want 2 (8/4)", got)
+	}
+	var mine []Info
+	for range 5 {
+		s, err := m.Create("greedy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine = append(mine, s)
+		c.add(time.Second)
+	}
+	if n := len(m.List("greedy")); n != 2 {
+		t.Errorf("greedy holds %d sessions, want 2", n)
+	}
+	_, err := m.Run(context.Background(), mine[0].ID, py("x"))
+	if !errors.Is(err, ErrEvicted) || !strings.Contains(err.Error(), "per client") {
+		t.Errorf("greedy's first session: %v, want evicted, saying why", err)
+	}
+	var wg sync.WaitGroup
+	for _, s := range mine[3:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.Run(context.Background(), s.ID, py("block")) }()
+	}
+	waitFor(t, func() bool { used, _ := m.slots.load(); return used == 2 })
+	if _, err := m.Create("greedy"); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "WASMBOX_MAX_SESSIONS_PER_OWNER") ||
+		!strings.Contains(err.Error(), "delete one") {
+		t.Errorf("create with all of greedy's sessions running: %v, want busy naming the cap and what to do", err)
+	}
+	for i := range 3 {
+		if _, err := m.Create(fmt.Sprintf("other%d", i)); err != nil {
+			t.Errorf("another owner's create: %v", err)
+		}
+	}
+	close(e.release)
+	wg.Wait()
+}
+
+func TestNew_badOwnerOptions(t *testing.T) {
+	for _, o := range []Option{WithMaxRunsPerOwner(0), WithMaxRunsPerOwner(-1), WithMaxSessionsPerOwner(0)} {
+		if _, err := New(WithDataDir(t.TempDir()), o); err == nil {
+			t.Error("bad option accepted")
+		}
+	}
+	for _, tc := range []struct{ sessions, want int }{{1, 1}, {2, 2}, {3, 2}, {8, 2}, {12, 3}, {100, 25}, {1 << 30, 1 << 28}} {
+		if got := DefaultSessionsPerOwner(tc.sessions); got != tc.want {
+			t.Errorf("DefaultSessionsPerOwner(%d) = %d, want %d", tc.sessions, got, tc.want)
+		}
+	}
+}
+
+// ownerBackend records the owner each session's interpreter was opened for.
+type ownerBackend struct {
+	fakeEngine
+	mu     sync.Mutex
+	owners []string
+}
+
+func (b *ownerBackend) Open(ctx context.Context, dir string) (runtime.Interpreter, error) {
+	b.mu.Lock()
+	b.owners = append(b.owners, worker.OwnerOf(ctx))
+	b.mu.Unlock()
+	return &fakeInterp{e: &b.fakeEngine, dir: dir}, nil
+}
+
+func (b *ownerBackend) Languages() []runtime.Language { return []runtime.Language{runtime.Python} }
+
+// TestManager_Run_ownerToBackend: the backend learns each session's owner (so the worker
+// supervisor can make room from the owner's own workers first), as the owner's key, never the
+// API key itself.
+func TestManager_Run_ownerToBackend(t *testing.T) {
+	b := &ownerBackend{fakeEngine: fakeEngine{release: make(chan struct{})}}
+	m, err := New(WithDataDir(t.TempDir()), WithBackend(b), WithReapInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.Create("secret-key")
+	m.Run(context.Background(), s.ID, py("x"))
+	if len(b.owners) != 1 || b.owners[0] != ownerKey("secret-key") {
+		t.Errorf("owners %q, want the owner's key", b.owners)
 	}
 }

@@ -71,6 +71,13 @@ type session struct {
 	lock     chan struct{}
 	files    sync.Mutex // serializes uploads, whose room is measured before they write
 	gone     bool
+	saveSeq  uint64 // records made for saving, the latest numbered highest
+
+	// saveMu serializes writes of session.json and the removal of the session's directory, so
+	// a save never recreates a file in a directory being removed.
+	saveMu   sync.Mutex
+	savedSeq uint64 // the record on disk; guarded by saveMu
+	removed  bool   // the directory is gone; guarded by saveMu
 }
 
 func (s *session) workspace() string { return s.dir + "/workspace" }

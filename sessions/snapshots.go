@@ -1,8 +1,10 @@
 package sessions
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"wasmbox/worker"
@@ -14,7 +16,9 @@ import (
 const SnapshotFile = "python.snapshot"
 
 // Snapshots stores sessions' saved Python state for the worker supervisor, keyed by workspace
-// directory. It is safe for concurrent use (each save replaces the file atomically).
+// directory. Snapshots are streamed to and from disk, never held in memory; a new one replaces
+// the old durably (written beside it, synced, renamed), so a crash leaves the old state or the
+// new, never a part. It is safe for concurrent use.
 type Snapshots struct{}
 
 var _ worker.SnapshotStore = Snapshots{}
@@ -23,44 +27,36 @@ func (Snapshots) path(workspace string) string {
 	return filepath.Join(filepath.Dir(filepath.Clean(workspace)), SnapshotFile)
 }
 
-// Load implements [worker.SnapshotStore].
-func (s Snapshots) Load(workspace string) ([]byte, time.Time, error) {
-	f, err := os.Open(s.path(workspace))
+// Open implements [worker.SnapshotStore].
+func (s Snapshots) Open(workspace string) (io.ReadCloser, time.Time, error) {
+	// Non-blocking: a FIFO put in its place must not block the server in open(2).
+	f, err := os.OpenFile(s.path(workspace), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, time.Time{}, err
 	}
-	data := make([]byte, fi.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && fi.Size() > 0 {
-		return nil, time.Time{}, err
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, time.Time{}, &os.PathError{Op: "open", Path: f.Name(), Err: os.ErrNotExist}
 	}
-	return data, fi.ModTime(), nil
+	return f, fi.ModTime(), nil
 }
 
-// Save implements [worker.SnapshotStore].
-func (s Snapshots) Save(workspace string, data []byte) error {
-	path := s.path(workspace)
-	tmp, err := os.CreateTemp(filepath.Dir(path), SnapshotFile+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// Create implements [worker.SnapshotStore].
+func (s Snapshots) Create(workspace string) (worker.SnapshotWriter, error) {
+	return createAtomic(s.path(workspace))
 }
 
 // Remove implements [worker.SnapshotStore].
-func (s Snapshots) Remove(workspace string) { os.Remove(s.path(workspace)) }
+func (s Snapshots) Remove(workspace string) {
+	if os.Remove(s.path(workspace)) == nil {
+		syncDir(filepath.Dir(s.path(workspace)))
+	}
+}
 
 // Saved implements [worker.SnapshotStore].
 func (s Snapshots) Saved(workspace string) (time.Time, bool) {

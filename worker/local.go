@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 
@@ -103,21 +104,22 @@ func (s *localSession) Close() error {
 // ErrClosed is returned by Run after Close.
 var ErrClosed = errors.New("worker: session closed")
 
-// freeze returns the saved state of the session's Python interpreter, nil when it has none.
-// Only Python's state can be saved; JavaScript and bash start afresh after a freeze.
-func (s *localSession) freeze(ctx context.Context) ([]byte, error) {
+// freeze writes the saved state of the session's Python interpreter to w; it reports false,
+// having written nothing, when there is none. Only Python's state can be saved; JavaScript and
+// bash start afresh after a freeze.
+func (s *localSession) freeze(ctx context.Context, w io.Writer) (bool, error) {
 	s.mu.Lock()
 	ip := s.interps[runtime.Python]
 	s.mu.Unlock()
 	f, ok := ip.(runtime.Freezer)
 	if !ok {
-		return nil, nil
+		return false, nil
 	}
-	return f.Freeze(ctx)
+	return f.Freeze(ctx, w)
 }
 
-// thaw restores the session's Python interpreter from a saved state.
-func (s *localSession) thaw(ctx context.Context, data []byte) (string, error) {
+// thaw restores the session's Python interpreter from a saved state read from r.
+func (s *localSession) thaw(ctx context.Context, r io.Reader) (string, error) {
 	ip, err := s.interp(ctx, runtime.Python)
 	if err != nil {
 		return "", err
@@ -126,5 +128,61 @@ func (s *localSession) thaw(ctx context.Context, data []byte) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("worker: %w: Python's state cannot be restored here", ErrLanguage)
 	}
-	return f.Thaw(ctx, data)
+	return f.Thaw(ctx, r)
 }
+
+// serveFreeze answers a freeze: a frozen frame and the snapshot as a stream after it; a frozen
+// frame alone when there is no state, or with the error when saving failed before any of it
+// was sent; an aborted stream when it failed part way.
+func serveFreeze(ctx context.Context, conn io.Writer, sess runtime.Interpreter) error {
+	ls, ok := sess.(*localSession)
+	if !ok {
+		return writeMessage(conn, &message{Kind: kindFrozen})
+	}
+	sw := newStreamWriter(conn, func() *message { return &message{Kind: kindFrozen} })
+	wrote, err := ls.freeze(ctx, sw)
+	switch {
+	case sw.Started() && err != nil:
+		return sw.Abort(err.Error())
+	case sw.Started():
+		return sw.Close()
+	case err != nil:
+		return writeMessage(conn, &message{Kind: kindFrozen, Error: err.Error()})
+	case wrote:
+		return sw.Close() // wrote an empty snapshot: an empty stream
+	}
+	return writeMessage(conn, &message{Kind: kindFrozen})
+}
+
+// serveThaw answers a thaw whose frame m was read from conn: the snapshot streamed after it
+// restores Python, and thawed says how that went. The stream is read to its end whatever
+// happens, so the next frame can be read.
+func serveThaw(ctx context.Context, conn io.ReadWriter, m *message, sess runtime.Interpreter) error {
+	if !m.Stream {
+		return writeMessage(conn, &message{Kind: kindThawed, Error: "no snapshot sent"})
+	}
+	sr := newStreamReader(conn, maxSnapshot)
+	var notes string
+	var err error
+	if ls, ok := sess.(*localSession); ok {
+		notes, err = ls.thaw(ctx, sr)
+	} else {
+		err = fmt.Errorf("worker: %w: Python's state cannot be restored here", ErrLanguage)
+	}
+	if derr := sr.Drain(); derr != nil {
+		if errors.Is(derr, errFrame) {
+			return derr // the channel itself is broken
+		}
+		if err == nil {
+			err = derr
+		}
+	}
+	reply := &message{Kind: kindThawed, Notes: notes}
+	if err != nil {
+		reply.Error = err.Error()
+	}
+	return writeMessage(conn, reply)
+}
+
+// maxSnapshot bounds a snapshot the worker reads from its supervisor.
+const maxSnapshot = 4 << 30

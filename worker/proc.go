@@ -24,14 +24,12 @@ type proc struct {
 	layers map[string]string
 	killed bool // the supervisor killed it (timeout, close, idle)
 	mu     sync.Mutex
-	// blobMax bounds a snapshot the worker may send: a worker is not trusted with the
-	// supervisor's memory.
-	blobMax int
 }
 
 // spawnOptions are the process attributes of a new worker.
 type spawnOptions struct {
 	exe        string
+	argv0      string
 	namespaces bool
 	memory     int64 // the guests' memory limit: Go's garbage collector aims below it
 }
@@ -52,6 +50,7 @@ func startWorker(o spawnOptions) (*proc, error) {
 	defer theirs.Close()
 
 	cmd := exec.Command(o.exe, Command)
+	cmd.Args[0] = o.argv0 // the binary's name in ps, when exe is /proc/self/exe
 	// Nothing of the server's environment reaches a worker.
 	cmd.Env = []string{fmt.Sprintf("GOMEMLIMIT=%d", o.memory+64<<20)}
 	cmd.Dir = "/"
@@ -94,11 +93,7 @@ func (p *proc) call(m *message, deadline time.Time) (*message, error) {
 	if err := writeMessage(p.conn, m); err != nil {
 		return nil, err
 	}
-	max := p.blobMax
-	if max == 0 {
-		max = maxBlob
-	}
-	return readMessageMax(p.conn, max)
+	return readMessage(p.conn)
 }
 
 // kill ends the worker's whole process group and waits until it is gone.

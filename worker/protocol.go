@@ -32,11 +32,25 @@ import (
 //	       <-------------   frozen + snapshot
 //	EOF    ------------->   exits
 //
-// A message whose Blob is n is followed by n raw bytes (a snapshot), outside the JSON.
+// A message with Stream set is followed by a stream of raw bytes (a snapshot), outside the JSON:
+// chunks of a 4-byte big-endian length (1 to maxChunk) and that many bytes, ended by a length
+// of 0 (complete) or by abortMark, a 4-byte length and a message of at most maxAbort bytes
+// (the sender failed part way: what came before is to be thrown away). Neither side ever holds
+// a whole snapshot in memory: the worker encodes its memory straight into the stream, the
+// supervisor copies it to disk.
+//
+// The setup message carries [ProtocolVersion] and the build id of the server's binary; a
+// worker of another version or build refuses it, so an upgrade in place never pairs a new
+// worker with an old server.
 const (
-	maxFrame = 64 << 20
-	maxBlob  = 1 << 30
+	maxFrame  = 64 << 20
+	maxChunk  = 1 << 20
+	maxAbort  = 4 << 10
+	abortMark = 0xFFFFFFFF
 )
+
+// ProtocolVersion is the version of the exchange between the supervisor and its workers.
+const ProtocolVersion = 2
 
 // Message kinds.
 const (
@@ -64,9 +78,12 @@ type message struct {
 	Info    map[string]string `json:"info,omitempty"`
 	// Notes are what a thaw has to tell the user (files that were closed).
 	Notes string `json:"notes,omitempty"`
-	// Blob is the length of the raw bytes after the frame; data holds them.
-	Blob int `json:"blob,omitempty"`
-	data []byte
+	// Stream says a stream of raw bytes follows the frame.
+	Stream bool `json:"stream,omitempty"`
+	// Version and Build are the protocol version and the server binary's build id (setup),
+	// and the worker's own (ready).
+	Version int    `json:"version,omitempty"`
+	Build   string `json:"build,omitempty"`
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.
@@ -102,6 +119,9 @@ func (w *wireResult) result() *runtime.Result {
 // errFrame reports a frame that breaks the protocol.
 var errFrame = errors.New("worker: bad frame")
 
+// ErrVersion reports a worker and a server of different protocol versions or builds.
+var ErrVersion = errors.New("worker: worker and server are different builds")
+
 func writeMessage(w io.Writer, m *message) error {
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -113,24 +133,12 @@ func writeMessage(w io.Writer, m *message) error {
 	frame := make([]byte, 4+len(body))
 	binary.BigEndian.PutUint32(frame, uint32(len(body)))
 	copy(frame[4:], body)
-	if _, err = w.Write(frame); err != nil || m.Blob == 0 {
-		return err
-	}
-	_, err = w.Write(m.data)
+	_, err = w.Write(frame)
 	return err
 }
 
-// withBlob returns m carrying data after its frame.
-func withBlob(m *message, data []byte) *message {
-	m.Blob, m.data = len(data), data
-	return m
-}
-
-// readMessage reads one frame and the blob after it, of at most maxBlob bytes (the worker
-// trusts its supervisor with up to 1 GiB; the supervisor bounds what a worker may send).
-func readMessage(r io.Reader) (*message, error) { return readMessageMax(r, maxBlob) }
-
-func readMessageMax(r io.Reader, blobMax int) (*message, error) {
+// readMessage reads one frame. A stream after it is read with a [streamReader].
+func readMessage(r io.Reader) (*message, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, err
@@ -147,14 +155,190 @@ func readMessageMax(r io.Reader, blobMax int) (*message, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", errFrame, err)
 	}
-	if m.Blob < 0 || m.Blob > blobMax {
-		return nil, fmt.Errorf("%w: blob of %d bytes", errFrame, m.Blob)
+	return &m, nil
+}
+
+// streamWriter sends a stream in chunks of up to maxChunk bytes. Before its first chunk (or
+// its end) it sends the frame head returns, so a sender that turns out to have nothing to send
+// sends no stream at all. It is not safe for concurrent use.
+type streamWriter struct {
+	w       io.Writer
+	head    func() *message // the frame that announces the stream; nil once sent
+	buf     []byte
+	started bool
+	err     error
+}
+
+func newStreamWriter(w io.Writer, head func() *message) *streamWriter {
+	return &streamWriter{w: w, head: head, buf: make([]byte, 4, 4+maxChunk)}
+}
+
+func (s *streamWriter) start() error {
+	if s.started || s.err != nil {
+		return s.err
 	}
-	if m.Blob > 0 {
-		m.data = make([]byte, m.Blob)
-		if _, err := io.ReadFull(r, m.data); err != nil {
-			return nil, fmt.Errorf("%w: blob: %v", errFrame, err)
+	s.started = true
+	m := s.head()
+	m.Stream = true
+	s.err = writeMessage(s.w, m)
+	return s.err
+}
+
+func (s *streamWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if err := s.start(); err != nil {
+			return n, err
+		}
+		k := min(len(p), cap(s.buf)-len(s.buf))
+		s.buf = append(s.buf, p[:k]...)
+		p, n = p[k:], n+k
+		if len(s.buf) == cap(s.buf) {
+			if err := s.flush(); err != nil {
+				return n, err
+			}
 		}
 	}
-	return &m, nil
+	return n, nil
+}
+
+func (s *streamWriter) flush() error {
+	if len(s.buf) == 4 || s.err != nil {
+		return s.err
+	}
+	binary.BigEndian.PutUint32(s.buf, uint32(len(s.buf)-4))
+	_, s.err = s.w.Write(s.buf)
+	s.buf = s.buf[:4]
+	return s.err
+}
+
+// Started reports whether the stream's frame was sent.
+func (s *streamWriter) Started() bool { return s.started }
+
+// Close ends a started stream as complete.
+func (s *streamWriter) Close() error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	var end [4]byte
+	_, s.err = s.w.Write(end[:])
+	return s.err
+}
+
+// Abort ends a started stream as failed, with why.
+func (s *streamWriter) Abort(why string) error {
+	if s.err != nil {
+		return s.err
+	}
+	if len(why) > maxAbort {
+		why = why[:maxAbort]
+	}
+	b := make([]byte, 8+len(why))
+	binary.BigEndian.PutUint32(b, abortMark)
+	binary.BigEndian.PutUint32(b[4:], uint32(len(why)))
+	copy(b[8:], why)
+	_, s.err = s.w.Write(b)
+	return s.err
+}
+
+// errStreamAborted is the error of a stream its sender aborted; the message says why.
+var errStreamAborted = errors.New("worker: stream aborted")
+
+// streamReader reads a stream after its frame: io.EOF at its end, an error wrapping
+// errStreamAborted when the sender gave up, errFrame when the stream breaks the protocol or
+// grows past max bytes (0: no bound). It is not safe for concurrent use.
+type streamReader struct {
+	r     io.Reader
+	max   int64
+	total int64
+	left  int // bytes left in the current chunk
+	err   error
+}
+
+func newStreamReader(r io.Reader, max int64) *streamReader { return &streamReader{r: r, max: max} }
+
+func (s *streamReader) Read(p []byte) (int, error) {
+	for s.left == 0 {
+		if s.err != nil {
+			return 0, s.err
+		}
+		var head [4]byte
+		if _, err := io.ReadFull(s.r, head[:]); err != nil {
+			s.err = fmt.Errorf("%w: stream: %v", errFrame, err)
+			return 0, s.err
+		}
+		switch n := binary.BigEndian.Uint32(head[:]); {
+		case n == 0:
+			s.err = io.EOF
+		case n == abortMark:
+			s.err = s.readAbort()
+		case n > maxChunk:
+			s.err = fmt.Errorf("%w: stream chunk of %d bytes", errFrame, n)
+		case s.max > 0 && s.total+int64(n) > s.max:
+			s.err = fmt.Errorf("%w: stream over %d bytes", errFrame, s.max)
+		default:
+			s.left = int(n)
+			s.total += int64(n)
+		}
+	}
+	n, err := s.r.Read(p[:min(len(p), s.left)])
+	s.left -= n
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		s.err = fmt.Errorf("%w: stream: %v", errFrame, err)
+		return n, s.err
+	}
+	return n, nil
+}
+
+func (s *streamReader) readAbort() error {
+	var head [4]byte
+	if _, err := io.ReadFull(s.r, head[:]); err != nil {
+		return fmt.Errorf("%w: stream abort: %v", errFrame, err)
+	}
+	n := binary.BigEndian.Uint32(head[:])
+	if n > maxAbort {
+		return fmt.Errorf("%w: stream abort of %d bytes", errFrame, n)
+	}
+	why := make([]byte, n)
+	if _, err := io.ReadFull(s.r, why); err != nil {
+		return fmt.Errorf("%w: stream abort: %v", errFrame, err)
+	}
+	return fmt.Errorf("%w: %s", errStreamAborted, why)
+}
+
+// Drain reads the rest of the stream, so the next frame can be read; it returns the stream's
+// error (nil when it ended complete).
+func (s *streamReader) Drain() error {
+	_, err := io.Copy(io.Discard, s)
+	return err
+}
+
+// sendStream sends m announcing a stream, then what r holds as that stream. When reading r
+// fails the stream is aborted, so the receiver throws away what came.
+func sendStream(w io.Writer, m *message, r io.Reader) error {
+	sw := newStreamWriter(w, func() *message { return m })
+	if err := sw.start(); err != nil {
+		return err
+	}
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := sw.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return sw.Close()
+		}
+		if err != nil {
+			if aerr := sw.Abort(err.Error()); aerr != nil {
+				return aerr
+			}
+			return nil
+		}
+	}
 }

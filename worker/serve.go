@@ -66,6 +66,10 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 	if m.Kind != kindSetup || m.Setup == nil {
 		return fmt.Errorf("%w: want setup, got %q", errFrame, m.Kind)
 	}
+	if err := checkPeer(m.Version, m.Build, BuildID()); err != nil {
+		writeMessage(conn, &message{Kind: kindReady, Error: err.Error(), Version: ProtocolVersion, Build: BuildID()})
+		return err
+	}
 	setup := *m.Setup
 	engines, err := build(ctx, setup)
 	if err != nil {
@@ -91,7 +95,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			return err
 		}
 	}
-	if err := writeMessage(conn, &message{Kind: kindReady}); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID()}); err != nil {
 		return err
 	}
 
@@ -128,22 +132,12 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		}
 		switch {
 		case m.Kind == kindFreeze:
-			data, err := sess.(*localSession).freeze(ctx)
-			reply := &message{Kind: kindFrozen}
-			if err != nil {
-				reply.Error = err.Error()
-			}
-			if err := writeMessage(conn, withBlob(reply, data)); err != nil {
+			if err := serveFreeze(ctx, conn, sess); err != nil {
 				return err
 			}
 			continue
 		case m.Kind == kindThaw:
-			notes, err := sess.(*localSession).thaw(ctx, m.data)
-			reply := &message{Kind: kindThawed, Notes: notes}
-			if err != nil {
-				reply.Error = err.Error()
-			}
-			if err := writeMessage(conn, reply); err != nil {
+			if err := serveThaw(ctx, conn, m, sess); err != nil {
 				return err
 			}
 			continue

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -31,12 +32,21 @@ type Supervisor struct {
 	layers  map[string]string // what the last bound worker reported
 	wake    chan struct{}
 	stop    chan struct{}
-	wg      sync.WaitGroup
-	closed  bool
+	// parking counts workers being stopped to make room for another session's: they still
+	// hold memory, so at most maxParking exist beyond the budget at once.
+	parking  int
+	freezing chan struct{}  // a token per freeze in progress: bounds the snapshots in flight
+	parks    sync.WaitGroup // workers being parked in the background; Close waits for them
+	wg       sync.WaitGroup
+	closed   bool
 }
 
 type supConfig struct {
 	exe        string
+	argv0      string // the name workers show in ps
+	build      string // the build id workers must report
+	freeze     time.Duration
+	freezes    int // freezes at once
 	poolSize   int
 	setup      Setup
 	budget     int64
@@ -67,9 +77,24 @@ func WithMaxResident(n int) Option {
 // Option configures a [Supervisor].
 type Option func(*supConfig) error
 
-// WithExecutable sets the wasmbox binary started in worker mode (default: this process's own).
+// WithExecutable sets the wasmbox binary started in worker mode (default: this process's own,
+// as /proc/self/exe, so that replacing the file on disk never pairs a new worker with this
+// server). Its build id is read once here: a worker whose binary changed since is refused.
 func WithExecutable(path string) Option {
 	return func(c *supConfig) error { c.exe = path; return nil }
+}
+
+// WithFreezeTimeout bounds saving one session's Python state when its worker stops (default
+// 30s). A guest can stall a freeze (a file whose flush never returns): past the bound its worker
+// is killed, its state reset, and its next run says why. Nobody else ever waits for a freeze.
+func WithFreezeTimeout(d time.Duration) Option {
+	return func(c *supConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("worker: freeze timeout %s: must be positive", d)
+		}
+		c.freeze = d
+		return nil
+	}
 }
 
 // WithPoolSize sets how many started workers wait for new sessions (default 2).
@@ -140,7 +165,7 @@ const workerOverhead = 96 << 20
 
 // New returns a supervisor and starts filling its pool.
 func New(opts ...Option) (*Supervisor, error) {
-	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 500 * time.Millisecond,
+	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 500 * time.Millisecond, freeze: 30 * time.Second, freezes: 2,
 		namespaces: NamespacesAvailable(), now: time.Now, log: slog.Default(),
 		setup: Setup{Limits: runtime.DefaultLimits(), Confine: Confinement{Landlock: true, Seccomp: true}}}
 	for _, o := range opts {
@@ -148,13 +173,18 @@ func New(opts ...Option) (*Supervisor, error) {
 			return nil, err
 		}
 	}
+	c.argv0 = c.exe
 	if c.exe == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("worker: find the wasmbox binary: %w", err)
+		c.exe, c.argv0 = selfExe, selfExe
+		if exe, err := os.Executable(); err == nil {
+			c.argv0 = exe
 		}
-		c.exe = exe
 	}
+	build, err := fileBuildID(c.exe)
+	if err != nil {
+		return nil, fmt.Errorf("worker: read the build id of %s: %w", c.exe, err)
+	}
+	c.build = build
 	if c.setup.Confine.AddressSpace == 0 {
 		c.setup.Confine.AddressSpace = AddressSpace(c.setup.Limits.Memory)
 	}
@@ -172,7 +202,8 @@ func New(opts ...Option) (*Supervisor, error) {
 	if c.budget < c.charge {
 		return nil, fmt.Errorf("worker: memory budget %d MiB is less than one worker's %d MiB", c.budget>>20, c.charge>>20)
 	}
-	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		freezing: make(chan struct{}, c.freezes)}
 	s.wg.Add(2)
 	go s.fill()
 	go s.janitor()
@@ -213,13 +244,15 @@ type Stats struct {
 	Live   int `json:"live"`
 	Pooled int `json:"pooled"`
 	Bound  int `json:"bound"`
+	// Parking counts workers being stopped (their state saved) to make room for others.
+	Parking int `json:"parking"`
 }
 
 // Stats returns how many workers exist, wait in the pool and serve sessions.
 func (s *Supervisor) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Live: s.live, Pooled: len(s.pool)}
+	st := Stats{Live: s.live, Pooled: len(s.pool), Parking: s.parking}
 	for h := range s.handles {
 		if h.p != nil {
 			st.Bound++
@@ -271,13 +304,19 @@ func (s *Supervisor) fill() {
 			if !want {
 				break
 			}
-			p, err := s.start()
+			ctx, cancel := s.stopContext()
+			p, err := s.start(ctx)
+			cancel()
 			s.mu.Lock()
 			if err != nil || s.closed {
 				s.live--
+				closed := s.closed
 				s.mu.Unlock()
 				if p != nil {
 					p.kill()
+				}
+				if closed {
+					return // a start cut short by Close is no failure
 				}
 				if err != nil {
 					s.cfg.log.Warn("start worker", "err", err)
@@ -313,36 +352,83 @@ func (s *Supervisor) bound() int {
 	return n
 }
 
+// stopContext is a context that ends when the supervisor closes, or when cancel is called.
+func (s *Supervisor) stopContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
+// watch makes p's pending I/O fail at once when ctx ends. The function it returns stops
+// watching; call it before p's deadline is set again.
+func watch(ctx context.Context, p *proc) func() {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		p.conn.SetDeadline(time.Now())
+	})
+	return func() {
+		if !stop() {
+			<-fired
+		}
+	}
+}
+
+// callCtx sends m and waits for the reply until deadline or the end of ctx.
+func (p *proc) callCtx(ctx context.Context, m *message, deadline time.Time) (*message, error) {
+	defer watch(ctx, p)()
+	return p.call(m, deadline)
+}
+
 // start spawns a worker and waits until its engines are ready.
-func (s *Supervisor) start() (*proc, error) {
-	p, err := startWorker(spawnOptions{exe: s.cfg.exe, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
+func (s *Supervisor) start(ctx context.Context) (*proc, error) {
+	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
 	if err != nil {
 		return nil, err
 	}
-	// A snapshot is at most the cap (or, without one, a little over the guest's memory).
-	p.blobMax = int(s.cfg.setup.Limits.Memory) + 1<<20
-	if c := s.cfg.setup.SnapshotCap; c > 0 {
-		p.blobMax = int(c) + 1<<20
-	}
 	setup := s.cfg.setup
-	reply, err := p.call(&message{Kind: kindSetup, Setup: &setup}, time.Now().Add(2*time.Minute))
+	reply, err := p.callCtx(ctx, &message{Kind: kindSetup, Setup: &setup, Version: ProtocolVersion, Build: s.cfg.build}, time.Now().Add(2*time.Minute))
 	if err == nil && reply.Kind != kindReady {
 		err = fmt.Errorf("%w: want ready, got %q", errFrame, reply.Kind)
 	}
 	if err == nil && reply.Error != "" {
 		err = errors.New(reply.Error)
+		if reply.Version != ProtocolVersion || reply.Build != s.cfg.build {
+			err = fmt.Errorf("%w: %s", ErrVersion, reply.Error)
+		}
+	}
+	if err == nil {
+		err = checkPeer(reply.Version, reply.Build, s.cfg.build)
 	}
 	if err != nil {
 		p.kill()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("worker: set up: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("worker: set up: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
 	return p, nil
 }
 
-// acquire returns a started worker: from the pool, or a new one. When the budget is spent it
-// stops the least recently used idle worker of another session; when there is none, it fails
-// with [runtime.ErrBusy].
-func (s *Supervisor) acquire(self *handle) (*proc, error) {
+// maxParking bounds the workers being stopped (their state saved) to make room for another
+// session's, beyond the memory budget: nobody waits for those freezes, so the memory they
+// still hold is lent, and only this much.
+const maxParking = 2
+
+// othersProtected is how recently another owner's session must have run for its worker not
+// to be taken while it holds JavaScript or bash state (which a stop resets).
+const othersProtected = time.Minute
+
+// acquire returns a started worker for self: from the pool, or a new one. When the budget is
+// spent it stops an idle worker (see victimLocked) without waiting for its state to be saved;
+// when there is none, it fails with [runtime.ErrBusy].
+func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -360,25 +446,39 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 		p.conn.Close()
 	}
 	if !s.fitsLocked() {
-		victim := s.idlestLocked(self)
+		var victim *handle
+		if s.parking < maxParking {
+			victim = s.victimLocked(self)
+		}
 		if victim == nil {
 			s.mu.Unlock()
 			return nil, fmt.Errorf("%w: the memory budget of %d MiB is taken by %d running sessions; try again in a few seconds",
 				runtime.ErrBusy, s.cfg.budget>>20, s.live)
 		}
-		// The victim's share of the budget passes to this caller directly, so nothing else
-		// can take it in between. Its Python state is saved first (see handle.park).
+		// The victim's worker is saved and stopped in the background; until it is gone its
+		// memory is lent to this caller (at most maxParking such loans at once).
 		p := victim.p
 		victim.p = nil
 		python := victim.used[runtime.Python]
+		s.parking++
+		s.live++
+		s.parks.Add(1)
 		s.mu.Unlock()
-		victim.park(p, python)
-		victim.runMu.Unlock()
+		go func() {
+			defer s.parks.Done()
+			victim.park(p, python)
+			victim.runMu.Unlock()
+			s.mu.Lock()
+			s.parking--
+			s.live--
+			s.mu.Unlock()
+			s.kick()
+		}()
 	} else {
 		s.live++
 		s.mu.Unlock()
 	}
-	p, err := s.start()
+	p, err := s.start(ctx)
 	if err != nil {
 		s.mu.Lock()
 		s.live--
@@ -389,16 +489,39 @@ func (s *Supervisor) acquire(self *handle) (*proc, error) {
 	return p, nil
 }
 
-// idlestLocked finds the bound worker idle the longest, not self's and not running, and
-// returns it with its runMu held (so no run starts on it while it is parked).
-func (s *Supervisor) idlestLocked(self *handle) *handle {
+// victimLocked chooses the bound worker to stop for self, and returns it with its runMu held
+// (so no run starts on it while it is parked). It takes only idle workers, best first: self's
+// owner's own without JavaScript or bash state (Python's is saved, so nothing is lost), then
+// self's owner's with such state, then other owners' without, then other owners' with, if
+// they were not used for othersProtected; the least recently used first within each.
+func (s *Supervisor) victimLocked(self *handle) *handle {
+	now := s.cfg.now()
+	rank := func(h *handle) int {
+		r := 0
+		if h.owner != self.owner {
+			r = 2
+		}
+		if h.used[runtime.JavaScript] || h.used[runtime.TypeScript] || h.used[runtime.Bash] {
+			r++
+		}
+		return r
+	}
 	var idle []*handle
 	for h := range s.handles {
-		if h != self && h.p != nil && !h.running {
-			idle = append(idle, h)
+		if h == self || h.p == nil || h.running {
+			continue
 		}
+		if rank(h) == 3 && now.Sub(h.lastUsed) < othersProtected {
+			continue
+		}
+		idle = append(idle, h)
 	}
-	slices.SortFunc(idle, func(a, b *handle) int { return a.lastUsed.Compare(b.lastUsed) })
+	slices.SortFunc(idle, func(a, b *handle) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return a.lastUsed.Compare(b.lastUsed)
+	})
 	for _, h := range idle {
 		if h.runMu.TryLock() {
 			return h
@@ -503,18 +626,19 @@ func (s *Supervisor) Close() error {
 	for _, p := range procs {
 		p.kill()
 	}
+	s.parks.Wait()
 	return nil
 }
 
-// Open returns the interpreter of one session whose workspace is dir. It starts no process:
-// the first run binds a worker.
+// Open returns the interpreter of one session whose workspace is dir, owned by the owner ctx
+// carries (see [WithOwner]). It starts no process: the first run binds a worker.
 func (s *Supervisor) Open(ctx context.Context, dir string) (runtime.Interpreter, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
-	h := &handle{s: s, dir: dir, lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
+	h := &handle{s: s, dir: dir, owner: OwnerOf(ctx), lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
 	s.handles[h] = struct{}{}
 	return h, nil
 }
@@ -524,6 +648,7 @@ func (s *Supervisor) Open(ctx context.Context, dir string) (runtime.Interpreter,
 type handle struct {
 	s        *Supervisor
 	dir      string
+	owner    string
 	runMu    sync.Mutex
 	p        *proc
 	running  bool
@@ -595,24 +720,31 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		h.drop(p)
 		p = nil
 	}
+	// The run's time limit counts from when its worker is ready, before a saved state is
+	// restored: restoring runs guest code (the driver calls functions the guest may have
+	// replaced), so it is part of the run. Starting a worker is not.
+	start := time.Now()
+	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
 	if p == nil {
 		var err error
-		if p, err = h.bind(); err != nil {
+		p, start, err = h.bind(ctx, req.Limits.Timeout+s.cfg.grace)
+		deadline = start.Add(req.Limits.Timeout + s.cfg.grace)
+		if errors.Is(err, errThawTimeout) {
+			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrTimeout,
+				Message: fmt.Sprintf("restoring the session's saved Python state did not finish within the %s time limit, so it was discarded; the session's state was reset (files remain)", req.Limits.Timeout)}}, nil
+		} else if tf := (*thawFailed)(nil); errors.As(err, &tf) {
+			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrorKind(tf.kind),
+				Message: tf.why + " while restoring the session's saved Python state, so it was discarded; the session's state was reset (files remain)"}}, nil
+		} else if err != nil {
 			return nil, err
+		}
+		// What the restore took is taken from the run's own limit.
+		if left := time.Until(deadline) - s.cfg.grace; left < req.Limits.Timeout {
+			req.Limits.Timeout = max(left, time.Millisecond)
 		}
 	}
 
-	start := time.Now()
-	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
-	watched := make(chan struct{})
-	stopWatch := context.AfterFunc(ctx, func() {
-		defer close(watched)
-		p.conn.SetDeadline(time.Now())
-	})
-	reply, err := p.call(&message{Kind: kindRun, Request: &req}, deadline)
-	if !stopWatch() {
-		<-watched // it ran: let it finish before the next call sets its own deadline
-	}
+	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
 	s.mu.Lock()
 	lostBefore := h.lost[req.Language]
@@ -674,32 +806,67 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	return res, nil
 }
 
-// bind takes a worker and confines it to the session's workspace.
-func (h *handle) bind() (*proc, error) {
+// Errors of restoring a saved state that end the worker; the snapshot is discarded.
+var (
+	// errThawTimeout is a restore that did not finish within the run's limit.
+	errThawTimeout = errors.New("worker: restore timed out")
+	// errThawFailed is a restore during which the worker died; the error is a *thawFailed.
+	errThawFailed = errors.New("worker: the worker died restoring the session's state")
+)
+
+// thawFailed is errThawFailed with how the worker ended.
+type thawFailed struct{ kind, why string }
+
+func (e *thawFailed) Error() string        { return errThawFailed.Error() + ": " + e.why }
+func (e *thawFailed) Is(target error) bool { return target == errThawFailed }
+
+// bind takes a worker and confines it to the session's workspace, then restores the session's
+// saved Python state within limit of the moment the worker was ready, which it returns.
+func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Time, error) {
+	p, err := h.bindWorker(ctx)
+	ready := time.Now()
+	if err != nil {
+		return nil, ready, err
+	}
+	if err := h.thaw(ctx, p, ready.Add(limit)); err != nil {
+		p.kill()
+		h.s.release()
+		return nil, ready, err
+	}
 	s := h.s
-	p, err := s.acquire(h)
+	s.mu.Lock()
+	if h.closed || s.closed {
+		s.mu.Unlock()
+		p.kill()
+		s.release()
+		return nil, ready, ErrClosed
+	}
+	h.p = p
+	s.mu.Unlock()
+	return p, ready, nil
+}
+
+// bindWorker takes a worker and confines it to the session's workspace.
+func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
+	s := h.s
+	p, err := s.acquire(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	reply, err := p.call(&message{Kind: kindBind, Bind: h.dir}, time.Now().Add(30*time.Second))
+	reply, err := p.callCtx(ctx, &message{Kind: kindBind, Bind: h.dir}, time.Now().Add(30*time.Second))
 	if err == nil && (reply.Kind != kindBound || reply.Error != "") {
 		err = fmt.Errorf("%w: bind: %s %s", errFrame, reply.Kind, reply.Error)
 	}
 	if err != nil {
 		p.kill()
 		s.release()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
-	h.thaw(p)
 	s.mu.Lock()
 	s.layers = reply.Info
-	if h.closed || s.closed {
-		s.mu.Unlock()
-		p.kill()
-		s.release()
-		return nil, ErrClosed
-	}
-	h.p = p
 	s.mu.Unlock()
 	return p, nil
 }
@@ -722,22 +889,29 @@ func (h *handle) drop(p *proc) {
 	}
 }
 
-// freezeTimeout bounds saving or restoring one session's state.
-const freezeTimeout = 30 * time.Second
-
 // SnapshotStore keeps each session's saved Python state for the supervisor. Package sessions
 // provides it: the state is part of the session on disk. Its keys are the workspace
-// directories given to [Supervisor.Open]. Implementations are safe for concurrent use.
+// directories given to [Supervisor.Open]. Snapshots are streamed through it, never held whole
+// in memory. Implementations are safe for concurrent use.
 type SnapshotStore interface {
-	// Load returns the saved state and when it was saved; an error wrapping
-	// os.ErrNotExist when there is none.
-	Load(workspace string) (data []byte, saved time.Time, err error)
-	// Save replaces the saved state.
-	Save(workspace string, data []byte) error
+	// Open returns the saved state and when it was saved; an error wrapping os.ErrNotExist
+	// when there is none.
+	Open(workspace string) (io.ReadCloser, time.Time, error)
+	// Create starts a new saved state; it replaces the old one only when committed.
+	Create(workspace string) (SnapshotWriter, error)
 	// Remove forgets the saved state.
 	Remove(workspace string)
 	// Saved reports when the state was saved, if there is one.
 	Saved(workspace string) (time.Time, bool)
+}
+
+// SnapshotWriter is a saved state being written. Exactly one of Commit and Abort is called.
+type SnapshotWriter interface {
+	io.Writer
+	// Commit makes what was written the saved state, durably.
+	Commit() error
+	// Abort throws away what was written; the old saved state stays.
+	Abort()
 }
 
 // WithSnapshotStore makes stopped workers save their session's Python state in st, and new
@@ -762,11 +936,17 @@ func (h *handle) snapshotNote() string {
 }
 
 // park stops a session's worker, first saving its Python state (when it has any) so the next
-// worker continues from it. The caller holds h.runMu and has taken p from h.
+// worker continues from it. The caller holds h.runMu and has taken p from h. At most
+// cfg.freezes freezes run at once; each is bounded by cfg.freeze.
 func (h *handle) park(p *proc, python bool) {
-	frozen := python && h.s.cfg.snapshots != nil && h.freeze(p)
-	p.kill()
 	s := h.s
+	frozen := false
+	if python && s.cfg.snapshots != nil {
+		s.freezing <- struct{}{}
+		frozen = h.freeze(p)
+		<-s.freezing
+	}
+	p.kill()
 	s.mu.Lock()
 	h.lostAll()
 	if frozen {
@@ -775,62 +955,122 @@ func (h *handle) park(p *proc, python bool) {
 	s.mu.Unlock()
 }
 
-// freeze asks p for the session's Python state and stores it; it reports whether it did.
+// errNoState is a freeze of a worker whose Python holds no state.
+var errNoState = errors.New("worker: no state to save")
+
+// freeze asks p for the session's Python state and streams it into the store; it reports
+// whether the state was saved. When it could not be (over the cap, a guest that stalls it past
+// the deadline, a broken worker) the old snapshot goes too (it would bring back an older state
+// than the user last saw) and the next run says why.
 func (h *handle) freeze(p *proc) bool {
-	log := h.s.cfg.log
-	reply, err := p.call(&message{Kind: kindFreeze}, time.Now().Add(freezeTimeout))
-	if err == nil && reply.Kind != kindFrozen {
-		err = fmt.Errorf("%w: want frozen, got %q", errFrame, reply.Kind)
+	s := h.s
+	err := h.saveState(p)
+	if err == nil {
+		return true
 	}
-	if err == nil && reply.Error != "" {
-		err = errors.New(reply.Error)
-	}
-	st := h.s.cfg.snapshots
-	if err != nil {
-		// Over the snapshot cap, or the guest is broken: the old snapshot would bring back an
-		// older state than the user last saw, so it goes too, and the next run says why.
-		st.Remove(h.dir)
-		h.s.mu.Lock()
-		h.thawErr = "saving it failed: " + err.Error()
-		h.s.mu.Unlock()
-		log.Warn("freeze session", "dir", h.dir, "err", err)
+	if errors.Is(err, errNoState) {
 		return false
 	}
-	if len(reply.data) == 0 {
-		return false
+	s.cfg.snapshots.Remove(h.dir)
+	why := "saving it failed: " + err.Error()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		why = fmt.Sprintf("saving it did not finish within %s (an open file whose flush() never returns?), so its worker was stopped", s.cfg.freeze)
 	}
-	if err := st.Save(h.dir, reply.data); err != nil {
-		log.Warn("store session snapshot", "dir", h.dir, "err", err)
-		return false
-	}
-	return true
+	s.mu.Lock()
+	h.thawErr = why
+	s.mu.Unlock()
+	s.cfg.log.Warn("freeze session", "dir", h.dir, "err", err, "worker", lastLine(p.stderr.String()))
+	return false
 }
 
-// thaw hands a new worker the session's saved Python state, when there is one. A snapshot
-// that cannot be used is removed, and the next Python run says why.
-func (h *handle) thaw(p *proc) {
-	st := h.s.cfg.snapshots
-	if st == nil {
-		return
+// snapshotMax bounds a snapshot a worker may send: a worker is not trusted with the
+// supervisor's disk.
+func (s *Supervisor) snapshotMax() int64 {
+	if c := s.cfg.setup.SnapshotCap; c > 0 {
+		return c + 1<<20
 	}
-	data, saved, err := st.Load(h.dir)
-	if err != nil {
-		return
-	}
-	reply, err := p.call(withBlob(&message{Kind: kindThaw}, data), time.Now().Add(freezeTimeout))
-	if err == nil && reply.Kind != kindThawed {
-		err = fmt.Errorf("%w: want thawed, got %q", errFrame, reply.Kind)
-	}
-	if err == nil && reply.Error != "" {
-		err = errors.New(reply.Error)
-	}
+	return s.cfg.setup.Limits.Memory + 1<<20
+}
+
+func (h *handle) saveState(p *proc) error {
 	s := h.s
+	p.conn.SetDeadline(time.Now().Add(s.cfg.freeze))
+	if err := writeMessage(p.conn, &message{Kind: kindFreeze}); err != nil {
+		return err
+	}
+	reply, err := readMessage(p.conn)
+	switch {
+	case err != nil:
+		return err
+	case reply.Kind != kindFrozen:
+		return fmt.Errorf("%w: want frozen, got %q", errFrame, reply.Kind)
+	case reply.Error != "":
+		return errors.New(reply.Error)
+	case !reply.Stream:
+		return errNoState
+	}
+	w, err := s.cfg.snapshots.Create(h.dir)
+	if err != nil {
+		return err
+	}
+	sr := newStreamReader(p.conn, s.snapshotMax())
+	if _, err := io.Copy(w, sr); err != nil {
+		w.Abort()
+		if errors.Is(err, errStreamAborted) {
+			return errors.New(strings.TrimPrefix(err.Error(), errStreamAborted.Error()+": "))
+		}
+		return err
+	}
+	return w.Commit()
+}
+
+// thaw streams the session's saved Python state, when there is one, into a new worker, by
+// deadline. A snapshot that cannot be used is removed, and the next Python run says why. It
+// returns an error only when p is to be stopped: errThawTimeout when the restore did not end
+// by the deadline (the snapshot is removed), or the channel broke.
+func (h *handle) thaw(ctx context.Context, p *proc, deadline time.Time) error {
+	s := h.s
+	st := s.cfg.snapshots
+	if st == nil {
+		return nil
+	}
+	f, saved, err := st.Open(h.dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	stop := watch(ctx, p)
+	p.conn.SetDeadline(deadline)
+	err = sendStream(p.conn, &message{Kind: kindThaw}, f)
+	var reply *message
+	if err == nil {
+		reply, err = readMessage(p.conn)
+	}
+	stop()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		st.Remove(h.dir)
+		s.cfg.log.Warn("thaw session: the restore did not finish in time; snapshot discarded", "dir", h.dir)
+		return errThawTimeout
+	case err != nil:
+		// The worker died restoring it (out of memory, a crash): the same snapshot would kill
+		// the next one too.
+		st.Remove(h.dir)
+		s.cfg.log.Warn("thaw session: the worker died; snapshot discarded", "dir", h.dir, "err", err, "worker", lastLine(p.stderr.String()))
+		kind, why := p.exitReason()
+		return &thawFailed{kind: kind, why: why}
+	}
+	if reply.Kind != kindThawed {
+		return fmt.Errorf("%w: want thawed, got %q", errFrame, reply.Kind)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil {
+	if reply.Error != "" {
 		st.Remove(h.dir)
-		h.thawErr = err.Error()
-		return
+		h.thawErr = reply.Error
+		return nil
 	}
 	h.restored = "Python state restored from the snapshot saved at " + saved.UTC().Format(time.RFC3339)
 	if reply.Notes != "" {
@@ -838,4 +1078,21 @@ func (h *handle) thaw(p *proc) {
 	}
 	h.used[runtime.Python] = true
 	delete(h.lost, runtime.Python)
+	return nil
+}
+
+// ownerKey is the context key of [WithOwner].
+type ownerKey struct{}
+
+// WithOwner returns a context that tells [Supervisor.Open] who owns the session (an opaque
+// key: an API key's hash). When the memory budget is full, a session's worker is preferably
+// made room for by stopping its own owner's idle workers, not other owners'.
+func WithOwner(ctx context.Context, owner string) context.Context {
+	return context.WithValue(ctx, ownerKey{}, owner)
+}
+
+// OwnerOf returns the owner [WithOwner] put in ctx, "" when none.
+func OwnerOf(ctx context.Context) string {
+	o, _ := ctx.Value(ownerKey{}).(string)
+	return o
 }

@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -494,4 +497,343 @@ func TestSupervisor_freezeRaces(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestSupervisor_bigState: a Python state of 200 MB (incompressible) is frozen and thawed with
+// its variables.
+func TestSupervisor_bigState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 200 MB through a snapshot")
+	}
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	limits := runtime.DefaultLimits()
+	limits.Timeout = 2 * time.Minute // urandom and sha256 of 200 MB in wasm, on a busy machine
+	slow := func(code string) *runtime.Result {
+		t.Helper()
+		res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: code, Limits: limits})
+		if err != nil {
+			t.Fatalf("run %q: %v", code, err)
+		}
+		return res
+	}
+	res := slow("import os, hashlib\nM = 1 << 20\nbig = bytearray(200 * M)\nfor i in range(0, len(big), M): big[i:i+M] = os.urandom(M)\ndigest = hashlib.sha256(big).hexdigest()\nprint(len(big))")
+	if res.Stdout != "209715200\n" {
+		t.Fatalf("making the state: %q %+v", res.Stdout, res.Error)
+	}
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	fi, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile))
+	if err != nil {
+		t.Fatalf("no snapshot: %v", err)
+	}
+	t.Logf("snapshot of %d MB", fi.Size()>>20)
+	res = slow("print(len(big), hashlib.sha256(big).hexdigest() == digest)")
+	if res.Stdout != "209715200 True\n" || res.StateReset {
+		t.Errorf("after the freeze: %q %+v reset=%v stderr=%q", res.Stdout, res.Error, res.StateReset, res.Stderr)
+	}
+}
+
+func openAs(t testing.TB, s *worker.Supervisor, owner string) runtime.Interpreter {
+	t.Helper()
+	ip, err := s.Open(worker.WithOwner(context.Background(), owner), workspaceDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ip.Close() })
+	return ip
+}
+
+// stuckFlush is Python whose freeze never ends: the driver flushes open files first.
+const stuckFlush = "import io\nclass Stuck(io.TextIOWrapper):\n    def flush(self):\n        while True: pass\nstuck = Stuck(io.BytesIO())\nx = 1"
+
+// TestSupervisor_evict_stalledFreeze: when the budget is full, a new session of another owner
+// takes an idle worker without waiting for its freeze, which the guest stalls; the freeze is
+// abandoned at its deadline and the stalled session's next run says its state was reset, and
+// why.
+func TestSupervisor_evict_stalledFreeze(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	s := newSupervisor(t, worker.WithMemoryBudget(limits.Memory+200<<20), worker.WithFreezeTimeout(10*time.Second))
+	a := openAs(t, s, "a")
+	if res := run(t, a, runtime.Python, stuckFlush); res.Error != nil {
+		t.Fatalf("a: %+v", res.Error)
+	}
+	b := openAs(t, s, "b")
+	start := time.Now()
+	res := run(t, b, runtime.Python, "print('b')")
+	took := time.Since(start)
+	if res.Stdout != "b\n" {
+		t.Fatalf("b: %q %+v", res.Stdout, res.Error)
+	}
+	if st := s.Stats(); st.Parking != 1 || took > 9*time.Second {
+		t.Errorf("b's run took %s with %d workers parking; want it done while a's stalled freeze still runs", took, st.Parking)
+	}
+	res = run(t, a, runtime.Python, "print('x' in globals())")
+	if res.Stdout != "False\n" || !res.StateReset || !strings.Contains(res.Stderr, "did not finish within 10s") {
+		t.Errorf("a after its stalled freeze: %q reset=%v stderr=%q, want a reset that says why", res.Stdout, res.StateReset, res.Stderr)
+	}
+}
+
+// TestSupervisor_thawStall: guest code that runs while a saved state is restored (here a
+// replaced random.seed, which the driver calls on waking) is bounded by the run's time limit,
+// not a separate one; the snapshot is discarded and the session goes on afresh.
+func TestSupervisor_thawStall(t *testing.T) {
+	s := newSupervisor(t)
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "import random\ndef forever(*a, **k):\n    while True: pass\nrandom.seed = forever\nkept = 1")
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	snap := filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot: %v", err)
+	}
+	start := time.Now()
+	res := run(t, ip, runtime.Python, "print('kept' in globals())")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the run took %s with a 3s limit", took)
+	}
+	if res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !res.StateReset || !strings.Contains(res.Error.Message, "restoring") {
+		t.Errorf("got %+v reset=%v, want a timeout of the restore that resets state", res.Error, res.StateReset)
+	}
+	if _, err := os.Stat(snap); err == nil {
+		t.Error("the snapshot that stalled its restore is still there")
+	}
+	if res := run(t, ip, runtime.Python, "print('kept' in globals())"); res.Stdout != "False\n" {
+		t.Errorf("the next run: %q %+v", res.Stdout, res.Error)
+	}
+}
+
+// TestSupervisor_evict_order: room is made from the owner's own idle workers first, even ones
+// holding JavaScript state, before another owner's; another owner's worker holding JavaScript
+// or bash state and used in the last minute is never taken (busy instead).
+func TestSupervisor_evict_order(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	s := newSupervisor(t, worker.WithMemoryBudget(2*(limits.Memory+96<<20)+10<<20)) // two workers
+	a1 := openAs(t, s, "a")
+	b1 := openAs(t, s, "b")
+	run(t, a1, runtime.JavaScript, "var j = 'a1'")
+	run(t, b1, runtime.Python, "p = 'b1'")
+	time.Sleep(10 * time.Millisecond) // b1 is now the more recently used
+	a2 := openAs(t, s, "a")
+	run(t, a2, runtime.Python, "print(1)")
+	if res := run(t, b1, runtime.Python, "print(p)"); res.Stdout != "b1\n" || res.StateRestored != "" {
+		t.Errorf("b's worker was taken for a's session: %q restored=%q", res.Stdout, res.StateRestored)
+	}
+	if res := run(t, a1, runtime.JavaScript, "typeof j"); !res.StateReset {
+		t.Errorf("a1's worker kept: %q, want it the one taken", res.Stdout)
+	}
+	// b1 and a1 (which takes a2's worker, its own owner's) both hold JavaScript state used
+	// just now: a third owner's session finds no worker it may take.
+	run(t, b1, runtime.JavaScript, "var k = 1")
+	run(t, a1, runtime.JavaScript, "var k = 1")
+	c := openAs(t, s, "c")
+	if _, err := c.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "1"}); !errors.Is(err, runtime.ErrBusy) {
+		t.Errorf("c with only others' recent JavaScript workers: %v, want busy", err)
+	}
+}
+
+// TestSupervisor_bigFreezes_heap: four sessions of 200 MB each freeze at once; the server's
+// heap stays bounded (the snapshots are streamed to disk, two at a time), and each comes back.
+func TestSupervisor_bigFreezes_heap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four states of 200 MB")
+	}
+	s := newSupervisor(t)
+	limits := runtime.DefaultLimits()
+	limits.Timeout = 3 * time.Minute
+	const make200 = "import os, hashlib\nM = 1 << 20\nbig = bytearray(200 * M)\nfor i in range(0, len(big), M): big[i:i+M] = os.urandom(M)\ndigest = hashlib.sha256(big).hexdigest()"
+	ips := make([]runtime.Interpreter, 4)
+	for i := range ips {
+		ips[i], _ = open(t, s)
+		res, err := ips[i].Run(context.Background(), runtime.Request{Language: runtime.Python, Code: make200, Limits: limits})
+		if err != nil || res.Error != nil {
+			t.Fatalf("session %d: %v %+v", i, err, res)
+		}
+	}
+	goruntime.GC()
+	var before goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	rssBefore := rssKiB()
+	var peakHeap, peakRSS uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var ms goruntime.MemStats
+			goruntime.ReadMemStats(&ms)
+			peakHeap = max(peakHeap, ms.HeapInuse)
+			peakRSS = max(peakRSS, rssKiB())
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	if n := s.StopIdle(0); n != 4 {
+		t.Fatalf("StopIdle stopped %d, want 4", n)
+	}
+	close(done)
+	<-sampled
+	growth := int64(peakHeap) - int64(before.HeapInuse)
+	t.Logf("server heap in use %d MiB before, peak %d MiB while four 200 MB states froze; RSS %d MiB before, peak %d MiB",
+		before.HeapInuse>>20, peakHeap>>20, rssBefore>>10, peakRSS>>10)
+	if growth > 64<<20 {
+		t.Errorf("the server's heap grew by %d MiB while freezing, want at most 64", growth>>20)
+	}
+	for i, ip := range ips {
+		res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(hashlib.sha256(big).hexdigest() == digest)", Limits: limits})
+		if err != nil || res.Stdout != "True\n" {
+			t.Errorf("session %d after the freeze: %v %+v", i, err, res)
+		}
+	}
+}
+
+// rssKiB is this process's resident memory.
+func rssKiB() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseUint(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// TestSupervisor_buildMismatch: a worker binary that changed under the running server (an
+// upgrade in place) is refused at the handshake with ErrVersion, saying to restart.
+func TestSupervisor_buildMismatch(t *testing.T) {
+	orig, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "wasmbox")
+	if err := os.WriteFile(exe, orig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	limits := runtime.DefaultLimits()
+	s, err := worker.New(worker.WithExecutable(exe), worker.WithPoolSize(0),
+		worker.WithSetup(worker.Setup{Limits: limits, Confine: confinement(t), ImageDir: imageDir(t), CacheDir: wasm.DefaultCacheDir()}),
+		worker.WithLanguages(runtime.Python))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The file is replaced by another build: the same bytes with another build id.
+	id := goBuildIDOf(t, orig)
+	other := []byte(id)
+	other[len(other)-1] ^= 1
+	if err := os.WriteFile(exe, bytes.ReplaceAll(orig, []byte(id), other), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := s.Open(context.Background(), workspaceDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ip.Close()
+	_, err = ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "1"})
+	if !errors.Is(err, worker.ErrVersion) || !strings.Contains(err.Error(), "restart") {
+		t.Errorf("a run on a changed binary: %v, want ErrVersion saying to restart", err)
+	}
+}
+
+// goBuildIDOf reads the Go build id note of a binary.
+func goBuildIDOf(t *testing.T, bin []byte) string {
+	ef, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		t.Skipf("not ELF: %v", err)
+	}
+	sec := ef.Section(".note.go.buildid")
+	if sec == nil {
+		t.Skip("no Go build id note")
+	}
+	data, _ := sec.Data()
+	descsz := ef.ByteOrder.Uint32(data[4:])
+	return string(data[16 : 16+descsz])
+}
+
+// killingStore is a snapshot store whose snapshots kill every worker when they are first read:
+// a worker that dies while it restores a state.
+type killingStore struct {
+	sessions.Snapshots
+	bin string
+}
+
+func (k killingStore) Open(ws string) (io.ReadCloser, time.Time, error) {
+	f, saved, err := k.Snapshots.Open(ws)
+	if err != nil {
+		return nil, saved, err
+	}
+	return &killingReader{ReadCloser: f, bin: k.bin}, saved, nil
+}
+
+type killingReader struct {
+	io.ReadCloser
+	bin  string
+	done bool
+}
+
+func (r *killingReader) Read(p []byte) (int, error) {
+	if !r.done {
+		r.done = true
+		for _, pid := range workers(r.bin) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(workers(r.bin)) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return r.ReadCloser.Read(p)
+}
+
+// TestSupervisor_thawCrash: a worker that dies while it restores a saved state makes the run a
+// crash result that says so; the snapshot, which would kill the next worker too, is discarded,
+// and the session goes on afresh.
+func TestSupervisor_thawCrash(t *testing.T) {
+	s := newSupervisor(t, worker.WithSnapshotStore(killingStore{bin: binary(t)}))
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	res := run(t, ip, runtime.Python, "print('x' in globals())")
+	if res.Error == nil || res.Error.Kind != runtime.ErrCrash || !res.StateReset || !strings.Contains(res.Error.Message, "while restoring") {
+		t.Errorf("got %+v reset=%v, want a crash while restoring that resets state", res.Error, res.StateReset)
+	} else {
+		t.Log(res.Error.Message)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)); err == nil {
+		t.Error("the snapshot that killed its worker is still there")
+	}
+	if res := run(t, ip, runtime.Python, "print('x' in globals())"); res.Stdout != "False\n" || res.Error != nil {
+		t.Errorf("the next run: %q %+v", res.Stdout, res.Error)
+	}
+}
+
+// TestSupervisor_Run_canceled: a caller that gives up while its worker starts, binds or
+// restores gets its context's error at once, and no worker is left behind.
+func TestSupervisor_Run_canceled(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	s.StopIdle(0) // the next run starts a worker and restores x
+	for _, after := range []time.Duration{0, 50 * time.Millisecond, 300 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		start := time.Now()
+		_, err := ip.Run(ctx, runtime.Request{Language: runtime.Python, Code: "import time\ntime.sleep(10)"})
+		cancel()
+		if took := time.Since(start); took > 8*time.Second {
+			t.Errorf("canceled after %s: returned after %s", after, took)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("canceled after %s: %v, want the context's error", after, err)
+		}
+	}
+	if res := run(t, ip, runtime.Python, "print(x)"); res.Stdout != "1\n" {
+		t.Errorf("after the canceled runs: %q %+v, want the saved state", res.Stdout, res.Error)
+	}
 }

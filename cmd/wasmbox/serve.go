@@ -40,6 +40,7 @@ type serviceConfig struct {
 	perOwner      int
 	ttl           time.Duration
 	maxConcurrent int
+	ownerRuns     int // WASMBOX_OWNER_MAX_RUNS; 0: half of maxConcurrent
 	poolSize      int
 	ratePerMinute int
 	apiKeys       []string
@@ -81,7 +82,7 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	fs.StringVar(&c.addr, "addr", envOr(getenv, "WASMBOX_ADDR", ":7860"), "listen address (env WASMBOX_ADDR)")
 	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "WASMBOX_DATA_DIR", defaultDataDir()), "sessions' workspaces and metadata (env WASMBOX_DATA_DIR)")
 	maxSessions := fs.String("max-sessions", envOr(getenv, "MAX_SESSIONS", "100"), "maximum sessions (env MAX_SESSIONS)")
-	perOwner := fs.String("max-sessions-per-owner", envOr(getenv, "WASMBOX_MAX_SESSIONS_PER_OWNER", "0"), "maximum sessions of one API key or client, 0 for MAX_SESSIONS (env WASMBOX_MAX_SESSIONS_PER_OWNER)")
+	perOwner := fs.String("max-sessions-per-owner", envOr(getenv, "WASMBOX_MAX_SESSIONS_PER_OWNER", "0"), "maximum sessions of one API key or client, 0 for a quarter of MAX_SESSIONS (env WASMBOX_MAX_SESSIONS_PER_OWNER)")
 	ttl := fs.String("session-ttl", envOr(getenv, "SESSION_TTL", "1h"), "idle time before a session expires, a duration or seconds (env SESSION_TTL)")
 	maxConc := fs.String("max-concurrent", envOr(getenv, "MAX_CONCURRENT_EXECUTIONS", strconv.Itoa(2*goruntime.NumCPU())), "runs at once across sessions (env MAX_CONCURRENT_EXECUTIONS)")
 	pool := fs.String("pool-size", envOr(getenv, "WASMBOX_POOL_SIZE", "2"), "started workers kept ready for new sessions (env WASMBOX_POOL_SIZE)")
@@ -105,6 +106,7 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.maxSessions = atoi("MAX_SESSIONS", *maxSessions, 1)
 	c.perOwner = atoi("WASMBOX_MAX_SESSIONS_PER_OWNER", *perOwner, 0)
 	c.maxConcurrent = atoi("MAX_CONCURRENT_EXECUTIONS", *maxConc, 1)
+	c.ownerRuns = atoi("WASMBOX_OWNER_MAX_RUNS", envOr(getenv, "WASMBOX_OWNER_MAX_RUNS", "0"), 0)
 	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
 	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
 	c.maxConns = atoi("WASMBOX_MAX_CONNECTIONS", envOr(getenv, "WASMBOX_MAX_CONNECTIONS", strconv.Itoa(front.DefaultMaxConns)), 1)
@@ -238,10 +240,10 @@ func (c serviceConfig) allowedHosts() []string {
 // spaceHosts are the names Hugging Face serves Spaces under.
 const spaceHosts = "*.hf.space"
 
-// perOwnerCap is WASMBOX_MAX_SESSIONS_PER_OWNER, where 0 means MAX_SESSIONS.
+// perOwnerCap is WASMBOX_MAX_SESSIONS_PER_OWNER, where 0 means a quarter of MAX_SESSIONS.
 func (c serviceConfig) perOwnerCap() int {
 	if c.perOwner == 0 {
-		return c.maxSessions
+		return sessions.DefaultSessionsPerOwner(c.maxSessions)
 	}
 	return c.perOwner
 }
@@ -301,10 +303,14 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	for layer, state := range b.layers {
 		isolation[layer] = state
 	}
-	mgr, err := sessions.New(sessions.WithDataDir(c.dataDir), sessions.WithBackend(b), sessions.WithLimits(limits),
+	sopts := []sessions.Option{sessions.WithDataDir(c.dataDir), sessions.WithBackend(b), sessions.WithLimits(limits),
 		sessions.WithMaxSessions(c.maxSessions), sessions.WithTTL(c.ttl),
 		sessions.WithMaxSessionsPerOwner(c.perOwnerCap()),
-		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log))
+		sessions.WithMaxConcurrent(c.maxConcurrent, 8*c.maxConcurrent), sessions.WithLogger(log)}
+	if c.ownerRuns > 0 {
+		sopts = append(sopts, sessions.WithMaxRunsPerOwner(c.ownerRuns))
+	}
+	mgr, err := sessions.New(sopts...)
 	if err != nil {
 		b.sup.Close()
 		return nil, err

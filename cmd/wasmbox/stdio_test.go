@@ -179,21 +179,24 @@ func TestParseServiceFlags(t *testing.T) {
 	if c.addr != ":9000" || c.maxSessions != 5 || c.ttl != 90*time.Second || len(c.apiKeys) != 2 || c.ratePerMinute != 0 {
 		t.Errorf("got %+v", c)
 	}
+	if c.perOwnerCap() != 2 || c.ownerRuns != 0 {
+		t.Errorf("defaults: sessions per owner %d, want a quarter of 5 (at least 2); owner runs %d, want 0 (half the slots)", c.perOwnerCap(), c.ownerRuns)
+	}
 	if c.workers.resident != 0 || c.workers.snapshotCap != 256<<20 || c.libreChatJWT != nil {
 		t.Errorf("defaults: resident %d, snapshot cap %d, token verifier %v", c.workers.resident, c.workers.snapshotCap, c.libreChatJWT)
 	}
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	env = map[string]string{"MAX_RESIDENT_SESSIONS": "3", "WASMBOX_SNAPSHOT_MAX_MB": "8", "CODEAPI_JWT_PUBLIC_KEY": pemKey}
+	env = map[string]string{"MAX_RESIDENT_SESSIONS": "3", "WASMBOX_SNAPSHOT_MAX_MB": "8", "CODEAPI_JWT_PUBLIC_KEY": pemKey, "WASMBOX_OWNER_MAX_RUNS": "3"}
 	c, err = parseServiceFlags("serve", nil, func(k string) string { return env[k] }, os.Stderr)
-	if err != nil || c.workers.resident != 3 || c.workers.snapshotCap != 8<<20 || c.libreChatJWT == nil {
-		t.Errorf("got %+v, %v", c.workers, err)
+	if err != nil || c.workers.resident != 3 || c.workers.snapshotCap != 8<<20 || c.libreChatJWT == nil || c.ownerRuns != 3 {
+		t.Errorf("got %+v, owner runs %d, %v", c.workers, c.ownerRuns, err)
 	}
 	for _, bad := range []map[string]string{{"MAX_SESSIONS": "0"}, {"SESSION_TTL": "soon"}, {"WASMBOX_POOL_SIZE": "-1"}, {"MAX_CONCURRENT_EXECUTIONS": "x"},
 		{"MAX_RESIDENT_SESSIONS": "-1"}, {"WASMBOX_SNAPSHOT_MAX_MB": "0"}, {"CODEAPI_JWT_PUBLIC_KEY": "not a key"},
 		{"CODEAPI_JWT_JWKS_JSON": `{"keys": [{"kty": "OKP"}]}`}, {"CODEAPI_JWT_PUBLIC_KEY": pemKey, "CODEAPI_JWT_ALLOWED_ALGS": "HS256"},
-		{"CODEAPI_JWT_PUBLIC_KEY_BASE64": "!!"}} {
+		{"CODEAPI_JWT_PUBLIC_KEY_BASE64": "!!"}, {"WASMBOX_OWNER_MAX_RUNS": "-1"}, {"WASMBOX_OWNER_MAX_RUNS": "many"}} {
 		if _, err := parseServiceFlags("serve", nil, func(k string) string { return bad[k] }, os.Stderr); err == nil {
 			t.Errorf("%v accepted", bad)
 		}

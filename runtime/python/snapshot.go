@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"wasmbox/wasm"
@@ -42,24 +43,26 @@ var (
 	ErrSnapshotTooLarge = errors.New("python: snapshot over the size cap")
 )
 
-// encodeSnapshot writes img as a snapshot against base; over max bytes (0: no cap) it stops
-// with ErrSnapshotTooLarge.
-func encodeSnapshot(img, base *wasm.Image, max int64) ([]byte, error) {
-	if len(img.Memory)%snapPage != 0 {
-		return nil, fmt.Errorf("python: image of %d bytes is not whole pages", len(img.Memory))
+// encodeSnapshot writes the linear memory mem of build as a snapshot against base to w, as it
+// goes: only a page map (one byte per 64 KiB page) and the compressor's state are held. Over
+// max bytes (0: no cap) it stops with ErrSnapshotTooLarge.
+func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max int64) error {
+	if len(mem)%snapPage != 0 {
+		return fmt.Errorf("python: memory of %d bytes is not whole pages", len(mem))
 	}
-	pages := len(img.Memory) / snapPage
-	var buf bytes.Buffer
-	buf.WriteString(snapMagic)
-	for _, s := range []string{img.Build, base.ID} {
-		binary.Write(&buf, binary.LittleEndian, uint16(len(s)))
-		buf.WriteString(s)
+	pages := len(mem) / snapPage
+	cw := &capped{w: w, max: max}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	bw.WriteString(snapMagic)
+	for _, s := range []string{build, base.ID} {
+		binary.Write(bw, binary.LittleEndian, uint16(len(s)))
+		bw.WriteString(s)
 	}
-	binary.Write(&buf, binary.LittleEndian, uint32(pages))
+	binary.Write(bw, binary.LittleEndian, uint32(pages))
 	kinds := make([]byte, pages)
 	var zero [snapPage]byte
 	for i := range pages {
-		p := img.Memory[i*snapPage : (i+1)*snapPage]
+		p := mem[i*snapPage : (i+1)*snapPage]
 		switch {
 		case (i+1)*snapPage <= len(base.Memory) && bytes.Equal(p, base.Memory[i*snapPage:(i+1)*snapPage]):
 			kinds[i] = pageBase
@@ -69,51 +72,76 @@ func encodeSnapshot(img, base *wasm.Image, max int64) ([]byte, error) {
 			kinds[i] = pageData
 		}
 	}
-	buf.Write(kinds)
-	w := &capped{w: &buf, max: max}
-	zw, _ := flate.NewWriter(w, flate.BestSpeed)
+	bw.Write(kinds)
+	zw, _ := flate.NewWriter(bw, flate.BestSpeed)
 	for i, k := range kinds {
 		if k != pageData {
 			continue
 		}
-		if _, err := zw.Write(img.Memory[i*snapPage : (i+1)*snapPage]); err != nil {
-			return nil, err
+		if _, err := zw.Write(mem[i*snapPage : (i+1)*snapPage]); err != nil {
+			return err
 		}
 	}
 	if err := zw.Close(); err != nil {
-		return nil, err
+		return err
 	}
-	return buf.Bytes(), nil
+	return bw.Flush()
 }
 
 // capped is a writer that fails once max bytes (0: no cap) have gone to w.
 type capped struct {
-	w   *bytes.Buffer
+	w   io.Writer
+	n   int64
 	max int64
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if c.max > 0 && int64(c.w.Len()+len(p)) > c.max {
+	if c.max > 0 && c.n+int64(len(p)) > c.max {
 		return 0, ErrSnapshotTooLarge
 	}
-	return c.w.Write(p)
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
-// decodeSnapshot reads a snapshot back into an image of build, against base.
-func decodeSnapshot(data []byte, base *wasm.Image, build string, maxMemory int64) (*wasm.Image, error) {
-	r := bytes.NewReader(data)
+// capReader reads at most left bytes of r; past them it fails, and says so in over.
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.over = true
+		return 0, ErrSnapshotTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// decodeSnapshot reads a snapshot from r back into an image of build, against base. It reads
+// as it goes; what it allocates is bounded by maxMemory, whatever r holds.
+func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) (*wasm.Image, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
 	magic := make([]byte, len(snapMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapMagic {
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapMagic {
 		return nil, fmt.Errorf("%w: not a wasmbox snapshot", ErrBadSnapshot)
 	}
 	var ids [2]string
 	for i := range ids {
 		var n uint16
-		if binary.Read(r, binary.LittleEndian, &n) != nil || int(n) > r.Len() {
+		if binary.Read(br, binary.LittleEndian, &n) != nil {
 			return nil, ErrBadSnapshot
 		}
 		id := make([]byte, n)
-		io.ReadFull(r, id)
+		if _, err := io.ReadFull(br, id); err != nil {
+			return nil, ErrBadSnapshot
+		}
 		ids[i] = string(id)
 	}
 	if ids[0] != build {
@@ -123,30 +151,32 @@ func decodeSnapshot(data []byte, base *wasm.Image, build string, maxMemory int64
 		return nil, fmt.Errorf("%w (made against another base image)", ErrForeignSnapshot)
 	}
 	var pages uint32
-	if binary.Read(r, binary.LittleEndian, &pages) != nil || int64(pages)*snapPage > maxMemory || int(pages) > r.Len() {
+	if binary.Read(br, binary.LittleEndian, &pages) != nil || int64(pages)*snapPage > maxMemory {
 		return nil, fmt.Errorf("%w: bad size", ErrBadSnapshot)
 	}
 	kinds := make([]byte, pages)
-	if _, err := io.ReadFull(r, kinds); err != nil {
+	if _, err := io.ReadFull(br, kinds); err != nil {
 		return nil, ErrBadSnapshot
 	}
+	for i, k := range kinds { // checked before the memory is allocated
+		if k > pageData {
+			return nil, fmt.Errorf("%w: page kind %d", ErrBadSnapshot, k)
+		}
+		if k == pageBase && (i+1)*snapPage > len(base.Memory) {
+			return nil, fmt.Errorf("%w: page %d refers past the base image", ErrBadSnapshot, i)
+		}
+	}
 	mem := make([]byte, int(pages)*snapPage)
-	zr := flate.NewReader(bufio.NewReaderSize(r, 1<<20))
+	zr := flate.NewReader(br)
 	for i, k := range kinds {
 		p := mem[i*snapPage : (i+1)*snapPage]
 		switch k {
 		case pageBase:
-			if (i+1)*snapPage > len(base.Memory) {
-				return nil, fmt.Errorf("%w: page %d refers past the base image", ErrBadSnapshot, i)
-			}
 			copy(p, base.Memory[i*snapPage:])
-		case pageZero:
 		case pageData:
 			if _, err := io.ReadFull(zr, p); err != nil {
 				return nil, fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
 			}
-		default:
-			return nil, fmt.Errorf("%w: page kind %d", ErrBadSnapshot, k)
 		}
 	}
 	return &wasm.Image{Build: build, Memory: mem}, nil
@@ -164,45 +194,53 @@ func WithSnapshotCap(bytes int64) Option {
 }
 
 // Freeze implements [runtime.Freezer]: the interpreter's open files are flushed, and its
-// memory is saved as the pages that differ from the base image, compressed.
-func (ip *Interpreter) Freeze(ctx context.Context) ([]byte, error) {
+// memory is written to w as the pages that differ from the base image, compressed, straight
+// from the linear memory (a copy of a state of hundreds of megabytes would not fit the
+// worker's address space).
+func (ip *Interpreter) Freeze(ctx context.Context, w io.Writer) (bool, error) {
 	ip.mu.Lock()
 	defer ip.mu.Unlock()
 	ip.gmu.Lock()
 	g := ip.g
 	ip.gmu.Unlock()
 	if g == nil {
-		return nil, nil
+		return false, nil
 	}
 	if _, err := g.in.Call(ctx, []byte(`{"op":"freeze"}`), nil); err != nil {
 		ip.drop(g)
-		return nil, fmt.Errorf("python: freeze: %w", err)
-	}
-	img, err := g.in.Image()
-	if err != nil {
-		return nil, fmt.Errorf("python: freeze: %w", err)
+		return false, fmt.Errorf("python: freeze: %w", err)
 	}
 	base, err := ip.engine.host.BaseImage(ctx)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return encodeSnapshot(img, base, ip.engine.snapshotCap)
+	err = g.in.ViewMemory(func(build string, mem []byte) error {
+		return encodeSnapshot(w, mem, build, base, ip.engine.snapshotCap)
+	})
+	if err != nil {
+		return false, fmt.Errorf("python: freeze: %w", err)
+	}
+	return true, nil
 }
 
 // Thaw implements [runtime.Freezer]: a new guest is made from the snapshot and replaces the
 // interpreter's; files the snapshot had open are closed and named in the notes.
-func (ip *Interpreter) Thaw(ctx context.Context, data []byte) (string, error) {
+func (ip *Interpreter) Thaw(ctx context.Context, r io.Reader) (string, error) {
 	ip.mu.Lock()
 	defer ip.mu.Unlock()
 	e := ip.engine
-	if e.snapshotCap > 0 && int64(len(data)) > e.snapshotCap {
-		return "", ErrSnapshotTooLarge
+	cr := &capReader{r: r, left: e.snapshotCap}
+	if e.snapshotCap == 0 {
+		cr.left = math.MaxInt64
 	}
 	base, err := e.host.BaseImage(ctx)
 	if err != nil {
 		return "", err
 	}
-	img, err := decodeSnapshot(data, base, e.host.BuildID(), e.host.MemoryLimit())
+	img, err := decodeSnapshot(cr, base, e.host.BuildID(), e.host.MemoryLimit())
+	if err != nil && cr.over {
+		err = ErrSnapshotTooLarge
+	}
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package python
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wasmbox/wasm"
 )
 
 // TestInterpreter_FreezeThaw: variables, imports, functions and classes come back in another
@@ -26,7 +29,7 @@ big = bytearray(5 * 1024 * 1024)`)
 	if res.Error != nil {
 		t.Fatalf("setup: %+v %s", res.Error, res.Stderr)
 	}
-	snap, err := a.Freeze(context.Background())
+	snap, err := freeze(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +43,7 @@ big = bytearray(5 * 1024 * 1024)`)
 	}
 	b, dirB := newInterp(t)
 	os.WriteFile(filepath.Join(dirB, "other.txt"), []byte("b's"), 0o644)
-	notes, err := b.Thaw(context.Background(), snap)
+	notes, err := b.Thaw(context.Background(), bytes.NewReader(snap))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +61,7 @@ big = bytearray(5 * 1024 * 1024)`)
 func TestInterpreter_Thaw_bad(t *testing.T) {
 	a, _ := newInterp(t)
 	run(t, a, "x = 1")
-	snap, err := a.Freeze(context.Background())
+	snap, err := freeze(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,7 @@ func TestInterpreter_Thaw_bad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b, _ := newInterp(t)
 			run(t, b, "y = 2")
-			_, err := b.Thaw(context.Background(), tc.data)
+			_, err := b.Thaw(context.Background(), bytes.NewReader(tc.data))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
@@ -106,7 +109,7 @@ func TestInterpreter_Freeze_cap(t *testing.T) {
 	}
 	defer ip.Close()
 	run(t, ip, "import os\nnoise = os.urandom(3 * 1024 * 1024)")
-	if _, err := ip.(*Interpreter).Freeze(context.Background()); !errors.Is(err, ErrSnapshotTooLarge) {
+	if _, err := freeze(ip.(*Interpreter)); !errors.Is(err, ErrSnapshotTooLarge) {
 		t.Errorf("3 MiB of noise under a 1 MiB cap: got %v, want ErrSnapshotTooLarge", err)
 	}
 }
@@ -153,7 +156,7 @@ func BenchmarkInterpreter_thaw100MB(b *testing.B) {
 	ip, _ := newInterp(b)
 	run(b, ip, "import os\ndata = os.urandom(100 * 1000 * 1000)")
 	start := time.Now()
-	snap, err := ip.Freeze(context.Background())
+	snap, err := freeze(ip)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -161,7 +164,7 @@ func BenchmarkInterpreter_thaw100MB(b *testing.B) {
 	into, _ := newInterp(b)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := into.Thaw(context.Background(), snap); err != nil {
+		if _, err := into.Thaw(context.Background(), bytes.NewReader(snap)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -176,11 +179,89 @@ func BenchmarkInterpreter_freezeSmall(b *testing.B) {
 	run(b, ip, "import statistics, collections\nx = 42\ndef f(n): return n * 2\ncounts = collections.Counter('hello')")
 	var size int
 	for b.Loop() {
-		snap, err := ip.Freeze(context.Background())
+		snap, err := freeze(ip)
 		if err != nil {
 			b.Fatal(err)
 		}
 		size = len(snap)
 	}
 	b.ReportMetric(float64(size)/1e6, "snapMB")
+}
+
+// freeze returns ip's snapshot as bytes.
+func freeze(ip *Interpreter) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := ip.Freeze(context.Background(), &buf)
+	return buf.Bytes(), err
+}
+
+// fakeBase is a base image of four pages for tests of the snapshot format without CPython.
+func fakeBase() *wasm.Image {
+	mem := make([]byte, 4*snapPage)
+	for i := range mem {
+		mem[i] = byte(i / 7)
+	}
+	return &wasm.Image{Build: "build", ID: "base", Memory: mem}
+}
+
+// TestSnapshot_roundTrip: pages equal to the base image's and zero pages are not stored;
+// other pages come back exactly, streamed through both ends.
+func TestSnapshot_roundTrip(t *testing.T) {
+	base := fakeBase()
+	mem := make([]byte, 6*snapPage)
+	copy(mem, base.Memory)
+	mem[snapPage+3] = 1            // page 1 differs from the base
+	copy(mem[5*snapPage:], "tail") // page 4 is zero, page 5 holds data
+	var buf bytes.Buffer
+	if err := encodeSnapshot(&buf, mem, "build", base, 0); err != nil {
+		t.Fatal(err)
+	}
+	img, err := decodeSnapshot(&buf, base, "build", 1<<30)
+	if err != nil || !bytes.Equal(img.Memory, mem) {
+		t.Fatalf("round trip: %v, equal %v", err, img != nil && bytes.Equal(img.Memory, mem))
+	}
+	if err := encodeSnapshot(&bytes.Buffer{}, mem, "build", base, 40); !errors.Is(err, ErrSnapshotTooLarge) {
+		t.Errorf("over a 40-byte cap: %v, want ErrSnapshotTooLarge", err)
+	}
+	if err := encodeSnapshot(&bytes.Buffer{}, mem[:100], "build", base, 0); err == nil {
+		t.Error("a memory of part of a page was encoded")
+	}
+}
+
+// FuzzDecodeSnapshot: no input makes the decoder panic, allocate past its memory bound, or
+// return an image that is not whole pages; what it accepts re-encodes to the same memory.
+// Seeds are in testdata/fuzz/FuzzDecodeSnapshot and below.
+func FuzzDecodeSnapshot(f *testing.F) {
+	base := fakeBase()
+	mem := make([]byte, 6*snapPage)
+	copy(mem, base.Memory)
+	mem[snapPage] = 9
+	copy(mem[5*snapPage:], "data")
+	var buf bytes.Buffer
+	encodeSnapshot(&buf, mem, "build", base, 0)
+	f.Add(buf.Bytes())
+	f.Add([]byte(snapMagic))
+	f.Add([]byte(snapMagic + "\x05\x00build\x04\x00base\xff\xff\xff\xff"))
+	f.Add([]byte(snapMagic + "\x05\x00build\x04\x00base\x02\x00\x00\x00\x00\x07"))
+	const maxMemory = 64 * snapPage
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := decodeSnapshot(bytes.NewReader(data), base, "build", maxMemory)
+		if err != nil {
+			if !errors.Is(err, ErrBadSnapshot) && !errors.Is(err, ErrForeignSnapshot) {
+				t.Fatalf("error %v is neither ErrBadSnapshot nor ErrForeignSnapshot", err)
+			}
+			return
+		}
+		if len(img.Memory)%snapPage != 0 || len(img.Memory) > maxMemory {
+			t.Fatalf("image of %d bytes", len(img.Memory))
+		}
+		var again bytes.Buffer
+		if err := encodeSnapshot(&again, img.Memory, "build", base, 0); err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeSnapshot(&again, base, "build", maxMemory)
+		if err != nil || !bytes.Equal(back.Memory, img.Memory) {
+			t.Fatalf("re-encoded image differs: %v", err)
+		}
+	})
 }
