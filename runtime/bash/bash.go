@@ -471,12 +471,13 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 		st.deny("ln -s: symbolic links are not supported in the workspace")
 		return interp.ExitStatus(1)
 	}
-	if textOnly[name] {
-		// nothing to check
-	} else if err := ip.jail.pathArgs(hc.Dir, args); err != nil {
-		fmt.Fprintf(hc.Stderr, "%s: %v\n", name, err)
-		st.deny(fmt.Sprintf("%s: %v", name, err))
-		return interp.ExitStatus(126)
+	if !textOnly[name] {
+		args = ip.jail.hostArgs(args)
+		if err := ip.jail.pathArgs(ip.jail.host(hc.Dir), args); err != nil {
+			fmt.Fprintf(hc.Stderr, "%s: %v\n", name, err)
+			st.deny(fmt.Sprintf("%s: %v", name, err))
+			return interp.ExitStatus(126)
+		}
 	}
 	argv := append([]string{name}, args[1:]...)
 	if a, ok := aliases[name]; ok {
@@ -664,7 +665,7 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 		cmd = exec.Command(ip.engine.launcher, LauncherCommand, sp)
 		cmd.Env = []string{}
 	}
-	cmd.Dir = hc.Dir
+	cmd.Dir = ip.jail.host(hc.Dir) // after `cd /mnt/data`
 	// A killed program whose output goes to another program's pipe (a pipeline whose reader
 	// was killed too) would keep Wait copying forever: give up on its I/O soon after it is gone.
 	cmd.WaitDelay = 500 * time.Millisecond

@@ -2,6 +2,7 @@ package bash
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,5 +148,51 @@ func TestInterpreter_Run_state(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sub")); err != nil {
 		t.Errorf("directory not in the workspace: %v", err)
+	}
+}
+
+// TestInterpreter_workspaceNames: /workspace and /mnt/data name the workspace for builtins,
+// redirections, globs, cd and programs, with the same results as its own path.
+func TestInterpreter_workspaceNames(t *testing.T) {
+	snippets := []string{
+		`echo hi > W/f; cat W/f; wc -c < W/f`,
+		`echo a > W/a.txt; echo b > W/b.txt; ls W; cat W/*.txt; for f in W/*.txt; do echo "${f##*/}"; done`,
+		`mkdir -p W/d/e; touch W/d/e/x; cd W/d && ls && cd e && ls && cd .. && pwd | sed 's#.*/##'`,
+		`cd W; echo in > g; cat g; ls -1 | sort`,
+		`echo data > W/s; cp W/s W/t; mv W/t W/u; cat W/u; rm W/s; ls W`,
+		`echo x > W/k; find W -name k | wc -l; grep -c x W/k; head -c1 W/k; echo; stat -c %s W/k; du -s W >/dev/null && echo du`,
+		`echo 1 >> W/n; echo 2 >> W/n; [ -f W/n ] && echo file; test -d W && echo dir; sort -r W/n | tr '\n' ,; echo`,
+		`mkdir W/z && tar -C W -cf W/z.tar n 2>/dev/null; echo q > W/z/q; tar -cf W/q.tar -C W/z q && tar -tf W/q.tar`,
+		`printf 'p\n' > W/p; xargs -a W/p echo; find W -name p | xargs cat`,
+	}
+	for i, code := range snippets {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			var want string
+			for _, name := range []string{"", "/workspace", "/mnt/data"} {
+				ip, dir := newInterp(t)
+				w := name
+				if w == "" {
+					w = dir
+				}
+				res := run(t, ip, strings.ReplaceAll(code, "W", w))
+				got := fmt.Sprintf("exit %d: %s%s", res.ExitCode, strings.ReplaceAll(res.Stdout, dir, "W"), res.Stderr)
+				if name == "" {
+					want = got
+					if res.ExitCode != 0 {
+						t.Fatalf("with the workspace's own path: %s", got)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("with %s: got %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+	ip, _ := newInterp(t)
+	for _, code := range []string{"cat /mnt/dataX/f", "ls /mnt", "cd /mnt/data/..; ls", "cat /workspace/../etc/passwd", "ls /mnt/data/../../etc"} {
+		if res := run(t, ip, code); res.ExitCode == 0 || strings.Contains(res.Stdout, "root:") {
+			t.Errorf("%s: exit %d, stdout %q: want refused", code, res.ExitCode, res.Stdout)
+		}
 	}
 }
