@@ -86,6 +86,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		return err
 	}
 	if setup.Confine.MountNS {
+		boundTree(setup) // while /proc and the cgroups are still there
 		if err := prepareRoot(setup.Confine.Executables); err != nil {
 			writeMessage(conn, &message{Kind: kindReady, Error: "mount namespace: " + err.Error()})
 			return err

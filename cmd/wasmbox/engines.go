@@ -41,7 +41,8 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 		py.Close(ctx)
 		return nil, err
 	}
-	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll)}
+	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll),
+		bash.WithProgramStarted(worker.ProgramStarted)}
 	if s.Allowlist != nil {
 		opts = append(opts, bash.WithAllowlist(s.Allowlist))
 	}

@@ -42,6 +42,7 @@ type Engine struct {
 	launcher string
 	direct   bool
 	stopAll  func()
+	started  func(pid int)
 }
 
 // Option configures an [Engine].
@@ -53,6 +54,13 @@ type config struct {
 	launcher string
 	direct   bool
 	stopAll  func()
+	started  func(pid int)
+}
+
+// WithProgramStarted sets what is done to each program just started (in a worker: the
+// per-program process limit, see worker.ProgramStarted).
+func WithProgramStarted(fn func(pid int)) Option {
+	return func(c *config) error { c.started = fn; return nil }
 }
 
 // WithStopAll sets how a stopped run ends every program it left (in a worker: kill(-1) from
@@ -107,7 +115,7 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct, stopAll: c.stopAll}, nil
+	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct, stopAll: c.stopAll, started: c.started}, nil
 }
 
 // Language implements [runtime.Engine].
@@ -172,6 +180,8 @@ type Interpreter struct {
 	stderr capture.SwitchWriter
 	closed atomic.Bool
 	cancel atomic.Pointer[context.CancelFunc]
+	// granted is the address space the programs running now were given (see grantMemory).
+	granted atomic.Int64
 }
 
 // runState is what one run records beside its output.
@@ -583,9 +593,31 @@ func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits
 
 var errQuota = errors.New("workspace quota exceeded")
 
+// Programs' memory: each program a run starts gets an address-space limit of a quarter of what
+// is left of the session's memory limit once the programs running now are counted; a program
+// that would get less than minProgramMemory is not started. However many run at once, their
+// address spaces add up to at most the memory limit. What a program starts (xargs' children)
+// inherits its limit and is not counted again.
+const minProgramMemory = 4 << 20
+
+// grantMemory reserves the address space of a new program out of memory; false when too little
+// is left.
+func (ip *Interpreter) grantMemory(memory int64) (int64, bool) {
+	for {
+		held := ip.granted.Load()
+		grant := (memory - held) / 4
+		if grant < minProgramMemory {
+			return 0, false
+		}
+		if ip.granted.CompareAndSwap(held, held+grant) {
+			return grant, true
+		}
+	}
+}
+
 // watchWorkspace and limitFileSize are always on; benchmarks turn them off to measure what
 // they cost.
-var watchWorkspace, limitFileSize = true, true
+var watchWorkspace, limitFileSize, limitMemory = true, true, true
 
 // symbolic reports whether ln's arguments ask for a symbolic link.
 func symbolic(args []string) bool {
@@ -673,6 +705,16 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	cmd.Stdout = hc.Stdout
 	cmd.Stderr = hc.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	grant := int64(0)
+	if ip.engine.direct && limitMemory {
+		var ok bool
+		if grant, ok = ip.grantMemory(limits.Memory); !ok {
+			fmt.Fprintf(hc.Stderr, "%s: not started: the programs running now hold the %d MiB of memory this session's programs may use\n", argv[0], limits.Memory>>20)
+			runOf(ctx).deny(argv[0] + ": no memory left for another program")
+			return interp.ExitStatus(126)
+		}
+		defer ip.granted.Add(-grant)
+	}
 	var err error
 	spawn.Do(func() {
 		if fsize >= 0 {
@@ -686,6 +728,14 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	if err != nil {
 		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
+	// Not from the spawning thread: a worker lets its programs' limits be set only from
+	// outside their own filter.
+	if grant > 0 {
+		programMemory(cmd.Process.Pid, grant)
+	}
+	if ip.engine.started != nil {
+		ip.engine.started(cmd.Process.Pid)
+	}
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -697,6 +747,14 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	}()
 	err = cmd.Wait()
 	close(done)
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The program exited, but something it started elsewhere (setsid) still holds its
+		// output: its status stands, and that process ends with the run.
+		err = nil
+		if st := cmd.ProcessState; st != nil && !st.Success() {
+			err = &exec.ExitError{ProcessState: st}
+		}
+	}
 	if err == nil {
 		return nil
 	}

@@ -16,3 +16,10 @@ func fileSizeLimit(n int64) {
 	}
 	unix.Setrlimit(unix.RLIMIT_FSIZE, &l)
 }
+
+// programMemory sets the address-space limit of a program just started. It lands a moment
+// after the program began (Go starts programs without a hook between fork and exec); an
+// allowlisted program allocates little before it has read its input.
+func programMemory(pid int, bytes int64) {
+	unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: uint64(bytes), Max: uint64(bytes)}, nil)
+}
