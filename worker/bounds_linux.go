@@ -9,11 +9,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"wasmbox/internal/spawn"
 )
+
+// MaxWorkerTasks bounds all tasks of a worker's pids cgroup: [MaxProcesses] for programs and
+// room for the worker's own threads.
+const MaxWorkerTasks = MaxProcesses + workerThreads
 
 // MaxProcesses bounds the tasks (processes and threads, the worker's own included) of one
 // worker's tree where the host lets a worker bound them: a pids cgroup of its own when the
@@ -26,21 +31,85 @@ const MaxProcesses = 512
 // cgroupPrefix names the pids cgroups workers make for themselves, beside the server's.
 const cgroupPrefix = "wasmbox-worker-"
 
-// ownCgroup moves this process into a cgroup of its own of the controller's hierarchy, under
-// its current one, after writing limits (file name: value) there, and removes the empty ones
-// earlier workers left (rmdir fails on a cgroup in use). It needs root or a delegated
-// hierarchy; it returns the cgroup's directory.
-func ownCgroup(controller string, limits map[string]string) (string, error) {
-	parent, err := cgroupDir(controller)
+// treeCgroups are the cgroups the supervisor made for one worker's tree.
+type treeCgroups []string
+
+// makeCgroups puts a worker just started (pid) in a pids and a memory cgroup of its own, under
+// the server's, where the server may make them (root, or a delegated hierarchy); the worker
+// then starts no program until it has been told its setup, so everything it starts is inside.
+// It first removes the empty ones workers that are gone left (rmdir fails on a cgroup in use).
+// The memory limit is what the supervisor charges a worker: its guests' memory and its own.
+func makeCgroups(pid int, memory int64) treeCgroups {
+	var out treeCgroups
+	mem := strconv.FormatInt(memory+workerOverhead, 10)
+	for _, c := range []struct {
+		controller string
+		limits     []map[string]string // alternatives: cgroup v1, then v2
+	}{
+		{"pids", []map[string]string{{"pids.max": strconv.Itoa(MaxProcesses + workerThreads)}}},
+		{"memory", []map[string]string{{"memory.limit_in_bytes": mem}, {"memory.max": mem, "memory.swap.max": "0"}}},
+	} {
+		for _, limits := range c.limits {
+			if dir, err := newCgroup(c.controller, pid, limits); err == nil {
+				if c.controller == "pids" {
+					// Where threads may sit in a cgroup of their own (v1), the thread that
+					// starts programs moves into this one (see boundProcesses): a fork bomb
+					// fills it, and the worker still has room for its own threads.
+					sub := filepath.Join(dir, programsCgroup)
+					if os.Mkdir(sub, 0o755) == nil {
+						if os.WriteFile(filepath.Join(sub, "pids.max"), []byte(strconv.Itoa(MaxProcesses)), 0) == nil {
+							out = append(out, sub)
+						} else {
+							syscall.Rmdir(sub)
+						}
+					}
+				}
+				out = append(out, dir)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// workerThreads is the room for the worker's own threads beside [MaxProcesses] programs.
+const workerThreads = 64
+
+// programsCgroup names the pids cgroup, inside a worker's, of the thread that starts programs.
+const programsCgroup = "programs"
+
+// remove ends what is left in the cgroups once the worker is gone (a worker that died leaves
+// its programs' children, which no PID namespace ends) and deletes them. Killed processes take
+// a moment to leave, so it tries for a while; a later [makeCgroups] removes what is left.
+func (c treeCgroups) remove() {
+	for _, dir := range c {
+		for i := 0; i < 40; i++ {
+			b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+					unix.Kill(pid, unix.SIGKILL)
+				}
+			}
+			if err := syscall.Rmdir(dir); err == nil || !errors.Is(err, syscall.EBUSY) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func newCgroup(controller string, pid int, limits map[string]string) (string, error) {
+	parent, err := cgroupDir(controller, "self")
 	if err != nil {
 		return "", err
 	}
 	if old, _ := filepath.Glob(filepath.Join(parent, cgroupPrefix+"*")); len(old) > 0 {
 		for _, d := range old {
+			syscall.Rmdir(filepath.Join(d, programsCgroup))
 			syscall.Rmdir(d)
 		}
 	}
-	dir := filepath.Join(parent, cgroupPrefix+strconv.Itoa(os.Getpid()))
+	dir := filepath.Join(parent, cgroupPrefix+strconv.Itoa(pid))
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", err
 	}
@@ -50,17 +119,30 @@ func ownCgroup(controller string, limits map[string]string) (string, error) {
 			return "", err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
 		syscall.Rmdir(dir)
 		return "", err
 	}
 	return dir, nil
 }
 
-// cgroupDir is the directory of this process's cgroup for a controller: its v1 hierarchy, or
-// the unified one when its subtree has the controller.
-func cgroupDir(controller string) (string, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
+// ownCgroup is the directory of the cgroup of the controller the supervisor put this worker
+// in, or "".
+func ownCgroup(controller string) string {
+	dir, err := cgroupDir(controller, "self")
+	if filepath.Base(dir) == programsCgroup {
+		dir = filepath.Dir(dir)
+	}
+	if err != nil || !strings.HasPrefix(filepath.Base(dir), cgroupPrefix) {
+		return ""
+	}
+	return dir
+}
+
+// cgroupDir is the directory of a process's cgroup for a controller: its v1 hierarchy, or
+// the unified one where /sys/fs/cgroup is cgroup v2.
+func cgroupDir(controller, pid string) (string, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/cgroup")
 	if err != nil {
 		return "", err
 	}
@@ -75,29 +157,24 @@ func cgroupDir(controller string) (string, error) {
 			}
 		}
 		if parts[0] == "0" && parts[1] == "" {
-			dir := filepath.Join("/sys/fs/cgroup", parts[2])
-			if ctl, err := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control")); err == nil && strings.Contains(string(ctl), controller) {
-				return dir, nil
+			// The unified hierarchy: a limit file is missing where the controller is not
+			// enabled, and writing it fails.
+			if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+				return filepath.Join("/sys/fs/cgroup", parts[2]), nil
 			}
 		}
 	}
 	return "", fmt.Errorf("no %s cgroup controller this process may use", controller)
 }
 
-// boundMemory puts the worker's tree (the worker and every program it starts) in a memory
-// cgroup of its own limited to what the supervisor charges a worker, where the worker may make
-// one. Elsewhere each program's address space is a share of the worker's memory limit (see
-// the bash engine), and what programs start inherit it.
+// boundMemory says how the memory of the worker's tree is bounded: by the memory cgroup the
+// supervisor made, or else by each program's address space, a share of the worker's memory
+// limit (see the bash engine), which what a program starts inherits.
 func boundMemory(memory int64) string {
-	limit := strconv.FormatInt(memory+workerOverhead, 10)
-	dir, err := ownCgroup("memory", map[string]string{"memory.limit_in_bytes": limit})
-	if err != nil {
-		dir, err = ownCgroup("memory", map[string]string{"memory.max": limit, "memory.swap.max": "0"})
+	if dir := ownCgroup("memory"); dir != "" {
+		return fmt.Sprintf("memory cgroup %s: the worker and its programs together at most %d MiB", dir, (memory+workerOverhead)>>20)
 	}
-	if err != nil {
-		return fmt.Sprintf("address space of each program a share of the worker's memory limit; no memory cgroup (%v)", err)
-	}
-	return fmt.Sprintf("memory cgroup %s: the worker and its programs together at most %d MiB", dir, (memory+workerOverhead)>>20)
+	return "address space of each program a share of the worker's memory limit (no memory cgroup)"
 }
 
 // uidTasks counts the tasks (threads) of this process's real uid, from /proc.
@@ -128,8 +205,8 @@ func uidTasks() int {
 // boundProcesses applies the process bound that this host allows and says which. It runs
 // before the worker builds its root (it reads /proc and the cgroup file system).
 //
-//   - a pids cgroup of its own, where the worker may make one (root, or a delegated
-//     hierarchy): it holds for root too, which RLIMIT_NPROC does not bind;
+//   - a pids cgroup of its own, where the supervisor could make one (see [makeCgroups]): it
+//     holds for root too, which RLIMIT_NPROC does not bind;
 //   - in a user namespace, RLIMIT_NPROC, which the kernel counts per user namespace, so per
 //     worker (not for a worker whose uid is root on the host: the kernel exempts root);
 //   - otherwise RLIMIT_NPROC counts every process of the uid, the server's and the other
@@ -137,17 +214,26 @@ func uidTasks() int {
 //     workers together that keeps a fork bomb from the host's process table. Only programs
 //     get it ([ProgramStarted]), so the workers' own threads never fail for another's bomb.
 func boundProcesses(userNS bool) string {
-	dir, err := ownCgroup("pids", map[string]string{"pids.max": strconv.Itoa(MaxProcesses)})
+	dir := ownCgroup("pids")
 	switch {
-	case err == nil:
-		return fmt.Sprintf("active (pids cgroup %s: at most %d tasks in the worker's tree)", dir, MaxProcesses)
+	case dir != "":
+		// Only the spawning thread moves: threads of one process may sit in different
+		// cgroups of a v1 hierarchy.
+		var err error = os.ErrNotExist
+		spawn.Do(func() {
+			err = os.WriteFile(filepath.Join(dir, programsCgroup, "tasks"), []byte(strconv.Itoa(unix.Gettid())), 0)
+		})
+		if err == nil {
+			return fmt.Sprintf("active (pids cgroup %s: at most %d tasks of programs, and %d more for the worker's threads)", dir, MaxProcesses, workerThreads)
+		}
+		return fmt.Sprintf("active (pids cgroup %s: at most %d tasks in the worker's tree, its own threads included)", dir, MaxProcesses+workerThreads)
 	case os.Geteuid() == 0 && !userNS:
-		return fmt.Sprintf("inactive (running as root, where RLIMIT_NPROC does not apply, and no pids cgroup: %v)", err)
+		return "inactive (running as root, where RLIMIT_NPROC does not apply, and no pids cgroup could be made)"
 	case userNS:
 		if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: MaxProcesses, Max: MaxProcesses}); err != nil {
 			return fmt.Sprintf("inactive (setrlimit NPROC: %v)", err)
 		}
-		return fmt.Sprintf("active (RLIMIT_NPROC %d in the worker's user namespace, unless its uid is root on the host)", MaxProcesses)
+		return fmt.Sprintf("active (RLIMIT_NPROC %d in the worker's user namespace; not for a worker whose uid is root on the host, which has no pids cgroup)", MaxProcesses)
 	default:
 		n := uint64(uidTasks() + MaxProcesses)
 		programNproc.Store(n)

@@ -74,8 +74,11 @@ func startWorker(o spawnOptions) (*proc, error) {
 		ours.Close()
 		return nil, fmt.Errorf("worker: start %s: %w", o.exe, err)
 	}
+	// Before the supervisor sends the setup: nothing the worker starts is outside them.
+	cgroups := makeCgroups(cmd.Process.Pid, o.memory)
 	go func() {
 		cmd.Wait()
+		cgroups.remove()
 		p.mu.Lock()
 		p.state = cmd.ProcessState
 		p.mu.Unlock()
