@@ -179,12 +179,22 @@ const (
 )
 
 func landlockPaths(workspace string, mountNS bool, executables []string) error {
-	rules := []landlock.Rule{
+	// In a mount namespace only the allowlisted programs, their libraries and data exist; on
+	// the host, Landlock lets programs read just those of the system trees (see programFiles).
+	system := []landlock.Rule{
 		landlock.PathAccess(readFS, hostpaths.Dirs(readOnlyTrees)...),
+	}
+	if !mountNS {
+		system = []landlock.Rule{
+			landlock.PathAccess(readFS, hostpaths.Dirs(dataTrees)...),
+			landlock.PathAccess(llsys.AccessFSReadFile, programFiles(executables)...),
+		}
+	}
+	rules := append(system,
 		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
 		// No MakeSym: a symbolic link is never created in a workspace.
 		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
-	}
+	)
 	if mountNS {
 		rules = append(rules, landlock.PathAccess(readFS|writeFS, "/mnt/data").WithRefer(),
 			landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files([]string{"/etc/passwd", "/etc/group"})...))
