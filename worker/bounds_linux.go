@@ -105,8 +105,12 @@ func newCgroup(controller string, pid int, limits map[string]string) (string, er
 	}
 	if old, _ := filepath.Glob(filepath.Join(parent, cgroupPrefix+"*")); len(old) > 0 {
 		for _, d := range old {
-			syscall.Rmdir(filepath.Join(d, programsCgroup))
-			syscall.Rmdir(d)
+			// Only a cgroup whose worker is gone: a live worker's programs cgroup is empty
+			// whenever no program runs.
+			if b, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil && len(b) == 0 {
+				syscall.Rmdir(filepath.Join(d, programsCgroup))
+				syscall.Rmdir(d)
+			}
 		}
 	}
 	dir := filepath.Join(parent, cgroupPrefix+strconv.Itoa(pid))

@@ -160,7 +160,7 @@ func TestSupervisor_bounds(t *testing.T) {
 					}
 				}()
 				start := time.Now()
-				res := run(t, ip, runtime.Bash, "seq 100000 | cut -c1 | tr 0-9 2 | xargs -P 0 -n 1 sleep")
+				res := run(t, ip, runtime.Bash, "seq 100000 | cut -c1 | tr 0-9 2 > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep")
 				took := time.Since(start)
 				close(stop)
 				wg.Wait()

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -595,28 +596,67 @@ var errQuota = errors.New("workspace quota exceeded")
 
 // Programs' memory: each program a run starts gets an address-space limit of a quarter of what
 // is left of the session's memory limit once the programs running now are counted; a program
-// that would get less than minProgramMemory is not started. However many run at once, their
-// address spaces add up to at most the memory limit. What a program starts (xargs' children)
-// inherits its limit and is not counted again.
+// that would get less than minProgramMemory is not started. A program that starts others
+// (xargs, find -exec, tar's compressor) passes its limit on to each, so it is charged for
+// them too: its weight is how many of its own may run at once, itself included, and its
+// reservation is weight times its limit. However many run at once, the reservations add up
+// to at most the memory limit, with or without a memory cgroup.
 const minProgramMemory = 4 << 20
 
-// grantMemory reserves the address space of a new program out of memory; false when too little
-// is left.
-func (ip *Interpreter) grantMemory(memory int64) (int64, bool) {
+// maxParallel bounds xargs -P: its children run at once, each with xargs' own limit.
+const maxParallel = 8
+
+// grantMemory reserves weight times the address space of a new program out of memory; it
+// returns the program's limit and the reservation, or false when too little is left.
+func (ip *Interpreter) grantMemory(memory, weight int64) (limit, reserved int64, ok bool) {
 	for {
 		held := ip.granted.Load()
-		grant := (memory - held) / 4
-		if grant < minProgramMemory {
-			return 0, false
+		limit := (memory - held) / (4 * weight)
+		if limit < minProgramMemory {
+			return 0, 0, false
 		}
-		if ip.granted.CompareAndSwap(held, held+grant) {
-			return grant, true
+		if ip.granted.CompareAndSwap(held, held+limit*weight) {
+			return limit, limit * weight, true
 		}
 	}
 }
 
-// watchWorkspace and limitFileSize are always on; benchmarks turn them off to measure what
-// they cost.
+// weight is how many processes a program may have at once with its own memory limit,
+// itself included (see grantMemory), or an error for an xargs -P the session cannot hold.
+func weight(argv []string) (int64, error) {
+	switch argv[0] {
+	case "find", "tar", "sort":
+		return 2, nil // -exec, a compressor, --compress-program: one at a time
+	case "xargs":
+	default:
+		return 1, nil
+	}
+	p := "1"
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "--":
+			i = len(argv)
+		case a == "-P" || a == "--max-procs":
+			if i+1 < len(argv) {
+				p = argv[i+1]
+			}
+			i++
+		case strings.HasPrefix(a, "--max-procs="):
+			p = strings.TrimPrefix(a, "--max-procs=")
+		case strings.HasPrefix(a, "-P"):
+			p = strings.TrimPrefix(a, "-P")
+		case !strings.HasPrefix(a, "-"):
+			i = len(argv) // the command xargs runs: its options are its own
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || n > maxParallel {
+		return 0, fmt.Errorf("xargs -P %s: at most %d commands at once in wasmbox (they share the session's memory); use -P 1 to %d", p, maxParallel, maxParallel)
+	}
+	return int64(n) + 1, nil
+}
+
 var watchWorkspace, limitFileSize, limitMemory = true, true, true
 
 // symbolic reports whether ln's arguments ask for a symbolic link.
@@ -707,13 +747,20 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	grant := int64(0)
 	if ip.engine.direct && limitMemory {
-		var ok bool
-		if grant, ok = ip.grantMemory(limits.Memory); !ok {
+		w, err := weight(argv)
+		if err != nil {
+			fmt.Fprintln(hc.Stderr, err)
+			runOf(ctx).deny(err.Error())
+			return interp.ExitStatus(126)
+		}
+		g, reserved, ok := ip.grantMemory(limits.Memory, w)
+		if !ok {
 			fmt.Fprintf(hc.Stderr, "%s: not started: the programs running now hold the %d MiB of memory this session's programs may use\n", argv[0], limits.Memory>>20)
 			runOf(ctx).deny(argv[0] + ": no memory left for another program")
 			return interp.ExitStatus(126)
 		}
-		defer ip.granted.Add(-grant)
+		grant = g
+		defer ip.granted.Add(-reserved)
 	}
 	var err error
 	spawn.Do(func() {

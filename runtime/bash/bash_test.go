@@ -196,3 +196,60 @@ func TestInterpreter_workspaceNames(t *testing.T) {
 		}
 	}
 }
+
+// TestWeight: programs that start others are charged for them; xargs -P is bounded.
+func TestWeight(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want int64
+		err  bool
+	}{
+		{[]string{"cat", "-P", "0"}, 1, false},
+		{[]string{"find", ".", "-exec", "cat", "{}", ";"}, 2, false},
+		{[]string{"xargs", "cat"}, 2, false},
+		{[]string{"xargs", "-P", "4", "cat"}, 5, false},
+		{[]string{"xargs", "-P4", "-n", "1", "cat"}, 5, false},
+		{[]string{"xargs", "--max-procs=8", "cat"}, 9, false},
+		{[]string{"xargs", "-n", "1", "xargs", "-P", "0", "cat"}, 2, false}, // the inner one is not xargs' option
+		{[]string{"xargs", "-P", "0", "cat"}, 0, true},
+		{[]string{"xargs", "-P", "9", "cat"}, 0, true},
+		{[]string{"xargs", "-P", "-1", "cat"}, 0, true},
+		{[]string{"xargs", "-P", "x", "cat"}, 0, true},
+		{[]string{"xargs", "-P", "99999999999999999999", "cat"}, 0, true},
+		{[]string{"xargs", "-P"}, 2, false}, // xargs itself refuses it
+	} {
+		got, err := weight(tc.argv)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("weight(%q): got %d, %v; want %d, error %v", tc.argv, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestInterpreter_grantMemory: reservations never add up past the memory limit, and a program
+// that would get less than the minimum is not started.
+func TestInterpreter_grantMemory(t *testing.T) {
+	ip := &Interpreter{}
+	const memory = 256 << 20
+	var total int64
+	n := 0
+	for {
+		limit, reserved, ok := ip.grantMemory(memory, int64(1+n%3))
+		if !ok {
+			break
+		}
+		if limit < minProgramMemory || reserved < limit {
+			t.Fatalf("grant %d: limit %d, reserved %d", n, limit, reserved)
+		}
+		total += reserved
+		n++
+	}
+	if total > memory || ip.granted.Load() != total {
+		t.Errorf("%d grants reserve %d bytes in all (held %d), over the %d limit", n, total, ip.granted.Load(), memory)
+	}
+	if n < 5 {
+		t.Errorf("only %d programs at once under a 256 MiB limit", n)
+	}
+	if _, _, ok := (&Interpreter{}).grantMemory(8<<20, 1); ok {
+		t.Error("a program was granted less than the minimum")
+	}
+}
