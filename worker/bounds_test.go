@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/bash/bashtest"
 	"wasmbox/worker"
 )
 
@@ -223,4 +224,17 @@ func processesWith(marker string) []int {
 		}
 	}
 	return out
+}
+
+// TestSupervisor_bashTables: bash's parity and escape tables, against the worker production
+// uses, in every layer mode.
+func TestSupervisor_bashTables(t *testing.T) {
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			newInterp := func(t *testing.T) (runtime.Interpreter, string) { return open(t, s) }
+			t.Run("parity", func(t *testing.T) { bashtest.Parity(t, newInterp) })
+			t.Run("escapes", func(t *testing.T) { bashtest.Escapes(t, newInterp) })
+		})
+	}
 }
