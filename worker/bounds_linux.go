@@ -20,15 +20,15 @@ import (
 // room for the worker's own threads.
 const MaxWorkerTasks = MaxProcesses + workerThreads
 
-// MaxProcesses bounds the tasks (processes and threads, the worker's own included) of one
-// worker's tree where the host lets a worker bound them: a pids cgroup of its own when the
-// worker runs as root and may create one, RLIMIT_NPROC counted in its own user namespace
-// otherwise. A fork bomb (`xargs -P 0`, a program that forks in a loop) then fails with EAGAIN
+// MaxProcesses bounds the tasks (processes and threads) of the programs of one worker's tree,
+// as the host allows (see [boundProcesses]): a pids cgroup the supervisor made for the worker,
+// RLIMIT_NPROC counted in the worker's own user namespace, or RLIMIT_NPROC over the uid. A
+// fork bomb (an xargs started by xargs, a program that forks in a loop) then fails with EAGAIN
 // ("Resource temporarily unavailable") inside its worker, and the host's process table, the
 // server and the neighbours never see it.
 const MaxProcesses = 512
 
-// cgroupPrefix names the pids cgroups workers make for themselves, beside the server's.
+// cgroupPrefix names the cgroups the supervisor makes for workers, inside the server's.
 const cgroupPrefix = "wasmbox-worker-"
 
 // treeCgroups are the cgroups the supervisor made for one worker's tree.
@@ -106,7 +106,12 @@ func newCgroup(controller string, pid int, limits map[string]string) (string, er
 	if old, _ := filepath.Glob(filepath.Join(parent, cgroupPrefix+"*")); len(old) > 0 {
 		for _, d := range old {
 			// Only a cgroup whose worker is gone: a live worker's programs cgroup is empty
-			// whenever no program runs.
+			// whenever no program runs, and one being made is empty for a moment.
+			if pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), cgroupPrefix)); err == nil {
+				if err := unix.Kill(pid, 0); err == nil || errors.Is(err, unix.EPERM) {
+					continue
+				}
+			}
 			if b, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil && len(b) == 0 {
 				syscall.Rmdir(filepath.Join(d, programsCgroup))
 				syscall.Rmdir(d)
@@ -118,7 +123,11 @@ func newCgroup(controller string, pid int, limits map[string]string) (string, er
 		return "", err
 	}
 	for name, v := range limits {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0); err != nil {
+		err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0)
+		if err != nil && strings.HasSuffix(name, ".swap.max") {
+			continue // no swap accounting: nothing to limit
+		}
+		if err != nil {
 			syscall.Rmdir(dir)
 			return "", err
 		}

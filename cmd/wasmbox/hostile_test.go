@@ -33,6 +33,7 @@ type hostileServer struct {
 	data    string
 	timeout time.Duration
 	logs    *bytes.Buffer
+	logw    *lockedWriter // logs, written by the server's stderr
 	stop    func()
 }
 
@@ -88,7 +89,8 @@ func startServer(t *testing.T, data string, uid int, env ...string) *hostileServ
 	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
 		"WASMBOX_POOL_SIZE=2", "MAX_CONCURRENT_EXECUTIONS=16")
 	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stderr = &lockedWriter{w: s.logs}
+	s.logw = &lockedWriter{w: s.logs}
+	s.cmd.Stderr = s.logw
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -147,6 +149,13 @@ func copyTree(dst, src string) {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *bytes.Buffer
+}
+
+// String returns what was written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
@@ -398,12 +407,17 @@ func testHostile(t *testing.T, s *hostileServer) {
 			var r runResult
 			if marker := watched[a.name]; marker != "" {
 				// How many of its programs existed at once, and their memory.
-				done := make(chan struct{})
+				done, stop := make(chan struct{}), make(chan struct{})
 				var procs int
 				var rss int64
 				go func() {
 					defer close(done)
-					for r.status == 0 {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
 						var left []string
 						for _, m := range strings.Split(marker, "|") {
 							left = append(left, processesWith(m)...)
@@ -419,6 +433,7 @@ func testHostile(t *testing.T, s *hostileServer) {
 					}
 				}()
 				r = s.run(id, a.lang, a.code)
+				close(stop)
 				<-done
 				t.Logf("%s: at most %d of its programs at once, holding at most %d MiB (proportional set size)", a.name, procs, rss>>10)
 			} else {
@@ -554,8 +569,8 @@ func TestServe_layers(t *testing.T) {
 		if _, iso := info(s); !strings.Contains(iso["bash"], "WARNING") {
 			t.Errorf("bash layer %q: want a warning", iso["bash"])
 		}
-		if !strings.Contains(s.logs.String(), "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
-			t.Errorf("no warning logged at start: %s", s.logs.String())
+		if logs := s.logw.String(); !strings.Contains(logs, "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
+			t.Errorf("no warning logged at start: %s", logs)
 		}
 		// Programs see neither the server's environment nor the worker's.
 		id := s.session()
