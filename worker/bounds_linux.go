@@ -185,6 +185,10 @@ func cgroupDir(controller, pid string) (string, error) {
 // limit (see the bash engine), which what a program starts inherits.
 func boundMemory(memory int64) string {
 	if dir := ownCgroup("memory"); dir != "" {
+		limit := (memory + workerOverhead) >> 20
+		if oomKills = openCounter(filepath.Join(dir, "memory.oom_control"), "oom_kill", limit); oomKills == nil {
+			oomKills = openCounter(filepath.Join(dir, "memory.events"), "oom_kill", limit)
+		}
 		return fmt.Sprintf("memory cgroup %s: the worker and its programs together at most %d MiB", dir, (memory+workerOverhead)>>20)
 	}
 	return "address space of each program a share of the worker's memory limit (no memory cgroup)"
@@ -237,9 +241,11 @@ func boundProcesses(userNS bool) string {
 			err = os.WriteFile(filepath.Join(dir, programsCgroup, "tasks"), []byte(strconv.Itoa(unix.Gettid())), 0)
 		})
 		if err == nil {
+			forkFailures = openCounter(filepath.Join(dir, programsCgroup, "pids.events"), "max", MaxProcesses)
 			return fmt.Sprintf("active (pids cgroup %s: at most %d tasks of programs, and %d more for the worker's threads)", dir, MaxProcesses, workerThreads)
 		}
-		return fmt.Sprintf("active (pids cgroup %s: at most %d tasks in the worker's tree, its own threads included)", dir, MaxProcesses+workerThreads)
+		forkFailures = openCounter(filepath.Join(dir, "pids.events"), "max", MaxWorkerTasks)
+		return fmt.Sprintf("active (pids cgroup %s: at most %d tasks in the worker's tree, its own threads included)", dir, MaxWorkerTasks)
 	case os.Geteuid() == 0 && !userNS:
 		return "inactive (running as root, where RLIMIT_NPROC does not apply, and no pids cgroup could be made)"
 	case userNS:
@@ -322,4 +328,58 @@ func checkScopedKill() bool {
 	ok := errors.Is(err, unix.EPERM)
 	scopedKill.Store(ok)
 	return ok
+}
+
+// counter is one line of a cgroup's event file ("max 3"), kept open from before the worker is
+// confined: Landlock checks a file when it is opened, so it can still be read afterwards.
+type counter struct {
+	f     *os.File
+	key   string
+	limit int64
+}
+
+// forkFailures counts the forks the pids limit refused, oomKills the processes the memory
+// limit killed; nil where there is no such cgroup.
+var forkFailures, oomKills *counter
+
+func openCounter(path, key string, limit int64) *counter {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	return &counter{f: f, key: key, limit: limit}
+}
+
+// read returns the counter's value (0 when unknown).
+func (c *counter) read() int64 {
+	if c == nil {
+		return 0
+	}
+	b := make([]byte, 512)
+	n, _ := c.f.ReadAt(b, 0)
+	for _, l := range strings.Split(string(b[:n]), "\n") {
+		if v, ok := strings.CutPrefix(l, c.key+" "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// treeMarks are the counters when a run starts.
+type treeMarks struct{ forks, kills int64 }
+
+func markTree() treeMarks { return treeMarks{forkFailures.read(), oomKills.read()} }
+
+// notes says what the worker tree's limits did during a run that started at m, for the run's
+// stderr: a program sees only "Resource temporarily unavailable" or a SIGKILL.
+func (m treeMarks) notes() string {
+	out := ""
+	if n := forkFailures.read() - m.forks; n > 0 {
+		out += fmt.Sprintf("[wasmbox] the programs reached the limit of %d processes; %d attempts to start another failed\n", forkFailures.limit, n)
+	}
+	if n := oomKills.read() - m.kills; n > 0 {
+		out += fmt.Sprintf("[wasmbox] %d processes were killed at the memory limit the worker and its programs share (%d MiB)\n", n, oomKills.limit)
+	}
+	return out
 }

@@ -81,9 +81,16 @@ func TestSupervisor_bounds(t *testing.T) {
 			t.Logf("processes: %s; memory: %s", layers["processes"], layers["memory"])
 
 			t.Run("setsid daemon", func(t *testing.T) {
+				// Uploaded copies of setsid and dd, run through the loader (which runs any file
+				// it can read, and the workspace is readable).
+				for _, p := range []string{"setsid", "dd"} {
+					if b, err := os.ReadFile("/usr/bin/" + p); err == nil {
+						os.WriteFile(filepath.Join(dir, p), b, 0o644)
+					}
+				}
 				mark := strconv.Itoa(4000+os.Getpid()%1000) + ".25"
-				code := viaLoader("/usr/bin/setsid", "-f", loader, "/usr/bin/dd", "if=/dev/zero", "of=grow", "bs=1", "count=100000000") + "; " +
-					viaLoader("/usr/bin/setsid", "-f", "/usr/bin/sleep", mark) + "; sleep 0.3; echo done"
+				code := viaLoader("./setsid", "-f", loader, "./dd", "if=/dev/zero", "of=grow", "bs=1", "count=100000000") + "; " +
+					viaLoader("./setsid", "-f", "/usr/bin/sleep", mark) + "; sleep 0.3; echo done"
 				res := run(t, ip, runtime.Bash, code)
 				if res.Stdout == "" || !strings.Contains(res.Stdout, "done") {
 					t.Errorf("run: %q %+v", res.Stdout, res.Error)
@@ -170,6 +177,9 @@ func TestSupervisor_bounds(t *testing.T) {
 				}
 				if got := run(t, neighbour, runtime.Bash, "echo ok"); got.Stdout != "ok\n" {
 					t.Errorf("neighbour after the fork bomb: %+v", got)
+				}
+				if strings.Contains(layers["processes"], "pids cgroup") && !strings.Contains(res.Stderr, "reached the limit of") {
+					t.Errorf("the run does not say it reached the process limit: %q", res.Stderr)
 				}
 				t.Logf("fork bomb: %s after %s; most tasks in one worker's cgroup: %d (bound %d)", res.Error.Kind, took.Round(time.Millisecond), worst, worker.MaxWorkerTasks)
 				if worst > worker.MaxWorkerTasks {

@@ -152,8 +152,12 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			return fmt.Errorf("%w: want run, freeze or thaw, got %q", errFrame, m.Kind)
 		}
 		mu.Lock()
+		marks := markTree()
 		res, err := sess.Run(ctx, *m.Request)
 		afterRun()
+		if err == nil {
+			res.Stderr += marks.notes()
+		}
 		mu.Unlock()
 		reply := &message{Kind: kindResult}
 		if err != nil {

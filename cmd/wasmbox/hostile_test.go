@@ -34,6 +34,7 @@ type hostileServer struct {
 	timeout time.Duration
 	logs    *bytes.Buffer
 	logw    *lockedWriter // logs, written by the server's stderr
+	uid     int           // the server's uid, -1: the test's
 	stop    func()
 }
 
@@ -83,7 +84,7 @@ func startServer(t *testing.T, data string, uid int, env ...string) *hostileServ
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}}
+	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}, uid: uid}
 	args := append(wrap, bin, "serve", "--addr", addr, "--data-dir", s.data)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
@@ -320,7 +321,8 @@ while True: pass`, []string{"timeout"}},
 		{"bash xargs -P 0", "bash", "seq 100000 | sed 's/.*/4245.5/' | xargs -P 0 -n 1 sleep", []string{"denied"}},
 		// xargs started by xargs escapes the shell's checks: the process bound must hold.
 		{"bash fork bomb", "bash", "seq 100000 | sed 's/.*/4245.5/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep", []string{"timeout", "exit", "denied", "crash"}},
-		{"bash setsid daemon through the loader", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/setsid -f /usr/bin/sleep 4246.5 | xargs -0 xargs; echo started", []string{"ok", "exit"}},
+		// ./setsid is an uploaded copy of the system's (see uploads).
+		{"bash setsid daemon through the loader", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./setsid -f /usr/bin/sleep 4246.5 | xargs -0 xargs; echo started", []string{"ok", "exit"}},
 		{"bash renice the server", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/renice -n 19 -p $PPID | xargs -0 xargs", []string{"ok", "exit"}},
 		{"bash memory of programs", "bash", "for i in $(seq 8); do cat /dev/zero | tail -c 60000000 & done; seq 20 | xargs -P 20 -I{} sort /dev/zero; wait", []string{"ok", "exit", "denied", "memory", "crash", "timeout"}},
 		{"bash /mnt/data", "bash", "echo hi > /mnt/data/f; cat /mnt/data/f; ls /mnt/data; cd /mnt/data && cat f && cat /mnt/data/*", []string{"ok"}},
@@ -401,9 +403,23 @@ func testHostile(t *testing.T, s *hostileServer) {
 			v.Isolation["descendants"], v.Isolation["capabilities"])
 	}
 	watched := map[string]string{"bash fork bomb": "sleep 4245.5", "bash memory of programs": "tail -c 60000000|sort /dev/zero"}
+	// uploads are files an attack finds in its workspace, as if uploaded.
+	uploads := map[string]string{"bash setsid daemon through the loader": "/usr/bin/setsid"}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			id := s.session()
+			if src := uploads[a.name]; src != "" {
+				if b, err := os.ReadFile(src); err == nil {
+					ws := filepath.Join(s.data, "sessions", id, "workspace")
+					os.MkdirAll(ws, 0o755)
+					dst := filepath.Join(ws, filepath.Base(src))
+					os.WriteFile(dst, b, 0o644)
+					if s.uid >= 0 {
+						os.Chown(ws, s.uid, s.uid)
+						os.Chown(dst, s.uid, s.uid)
+					}
+				}
+			}
 			var r runResult
 			if marker := watched[a.name]; marker != "" {
 				// How many of its programs existed at once, and their memory.
