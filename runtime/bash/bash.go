@@ -746,7 +746,7 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	cmd.Stderr = hc.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	grant := int64(0)
-	if ip.engine.direct && limitMemory {
+	if ip.engine.direct && limitMemory && limits.Memory > 0 {
 		w, err := weight(argv)
 		if err != nil {
 			fmt.Fprintln(hc.Stderr, err)
