@@ -248,3 +248,4 @@ func TestSupervisor_bashTables(t *testing.T) {
 		})
 	}
 }
+

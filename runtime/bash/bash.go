@@ -777,8 +777,8 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	}
 	// Not from the spawning thread: a worker lets its programs' limits be set only from
 	// outside their own filter.
-	if grant > 0 {
-		programMemory(cmd.Process.Pid, grant)
+	if ip.engine.direct {
+		programLimits(cmd.Process.Pid, grant, uint64(limits.Timeout.Seconds())+1)
 	}
 	if ip.engine.started != nil {
 		ip.engine.started(cmd.Process.Pid)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,45 @@ func TestInterpreter_grantMemory(t *testing.T) {
 	}
 	if _, _, ok := (&Interpreter{}).grantMemory(8<<20, 1); ok {
 		t.Error("a program was granted less than the minimum")
+	}
+}
+
+// TestInterpreter_programLimits: started directly (as in a worker), a program gets its run's
+// CPU time and a share of the session's memory as limits. (They are set just after the
+// program starts: what it starts at once may be forked before, and keeps the worker's.)
+func TestInterpreter_programLimits(t *testing.T) {
+	ip, _ := newInterp(t, WithDirectExec())
+	mark := fmt.Sprintf("%d.75", 4000+os.Getpid()%1000)
+	found := make(chan string, 1)
+	go func() {
+		defer close(found)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			dirs, _ := os.ReadDir("/proc")
+			for _, d := range dirs {
+				b, _ := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+				if string(b) != "sleep\x00"+mark+"\x00" {
+					continue
+				}
+				l, _ := os.ReadFile("/proc/" + d.Name() + "/limits")
+				if strings.Contains(string(l), "Max cpu time              3 ") {
+					found <- string(l)
+					return
+				}
+			}
+		}
+	}()
+	run(t, ip, "sleep "+mark, runtime.Limits{Timeout: 2 * time.Second, Memory: 256 << 20})
+	limits, ok := <-found
+	if !ok {
+		t.Fatal("no program with the run's CPU time as its limit")
+	}
+	var as int64
+	for _, l := range strings.Split(limits, "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[1] == "address" {
+			as, _ = strconv.ParseInt(f[3], 10, 64)
+		}
+	}
+	if as != 64<<20 {
+		t.Errorf("address space of the only program: got %d, want a quarter of 256 MiB", as)
 	}
 }
