@@ -248,4 +248,3 @@ func TestSupervisor_bashTables(t *testing.T) {
 		})
 	}
 }
-
