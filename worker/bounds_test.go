@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,7 +169,9 @@ func TestSupervisor_bounds(t *testing.T) {
 					}
 				}()
 				start := time.Now()
-				res := run(t, ip, runtime.Bash, "seq 100000 | cut -c1 | tr 0-9 2 > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep")
+				// A duration no other process on the machine sleeps: leftovers are found by it.
+				mark := fmt.Sprintf("2.%05d", os.Getpid()%100000)
+				res := run(t, ip, runtime.Bash, "seq 100000 | sed 's/.*/"+mark+"/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep")
 				took := time.Since(start)
 				close(stop)
 				wg.Wait()
@@ -186,7 +189,7 @@ func TestSupervisor_bounds(t *testing.T) {
 					t.Errorf("a worker's tree reached %d tasks, over its bound of %d", worst, worker.MaxWorkerTasks)
 				}
 				time.Sleep(2500 * time.Millisecond)
-				if left := processesWith("sleep 2"); len(left) > 0 {
+				if left := processesWith("sleep " + mark); len(left) > 0 {
 					t.Errorf("%d programs outlived the fork bomb's run", len(left))
 					for _, p := range left {
 						unix.Kill(p, unix.SIGKILL)
