@@ -112,7 +112,11 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 		if abi >= 6 {
 			extra += "; signals to processes outside denied"
 		}
-		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable%s)", abi, extra)
+		readable := "system trees read-only"
+		if !c.MountNS {
+			readable = "of the system trees only the allowlisted programs, their libraries and data readable; no /proc"
+		}
+		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; %s; only allowlisted programs and the loader executable%s)", abi, readable, extra)
 		if !c.MountNS && abi >= 6 && checkScopedKill() {
 			layers["descendants"] = "every program a run started ends with the run, setsid daemons too (child subreaper; kill(-1) scoped by Landlock to the worker's programs)"
 		}
@@ -278,8 +282,8 @@ func loadSeccomp() error {
 			},
 		},
 	}
-	// The ABI filter goes first: the allowlist denies seccomp() itself. The kernel runs every
-	// filter and the most restrictive answer wins, whatever the order.
+	// The ABI filter goes first, the programs' filter last. The kernel runs every filter and
+	// the most restrictive answer wins, whatever the order.
 	if err := loadABIFilter(); err != nil {
 		return err
 	}
