@@ -383,3 +383,55 @@ func (m treeMarks) notes() string {
 	}
 	return out
 }
+
+// killSession kills what a worker that is gone left in its session (sid, the worker's pid):
+// programs' children, which neither a PID namespace (where there is none) nor Pdeathsig (only
+// the worker's direct children have it) ended. Only processes that started while the worker
+// lived (started until now, to /proc's precision of a second) are touched: a session id is
+// not reused while a process still has it, but once the last one is gone the pid may become
+// someone else's.
+func killSession(sid int, started time.Time) {
+	ended := time.Now()
+	boot := bootTime()
+	if boot.IsZero() {
+		return
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == sid {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/stat")
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		// After the command: state ppid pgrp session ... starttime (the 20th field).
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 20 || f[3] != strconv.Itoa(sid) {
+			continue
+		}
+		ticks, _ := strconv.ParseInt(f[19], 10, 64)
+		if at := boot.Add(time.Duration(ticks) * time.Second / clockTicks); at.Before(started.Add(-time.Second)) || at.After(ended.Add(time.Second)) {
+			continue
+		}
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every Linux ABI.
+const clockTicks = 100
+
+// bootTime is when the machine booted, from /proc/stat's btime (zero if unknown).
+func bootTime() time.Time {
+	b, _ := os.ReadFile("/proc/stat")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "btime "); ok {
+			if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return time.Unix(s, 0)
+			}
+		}
+	}
+	return time.Time{}
+}

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -248,6 +249,54 @@ func TestSupervisor_bashTables(t *testing.T) {
 			newInterp := func(t *testing.T) (runtime.Interpreter, string) { return open(t, s) }
 			t.Run("parity", func(t *testing.T) { bashtest.Parity(t, newInterp) })
 			t.Run("escapes", func(t *testing.T) { bashtest.Escapes(t, newInterp) })
+		})
+	}
+}
+
+// TestSupervisor_killedWorker_leavesNothing: when a worker dies in the middle of a run, what
+// its programs started dies too, in every layer mode (a PID namespace; else the worker's
+// cgroups, or its session).
+func TestSupervisor_killedWorker_leavesNothing(t *testing.T) {
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			ip, _ := open(t, s)
+			before := map[int]bool{}
+			for _, p := range workers(binary(t)) {
+				before[p] = true
+			}
+			run(t, ip, runtime.Bash, "echo warm")
+			mark := fmt.Sprintf("3.%05d", os.Getpid()%100000)
+			done := make(chan *runtime.Result, 1)
+			go func() {
+				res, _ := ip.Run(context.Background(), runtime.Request{Language: runtime.Bash,
+					Code: "seq 4 | sed 's/.*/" + mark + "/' > list; echo x | xargs -I{} xargs -a list -P 4 -n 1 sleep"})
+				done <- res
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(processesWith("sleep "+mark)) < 4 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := len(processesWith("sleep " + mark)); n < 4 {
+				t.Fatalf("%d sleepers started, want 4", n)
+			}
+			killed := 0
+			for _, p := range workers(binary(t)) {
+				if !before[p] {
+					unix.Kill(p, unix.SIGKILL) // the session's worker: the one started for it
+					killed++
+				}
+			}
+			if res := <-done; killed != 1 || res == nil || res.Error == nil || res.Error.Kind != runtime.ErrCrash {
+				t.Fatalf("killed %d workers; the run: %+v, want a crash", killed, res)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if left := processesWith("sleep " + mark); len(left) > 0 {
+				t.Errorf("%d programs outlived their killed worker", len(left))
+				for _, p := range left {
+					unix.Kill(p, unix.SIGKILL)
+				}
+			}
 		})
 	}
 }
