@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -147,24 +146,7 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 		if path == "" {
 			return
 		}
-		// The first process to publish its image wins (a hard link fails if the file
-		// exists), and every other one adopts the published image, so all processes sharing
-		// the directory use the same base and can thaw each other's snapshots.
-		if os.MkdirAll(h.cacheDir, 0o755) != nil {
-			return
-		}
-		tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
-		head := make([]byte, imageHeader)
-		copy(head, imageMagic+img.ID)
-		if os.WriteFile(tmp, append(head, img.Memory...), 0o644) == nil {
-			if os.Link(tmp, path) != nil && !h.baseFileOK(path) {
-				// What is there is not an image (damaged): it is replaced, or every process
-				// would keep an image of its own.
-				os.Remove(path)
-				os.Link(tmp, path)
-			}
-		}
-		os.Remove(tmp)
+		h.publish(path, img)
 		// Mapped from the file, the image's pages are shared by every process.
 		if m := h.readBase(path); m != nil {
 			h.base = m
@@ -173,31 +155,90 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 	return h.base, h.baseErr
 }
 
+// publish writes img to path unless a well-formed image is there already. The first process
+// to publish wins, and every other one adopts its image (see [Host.readBase]), so all processes
+// sharing the directory use the same base and can thaw each other's snapshots.
+//
+// Workers map the published file, and a mapped file that shrinks under a process kills it with
+// SIGBUS: a file at path is therefore never written again. Each publisher writes a file of its
+// own under a random name (workers are PID 1 of their namespaces, so a name made from the pid
+// is shared), syncs it, and links it to path only if path is absent: a hard link fails if the
+// name exists. What is there and malformed (damaged) is replaced by an atomic rename, never
+// rewritten in place, or every process would keep an image of its own.
+func (h *Host) publish(path string, img *Image) {
+	if os.MkdirAll(h.cacheDir, 0o755) != nil {
+		return
+	}
+	f, err := os.CreateTemp(h.cacheDir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	head := make([]byte, imageHeader)
+	copy(head, imageMagic+img.ID)
+	_, err = f.Write(head)
+	if err == nil {
+		_, err = f.Write(img.Memory)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err != nil || cerr != nil {
+		return
+	}
+	if os.Link(tmp, path) != nil && !h.baseFileOK(path) {
+		os.Rename(tmp, path)
+	}
+	if d, err := os.Open(h.cacheDir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
 // cowImages turns on mapping the base image copy-on-write into new instances (else it is
 // copied); a variable so the benchmark can compare both.
 var cowImages = true
 
-// baseFileOK reports whether path holds a well-formed base image (header and size).
+// baseFileOK reports whether path holds a well-formed base image (see [Host.checkImage]).
 func (h *Host) baseFileOK(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	head := make([]byte, len(imageMagic))
-	fi, err := f.Stat()
-	if err != nil || fi.Size() <= imageHeader {
+	b, err := mapFile(f)
+	if err != nil {
 		return false
 	}
-	mem := fi.Size() - imageHeader
-	if _, err := io.ReadFull(f, head); err != nil || string(head) != imageMagic {
-		return false
+	defer syscall.Munmap(b)
+	_, _, ok := h.checkImage(b)
+	return ok
+}
+
+// checkImage splits a base image file's bytes into the memory and its ID, and reports whether
+// they are well formed: the magic, whole pages within the memory limit, and memory whose
+// SHA-256 is the ID the header names. The file is not trusted on its header: a damaged one
+// would make every interpreter start from garbage.
+func (h *Host) checkImage(b []byte) (mem []byte, id string, ok bool) {
+	if len(b) <= imageHeader || string(b[:len(imageMagic)]) != imageMagic {
+		return nil, "", false
 	}
-	return mem%pageSize == 0 && mem <= h.memory
+	mem = b[imageHeader:]
+	if len(mem)%pageSize != 0 || int64(len(mem)) > h.memory {
+		return nil, "", false
+	}
+	id = string(b[len(imageMagic) : len(imageMagic)+64])
+	sum := sha256.Sum256(mem)
+	if hex.EncodeToString(sum[:]) != id {
+		return nil, "", false
+	}
+	return mem, id, true
 }
 
 // readBase maps a base image file; nil when it is missing or malformed. The file stays open
-// for new instances to map (see cowMemory).
+// for new instances to map (see cowMemory). Only files [Host.publish] has linked are read, and
+// they never change, so the mapping cannot shrink under the process.
 func (h *Host) readBase(path string) *Image {
 	f, err := os.Open(path)
 	if err != nil {
@@ -208,9 +249,8 @@ func (h *Host) readBase(path string) *Image {
 		f.Close()
 		return nil
 	}
-	mem := b[min(len(b), imageHeader):]
-	if len(b) < imageHeader || string(b[:len(imageMagic)]) != imageMagic || len(mem) == 0 ||
-		len(mem)%pageSize != 0 || int64(len(mem)) > h.memory {
+	mem, id, ok := h.checkImage(b)
+	if !ok {
 		syscall.Munmap(b)
 		f.Close()
 		return nil
@@ -219,7 +259,7 @@ func (h *Host) readBase(path string) *Image {
 		h.baseFile.Close()
 	}
 	h.baseFile = f
-	return &Image{Build: h.baseHash, Memory: mem, ID: string(b[len(imageMagic) : len(imageMagic)+64])}
+	return &Image{Build: h.baseHash, Memory: mem, ID: id}
 }
 
 // BaseImage returns the base image, making it if needed (see [Host.Start]).

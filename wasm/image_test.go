@@ -1,9 +1,14 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"wasmbox/assets"
@@ -93,5 +98,91 @@ func TestBaseImage_damagedFile(t *testing.T) {
 	img2, err := h2.BaseImage(ctx)
 	if err != nil || img2.ID != img.ID {
 		t.Errorf("a second host's base %v %v, want the published one %s", img2.ID, err, img.ID)
+	}
+}
+
+// TestHost_publish_concurrent: many publishers at once (in one process, so with the same pid,
+// as workers that are each PID 1 of their namespace) each end up mapping one complete image
+// that never changes afterwards: the first published, whose memory matches its ID.
+func TestHost_publish_concurrent(t *testing.T) {
+	for round := range 6 {
+		t.Run(fmt.Sprint("round ", round), testPublishRound)
+	}
+}
+
+func testPublishRound(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "python-image-test.mem")
+	const publishers = 24
+	hosts := make([]*Host, publishers)
+	images := make([]*Image, publishers)
+	var wg sync.WaitGroup
+	for i := range publishers {
+		h := &Host{memory: 64 << 20, cacheDir: dir, baseHash: "test"}
+		mem := bytes.Repeat([]byte{byte(i + 1)}, (32+i)*pageSize)
+		sum := sha256.Sum256(mem)
+		img := &Image{Build: "test", Memory: mem, ID: hex.EncodeToString(sum[:])}
+		hosts[i] = h
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.publish(path, img)
+			images[i] = h.readBase(path)
+		}()
+	}
+	wg.Wait()
+	for i, img := range images {
+		if img == nil {
+			t.Fatalf("publisher %d: no image could be mapped", i)
+		}
+		sum := sha256.Sum256(img.Memory)
+		if got := hex.EncodeToString(sum[:]); got != img.ID {
+			t.Errorf("publisher %d: mapped memory hashes to %s, want its ID %s", i, got[:12], img.ID[:12])
+		}
+		if img.ID != images[0].ID {
+			t.Errorf("publisher %d maps image %s, publisher 0 maps %s: want one shared base", i, img.ID[:12], images[0].ID[:12])
+		}
+		hosts[i].baseFile.Close()
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestHost_readBase_damaged: files that are not whole, well-formed images whose memory
+// matches the ID in their header are refused.
+func TestHost_readBase_damaged(t *testing.T) {
+	h := &Host{memory: 64 << 20, baseHash: "test"}
+	mem := bytes.Repeat([]byte{7}, 4*pageSize)
+	sum := sha256.Sum256(mem)
+	good := append(append([]byte(imageMagic+hex.EncodeToString(sum[:])), make([]byte, imageHeader-len(imageMagic)-64)...), mem...)
+	flipped := bytes.Clone(good)
+	flipped[imageHeader+100] ^= 1
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"good", good, true},
+		{"empty", nil, false},
+		{"header only", good[:imageHeader], false},
+		{"truncated", good[:len(good)-pageSize/2], false},
+		{"short a page", good[:len(good)-pageSize], false},
+		{"one bit flipped", flipped, false},
+		{"wrong magic", append([]byte("WBXBASE0"), good[8:]...), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "img")
+			if err := os.WriteFile(p, tc.b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			img := h.readBase(p)
+			if got := img != nil; got != tc.ok {
+				t.Errorf("readBase: got ok %v, want %v", got, tc.ok)
+			}
+			if got := h.baseFileOK(p); got != tc.ok {
+				t.Errorf("baseFileOK: got %v, want %v", got, tc.ok)
+			}
+		})
 	}
 }

@@ -3,11 +3,16 @@ package worker
 import (
 	"fmt"
 	"os"
+
+	"golang.org/x/sys/unix"
+
+	"wasmbox/internal/spawn"
 )
 
 // ABIProbeCommand is a hidden subcommand that loads the worker's seccomp filters and then makes
 // one syscall through a foreign ABI: "i386" (int 0x80) or "x32". The filters must kill it with
-// SIGSYS before it prints anything; tests run it to prove that.
+// SIGSYS before it prints anything; tests run it to prove that. With "denied" it instead tries
+// the calls the filters refuse on other processes or altogether, and prints each one's result.
 const ABIProbeCommand = "__worker-abi-probe"
 
 // ABIProbe is the body of [ABIProbeCommand].
@@ -19,6 +24,12 @@ func ABIProbe(args []string) int {
 	if err := loadSeccompAllThreads(); err != nil {
 		fmt.Fprintln(os.Stderr, "seccomp:", err)
 		return 1
+	}
+	if args[0] == "denied" {
+		for _, c := range deniedCalls() {
+			fmt.Printf("%s: %v\n", c.name, c.err)
+		}
+		return 0
 	}
 	r, ok := foreignSyscall(args[0])
 	if !ok {
@@ -34,4 +45,36 @@ func loadSeccompAllThreads() error {
 		return err
 	}
 	return loadSeccomp()
+}
+
+type probeCall struct {
+	name string
+	err  error
+}
+
+// deniedCalls makes the calls a worker's programs must not make (on the parent: the server)
+// and two they may, from the spawning thread whose filters programs inherit.
+func deniedCalls() []probeCall {
+	var out []probeCall
+	ppid := unix.Getppid()
+	spawn.Do(func() {
+		fd, err := unix.InotifyInit1(0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		out = append(out, probeCall{"inotify_init1", err})
+		_, err = unix.FanotifyInit(0, 0)
+		out = append(out, probeCall{"fanotify_init", err})
+		out = append(out, probeCall{"setpriority parent", unix.Setpriority(unix.PRIO_PROCESS, ppid, 19)})
+		_, err = unix.Getpriority(unix.PRIO_PROCESS, ppid)
+		out = append(out, probeCall{"getpriority parent", err})
+		var set unix.CPUSet
+		set.Set(0)
+		out = append(out, probeCall{"sched_setaffinity parent", unix.SchedSetaffinity(ppid, &set)})
+		out = append(out, probeCall{"prlimit parent", unix.Prlimit(ppid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 1, Max: 1}, nil)})
+		out = append(out, probeCall{"setpriority self (allowed)", unix.Setpriority(unix.PRIO_PROCESS, 0, 11)})
+		var l unix.Rlimit
+		out = append(out, probeCall{"prlimit self (allowed)", unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &l)})
+	})
+	return out
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wasmbox/internal/hostpaths"
+	"wasmbox/internal/spawn"
 )
 
 // Confinement says how a worker confines itself once it is bound to a workspace. The worker
@@ -71,6 +73,18 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 		workspace = WorkspacePath
 	} else {
 		layers["mount_namespace"] = "unavailable (needs user namespaces)"
+		if err := subreaper(); err != nil {
+			return layers, err
+		}
+	}
+	boundTree(s)
+	layers["processes"] = processBound
+	layers["memory"] = memoryBound
+	if !c.MountNS && os.Geteuid() == 0 {
+		if err := dropRootCapabilities(); err != nil {
+			return layers, err
+		}
+		layers["capabilities"] = "none (running as root without a user namespace: every set emptied, the bounding set too; secure bits NOROOT and NO_SETUID_FIXUP locked)"
 	}
 	if err := noNewPrivs(); err != nil {
 		return layers, err
@@ -98,7 +112,17 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 		if abi >= 6 {
 			extra += "; signals to processes outside denied"
 		}
-		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; system trees read-only; only allowlisted programs executable%s)", abi, extra)
+		readable := "system trees read-only"
+		if !c.MountNS {
+			readable = "of the system trees only the allowlisted programs, their libraries and data readable; no /proc"
+		}
+		layers["landlock"] = fmt.Sprintf("active (ABI %d: workspace read-write, never executable; %s; only allowlisted programs and the loader executable%s)", abi, readable, extra)
+		if !c.MountNS && abi >= 6 && checkScopedKill() {
+			layers["descendants"] = "every program a run started ends with the run, setsid daemons too (child subreaper; kill(-1) scoped by Landlock to the worker's programs)"
+		}
+	}
+	if !c.MountNS && !scopedKill.Load() {
+		layers["descendants"] = "only the programs' process groups end with a run (no PID namespace and no Landlock signal scope: a program that calls setsid can outlive it)"
 	}
 
 	if c.Seccomp {
@@ -159,12 +183,22 @@ const (
 )
 
 func landlockPaths(workspace string, mountNS bool, executables []string) error {
-	rules := []landlock.Rule{
+	// In a mount namespace only the allowlisted programs, their libraries and data exist; on
+	// the host, Landlock lets programs read just those of the system trees (see programFiles).
+	system := []landlock.Rule{
 		landlock.PathAccess(readFS, hostpaths.Dirs(readOnlyTrees)...),
+	}
+	if !mountNS {
+		system = []landlock.Rule{
+			landlock.PathAccess(readFS, hostpaths.Dirs(dataTrees)...),
+			landlock.PathAccess(llsys.AccessFSReadFile, programFiles(executables)...),
+		}
+	}
+	rules := append(system,
 		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
 		// No MakeSym: a symbolic link is never created in a workspace.
 		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
-	}
+	)
 	if mountNS {
 		rules = append(rules, landlock.PathAccess(readFS|writeFS, "/mnt/data").WithRefer(),
 			landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files([]string{"/etc/passwd", "/etc/group"})...))
@@ -195,16 +229,28 @@ var allowedSyscalls = []string{
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait",
 	"sigaltstack", "kill", "tgkill", "tkill", "pause", "alarm", "getitimer", "setitimer",
 	"nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "time",
-	"sched_yield", "sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler",
+	"sched_yield", "sched_getaffinity", "sched_getparam", "sched_getscheduler",
 	"futex", "futex_waitv", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "membarrier",
 	"getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
-	"getgroups", "getpgid", "getpgrp", "setpgid", "getsid", "setsid", "getpriority", "setpriority",
+	"getgroups", "getpgid", "getpgrp", "setpgid", "getsid", "setsid",
 	"getrlimit", "setrlimit", "prlimit64", "getrusage", "sysinfo", "times", "uname", "capget",
 	"arch_prctl", "prctl", "getrandom", "exit", "exit_group", "wait4", "waitid",
 	"clone", "clone3", "fork", "vfork", "execve",
 	"socketpair", "sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockname", "getpeername",
-	"getsockopt", "setsockopt", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"getsockopt", "setsockopt",
+	// Filters only ever add restrictions; the worker adds one for its programs (see
+	// loadProgramFilter).
+	"seccomp",
+	// No inotify or fanotify: Landlock does not mediate watches, and a watch on the data
+	// directory would show the names (capabilities) of other sessions.
 }
+
+// selfOnly are syscalls allowed only on the caller itself (their argument 1, "who" or the pid,
+// is 0): a program must not renice or pin the server or another tenant's worker.
+var selfOnly = []struct {
+	name string
+	arg  uint32
+}{{"getpriority", 1}, {"setpriority", 1}, {"sched_setaffinity", 0}, {"sched_setscheduler", 0}, {"sched_setparam", 0}}
 
 // nsFlags are the clone flags that make namespaces: a guest never creates any.
 const nsFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
@@ -217,6 +263,14 @@ func loadSeccomp() error {
 			names = append(names, n)
 		}
 	}
+	conditional := []seccomp.NameWithConditions{{
+		Name: "clone", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.BitsNotSet, Value: nsFlags}},
+	}}
+	for _, s := range selfOnly {
+		conditional = append(conditional, seccomp.NameWithConditions{
+			Name: s.name, Conditions: []seccomp.Condition{{Argument: s.arg, Operation: seccomp.Equal, Value: 0}},
+		})
+	}
 	policy := seccomp.Filter{
 		NoNewPrivs: true,
 		Flag:       seccomp.FilterFlagTSync,
@@ -224,18 +278,40 @@ func loadSeccomp() error {
 			DefaultAction: seccomp.ActionErrno,
 			Syscalls: []seccomp.SyscallGroup{
 				{Action: seccomp.ActionAllow, Names: names},
-				{Action: seccomp.ActionAllow, NamesWithCondtions: []seccomp.NameWithConditions{{
-					Name: "clone", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.BitsNotSet, Value: nsFlags}},
-				}}},
+				{Action: seccomp.ActionAllow, NamesWithCondtions: conditional},
 			},
 		},
 	}
-	// The ABI filter goes first: the allowlist denies seccomp() itself. The kernel runs every
-	// filter and the most restrictive answer wins, whatever the order.
+	// The ABI filter goes first, the programs' filter last. The kernel runs every filter and
+	// the most restrictive answer wins, whatever the order.
 	if err := loadABIFilter(); err != nil {
 		return err
 	}
-	return seccomp.LoadFilter(policy)
+	if err := seccomp.LoadFilter(policy); err != nil {
+		return err
+	}
+	var err error
+	spawn.Do(func() { err = loadProgramFilter() })
+	return err
+}
+
+// loadProgramFilter adds, on the spawning thread only (programs inherit its filters, the rest
+// of the worker does not), a filter that keeps programs' resource limits their own: prlimit64
+// on any process but the caller fails. The worker sets its programs' limits from its other
+// threads.
+func loadProgramFilter() error {
+	return seccomp.LoadFilter(seccomp.Filter{
+		NoNewPrivs: true,
+		Policy: seccomp.Policy{
+			DefaultAction: seccomp.ActionAllow,
+			Syscalls: []seccomp.SyscallGroup{{
+				Action: seccomp.ActionErrno,
+				NamesWithCondtions: []seccomp.NameWithConditions{{
+					Name: "prlimit64", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: 0}},
+				}},
+			}},
+		},
+	})
 }
 
 // loadABIFilter kills the process on any syscall made through a foreign ABI (i386 int 0x80 on

@@ -58,7 +58,10 @@ func startWorker(o spawnOptions) (*proc, error) {
 	p := &proc{cmd: cmd, conn: ours, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stdout = p.stderr
 	cmd.Stderr = p.stderr
-	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A session of its own (and so a process group: kill(-pid) ends the group): what its
+	// programs start stays in the session unless it calls setsid, so what a worker that died
+	// left behind can be found by its session id (see killSession).
+	attr := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if o.namespaces {
 		attr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID |
 			syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS
@@ -73,8 +76,13 @@ func startWorker(o spawnOptions) (*proc, error) {
 		ours.Close()
 		return nil, fmt.Errorf("worker: start %s: %w", o.exe, err)
 	}
+	// Before the supervisor sends the setup: nothing the worker starts is outside them.
+	cgroups := makeCgroups(cmd.Process.Pid, o.memory)
+	started := time.Now()
 	go func() {
 		cmd.Wait()
+		killSession(cmd.Process.Pid, started)
+		cgroups.remove()
 		p.mu.Lock()
 		p.state = cmd.ProcessState
 		p.mu.Unlock()

@@ -8,22 +8,29 @@ import (
 	"wasmbox/internal/spawn"
 )
 
-// StopAll kills every process in the worker's PID namespace but the worker itself (only when
-// the worker is PID 1 there); [afterRun] reaps them.
+// canKillAll reports whether kill(-1) from the spawning thread reaches exactly the worker's
+// programs: as PID 1 of its own PID namespace, or where Landlock scopes its signals (see
+// [checkScopedKill]). Elsewhere kill(-1) would reach every process of the uid: it is never
+// sent, and only the programs' process groups end with a run.
+func canKillAll() bool { return os.Getpid() == 1 || scopedKill.Load() }
+
+// StopAll kills every process the worker's programs started, wherever they went (their own
+// process group, a new session), but not the worker itself; [afterRun] reaps them.
 func StopAll() {
-	if os.Getpid() == 1 {
+	if canKillAll() {
 		spawn.Do(func() { unix.Kill(-1, unix.SIGKILL) }) // from the thread that started them
 	}
 }
 
-// afterRun ends whatever a run left behind. In its own PID namespace the worker is PID 1:
-// kill(-1) then reaches every process in the namespace but the worker itself, including the
-// ones that left their process group with setsid, and orphans are reaped here.
+// afterRun ends whatever a run left behind: kill(-1) from PID 1 of the worker's PID namespace,
+// or from the spawning thread whose signals Landlock scopes to its own programs, reaches every
+// one of them, including the ones that left their process group with setsid. Orphans are the
+// worker's (PID 1, or the child subreaper) and are reaped here.
 func afterRun() {
-	if os.Getpid() != 1 {
+	if !canKillAll() {
 		return
 	}
-	spawn.Do(func() { unix.Kill(-1, unix.SIGKILL) }) // from the thread that started them
+	spawn.Do(func() { unix.Kill(-1, unix.SIGKILL) })
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)

@@ -284,3 +284,46 @@ func findLibrary(name string) string {
 	}
 	return ""
 }
+
+// programFiles returns what the programs need to run, with symbolic links resolved: each
+// program, its ELF interpreter and the libraries it loads (DT_NEEDED, transitively). Without a
+// mount namespace Landlock lets programs read only these of the system trees, so the dynamic
+// loader, which runs any file it can read, cannot run a system program outside the allowlist.
+func programFiles(programs []string) []string {
+	seen := map[string]bool{}
+	var walk func(p string)
+	walk = func(p string) {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil || seen[real] {
+			return
+		}
+		seen[real] = true
+		f, err := elf.Open(real)
+		if err != nil {
+			return // a script or not an ELF: nothing to load
+		}
+		defer f.Close()
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_INTERP {
+				b := make([]byte, prog.Filesz)
+				if _, err := prog.ReadAt(b, 0); err == nil {
+					walk(strings.TrimRight(string(b), "\x00"))
+				}
+			}
+		}
+		libs, _ := f.ImportedLibraries()
+		for _, lib := range libs {
+			if path := findLibrary(lib); path != "" {
+				walk(path)
+			}
+		}
+	}
+	for _, p := range programs {
+		walk(p)
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	return out
+}

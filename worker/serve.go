@@ -90,6 +90,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		return err
 	}
 	if setup.Confine.MountNS {
+		boundTree(setup) // while /proc and the cgroups are still there
 		if err := prepareRoot(setup.Confine.Executables); err != nil {
 			writeMessage(conn, &message{Kind: kindReady, Error: "mount namespace: " + err.Error()})
 			return err
@@ -145,8 +146,12 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			return fmt.Errorf("%w: want run, freeze or thaw, got %q", errFrame, m.Kind)
 		}
 		mu.Lock()
+		marks := markTree()
 		res, err := sess.Run(ctx, *m.Request)
 		afterRun()
+		if err == nil {
+			res.Stderr += marks.notes()
+		}
 		mu.Unlock()
 		reply := &message{Kind: kindResult}
 		if err != nil {

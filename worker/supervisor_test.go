@@ -390,6 +390,36 @@ func TestABIProbe(t *testing.T) {
 	}
 }
 
+// TestABIProbe_denied: a worker's programs may not watch files (inotify, fanotify), renice or
+// pin another process, or change another process's limits; on themselves they may.
+func TestABIProbe_denied(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, worker.ABIProbeCommand, "denied").CombinedOutput()
+	if err != nil {
+		t.Fatalf("probe: %v %s", err, out)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(l, ": "); ok {
+			got[k] = v
+		}
+	}
+	for _, c := range []struct{ call, want string }{
+		{"inotify_init1", "operation not permitted"},
+		{"fanotify_init", "operation not permitted"},
+		{"setpriority parent", "operation not permitted"},
+		{"getpriority parent", "operation not permitted"},
+		{"sched_setaffinity parent", "operation not permitted"},
+		{"prlimit parent", "operation not permitted"},
+		{"setpriority self (allowed)", "<nil>"},
+		{"prlimit self (allowed)", "<nil>"},
+	} {
+		if got[c.call] != c.want {
+			t.Errorf("%s: got %q, want %q", c.call, got[c.call], c.want)
+		}
+	}
+}
+
 // TestSupervisor_conformance: every language passes the contract's suite behind the worker
 // boundary.
 func TestSupervisor_conformance(t *testing.T) {

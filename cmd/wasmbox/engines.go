@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
 	"wasmbox/runtime/javascript"
@@ -41,7 +43,8 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 		py.Close(ctx)
 		return nil, err
 	}
-	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll)}
+	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll),
+		bash.WithProgramStarted(worker.ProgramStarted)}
 	if s.Allowlist != nil {
 		opts = append(opts, bash.WithAllowlist(s.Allowlist))
 	}
@@ -108,6 +111,13 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
 	}
+	// The server's environment (API keys) stays out of reach of every process of this user:
+	// /proc/<pid>/environ of a process that is not dumpable is readable only with
+	// CAP_SYS_PTRACE, which no worker or program has. It matters where neither Landlock nor
+	// a PID namespace hides the server's /proc (WASMBOX_BASH_UNCONFINED).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Warn("could not make the server undumpable", "err", err)
+	}
 	sup, err := worker.New(append(opts, worker.WithLanguages(langs...))...)
 	if err != nil {
 		return nil, err
@@ -143,6 +153,8 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 		b.layers["bash"] = "mvdan.cc/sh interpreter in the session's worker; builtins confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + "), started by the worker and confined as it is"
 		if !landlockOn && !namespaces {
 			b.layers["bash"] += "; WARNING: WASMBOX_BASH_UNCONFINED is set and neither Landlock nor namespaces are active"
+			log.Warn("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT Landlock or namespaces: they can read every file this user can, the data directory (other sessions' files) included; only for trusted local use",
+				"user", os.Getuid())
 		}
 	}
 	b.langs = langs

@@ -18,6 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wasmbox/wasm"
 )
 
 // hostileServer is a real `wasmbox serve` with a canary in its environment.
@@ -29,6 +33,8 @@ type hostileServer struct {
 	data    string
 	timeout time.Duration
 	logs    *bytes.Buffer
+	logw    *lockedWriter // logs, written by the server's stderr
+	uid     int           // the server's uid, -1: the test's
 	stop    func()
 }
 
@@ -41,19 +47,51 @@ func startHostileServer(t *testing.T, env ...string) *hostileServer {
 // by stop.
 func startServerIn(t *testing.T, data string, env ...string) *hostileServer {
 	t.Helper()
+	return startServer(t, data, -1, env...)
+}
+
+// startServer starts `wasmbox serve` on data as uid (-1: as the test runs); for another uid,
+// the binary and data directory are made reachable for it and its home is inside data.
+func startServer(t *testing.T, data string, uid int, env ...string) *hostileServer {
+	t.Helper()
 	bin := buildBinary(t)
+	var wrap []string
+	if uid >= 0 {
+		for _, p := range []string{bin, data} {
+			for d := filepath.Dir(p); d != "/" && d != "."; d = filepath.Dir(d) {
+				if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o005 != 0o005 {
+					os.Chmod(d, fi.Mode().Perm()|0o055)
+				}
+			}
+		}
+		home := filepath.Join(data, "home")
+		// The compiled python.wasm is copied, so the server need not compile it again.
+		if src := wasm.DefaultCacheDir(); src != "" {
+			copyTree(filepath.Join(home, ".cache", "wasmbox", "wazero"), src)
+		}
+		filepath.Walk(data, func(p string, _ os.FileInfo, err error) error {
+			if err == nil {
+				os.Lchown(p, uid, uid)
+			}
+			return nil
+		})
+		wrap = []string{"setpriv", "--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(uid), "--clear-groups", "--"}
+		env = append(env, "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data-dir", s.data)
+	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}, uid: uid}
+	args := append(wrap, bin, "serve", "--addr", addr, "--data-dir", s.data)
+	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
 		"WASMBOX_POOL_SIZE=2", "MAX_CONCURRENT_EXECUTIONS=16")
 	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stderr = &lockedWriter{w: s.logs}
+	s.logw = &lockedWriter{w: s.logs}
+	s.cmd.Stderr = s.logw
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -92,9 +130,33 @@ func startServerIn(t *testing.T, data string, env ...string) *hostileServer {
 	return s
 }
 
+// copyTree copies the regular files of src into dst (best effort).
+func copyTree(dst, src string) {
+	filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if b, err := os.ReadFile(p); err == nil && fi.Mode().IsRegular() {
+			os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+		}
+		return nil
+	})
+}
+
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *bytes.Buffer
+}
+
+// String returns what was written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
@@ -173,11 +235,29 @@ func (s *hostileServer) delete(id string) {
 
 // rssMiB is a process's resident memory.
 func rssMiB(pid int) int64 {
+	return rssKiB(pid) >> 10
+}
+
+// pssKiB is a process's proportional share of resident memory in KiB: pages it shares with
+// others count in part, so the sum over processes is what they hold together.
+func pssKiB(pid int) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}
+
+// rssKiB is a process's resident memory in KiB.
+func rssKiB(pid int) int64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb >> 10
+			return kb
 		}
 	}
 	return 0
@@ -238,15 +318,56 @@ while True: pass`, []string{"timeout"}},
 		{"bash loader on a system binary", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/python3.11 -c 'print(4242*2)' | xargs -0 xargs", []string{"exit", "denied", "ok"}},
 		{"bash environment files", "bash", "cat /proc/self/environ /proc/1/environ; echo /proc/$$/environ | xargs cat", []string{"exit", "denied"}},
 		{"bash write outside", "bash", "echo x > /tmp/" + escape + "; echo x > ../../" + escape, []string{"exit", "denied"}},
+		{"bash xargs -P 0", "bash", "seq 100000 | sed 's/.*/4245.5/' | xargs -P 0 -n 1 sleep", []string{"denied"}},
+		// xargs started by xargs escapes the shell's checks: the process bound must hold.
+		{"bash fork bomb", "bash", "seq 100000 | sed 's/.*/4245.5/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep", []string{"timeout", "exit", "denied", "crash"}},
+		// ./setsid is an uploaded copy of the system's (see uploads).
+		{"bash setsid daemon through the loader", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./setsid -f /usr/bin/sleep 4246.5 | xargs -0 xargs; echo started", []string{"ok", "exit"}},
+		{"bash renice the server", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/renice -n 19 -p $PPID | xargs -0 xargs", []string{"ok", "exit"}},
+		{"bash memory of programs", "bash", "for i in $(seq 8); do cat /dev/zero | tail -c 60000000 & done; seq 20 | xargs -P 20 -I{} sort /dev/zero; wait", []string{"ok", "exit", "denied", "memory", "crash", "timeout"}},
+		{"bash /mnt/data", "bash", "echo hi > /mnt/data/f; cat /mnt/data/f; ls /mnt/data; cd /mnt/data && cat f && cat /mnt/data/*", []string{"ok"}},
 	}
 }
 
+// hostileModes are the layer modes the hostile suite runs in: namespaces where they exist,
+// Landlock and seccomp only (the host a public Space most likely gives), and that as uid 1000
+// when the suite runs as root (the Space's user).
+var hostileModes = []struct {
+	name string
+	uid  int
+	env  []string
+}{
+	{"default layers", -1, nil},
+	{"landlock only", -1, []string{"WASMBOX_DISABLE_LAYERS=namespaces"}},
+	{"landlock only as uid 1000", 1000, []string{"WASMBOX_DISABLE_LAYERS=namespaces"}},
+}
+
+// TestHostile runs the hostile table against `wasmbox serve` and its workers in each layer
+// mode. Each attack must end with an error of its kinds within the timeout + a margin, leak
+// nothing, and leave the server serving and a neighbour answering; nothing outlives its run.
 func TestHostile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile suite: skipped under -short")
 	}
-	s := startHostileServer(t)
+	for _, mode := range hostileModes {
+		t.Run(mode.name, func(t *testing.T) {
+			if mode.uid >= 0 {
+				if os.Getuid() != 0 {
+					t.Skip("needs root to run the server as another uid")
+				}
+				if _, err := exec.LookPath("setpriv"); err != nil {
+					t.Skip("no setpriv")
+				}
+			}
+			s := startServer(t, t.TempDir(), mode.uid, mode.env...)
+			testHostile(t, s)
+		})
+	}
+}
+
+func testHostile(t *testing.T, s *hostileServer) {
 	escape := "wasmbox-escape-" + randHex(6)
+	nice, _ := unix.Getpriority(unix.PRIO_PROCESS, s.cmd.Process.Pid)
 	attacks := hostileAttacks(escape)
 	margin := 5 * time.Second // generous for a loaded 2-core machine; the measured worst is logged
 	var worst time.Duration
@@ -272,10 +393,68 @@ func TestHostile(t *testing.T) {
 			t.Errorf("%s: a program outside the allowlist ran: %q", name, r.Stdout)
 		}
 	}
+	if resp, err := http.Get(s.url + "/api/info"); err == nil {
+		var v struct {
+			Isolation map[string]string `json:"isolation"`
+		}
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		t.Logf("processes: %s; memory: %s; descendants: %s; capabilities: %s", v.Isolation["processes"], v.Isolation["memory"],
+			v.Isolation["descendants"], v.Isolation["capabilities"])
+	}
+	watched := map[string]string{"bash fork bomb": "sleep 4245.5", "bash memory of programs": "tail -c 60000000|sort /dev/zero"}
+	// uploads are files an attack finds in its workspace, as if uploaded.
+	uploads := map[string]string{"bash setsid daemon through the loader": "/usr/bin/setsid"}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			id := s.session()
-			r := s.run(id, a.lang, a.code)
+			if src := uploads[a.name]; src != "" {
+				if b, err := os.ReadFile(src); err == nil {
+					ws := filepath.Join(s.data, "sessions", id, "workspace")
+					os.MkdirAll(ws, 0o755)
+					dst := filepath.Join(ws, filepath.Base(src))
+					os.WriteFile(dst, b, 0o644)
+					if s.uid >= 0 {
+						os.Chown(ws, s.uid, s.uid)
+						os.Chown(dst, s.uid, s.uid)
+					}
+				}
+			}
+			var r runResult
+			if marker := watched[a.name]; marker != "" {
+				// How many of its programs existed at once, and their memory.
+				done, stop := make(chan struct{}), make(chan struct{})
+				var procs int
+				var rss int64
+				go func() {
+					defer close(done)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						var left []string
+						for _, m := range strings.Split(marker, "|") {
+							left = append(left, processesWith(m)...)
+						}
+						var sum int64
+						for _, l := range left {
+							if pid, err := strconv.Atoi(strings.SplitN(l, ":", 2)[0]); err == nil {
+								sum += pssKiB(pid)
+							}
+						}
+						procs, rss = max(procs, len(left)), max(rss, sum)
+						time.Sleep(20 * time.Millisecond)
+					}
+				}()
+				r = s.run(id, a.lang, a.code)
+				close(stop)
+				<-done
+				t.Logf("%s: at most %d of its programs at once, holding at most %d MiB (proportional set size)", a.name, procs, rss>>10)
+			} else {
+				r = s.run(id, a.lang, a.code)
+			}
 			check(a.name, r, a.kinds)
 			t.Logf("%s: %s in %s", a.name, r.kind(), r.took.Round(time.Millisecond))
 			// The session goes on (in a new worker when the old one was stopped).
@@ -353,7 +532,10 @@ func TestHostile(t *testing.T) {
 	}
 	// Give killed workers a moment to be reaped, then look for leftovers.
 	time.Sleep(500 * time.Millisecond)
-	for _, marker := range []string{"sleep 4242.5", "sleep 4243.5"} {
+	if after, _ := unix.Getpriority(unix.PRIO_PROCESS, s.cmd.Process.Pid); after != nice {
+		t.Errorf("the server's priority changed: %d -> %d", nice, after)
+	}
+	for _, marker := range []string{"sleep 4242.5", "sleep 4243.5", "sleep 4245.5", "sleep 4246.5"} {
 		if left := processesWith(marker); len(left) > 0 {
 			t.Errorf("processes outlived their run: %v", left)
 			for _, l := range left {
@@ -402,6 +584,17 @@ func TestServe_layers(t *testing.T) {
 		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")
 		if _, iso := info(s); !strings.Contains(iso["bash"], "WARNING") {
 			t.Errorf("bash layer %q: want a warning", iso["bash"])
+		}
+		if logs := s.logw.String(); !strings.Contains(logs, "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
+			t.Errorf("no warning logged at start: %s", logs)
+		}
+		// Programs see neither the server's environment nor the worker's.
+		id := s.session()
+		server := strconv.Itoa(s.cmd.Process.Pid)
+		r := s.run(id, "bash", "env; printenv; echo /proc/1/environ /proc/"+server+"/environ /proc/$PPID/environ | xargs -n1 cat; "+
+			"echo /proc/self/environ | xargs cat; cat /proc/"+server+"/environ")
+		if strings.Contains(r.raw, s.canary) {
+			t.Errorf("the server's environment reached a program: %.500s", r.raw)
 		}
 	})
 	t.Run("landlock without namespaces", func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ type Engine struct {
 	launcher string
 	direct   bool
 	stopAll  func()
+	started  func(pid int)
 }
 
 // Option configures an [Engine].
@@ -53,6 +55,13 @@ type config struct {
 	launcher string
 	direct   bool
 	stopAll  func()
+	started  func(pid int)
+}
+
+// WithProgramStarted sets what is done to each program just started (in a worker: the
+// per-program process limit, see worker.ProgramStarted).
+func WithProgramStarted(fn func(pid int)) Option {
+	return func(c *config) error { c.started = fn; return nil }
 }
 
 // WithStopAll sets how a stopped run ends every program it left (in a worker: kill(-1) from
@@ -107,7 +116,7 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct, stopAll: c.stopAll}, nil
+	return &Engine{allow: allow, limits: c.limits, launcher: c.launcher, direct: c.direct, stopAll: c.stopAll, started: c.started}, nil
 }
 
 // Language implements [runtime.Engine].
@@ -172,6 +181,8 @@ type Interpreter struct {
 	stderr capture.SwitchWriter
 	closed atomic.Bool
 	cancel atomic.Pointer[context.CancelFunc]
+	// granted is the address space the programs running now were given (see grantMemory).
+	granted atomic.Int64
 }
 
 // runState is what one run records beside its output.
@@ -471,12 +482,13 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 		st.deny("ln -s: symbolic links are not supported in the workspace")
 		return interp.ExitStatus(1)
 	}
-	if textOnly[name] {
-		// nothing to check
-	} else if err := ip.jail.pathArgs(hc.Dir, args); err != nil {
-		fmt.Fprintf(hc.Stderr, "%s: %v\n", name, err)
-		st.deny(fmt.Sprintf("%s: %v", name, err))
-		return interp.ExitStatus(126)
+	if !textOnly[name] {
+		args = ip.jail.hostArgs(args)
+		if err := ip.jail.pathArgs(ip.jail.host(hc.Dir), args); err != nil {
+			fmt.Fprintf(hc.Stderr, "%s: %v\n", name, err)
+			st.deny(fmt.Sprintf("%s: %v", name, err))
+			return interp.ExitStatus(126)
+		}
 	}
 	argv := append([]string{name}, args[1:]...)
 	if a, ok := aliases[name]; ok {
@@ -582,9 +594,70 @@ func (ip *Interpreter) watch(ctx context.Context, st *runState, l runtime.Limits
 
 var errQuota = errors.New("workspace quota exceeded")
 
-// watchWorkspace and limitFileSize are always on; benchmarks turn them off to measure what
-// they cost.
-var watchWorkspace, limitFileSize = true, true
+// Programs' memory: each program a run starts gets an address-space limit of a quarter of what
+// is left of the session's memory limit once the programs running now are counted; a program
+// that would get less than minProgramMemory is not started. A program that starts others
+// (xargs, find -exec, tar's compressor) passes its limit on to each, so it is charged for
+// them too: its weight is how many of its own may run at once, itself included, and its
+// reservation is weight times its limit. However many run at once, the reservations add up
+// to at most the memory limit, with or without a memory cgroup.
+const minProgramMemory = 4 << 20
+
+// maxParallel bounds xargs -P: its children run at once, each with xargs' own limit.
+const maxParallel = 8
+
+// grantMemory reserves weight times the address space of a new program out of memory; it
+// returns the program's limit and the reservation, or false when too little is left.
+func (ip *Interpreter) grantMemory(memory, weight int64) (limit, reserved int64, ok bool) {
+	for {
+		held := ip.granted.Load()
+		limit := (memory - held) / (4 * weight)
+		if limit < minProgramMemory {
+			return 0, 0, false
+		}
+		if ip.granted.CompareAndSwap(held, held+limit*weight) {
+			return limit, limit * weight, true
+		}
+	}
+}
+
+// weight is how many processes a program may have at once with its own memory limit,
+// itself included (see grantMemory), or an error for an xargs -P the session cannot hold.
+func weight(argv []string) (int64, error) {
+	switch argv[0] {
+	case "find", "tar", "sort":
+		return 2, nil // -exec, a compressor, --compress-program: one at a time
+	case "xargs":
+	default:
+		return 1, nil
+	}
+	p := "1"
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "--":
+			i = len(argv)
+		case a == "-P" || a == "--max-procs":
+			if i+1 < len(argv) {
+				p = argv[i+1]
+			}
+			i++
+		case strings.HasPrefix(a, "--max-procs="):
+			p = strings.TrimPrefix(a, "--max-procs=")
+		case strings.HasPrefix(a, "-P"):
+			p = strings.TrimPrefix(a, "-P")
+		case !strings.HasPrefix(a, "-"):
+			i = len(argv) // the command xargs runs: its options are its own
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || n > maxParallel {
+		return 0, fmt.Errorf("xargs -P %s: at most %d commands at once in wasmbox (they share the session's memory); use -P 1 to %d", p, maxParallel, maxParallel)
+	}
+	return int64(n) + 1, nil
+}
+
+var watchWorkspace, limitFileSize, limitMemory = true, true, true
 
 // symbolic reports whether ln's arguments ask for a symbolic link.
 func symbolic(args []string) bool {
@@ -664,7 +737,7 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 		cmd = exec.Command(ip.engine.launcher, LauncherCommand, sp)
 		cmd.Env = []string{}
 	}
-	cmd.Dir = hc.Dir
+	cmd.Dir = ip.jail.host(hc.Dir) // after `cd /mnt/data`
 	// A killed program whose output goes to another program's pipe (a pipeline whose reader
 	// was killed too) would keep Wait copying forever: give up on its I/O soon after it is gone.
 	cmd.WaitDelay = 500 * time.Millisecond
@@ -672,6 +745,23 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	cmd.Stdout = hc.Stdout
 	cmd.Stderr = hc.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	grant := int64(0)
+	if ip.engine.direct && limitMemory && limits.Memory > 0 {
+		w, err := weight(argv)
+		if err != nil {
+			fmt.Fprintln(hc.Stderr, err)
+			runOf(ctx).deny(err.Error())
+			return interp.ExitStatus(126)
+		}
+		g, reserved, ok := ip.grantMemory(limits.Memory, w)
+		if !ok {
+			fmt.Fprintf(hc.Stderr, "%s: not started: the programs running now hold the %d MiB of memory this session's programs may use\n", argv[0], limits.Memory>>20)
+			runOf(ctx).deny(argv[0] + ": no memory left for another program")
+			return interp.ExitStatus(126)
+		}
+		grant = g
+		defer ip.granted.Add(-reserved)
+	}
 	var err error
 	spawn.Do(func() {
 		if fsize >= 0 {
@@ -685,6 +775,14 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	if err != nil {
 		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
+	// Not from the spawning thread: a worker lets its programs' limits be set only from
+	// outside their own filter.
+	if ip.engine.direct {
+		programLimits(cmd.Process.Pid, grant, uint64(limits.Timeout.Seconds())+1)
+	}
+	if ip.engine.started != nil {
+		ip.engine.started(cmd.Process.Pid)
+	}
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -696,6 +794,14 @@ func (ip *Interpreter) launch(ctx context.Context, hc interp.HandlerContext, pat
 	}()
 	err = cmd.Wait()
 	close(done)
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The program exited, but something it started elsewhere (setsid) still holds its
+		// output: its status stands, and that process ends with the run.
+		err = nil
+		if st := cmd.ProcessState; st != nil && !st.Success() {
+			err = &exec.ExitError{ProcessState: st}
+		}
+	}
 	if err == nil {
 		return nil
 	}

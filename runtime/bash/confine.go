@@ -40,13 +40,49 @@ func newJail(dir string) (*jail, error) {
 	return &jail{dir: abs, root: root}, nil
 }
 
+// Names is what every guest, in every language and layer mode, calls the workspace:
+// /workspace, and /mnt/data where LibreChat's prompts put files. Where the worker has no mount
+// namespace the workspace has a host path of its own, and these names are mapped onto it.
+var Names = []string{"/workspace", "/mnt/data"}
+
+// host maps a path under one of [Names] onto the workspace's directory; other paths are
+// returned unchanged.
+func (j *jail) host(path string) string {
+	for _, n := range Names {
+		if n == j.dir {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(path, n); ok && (rest == "" || rest[0] == '/') {
+			return j.dir + rest
+		}
+	}
+	return path
+}
+
+// hostArgs maps the arguments of a program that name the workspace by one of [Names] (also as
+// --opt=/mnt/data/x) onto its directory: programs see the host's file system, where the names
+// may not exist. args[0] is the program and stays.
+func (j *jail) hostArgs(args []string) []string {
+	out := make([]string, len(args))
+	out[0] = args[0]
+	for i, a := range args[1:] {
+		if k := strings.IndexByte(a, '='); k > 0 && strings.HasPrefix(a, "-") {
+			a = a[:k+1] + j.host(a[k+1:])
+		} else {
+			a = j.host(a)
+		}
+		out[i+1] = a
+	}
+	return out
+}
+
 // rel returns path (relative to cwd, or absolute) as a name inside the workspace, or
 // errOutside. It is lexical; os.Root then refuses symlinks that leave.
 func (j *jail) rel(cwd, path string) (string, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(cwd, path)
 	}
-	path = filepath.Clean(path)
+	path = j.host(filepath.Clean(path))
 	if path == j.dir {
 		return ".", nil
 	}
@@ -55,6 +91,21 @@ func (j *jail) rel(cwd, path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, errOutside)
 	}
 	return r, nil
+}
+
+// ancestor reports whether path is a directory on the way to the workspace: "/", "/mnt", or a
+// parent of its host directory.
+func (j *jail) ancestor(cwd, path string) bool {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(cwd, path)
+	}
+	path = filepath.Clean(path)
+	for _, d := range append([]string{j.dir}, Names...) {
+		if path == "/" || strings.HasPrefix(d, path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // inside reports whether path resolves, through any symlinks, to a place inside the workspace.
@@ -120,6 +171,11 @@ func unwrapPath(err error) error {
 func (j *jail) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
 	r, err := j.rel(interp.HandlerCtx(ctx).Dir, path)
 	if err != nil {
+		if j.ancestor(interp.HandlerCtx(ctx).Dir, path) {
+			// A glob of an absolute path reads each directory on the way (/mnt, then
+			// /mnt/data): they exist, and show nothing.
+			return nil, nil
+		}
 		return nil, &fs.PathError{Op: "readdir", Path: path, Err: fs.ErrPermission}
 	}
 	d, err := j.root.Open(r)

@@ -10,79 +10,13 @@ import (
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/runtime/bash/bashtest"
 )
 
-const canary = "WASMBOX_CANARY_7f3a9c"
-
-// TestInterpreter_escapes tries to get out of the workspace, at host secrets, or onto the
-// network. The host process holds a canary variable that must never appear in any output.
+// TestInterpreter_escapes: the escape table, in-process (the worker runs it again, see the
+// worker package's tests).
 func TestInterpreter_escapes(t *testing.T) {
-	t.Setenv("WASMBOX_SECRET", canary)
-	ip, dir := newInterp(t)
-	outside := t.TempDir()
-	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte(canary), 0o600)
-	rel, _ := filepath.Rel(dir, outside)
-	attacks := []struct{ name, code string }{
-		{"cat /etc/passwd", "cat /etc/passwd"},
-		{"proc self environ", "cat /proc/self/environ"},
-		{"proc 1 environ", "cat /proc/1/environ"},
-		{"proc parent environ", "cat /proc/$PPID/environ; cat /proc/self/../$PPID/environ"},
-		{"env", "env"},
-		{"printenv", "printenv"},
-		{"declare", "declare -x; export -p; set | grep -i secret"},
-		{"sh -c", "sh -c 'cat /etc/passwd'"},
-		{"bash -c", "bash -c env"},
-		{"python3 -c", "python3 -c 'import os; print(os.environ)'"},
-		{"perl", "perl -e 'print %ENV'"},
-		{"absolute program", "/usr/bin/env"},
-		{"relative program", "cp /usr/bin/env ./e; ./e"},
-		{"command substitution", "echo $(/usr/bin/env)"},
-		{"exec builtin", "exec env"},
-		{"command builtin", "command env"},
-		{"symlink to root", "ln -s / r; cat r/etc/passwd; ls r"},
-		{"relative symlink", "ln -s ../../../../../../../.. up; cat up/etc/passwd"},
-		{"symlink to secret", "ln -s " + filepath.Join(outside, "secret.txt") + " s; cat s"},
-		{"dotdot to secret", "cat " + filepath.Join(rel, "secret.txt")},
-		{"cd out", "cd /; cat etc/passwd"},
-		{"cd dotdot", "cd ../../..; ls; cat " + filepath.Join(outside, "secret.txt")},
-		{"find /", "find / -name passwd -maxdepth 2"},
-		{"glob outside", "echo /etc/*; echo " + outside + "/*"},
-		{"redirect read", "read l < /etc/passwd; echo \"$l\""},
-		{"redirect write", "echo pwned > /tmp/wasmbox-pwned; echo pwned > " + filepath.Join(outside, "x")},
-		{"source outside", ". /etc/passwd; source " + filepath.Join(outside, "secret.txt")},
-		{"awk getline", `awk 'BEGIN { while ((getline l < "/etc/passwd") > 0) print l }'`},
-		{"awk system", `awk 'BEGIN { system("env") }'`},
-		{"sed e command", `echo x | sed 'e env'`},
-		{"xargs shell", "echo x | xargs sh -c env"},
-		{"find exec", "touch f; find . -name f -exec env \\;"},
-		{"tar checkpoint action", "touch f; tar cf /dev/null --checkpoint=1 --checkpoint-action=exec=env f"},
-		{"LD_PRELOAD", "echo > evil.so; LD_PRELOAD=$PWD/evil.so cat /dev/null; export LD_PRELOAD=$PWD/evil.so; cat evil.so"},
-		{"dev tcp", "echo hi > /dev/tcp/127.0.0.1/80; cat < /dev/tcp/127.0.0.1/80"},
-		{"network via tools", "wget http://127.0.0.1/; curl http://127.0.0.1/; nc 127.0.0.1 80"},
-		{"stat outside", "stat /etc/shadow; du -s /"},
-		{"copy outside in", "cp /etc/passwd p; cat p"},
-		{"copy out", "echo x > f; cp f " + filepath.Join(outside, "copied")},
-	}
-	for _, a := range attacks {
-		t.Run(a.name, func(t *testing.T) {
-			res := run(t, ip, a.code, runtime.Limits{Timeout: 20 * time.Second})
-			out := res.Stdout + res.Stderr
-			if strings.Contains(out, canary) {
-				t.Fatalf("canary leaked: %q", out)
-			}
-			if strings.Contains(out, "root:x:0:0") {
-				t.Fatalf("/etc/passwd leaked: %q", out)
-			}
-			if strings.Contains(out, "PATH=") && strings.Contains(out, "HOME=") && strings.Contains(a.code, "env") {
-				t.Fatalf("an environment was printed: %q", out)
-			}
-		})
-	}
-	for _, p := range []string{"/tmp/wasmbox-pwned", filepath.Join(outside, "x"), filepath.Join(outside, "copied")} {
-		if _, err := os.Stat(p); err == nil {
-			t.Errorf("%s was written outside the workspace", p)
-		}
-	}
+	bashtest.Escapes(t, func(t *testing.T) (runtime.Interpreter, string) { return newInterp(t) })
 }
 
 func TestInterpreter_Run_denied(t *testing.T) {

@@ -1,0 +1,302 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wasmbox/runtime"
+	"wasmbox/runtime/bash/bashtest"
+	"wasmbox/worker"
+)
+
+// loader is the dynamic loader of this machine, which runs any readable program: the tests use
+// it to get past the allowlist, as an attacker would.
+const loader = "/lib64/ld-linux-x86-64.so.2"
+
+// viaLoader is bash code that runs argv through the loader behind two xargs, so that no path
+// argument reaches the shell's checks.
+func viaLoader(argv ...string) string {
+	return "printf '%s\\0' " + loader + " " + strings.Join(argv, " ") + " | xargs -0 xargs 2>&1"
+}
+
+// layerModes are the worker designs the tests run against: with namespaces where this user may
+// create them, and with Landlock and seccomp only (the host a public Space most likely gives).
+func layerModes(t *testing.T) []struct {
+	name       string
+	namespaces bool
+} {
+	modes := []struct {
+		name       string
+		namespaces bool
+	}{{"landlock only", false}}
+	if worker.NamespacesAvailable() {
+		modes = append(modes, struct {
+			name       string
+			namespaces bool
+		}{"namespaces", true})
+	}
+	return modes
+}
+
+// treeCounters finds the cgroup files that count a worker tree's tasks and memory, where the
+// workers made cgroups of their own.
+func treeCounters() (pids, memory []string) {
+	pids, _ = filepath.Glob("/sys/fs/cgroup/pids/*/wasmbox-worker-*/pids.current")
+	p2, _ := filepath.Glob("/sys/fs/cgroup/pids/wasmbox-worker-*/pids.current")
+	m1, _ := filepath.Glob("/sys/fs/cgroup/memory/*/*/wasmbox-worker-*/memory.max_usage_in_bytes")
+	m2, _ := filepath.Glob("/sys/fs/cgroup/memory/wasmbox-worker-*/memory.max_usage_in_bytes")
+	return append(pids, p2...), append(m1, m2...)
+}
+
+func readInt(path string) int64 {
+	b, _ := os.ReadFile(path)
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+// TestSupervisor_bounds: in every layer mode, what a run starts ends with it (setsid daemons
+// too, and they write nothing afterwards), a fork bomb stays within the worker's bound and a
+// neighbour keeps answering, programs' memory adds up to at most the worker's share, and a
+// program cannot set immutable flags, read another workspace, or renice the server.
+func TestSupervisor_bounds(t *testing.T) {
+	if _, err := os.Stat(loader); err != nil {
+		t.Skip("no " + loader)
+	}
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			ip, dir := open(t, s)
+			neighbour, _ := open(t, s)
+			if res := run(t, neighbour, runtime.Bash, "echo ok"); res.Stdout != "ok\n" {
+				t.Fatalf("neighbour: %+v", res)
+			}
+			layers := s.Layers()
+			t.Logf("processes: %s; memory: %s", layers["processes"], layers["memory"])
+
+			t.Run("setsid daemon", func(t *testing.T) {
+				// Uploaded copies of setsid and dd, run through the loader (which runs any file
+				// it can read, and the workspace is readable).
+				for _, p := range []string{"setsid", "dd"} {
+					if b, err := os.ReadFile("/usr/bin/" + p); err == nil {
+						os.WriteFile(filepath.Join(dir, p), b, 0o644)
+					}
+				}
+				mark := strconv.Itoa(4000+os.Getpid()%1000) + ".25"
+				code := viaLoader("./setsid", "-f", loader, "./dd", "if=/dev/zero", "of=grow", "bs=1", "count=100000000") + "; " +
+					viaLoader("./setsid", "-f", "/usr/bin/sleep", mark) + "; sleep 0.3; echo done"
+				res := run(t, ip, runtime.Bash, code)
+				if res.Stdout == "" || !strings.Contains(res.Stdout, "done") {
+					t.Errorf("run: %q %+v", res.Stdout, res.Error)
+				}
+				time.Sleep(200 * time.Millisecond)
+				if left := processesWith("sleep " + mark); len(left) > 0 {
+					t.Errorf("a setsid daemon outlived its run: %v", left)
+					for _, p := range left {
+						unix.Kill(p, unix.SIGKILL)
+					}
+				}
+				fi, err := os.Stat(filepath.Join(dir, "grow"))
+				if err != nil {
+					t.Logf("the daemon did not start: %q", res.Stdout)
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+				if fi2, _ := os.Stat(filepath.Join(dir, "grow")); fi2.Size() != fi.Size() {
+					t.Errorf("a file grew after the run: %d -> %d bytes", fi.Size(), fi2.Size())
+				}
+				os.Remove(filepath.Join(dir, "grow"))
+			})
+
+			t.Run("capabilities", func(t *testing.T) {
+				os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+				res := run(t, ip, runtime.Bash, viaLoader("/usr/bin/chattr", "+i", "f"))
+				f, err := os.Open(filepath.Join(dir, "f"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+				if err == nil && flags&0x10 != 0 { // FS_IMMUTABLE_FL
+					t.Errorf("a program made a workspace file immutable: %q", res.Stdout)
+					unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags&^0x10))
+				}
+			})
+
+			t.Run("another workspace", func(t *testing.T) {
+				other := workspaceDir(t)
+				os.WriteFile(filepath.Join(other, "secret"), []byte("s3cret"), 0o644)
+				os.WriteFile(filepath.Join(other, "..", "listed-entry"), nil, 0o644)
+				res := run(t, ip, runtime.Bash, "echo "+filepath.Join(other, "secret")+" | xargs cat; "+viaLoader("/usr/bin/cat", filepath.Join(other, "secret"))+"; "+viaLoader("/usr/bin/ls", filepath.Dir(other)))
+				if strings.Contains(res.Stdout, "s3cret") || strings.Contains(res.Stdout, "listed-entry") {
+					t.Errorf("another workspace was read: %q", res.Stdout)
+				}
+			})
+
+			t.Run("renice the server", func(t *testing.T) {
+				before, _ := unix.Getpriority(unix.PRIO_PROCESS, os.Getpid())
+				run(t, ip, runtime.Bash, viaLoader("/usr/bin/renice", "-n", "19", "-p", strconv.Itoa(os.Getpid())))
+				if after, _ := unix.Getpriority(unix.PRIO_PROCESS, os.Getpid()); after != before {
+					t.Errorf("the server's priority changed: %d -> %d", before, after)
+					unix.Setpriority(unix.PRIO_PROCESS, os.Getpid(), 20-before)
+				}
+			})
+
+			t.Run("fork bomb", func(t *testing.T) {
+				var worst int64
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-time.After(50 * time.Millisecond):
+						}
+						pids, _ := treeCounters()
+						for _, p := range pids {
+							worst = max(worst, readInt(p))
+						}
+					}
+				}()
+				start := time.Now()
+				// A duration no other process on the machine sleeps: leftovers are found by it.
+				mark := fmt.Sprintf("2.%05d", os.Getpid()%100000)
+				res := run(t, ip, runtime.Bash, "seq 100000 | sed 's/.*/"+mark+"/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep")
+				took := time.Since(start)
+				close(stop)
+				wg.Wait()
+				if res.Error == nil || took > 3*time.Second+3*time.Second {
+					t.Errorf("fork bomb: %+v after %s, want an error within the timeout + 3 s", res.Error, took)
+				}
+				if got := run(t, neighbour, runtime.Bash, "echo ok"); got.Stdout != "ok\n" {
+					t.Errorf("neighbour after the fork bomb: %+v", got)
+				}
+				if strings.Contains(layers["processes"], "pids cgroup") && !strings.Contains(res.Stderr, "reached the limit of") {
+					t.Errorf("the run does not say it reached the process limit: %q", res.Stderr)
+				}
+				t.Logf("fork bomb: %s after %s; most tasks in one worker's cgroup: %d (bound %d)", res.Error.Kind, took.Round(time.Millisecond), worst, worker.MaxWorkerTasks)
+				if worst > worker.MaxWorkerTasks {
+					t.Errorf("a worker's tree reached %d tasks, over its bound of %d", worst, worker.MaxWorkerTasks)
+				}
+				time.Sleep(2500 * time.Millisecond)
+				if left := processesWith("sleep " + mark); len(left) > 0 {
+					t.Errorf("%d programs outlived the fork bomb's run", len(left))
+					for _, p := range left {
+						unix.Kill(p, unix.SIGKILL)
+					}
+				}
+			})
+
+			t.Run("memory of programs", func(t *testing.T) {
+				res := run(t, ip, runtime.Bash, "for i in $(seq 12); do sleep 1 & done; wait; echo done")
+				if !strings.Contains(res.Stderr, "not started") {
+					t.Errorf("twelve programs at once all got memory: %q", res.Stderr)
+				}
+				res = run(t, ip, runtime.Bash, "for i in $(seq 6); do sort /dev/zero > /dev/null & done; seq 20 | xargs -P 20 -I{} sort /dev/zero; wait; echo done")
+				if !strings.Contains(res.Stdout, "done") && res.Error == nil {
+					t.Errorf("run: %+v", res)
+				}
+				_, mem := treeCounters()
+				var worst int64
+				for _, m := range mem {
+					worst = max(worst, readInt(m))
+				}
+				t.Logf("memory of programs: most used by one worker's tree: %d MiB", worst>>20)
+				if limit := runtime.DefaultLimits().Memory + 96<<20; worst > limit {
+					t.Errorf("a worker's tree used %d MiB, over its %d MiB", worst>>20, limit>>20)
+				}
+			})
+		})
+	}
+}
+
+// processesWith lists the live processes whose command line contains marker.
+func processesWith(marker string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+			if st, _ := os.ReadFile("/proc/" + d.Name() + "/stat"); !strings.Contains(string(st), ") Z ") {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// TestSupervisor_bashTables: bash's parity and escape tables, against the worker production
+// uses, in every layer mode.
+func TestSupervisor_bashTables(t *testing.T) {
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			newInterp := func(t *testing.T) (runtime.Interpreter, string) { return open(t, s) }
+			t.Run("parity", func(t *testing.T) { bashtest.Parity(t, newInterp) })
+			t.Run("escapes", func(t *testing.T) { bashtest.Escapes(t, newInterp) })
+		})
+	}
+}
+
+// TestSupervisor_killedWorker_leavesNothing: when a worker dies in the middle of a run, what
+// its programs started dies too, in every layer mode (a PID namespace; else the worker's
+// cgroups, or its session).
+func TestSupervisor_killedWorker_leavesNothing(t *testing.T) {
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			ip, _ := open(t, s)
+			before := map[int]bool{}
+			for _, p := range workers(binary(t)) {
+				before[p] = true
+			}
+			run(t, ip, runtime.Bash, "echo warm")
+			mark := fmt.Sprintf("3.%05d", os.Getpid()%100000)
+			done := make(chan *runtime.Result, 1)
+			go func() {
+				res, _ := ip.Run(context.Background(), runtime.Request{Language: runtime.Bash,
+					Code: "seq 4 | sed 's/.*/" + mark + "/' > list; echo x | xargs -I{} xargs -a list -P 4 -n 1 sleep"})
+				done <- res
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(processesWith("sleep "+mark)) < 4 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := len(processesWith("sleep " + mark)); n < 4 {
+				t.Fatalf("%d sleepers started, want 4", n)
+			}
+			killed := 0
+			for _, p := range workers(binary(t)) {
+				if !before[p] {
+					unix.Kill(p, unix.SIGKILL) // the session's worker: the one started for it
+					killed++
+				}
+			}
+			if res := <-done; killed != 1 || res == nil || res.Error == nil || res.Error.Kind != runtime.ErrCrash {
+				t.Fatalf("killed %d workers; the run: %+v, want a crash", killed, res)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if left := processesWith("sleep " + mark); len(left) > 0 {
+				t.Errorf("%d programs outlived their killed worker", len(left))
+				for _, p := range left {
+					unix.Kill(p, unix.SIGKILL)
+				}
+			}
+		})
+	}
+}
