@@ -168,8 +168,12 @@ func (p *proc) exitReason() (kind string, why string) {
 		return "crash", "the worker used up its CPU time limit"
 	case ws.Signaled() && ws.Signal() == syscall.SIGSYS:
 		return "denied", "the worker made a forbidden system call and was killed"
+	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
+		// Not wasmbox's own kill: the kernel's OOM killer (the worker's memory cgroup) or an
+		// operator.
+		return "memory", "the worker was killed from outside wasmbox (SIGKILL), most likely for using more memory than its limit"
 	case ws.Signaled():
-		return "crash", fmt.Sprintf("the worker was killed by %s", ws.Signal())
+		return "crash", fmt.Sprintf("the worker was killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 	}
 	line := lastLine(out)
 	if line == "" {
