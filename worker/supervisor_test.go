@@ -679,7 +679,7 @@ func TestSupervisor_bigFreezes_heap(t *testing.T) {
 		ips[i], _ = open(t, s)
 		res, err := ips[i].Run(context.Background(), runtime.Request{Language: runtime.Python, Code: make200, Limits: limits})
 		if err != nil || res.Error != nil {
-			t.Fatalf("session %d: %v %+v", i, err, res)
+			t.Fatalf("session %d: %v %+v %+v", i, err, res, res.Error)
 		}
 	}
 	goruntime.GC()
