@@ -1,7 +1,7 @@
 # wasmbox: `make run` builds everything and serves; `make test` runs the whole suite.
 GO        ?= go
 BIN       := bin/wasmbox
-CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python311.zip
+CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python313.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
 

@@ -40,7 +40,7 @@ import (
 const (
 	// WorkspacePath is where the session's workspace is mounted, read-write; it is the guest's cwd.
 	WorkspacePath = "/workspace"
-	// StdlibPath holds python311.zip, read-only.
+	// StdlibPath holds the standard library's zip ([cpython.StdlibZip]), read-only.
 	StdlibPath = "/usr/local/lib"
 	// AssetsPath holds wasmbox's own guest modules (the driver), read-only.
 	AssetsPath = "/usr/lib/wasmbox"

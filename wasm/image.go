@@ -270,7 +270,7 @@ func (h *Host) BaseImage(ctx context.Context) (*Image, error) { return h.baseIma
 func buildHash(wasm []byte, assets fs.FS, env map[string]string) string {
 	sum := sha256.New()
 	sum.Write(wasm)
-	if zip, err := fs.ReadFile(cpython.Files, "python311.zip"); err == nil {
+	if zip, err := fs.ReadFile(cpython.Files, cpython.StdlibZip); err == nil {
 		sum.Write(zip)
 	}
 	if assets != nil {

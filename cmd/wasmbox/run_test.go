@@ -43,7 +43,7 @@ func TestRun_commands(t *testing.T) {
 		{name: "missing file", args: []string{"run", "/nonexistent.py"}, code: 2, err: "no such file"},
 		{name: "no args", args: nil, code: 2, err: "Usage"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, err: "unknown command"},
-		{name: "version", args: []string{"version"}, code: 0, out: "CPython 3.11.2"},
+		{name: "version", args: []string{"version"}, code: 0, out: "CPython 3.13.5"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

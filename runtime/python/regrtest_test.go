@@ -77,6 +77,9 @@ func TestCPythonRegressionSuite(t *testing.T) {
 sys.path.insert(0, "/workspace")
 os.makedirs("/workspace/tmp", exist_ok=True)
 import tempfile; tempfile.tempdir = "/workspace/tmp"
+# As regrtest without -u: tests that need a resource (cpu, network, ...) are skipped rather than
+# run because no resource list was given.
+import test.support; test.support.use_resources = []
 suite = unittest.defaultTestLoader.loadTestsFromName("test.%s")
 r = unittest.TextTestRunner(stream=sys.stderr, verbosity=0).run(suite)
 print("WASMBOX-REGRTEST run=%%d failures=%%d errors=%%d skipped=%%d" %% (r.testsRun, len(r.failures), len(r.errors), len(r.skipped)))
