@@ -20,7 +20,7 @@ func (s *Server) addTools() {
 	limits := fmt.Sprintf("Limits: %s per run, %d bytes of stdout and of stderr, %d MiB memory.", l.Timeout, l.MaxOutput, l.Memory>>20)
 
 	s.mcp.AddTool(mcplib.NewTool("execute_python_code",
-		mcplib.WithDescription("Run Python 3.11 code in a sandbox and return its stdout, stderr and any error. "+
+		mcplib.WithDescription("Run Python 3.13 code in a sandbox and return its stdout, stderr and any error. "+
 			"Standard library only (json, re, math, statistics, datetime, decimal, sqlite3, csv, collections, itertools, zoneinfo...); no pip packages, numpy or pandas, no network, threads or subprocesses. "+
 			"Variables, functions and imports persist between calls with the same session_id, like notebook cells; the value of a final expression is printed. "+
 			"Files are read and written in the working directory /workspace and persist in the session. "+limits+
