@@ -169,9 +169,9 @@ func (p *proc) exitReason() (kind string, why string) {
 	case ws.Signaled() && ws.Signal() == syscall.SIGSYS:
 		return "denied", "the worker made a forbidden system call and was killed"
 	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
-		// Not wasmbox's own kill: the kernel's OOM killer (the worker's memory cgroup) or an
-		// operator.
-		return "memory", "the worker was killed from outside wasmbox (SIGKILL), most likely for using more memory than its limit"
+		// Not wasmbox's own kill. Whether it was the OOM killer the worker's stderr may say
+		// (its cgroup's event counters); the kind stays a crash.
+		return "crash", "the worker was killed from outside wasmbox (SIGKILL: the kernel's OOM killer at its memory cgroup's limit, or an operator)"
 	case ws.Signaled():
 		return "crash", fmt.Sprintf("the worker was killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 	}
