@@ -115,7 +115,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			req := mcplib.CallToolRequest{}
 			req.Params.Name = *tool
-			for time.Now().Before(deadline) && (*calls == 0 || callsStarted.Add(1) <= int64(*calls)) {
+			for ctx.Err() == nil && time.Now().Before(deadline) && (*calls == 0 || callsStarted.Add(1) <= int64(*calls)) {
 				t0 := time.Now()
 				if *fresh {
 					if sid = newSession(); sid == "" {

@@ -143,6 +143,20 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(load.String(), "calls/s") || !strings.Contains(load.String(), "p99") {
 		t.Errorf("load output: %s", load.String())
 	}
+	// A signal (the context's end) stops a load before its duration.
+	sigCtx, cancelLoad := context.WithCancel(context.Background())
+	stopped := make(chan int, 1)
+	go func() {
+		var out strings.Builder
+		stopped <- loadCmd(sigCtx, []string{"--url", "http://" + addr + "/mcp", "--clients", "2", "--duration", "10m"}, &out, &out)
+	}()
+	time.Sleep(time.Second)
+	cancelLoad()
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatal("load went on for a minute after its context ended")
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
