@@ -84,7 +84,7 @@ type Front struct {
 	// authFailures bounds requests with a wrong or missing API key per client address.
 	authFailures *failures
 	keyHashes    [][32]byte
-	uploads      *uploadGate
+	uploads      *Gate
 	bodies       *bodyBudget
 }
 
@@ -140,7 +140,7 @@ func New(cfg Config) (*Front, error) {
 	// Each client may hold a few bodies of the largest size, the server many more.
 	perClient := max(MaxBodyBytesPerClient, 4*(int64(cfg.MaxCodeBytes)+64<<10))
 	f.bodies = newBodyBudget(max(MaxBodyBytesInFlight, 4*perClient), perClient)
-	f.uploads = &uploadGate{perOwner: map[string]int{}, max: cfg.MaxUploads, per: cfg.MaxUploadsPerOwner}
+	f.uploads = NewGate(cfg.MaxUploads, cfg.MaxUploadsPerOwner)
 	f.keyHashes = hashKeys(cfg.APIKeys)
 	return f, nil
 }

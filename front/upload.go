@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
 
 	"wasmbox/sessions"
 )
@@ -35,48 +34,25 @@ const (
 // ErrForm marks a malformed upload form; its message says what was wrong.
 var ErrForm = errors.New("bad upload form")
 
-// uploadGate counts the uploads in progress, in total and per owner. It is safe for
-// concurrent use.
-type uploadGate struct {
-	mu       sync.Mutex
-	total    int
-	perOwner map[string]int
-	max, per int
-}
-
 // BeginUpload admits an upload of c, or answers 429 (c has [Config.MaxUploadsPerOwner]
 // uploads in progress) or 503 (the server has [Config.MaxUploads]) and returns ok false.
 // Admitted, the caller calls end when the upload is over. Nobody waits: a refused client
 // retries.
 func (f *Front) BeginUpload(w http.ResponseWriter, c Caller) (end func(), ok bool) {
-	g := f.uploads
-	owner := c.Owner()
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	end, err := f.uploads.Enter(c.Owner())
+	max, per := f.uploads.Caps()
 	switch {
-	case g.perOwner[owner] >= g.per:
+	case errors.Is(err, ErrOwnerBusy):
 		f.Reject("uploads_per_owner")
-		TooMany(w, 5, fmt.Sprintf("you have %d uploads in progress, the most one client may send at once; retry when one is done", g.per))
+		TooMany(w, 5, fmt.Sprintf("you have %d uploads in progress, the most one client may send at once; retry when one is done", per))
 		return nil, false
-	case g.total >= g.max:
+	case err != nil:
 		f.Reject("uploads")
 		w.Header().Set("Retry-After", "5")
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("the server is taking %d uploads at once, its most; retry in a few seconds", g.max)})
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("the server is taking %d uploads at once, its most; retry in a few seconds", max)})
 		return nil, false
 	}
-	g.total++
-	g.perOwner[owner]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			g.total--
-			if g.perOwner[owner]--; g.perOwner[owner] <= 0 {
-				delete(g.perOwner, owner)
-			}
-		})
-	}, true
+	return end, true
 }
 
 // UploadedFile is one file part of an upload form, read as it arrives: Body yields its bytes

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 
+	"wasmbox/front"
 	"wasmbox/sessions"
 )
 
@@ -24,36 +24,22 @@ const (
 	maxReadsPerOwner = 4
 )
 
-// readGate counts read_file calls in progress. It is safe for concurrent use.
-type readGate struct {
-	mu       sync.Mutex
-	total    int
-	perOwner map[string]int
-}
+// readGate bounds read_file calls in progress ([front.Gate]) and words its refusals for MCP
+// clients.
+type readGate struct{ gate *front.Gate }
+
+func newReadGate() *readGate { return &readGate{gate: front.NewGate(maxReads, maxReadsPerOwner)} }
 
 // begin admits a read of owner, or says why not; done ends it.
 func (g *readGate) begin(owner string) (done func(), err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	done, err = g.gate.Enter(owner)
 	switch {
-	case g.perOwner[owner] >= maxReadsPerOwner:
+	case errors.Is(err, front.ErrOwnerBusy):
 		return nil, fmt.Errorf("you have %d read_file calls in progress, the most at once; retry when one is done", maxReadsPerOwner)
-	case g.total >= maxReads:
+	case err != nil:
 		return nil, fmt.Errorf("the server is answering %d read_file calls at once, its most; retry in a moment (or download over HTTP at /api/sessions/{id}/files/{path})", maxReads)
 	}
-	g.total++
-	g.perOwner[owner]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			g.total--
-			if g.perOwner[owner]--; g.perOwner[owner] <= 0 {
-				delete(g.perOwner, owner)
-			}
-		})
-	}, nil
+	return done, nil
 }
 
 func (s *Server) addFileTools() {

@@ -28,7 +28,7 @@ type Server struct {
 
 // New builds the MCP server on f.
 func New(f *front.Front, opts ...Option) *Server {
-	s := &Server{front: f, streams: newStreamGate(f), sessions: newMCPSessions(f.ClientKey), reads: &readGate{perOwner: map[string]int{}}}
+	s := &Server{front: f, streams: newStreamGate(f), sessions: newMCPSessions(f.ClientKey), reads: newReadGate()}
 	for _, o := range opts {
 		o(s)
 	}
