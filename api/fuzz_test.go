@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,21 +12,6 @@ import (
 	"wasmbox/front"
 	"wasmbox/internal/fronttest"
 )
-
-// checkJSON fails unless a fuzzed request got one of the statuses allowed and a JSON body.
-func checkJSON(t *testing.T, w *httptest.ResponseRecorder, allowed ...int) {
-	t.Helper()
-	ok := false
-	for _, s := range allowed {
-		ok = ok || w.Code == s
-	}
-	if !ok {
-		t.Errorf("status %d, want one of %v: %s", w.Code, allowed, w.Body)
-	}
-	if !json.Valid(w.Body.Bytes()) {
-		t.Errorf("response is not JSON: %q", w.Body)
-	}
-}
 
 // FuzzRun: any body POSTed to run gets a JSON answer: a run, or 400/413 saying what was wrong.
 // The seed corpus (testdata/fuzz) runs with every go test.
@@ -47,7 +31,7 @@ func FuzzRun(f *testing.F) {
 		r.Host = "localhost"
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		checkJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge)
+		fronttest.CheckJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge)
 	})
 }
 
@@ -70,7 +54,7 @@ func FuzzUpload(f *testing.F) {
 		r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		checkJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusInsufficientStorage)
+		fronttest.CheckJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusInsufficientStorage)
 		filepath.Walk(info.Workspace, func(p string, fi os.FileInfo, err error) error {
 			if err == nil && strings.HasSuffix(p, ".tmp") && strings.Contains(p, ".upload-") {
 				t.Errorf("left behind: %s", p)

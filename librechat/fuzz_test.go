@@ -2,7 +2,6 @@ package librechat
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,20 +10,6 @@ import (
 	"wasmbox/front"
 	"wasmbox/internal/fronttest"
 )
-
-func checkJSON(t *testing.T, w *httptest.ResponseRecorder, allowed ...int) {
-	t.Helper()
-	ok := false
-	for _, s := range allowed {
-		ok = ok || w.Code == s
-	}
-	if !ok {
-		t.Errorf("status %d, want one of %v: %s", w.Code, allowed, w.Body)
-	}
-	if !json.Valid(w.Body.Bytes()) {
-		t.Errorf("response is not JSON: %q", w.Body)
-	}
-}
 
 // FuzzExec: any body POSTed to /exec gets a JSON answer: a run, or an error saying what was
 // wrong. The seed corpus (testdata/fuzz) runs with every go test.
@@ -42,7 +27,7 @@ func FuzzExec(f *testing.F) {
 		r.Host = "localhost"
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		checkJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable)
+		fronttest.CheckJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable)
 	})
 }
 
@@ -63,7 +48,7 @@ func FuzzUpload(f *testing.F) {
 		r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		checkJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusInsufficientStorage, http.StatusServiceUnavailable)
+		fronttest.CheckJSON(t, w, http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusInsufficientStorage, http.StatusServiceUnavailable)
 		// Each upload makes its own session: a failed one leaves none, and none pile up here.
 		left := mgr.List(front.Caller{Addr: "192.0.2.1"}.Owner())
 		if w.Code != http.StatusOK && len(left) > 0 {

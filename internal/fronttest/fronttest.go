@@ -4,9 +4,11 @@ package fronttest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -124,4 +126,16 @@ func ServeEcho(t testing.TB, cfg front.Config, mounts func(*front.Front) []front
 	}
 	t.Cleanup(func() { mgr.Close() })
 	return f.Handler(mounts(f)...), mgr
+}
+
+// CheckJSON fails t unless w's status is one of allowed and its body is JSON: what every
+// front must answer to any input, fuzzed ones too.
+func CheckJSON(t testing.TB, w *httptest.ResponseRecorder, allowed ...int) {
+	t.Helper()
+	if !slices.Contains(allowed, w.Code) {
+		t.Errorf("status %d, want one of %v: %s", w.Code, allowed, w.Body)
+	}
+	if !json.Valid(w.Body.Bytes()) {
+		t.Errorf("response is not JSON: %q", w.Body)
+	}
 }
