@@ -192,7 +192,7 @@ def _no_symlink(*args, **kwargs):
 WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", "functools",
         "statistics", "decimal", "fractions", "string", "textwrap", "csv", "io", "copy", "dataclasses",
         "enum", "typing", "pathlib", "base64", "hashlib", "struct", "heapq", "bisect", "operator",
-        "uuid", "tempfile", "zoneinfo", "pprint")
+        "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas")
 
 
 def _restored(files):
@@ -200,6 +200,11 @@ def _restored(files):
     that were open when the image was made (their descriptors did not survive) closed."""
     import random
     random.seed()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        # numpy's global RandomState was seeded when the image was made: every session would
+        # draw the same numbers from np.random.rand() without this.
+        np.random.seed()
     import tempfile
     tempfile._name_sequence = None
     closed = []

@@ -168,6 +168,9 @@ var guestEnv = map[string]string{
 	"HOME":                    wasm.WorkspacePath,
 	"LANG":                    "C.UTF-8",
 	"TMPDIR":                  wasm.WorkspacePath,
+	// pytz reads zones from here (the host serves Debian's tzdata there) instead of scanning
+	// its copy inside the stdlib zip, which takes seconds per zone lookup.
+	"PYTZ_TZDATADIR": "/usr/share/zoneinfo",
 }
 
 // start makes one guest from the base image and asks its driver for the version.

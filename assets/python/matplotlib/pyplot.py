@@ -54,9 +54,17 @@ def _color(c, axes=None):
         _unsupported("color %r" % (c,))
 
 
+def _plain(values):
+    """numpy arrays and scalars, pandas Series and Index as plain Python values."""
+    if hasattr(values, "tolist") and not isinstance(values, (str, bytes)):
+        return values.tolist()
+    return values
+
+
 def _nums(values, what="values"):
     if values is None:
         return None
+    values = _plain(values)
     if isinstance(values, (int, float)):
         return [float(values)]
     out = []
@@ -150,6 +158,7 @@ class Axes:
                              "marker": marker, "alpha": float(alpha or 1), "label": _label(label)})
 
     def _bar(self, x, h, width, color, label, horizontal, kw):
+        x = _plain(x)
         if isinstance(x, (str, int, float)):
             x = [x]
         x = list(x)

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Builds numpy for wasm32-wasi against the CPython core (core.sh), as objects to be linked
+# statically into python.wasm by build.sh: extension modules become built-in modules.
+#
+# Pinned inputs (sha256 checked on every use):
+#   numpy  2.5.5  sdist from the Python package index (its own vendored meson builds it)
+#   Cython 3.3.1  py3-none-any wheel (Cython's pure-Python mode; runs on the build Python)
+#   ninja         Debian's ninja-build
+#
+# How: meson cross-compiles with clang-16 for wasm32-wasi; the build Python (native 3.13.5,
+# core.sh) stands in for the target interpreter, with sysconfig pointed at the wasm build's
+# data (_PYTHON_PROJECT_BASE, _PYTHON_HOST_PLATFORM, _PYTHON_SYSCONFIGDATA_NAME), so meson sees
+# wasm32-wasi's include paths and extension suffix. Only objects and static libraries are built
+# (ninja on those targets); wasm32-wasi has no shared libraries.
+#
+# Options and why:
+#   -Dblas=none -Dlapack=none    no BLAS/LAPACK: numpy's own lapack_lite and unoptimized loops
+#   -Ddisable-threading=true     WASI preview 1 has no threads
+#   -Ddisable-optimization=true, -Dcpu-baseline=none, -Dcpu-dispatch=none,
+#   -Ddisable-svml/highway/intel-sort=true: no SIMD dispatch (wasm32 has no runtime CPU features)
+#   long double: clang's wasm32 long double is IEEE binary128 (IEEE_QUAD_LE), done in software.
+#
+# Output, in ${XDG_CACHE_HOME:-~/.cache}/wasmbox/numpy-2.5.5-<hash>/ (<hash> covers this script,
+# lib.sh, the toolchain and the core's directory):
+#   modules      one line per extension module: "dotted.name PyInit_symbol object-files..."
+#   lib/         the objects and static libraries the modules need (shared libraries deduplicated)
+#   site/        numpy's Python files as installed (compiled into the stdlib zip by build.sh)
+#   include/     numpy's C headers (pandas compiles against them)
+#
+# Usage: numpy.sh CORE_DIR          build (or reuse) and print the directory
+#        numpy.sh --dir CORE_DIR    print the directory only
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+NPVER=2.5.5
+NUMPY_SDIST="numpy-$NPVER.tar.gz|$PYPI_FILES/4e/3a/8770c288c47f0b5c2a786d3c20e79f66fd245f2d42cd232d7cd5e00e83e5/numpy-$NPVER.tar.gz|5cddc243c75114ba845f01b1f87aca1572dbf7b6c2d88636ed3e1d2bccd7f1bf"
+
+only_dir=0
+if [ "${1:-}" = "--dir" ]; then only_dir=1; shift; fi
+CORE=${1:?usage: numpy.sh [--dir] CORE_DIR}
+out="$cache_root/numpy-$NPVER-$(echo "$CORE" | hash_of "$0" "$here/lib.sh" "$here/collect.py" -)"
+if [ $only_dir = 1 ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
+[ -f "$CORE/.complete" ] || { echo "numpy.sh: $CORE is not a complete CPython core build" >&2; exit 1; }
+ensure_packages
+
+for entry in "$NUMPY_SDIST" "$CYTHON_WHEEL"; do
+  IFS='|' read -r name url sum <<<"$entry"
+  fetch "$name" "$url" "$sum"
+done
+
+rm -rf "$out" && mkdir -p "$out"
+trap '[ -f "$out/.complete" ] || { rm -rf "$out.failed"; mv "$out" "$out.failed"; echo "numpy.sh: the failed build is kept in $out.failed" >&2; }' EXIT
+W=$out/work; mkdir -p "$W"
+cd "$W"
+tar xzf "$src/numpy-$NPVER.tar.gz"
+cross_tools "$W" "$CORE"
+BUILD_PYTHON=$CORE/native/build/python
+"$W/tools/cython" --version >&2
+
+# numpy.random.mtrand compiles its own copy of the random distributions with the legacy ABI
+# (RAND_INT_TYPE is long: 32 bits on wasm32, 64 in numpy.random._generator's shared copy), under
+# the same names. Linked into one python.wasm the two would collide, and one module would call
+# the other's functions with the wrong signature. A header forced into mtrand's compiles renames
+# its copy (wasmbox_legacy_<name>); collect.py fails the build if any symbol still collides.
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/include/numpy/random/distributions.h" > legacy_rename.h <<'PY'
+import re, sys
+names = sorted({n for n in re.findall(r"DECLDIR\s+[^;(]*?\b(\w+)\s*\(", open(sys.argv[1]).read()) if n.startswith("random_")})
+if len(names) < 20:
+    sys.exit(f"legacy_rename: only {len(names)} functions found in {sys.argv[1]}")
+for n in names:
+    print(f"#define {n} wasmbox_legacy_{n}")
+PY
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/random/meson.build" "$W/legacy_rename.h" <<'PY'
+import pathlib, sys
+p = pathlib.Path(sys.argv[1])
+old = "['-DNP_RANDOM_LEGACY=1'], [npymath_lib],"
+s = p.read_text()
+if s.count(old) != 1:
+    sys.exit("numpy.sh: numpy/random/meson.build no longer has mtrand's legacy flags; revisit the rename")
+p.write_text(s.replace(old, f"['-DNP_RANDOM_LEGACY=1', '-include', '{sys.argv[2]}'], [npymath_lib],"))
+PY
+
+ts "numpy 1. configure"
+cd "numpy-$NPVER"
+PATH=$W/tools:$PATH "$W/tools/python" vendored-meson/meson/meson.py setup --cross-file "$W/cross.ini" \
+  --buildtype=release -Doptimization=2 -Db_ndebug=if-release \
+  -Dblas=none -Dlapack=none -Dallow-noblas=true -Ddisable-threading=true -Ddisable-optimization=true \
+  -Dcpu-baseline=none -Dcpu-dispatch=none -Ddisable-svml=true -Ddisable-highway=true -Ddisable-intel-sort=true \
+  "$W/b" > "$W/setup.out" 2>&1 || { tail -40 "$W/setup.out" >&2; exit 1; }
+
+ts "numpy 2. compile (objects and static libraries only)"
+cd "$W/b"
+targets=$(ninja -t targets all | cut -d: -f1 | grep -E '\.(o|a)$')
+PATH=$W/tools:$PATH ninja -j"$(nproc)" $targets > "$W/ninja.out" 2>&1 || { tail -40 "$W/ninja.out" >&2; exit 1; }
+
+ts "numpy 3. modules, objects, Python files"
+"$BUILD_PYTHON" "$here/collect.py" --build "$W/b" --out "$out" --name numpy
+mkdir -p "$out/include" && cp -r "$out/site/numpy/_core/include/numpy" "$out/include/"
+rm -rf "$W"
+touch "$out/.complete"
+echo "$out"
