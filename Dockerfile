@@ -6,7 +6,8 @@ FROM golang:1.26-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       make curl ca-certificates tzdata npm \
-      clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 gcc libc6-dev xz-utils tcl8.6 wabt binaryen \
+      clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 \
+      ninja-build unzip gcc libc6-dev xz-utils tcl8.6 wabt binaryen \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./

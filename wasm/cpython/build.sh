@@ -39,7 +39,7 @@ pandas=$("$here/pandas.sh" --dir "$core" "$numpy")
 wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/lib.sh")"
 PACKAGES="$numpy $pandas"
 out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" "$numpy" "$pandas" "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
-  hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxx.c" -)"
+  hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxx.c" "$here/patches.py" -)"
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$out"
   exit 0
@@ -100,6 +100,12 @@ archives=""
 for p in $PACKAGES; do
   while read -r a; do archives+=" $p/lib/$a"; done < "$p/libs"
 done
+# A global symbol defined in two archives (two packages, or a package and CPython) would bind
+# one to the other's code, silently: fail instead.
+for a in $archives "$core/build/libpython$PYMM.a"; do
+  llvm-nm-16 --defined-only --extern-only --no-weak "$a" 2>/dev/null | awk -v a="${a##*/}" 'NF == 3 && $2 ~ /^[TDBRC]$/ {print $3, a}'
+done | sort -u | awk '{n[$1]++; w[$1] = w[$1] " " $2} END {for (s in n) if (n[s] > 1) print s ":" w[s]}' > duplicates.txt
+[ ! -s duplicates.txt ] || { echo "global symbols defined more than once:" >&2; head -20 duplicates.txt >&2; exit 1; }
 # The compile and link commands are make's own for python.wasm (read from its log), so the
 # reactor gets exactly the interpreter's flags, libraries and stack size. libc++ serves the
 # packages' C++ sources (built without exceptions).
@@ -130,10 +136,12 @@ if [ "${WASM_OPT:-0}" = 1 ]; then
 fi
 
 ts "7. stdlib zip of sourceless .pyc (compiled by the build Python: the same bytecode magic)"
-"$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$wheels" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$here "$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$wheels" <<'PY'
 import importlib.util, marshal, pathlib, sys, zipfile
+import patches
 src, extra, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 packages = [pathlib.Path(p) for p in sys.argv[4:]]
+patched = 0
 # Packages that cannot work under WASI (no threads, processes, GUI, pip) or are tests.
 EXCL = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
         "__pycache__", "site-packages", "venv", "multiprocessing", "curses"}
@@ -153,12 +161,16 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
             # deflated (sympy alone is 21 MB stored), numpy and pandas are in the base image.
             how = zipfile.ZIP_DEFLATED if base in packages else zipfile.ZIP_STORED
             if p.suffix == ".py":
-                code = compile(p.read_bytes(), str(rel), "exec", dont_inherit=True, optimize=0)
+                source, k = patches.apply(str(rel), p.read_bytes()) if base in packages else (p.read_bytes(), 0)
+                patched += k
+                code = compile(source, str(rel), "exec", dont_inherit=True, optimize=0)
                 zf.writestr(zi(str(rel.with_suffix(".pyc"))), importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code), how)
                 n += 1
             elif base in packages and (p.suffix not in NOT_DATA or ".dist-info" in str(rel)):
                 zf.writestr(zi(str(rel)), p.read_bytes(), how)
                 data += 1
+if patched != len(patches.PATCHES):
+    sys.exit(f"{len(patches.PATCHES) - patched} of the patches in patches.py found no file")
 if not any(n.startswith("_sysconfigdata_") for n in zipfile.ZipFile(out).namelist()):
     sys.exit("no _sysconfigdata module in the stdlib zip")
 print(n, "modules and", data, "data files", file=sys.stderr)

@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--nm", default="llvm-nm-16")
     ap.add_argument("--ar", default="llvm-ar-16")
     a = ap.parse_args()
-    b = a.build
+    b = a.build.resolve()
     info = b / "meson-info"
     targets = json.loads((info / "intro-targets.json").read_text())
     installed = json.loads((info / "intro-installed.json").read_text())
@@ -140,6 +140,15 @@ def main():
                 sys.exit(f"collect: symbol {s} is defined by {owner[s]} and {o}")
             owner[s] = o
         kept.append(o)
+    for x in archives:
+        out = subprocess.run([a.nm, "--defined-only", "--extern-only", "--no-weak", str(b / x)],
+                             check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[1] in "TDBRC":
+                if f[2] in owner and owner[f[2]] != x:
+                    sys.exit(f"collect: symbol {f[2]} is defined by {owner[f[2]]} and {x}")
+                owner[f[2]] = x
 
     lib = a.out / "lib"
     lib.mkdir(parents=True, exist_ok=True)

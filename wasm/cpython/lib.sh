@@ -70,9 +70,12 @@ hash_of() { { cat "$@"; toolchain_id; } | sha256sum | cut -c1-16; }
 # CORE, writes W/tools/python (the build Python standing in for the wasm interpreter: sysconfig
 # reads the wasm build's data, so meson sees wasm32-wasi's include paths and extension suffix),
 # W/tools/cython (Cython from its wheel, on the build Python) and W/cross.ini (clang-16 for
-# wasm32-wasi). Both wrappers keep a PYTHONPATH given to them after their own.
+# wasm32-wasi). Both wrappers keep a PYTHONPATH given to them after their own. Further arguments
+# are added to every C and C++ compile.
 cross_tools() {
-  local W=$1 CORE=$2
+  local W=$1 CORE=$2 extra="" a
+  shift 2
+  for a in "$@"; do extra+=", '$a'"; done
   local build_python=$CORE/native/build/python wbuild=$CORE/build sysroot=$CORE/sysroot plat_lib
   plat_lib=$(cd "$wbuild/build" && ls -d lib.wasi-wasm32-*)
   mkdir -p "$W/tools"
@@ -111,8 +114,8 @@ needs_exe_wrapper = true
 longdouble_format = 'IEEE_QUAD_LE'
 
 [built-in options]
-c_args = ['-fno-strict-aliasing']
-cpp_args = ['-isystem', '$sysroot/include/wasm32-wasi/c++/v1', '-Drestrict=__restrict']
+c_args = ['-fno-strict-aliasing'$extra]
+cpp_args = ['-isystem', '$sysroot/include/wasm32-wasi/c++/v1', '-Drestrict=__restrict'$extra]
 INI
 }
 CYTHON_WHEEL="cython-3.3.1-py3-none-any.whl|$PYPI_FILES/9d/55/088578d75bc8dbcbc535af04b1d596ff227ca756dd74f9d3c1c526f955d0/cython-3.3.1-py3-none-any.whl|61abc7feedd20dac6c4ff7ab3a30e17136a067b242ab9253e2b4a6d9a72c2b61"

@@ -62,10 +62,13 @@ BUILD_PYTHON=$CORE/native/build/python
 # the same names. Linked into one python.wasm the two would collide, and one module would call
 # the other's functions with the wrong signature. A header forced into mtrand's compiles renames
 # its copy (wasmbox_legacy_<name>); collect.py fails the build if any symbol still collides.
-"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/include/numpy/random/distributions.h" > legacy_rename.h <<'PY'
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/random/src/distributions/distributions.c" > legacy_rename.h <<'PY'
 import re, sys
-names = sorted({n for n in re.findall(r"DECLDIR\s+[^;(]*?\b(\w+)\s*\(", open(sys.argv[1]).read()) if n.startswith("random_")})
-if len(names) < 20:
+# The functions distributions.c defines without `static` (definitions start at column 0).
+src = open(sys.argv[1]).read()
+names = sorted({n for n in re.findall(r"^(?!static)[A-Za-z_][\w \t*]*?\b(\w+)\s*\(", src, re.M)
+                if n.startswith("random_")})
+if len(names) < 40:
     sys.exit(f"legacy_rename: only {len(names)} functions found in {sys.argv[1]}")
 for n in names:
     print(f"#define {n} wasmbox_legacy_{n}")

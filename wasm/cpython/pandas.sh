@@ -48,9 +48,26 @@ trap '[ -f "$out/.complete" ] || { rm -rf "$out.failed"; mv "$out" "$out.failed"
 W=$out/work; mkdir -p "$W"
 cd "$W"
 tar xzf "$src/pandas-$PDVER.tar.gz"
+BUILD_PYTHON=$CORE/native/build/python
+# pandas vendors a few of numpy's datetime functions under numpy's names (with other
+# signatures) in its pandas_datetime module; linked into one python.wasm they would collide, so
+# that module's copies are renamed by a header forced into its compiles (other modules reach
+# them through the module's capsule). build.sh fails the build if any other global symbol is
+# defined twice.
+for f in add_minutes_to_datetimestruct get_datetime_metadata_from_dtype get_datetimestruct_days is_leapyear; do
+  echo "#define $f wasmbox_pandas_$f"
+done > rename.h
+"$BUILD_PYTHON" - "pandas-$PDVER/pandas/_libs/meson.build" "$W/rename.h" <<'PY'
+import pathlib, sys
+p = pathlib.Path(sys.argv[1])
+old = "'src/datetime/pd_datetime.c',\n        ],\n        'c_args': strict_c_args,"
+s = p.read_text()
+if s.count(old) != 1:
+    sys.exit("pandas.sh: pandas/_libs/meson.build no longer builds pandas_datetime as expected; revisit the rename")
+p.write_text(s.replace(old, old[:-1] + f" + ['-include', '{sys.argv[2]}'],"))
+PY
 cross_tools "$W" "$CORE"
 mkdir meson && (cd meson && unzip -q "$src/meson-1.12.1-py3-none-any.whl")
-BUILD_PYTHON=$CORE/native/build/python
 
 # Build-time stand-ins: numpy (headers, .pxd files and get_include(), nothing to run), and
 # versioneer, which generate_version.py imports but does not call when the sdist carries

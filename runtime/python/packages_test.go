@@ -1,0 +1,135 @@
+package python
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The packages linked into python.wasm (numpy, pandas) and those in the stdlib zip import and
+// work in a new interpreter.
+func TestPackages_import(t *testing.T) {
+	ip, _ := newInterp(t)
+	cases := []struct{ name, code, want string }{
+		{"numpy", "import numpy as np\nprint(np.__version__, np.arange(10).sum(), np.intp.__name__, np.dtype(int).name)", "2.5.5 45 int32 int32\n"},
+		{"numpy built-in modules", "import numpy, sys\nprint('numpy._core._multiarray_umath' in sys.builtin_module_names)", "True\n"},
+		{"pandas", "import pandas as pd\nprint(pd.__version__, pd.Series([1, 2, 3]).sum())", "3.1.1 6\n"},
+		{"linalg", "import numpy as np\nprint(np.linalg.solve([[3, 1], [1, 2]], [9, 8]))", "[2. 3.]\n"},
+		{"fft", "import numpy as np\nprint(np.fft.rfft([1, 2, 3, 4]).tolist())", "[(10+0j), (-2+2j), (-2+0j)]\n"},
+		{"seeded generator", "import numpy as np\nprint(np.random.default_rng(42).integers(0, 100, 5))", "[ 8 77 65 43 43]\n"},
+		{"legacy RandomState", "import numpy as np\nr = np.random.RandomState(1)\nprint(r.randint(0, 100, 3), r.multinomial(10, [0.5, 0.5]).sum(), np.random.default_rng(1).multinomial(10, [0.2, 0.8]).sum())", "[37 12 72] 10 10\n"},
+		{"groupby", "import pandas as pd\ndf = pd.DataFrame({'k': ['a', 'b', 'a'], 'v': [1, 2, 3]})\nprint(df.groupby('k')['v'].sum().to_dict())", "{'a': 4, 'b': 2}\n"},
+		{"datetime and time zones", "import pandas as pd\nprint(pd.Timestamp('2024-03-10 12:00', tz='America/New_York').tz_convert('UTC'))", "2024-03-10 16:00:00+00:00\n"},
+		{"to_markdown (tabulate)", "import pandas as pd\nprint(pd.DataFrame({'a': [1]}).to_markdown(index=False))", "|   a |\n|----:|\n|   1 |\n"},
+		{"sympy", "import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x**2 - 4, x), sp.integrate(sp.sin(x), (x, 0, sp.pi)))", "[-2, 2] 2\n"},
+		{"networkx", "import networkx as nx\ng = nx.path_graph(4)\nprint(nx.shortest_path(g, 0, 3))", "[0, 1, 2, 3]\n"},
+		{"yaml", "import yaml\nprint(yaml.safe_load('a: [1, 2]'))", "{'a': [1, 2]}\n"},
+		{"bs4", "from bs4 import BeautifulSoup\nprint(BeautifulSoup('<p>hi <b>there</b></p>', 'html.parser').b.text)", "there\n"},
+		{"dateutil and pytz", "from dateutil import parser\nimport pytz\nd = parser.parse('2024-07-01 09:30')\nprint(pytz.timezone('Europe/Paris').localize(d).isoformat())", "2024-07-01T09:30:00+02:00\n"},
+		{"metadata", "import importlib.metadata as m\nprint(m.version('openpyxl'), m.version('tabulate'))", "3.1.5 0.10.0\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := run(t, ip, c.code)
+			if res.Error != nil || res.Stdout != c.want {
+				t.Errorf("got %q, error %+v\n%s\nwant %q", res.Stdout, res.Error, res.Stderr, c.want)
+			}
+		})
+	}
+}
+
+// Files in the workspace go through pandas' readers and writers: CSV, JSON, and .xlsx through
+// openpyxl.
+func TestPackages_pandasFiles(t *testing.T) {
+	ip, dir := newInterp(t)
+	if err := os.WriteFile(filepath.Join(dir, "sales.csv"), []byte("region,month,amount\nnorth,2024-01,10\nsouth,2024-01,7\nnorth,2024-02,12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, ip, `import pandas as pd
+df = pd.read_csv("sales.csv", parse_dates=["month"])
+p = df.pivot_table(index="region", values="amount", aggfunc="sum")
+p.to_excel("report.xlsx")
+back = pd.read_excel("report.xlsx", index_col=0)
+df.to_json("sales.json", orient="records")
+print(back["amount"].to_dict(), len(pd.read_json("sales.json")), df["month"].dt.month.tolist())`)
+	if want := "{'north': 22, 'south': 7} 3 [1, 1, 2]\n"; res.Error != nil || res.Stdout != want {
+		t.Fatalf("got %q, error %+v\n%s\nwant %q", res.Stdout, res.Error, res.Stderr, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "report.xlsx")); err != nil || !bytes.HasPrefix(b, []byte("PK")) {
+		t.Errorf("report.xlsx is not a zip (xlsx): %v", err)
+	}
+}
+
+// The example of the server wasmbox replaces runs as written: numpy arrays into the plotting
+// subset, and pandas values plot too.
+func TestPackages_gradioExample(t *testing.T) {
+	ip, _ := newInterp(t)
+	res := run(t, ip, `import numpy as np
+import matplotlib.pyplot as plt
+x = np.linspace(0, 10, 100)
+y = np.sin(x) * np.exp(-x/10)
+plt.figure(figsize=(10, 6))
+plt.plot(x, y, 'b-', linewidth=2, label='Damped sine wave')
+plt.title('Example Plot')
+plt.xlabel('X values')
+plt.ylabel('Y values')
+plt.legend()
+plt.grid(True, alpha=0.3)
+plt.show()`)
+	if res.Error != nil || len(res.Images) != 1 || !bytes.HasPrefix(res.Images[0].Data, pngMagic) {
+		t.Fatalf("gradio example: %+v %s, %d images", res.Error, res.Stderr, len(res.Images))
+	}
+	res = run(t, ip, `import pandas as pd
+s = pd.Series([3, 1, 4, 1, 5], index=list("abcde"))
+df = pd.DataFrame({"x": np.arange(5), "y": np.arange(5) ** 2})
+plt.plot(df["x"], df["y"], "o-")
+plt.bar(s.index, s.values)
+plt.hist(np.random.default_rng(0).normal(size=200), bins=10)
+plt.scatter(df.x, df.y)
+plt.show()`)
+	if res.Error != nil || len(res.Images) != 1 {
+		t.Fatalf("pandas values: %+v %s, %d images", res.Error, res.Stderr, len(res.Images))
+	}
+}
+
+// numpy's global random state is seeded when the base image is made; each new interpreter
+// must draw its own numbers.
+func TestPackages_randomPerInterpreter(t *testing.T) {
+	a, _ := newInterp(t)
+	b, _ := newInterp(t)
+	code := "import numpy as np\nprint(np.random.rand(3).tolist())"
+	ra, rb := run(t, a, code), run(t, b, code)
+	if ra.Error != nil || rb.Error != nil || ra.Stdout == "" {
+		t.Fatalf("%+v %s / %+v %s", ra.Error, ra.Stderr, rb.Error, rb.Stderr)
+	}
+	if ra.Stdout == rb.Stdout {
+		t.Errorf("two new interpreters drew the same numbers from np.random: %s", ra.Stdout)
+	}
+}
+
+// A session with pandas data survives a freeze and thaw into another interpreter.
+func TestPackages_freezeThaw(t *testing.T) {
+	a, _ := newInterp(t)
+	res := run(t, a, `import numpy as np, pandas as pd
+df = pd.DataFrame({"k": list("abcab"), "v": np.arange(5.0)})
+df["when"] = pd.date_range("2024-01-01", periods=5, freq="D", tz="UTC")
+arr = np.random.default_rng(7).normal(size=(200, 200))`)
+	if res.Error != nil {
+		t.Fatalf("setup: %+v %s", res.Error, res.Stderr)
+	}
+	snap, err := freeze(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("snapshot with pandas loaded and a 200x200 array: %d bytes", len(snap))
+	b, _ := newInterp(t)
+	if _, err := b.Thaw(context.Background(), bytes.NewReader(snap)); err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, b, `print(df.groupby("k")["v"].sum().to_dict(), df["when"].iloc[-1].day, round(float(arr.std()), 2))`)
+	if want := "{'a': 3.0, 'b': 5.0, 'c': 2.0} 5 1.0\n"; res.Error != nil || res.Stdout != want {
+		t.Errorf("after thaw: %q %+v %s, want %q", res.Stdout, res.Error, res.Stderr, want)
+	}
+}
