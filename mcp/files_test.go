@@ -114,6 +114,22 @@ func TestServer_plots(t *testing.T) {
 	if strings.Contains(textOf(res), "iVBOR") {
 		t.Error("base64 image data in the text block")
 	}
+	// The example of the Gradio server wasmbox replaces, as written: numpy arrays plotted.
+	res = call(t, c, "execute_python_code", map[string]any{"code": `import numpy as np
+import matplotlib.pyplot as plt
+x = np.linspace(0, 10, 100)
+y = np.sin(x) * np.exp(-x/10)
+plt.figure(figsize=(10, 6))
+plt.plot(x, y, 'b-', linewidth=2, label='Damped sine wave')
+plt.title('Example Plot')
+plt.xlabel('X values')
+plt.ylabel('Y values')
+plt.legend()
+plt.grid(True, alpha=0.3)
+plt.show()`})
+	if out := structured[front.RunOutput](t, res); res.IsError || len(out.Figures) != 1 {
+		t.Errorf("the Gradio example: %+v", out)
+	}
 	// Image files a run writes come back as image blocks, at most sessions.MaxRunImages of them.
 	res = call(t, c, "execute_python_code", map[string]any{"session_id": out.SessionID,
 		"code": "import matplotlib.pyplot as plt\nfor i in range(6):\n    plt.figure(); plt.plot([0, i]); plt.savefig('f%d.png' % i); plt.close()"})

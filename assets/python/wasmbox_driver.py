@@ -192,7 +192,7 @@ def _no_symlink(*args, **kwargs):
 WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", "functools",
         "statistics", "decimal", "fractions", "string", "textwrap", "csv", "io", "copy", "dataclasses",
         "enum", "typing", "pathlib", "base64", "hashlib", "struct", "heapq", "bisect", "operator",
-        "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas")
+        "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas", "openpyxl", "tabulate")
 
 
 def _restored(files):

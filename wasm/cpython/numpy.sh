@@ -83,6 +83,70 @@ if s.count(old) != 1:
 p.write_text(s.replace(old, f"['-DNP_RANDOM_LEGACY=1', '-include', '{sys.argv[2]}'], [npymath_lib],"))
 PY
 
+# WebAssembly has no floating-point exception flags (wasi-libc's fenv functions do nothing), yet
+# numpy reports errors it detects in software through them: a singular matrix in np.linalg
+# (LinAlgError), integer division by zero and overflow (RuntimeWarning, or an error under
+# np.errstate). On wasm32 these functions keep the flags in a variable instead, so what numpy
+# sets explicitly is reported as natively; flags that only hardware would raise (1.0 / 0) still
+# are not.
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/src/npymath/ieee754.cpp" <<'PY'
+import pathlib, sys
+p = pathlib.Path(sys.argv[1])
+s = p.read_text()
+start = 'extern "C" int\nnpy_get_floatstatus_barrier(char *param)\n'
+end = 'feraiseexcept(FE_INVALID);\n}\n'
+if s.count(start) != 1 or s.count(end) != 1 or s.index(start) > s.index(end):
+    sys.exit("numpy.sh: npymath/ieee754.cpp no longer has the fenv functions where expected; revisit the patch")
+wasm = """#if defined(__wasm__)
+/* wasmbox: no hardware flags on WebAssembly; the flags numpy sets are kept here. */
+static int wasmbox_fpstatus;
+
+extern "C" int
+npy_get_floatstatus_barrier(char *param)
+{
+    if (param != NULL) {
+        volatile char NPY_UNUSED(c) = *(char *)param;
+    }
+    return wasmbox_fpstatus;
+}
+
+extern "C" int
+npy_clear_floatstatus_barrier(char *param)
+{
+    int fpstatus = npy_get_floatstatus_barrier(param);
+    wasmbox_fpstatus = 0;
+    return fpstatus;
+}
+
+extern "C" void
+npy_set_floatstatus_divbyzero(void)
+{
+    wasmbox_fpstatus |= NPY_FPE_DIVIDEBYZERO;
+}
+
+extern "C" void
+npy_set_floatstatus_overflow(void)
+{
+    wasmbox_fpstatus |= NPY_FPE_OVERFLOW;
+}
+
+extern "C" void
+npy_set_floatstatus_underflow(void)
+{
+    wasmbox_fpstatus |= NPY_FPE_UNDERFLOW;
+}
+
+extern "C" void
+npy_set_floatstatus_invalid(void)
+{
+    wasmbox_fpstatus |= NPY_FPE_INVALID;
+}
+#else
+"""
+i, j = s.index(start), s.index(end) + len(end)
+p.write_text(s[:i] + wasm + s[i:j] + "#endif /* __wasm__ */\n" + s[j:])
+PY
+
 ts "numpy 1. configure"
 cd "numpy-$NPVER"
 PATH=$W/tools:$PATH "$W/tools/python" vendored-meson/meson/meson.py setup --cross-file "$W/cross.ini" \
