@@ -191,6 +191,28 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		baseHash: <-hashed}, nil
 }
 
+// Precompile compiles python.wasm into the compilation cache in dir, unless it is there
+// already, and returns how long that took. Compiling python.wasm with numpy and pandas takes
+// about a gigabyte for tens of seconds, more than a worker's memory cgroup allows, so the
+// server does it once before it starts workers, which then load the machine code from the
+// cache. interruptible must be what the workers' hosts use ([WithInterruptible]): it is part of
+// the machine code and of its key in the cache.
+func Precompile(ctx context.Context, dir string, interruptible bool) (time.Duration, error) {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("wasm: open compilation cache %s: %w", dir, err)
+	}
+	defer cache.Close(ctx)
+	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	defer rt.Close(ctx)
+	start := time.Now()
+	if _, err := rt.CompileModule(ctx, cpython.Wasm); err != nil {
+		return 0, fmt.Errorf("wasm: compile python.wasm: %w", err)
+	}
+	return time.Since(start), nil
+}
+
 // CompileTime is how long compiling (or loading from the cache) took.
 func (h *Host) CompileTime() time.Duration { return h.compile }
 

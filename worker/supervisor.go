@@ -14,12 +14,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"wasmbox/runtime"
+	"wasmbox/wasm"
 )
 
 // Supervisor starts, pools, binds and stops worker processes. It is safe for concurrent use.
@@ -185,6 +187,17 @@ func New(opts ...Option) (*Supervisor, error) {
 		return nil, fmt.Errorf("worker: read the build id of %s: %w", c.exe, err)
 	}
 	c.build = build
+	if c.setup.CacheDir != "" {
+		// Compiling python.wasm takes more memory than a worker's cgroup allows: it is done
+		// here, once, and workers load the machine code from the cache. Workers run it
+		// uninterruptible (they are killed from outside at the deadline).
+		took, err := wasm.Precompile(context.Background(), c.setup.CacheDir, false)
+		if err != nil {
+			return nil, err
+		}
+		debug.FreeOSMemory()
+		c.log.Info("python.wasm compiled or loaded from the cache", "took", took.Round(time.Millisecond), "cache", c.setup.CacheDir)
+	}
 	if c.setup.Confine.AddressSpace == 0 {
 		c.setup.Confine.AddressSpace = AddressSpace(c.setup.Limits.Memory)
 	}
