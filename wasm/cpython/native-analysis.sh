@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs, for the native CPython build, the same analysis packages the sandbox has, so that
+# runtime/python's differential test can run each analysis snippet twice (in the sandbox and
+# natively) and compare the outputs byte for byte. Only a test needs this; nothing of it goes
+# into python.wasm.
+#
+# What the native side gets: numpy and pandas as the package index's own cp313 manylinux x86_64
+# wheels (the same releases that numpy.sh and pandas.sh compile for wasm32-wasi from their
+# sdists), unzipped as an installation would lay them out; and the pure-Python packages from
+# wheels.sh, unchanged, so both sides run the very same files (sympy's ctypes patch included).
+# The wheels are the real thing users compare against: numpy's bundles OpenBLAS (numpy.libs/),
+# where the sandbox has numpy's own lapack_lite, so linear algebra may differ in the last digits;
+# that is a difference to report, not to remove.
+#
+# Pinned inputs, sha256 from https://pypi.org/simple/<name>/ and checked on every use:
+#   numpy   2.5.5   numpy-2.5.5-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+#   pandas  3.1.1   pandas-3.1.1-cp313-cp313-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl
+#
+# The interpreter is the native CPython 3.13.5 that core.sh builds (its build tree, no pip):
+#   PYTHONPATH=OUTDIR:OUTDIR/pure $(ls -d ~/.cache/wasmbox/python-3.13.5-native-*)/build/python
+# Its extension modules are those whose libraries the host had when it was built: the wheels need
+# _ctypes (pandas imports ctypes at import time; libffi-dev) and zlib (an .xlsx is a deflated zip;
+# zlib1g-dev). The test checks for them and says what is missing.
+#
+# Usage: native-analysis.sh OUTDIR    recreate OUTDIR with the packages; then
+#        WASMBOX_NATIVE_ANALYSIS=OUTDIR go test ./runtime/python -run TestPackages_differential
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+# name|version|file|url|sha256
+WHEELS=(
+  "numpy|2.5.5|numpy-2.5.5-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl|$PYPI_FILES/40/d6/68dd5a83914bbcaf32b3165993f7955979916708cb0156d1e28231e18803/numpy-2.5.5-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl|824025655df929268bfe6b47ed91a00d14209a6f760847cf150be446829e1ce4"
+  "pandas|3.1.1|pandas-3.1.1-cp313-cp313-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl|$PYPI_FILES/79/c2/c8bc972d6dcba13910fc92b622420704a2f655dd6b01ed54269a1bf7c2d2/pandas-3.1.1-cp313-cp313-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl|645fa00fd85cfced2d2c09dc116d3694f578501b1ce4899153fbe64788ecda98"
+)
+
+die() { echo "native-analysis.sh: $*" >&2; exit 1; }
+
+OUT=${1:?usage: native-analysis.sh OUTDIR}
+for tool in curl unzip sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
+done
+[ "$(uname -m)" = x86_64 ] || die "the pinned wheels are for x86_64 Linux, this machine is $(uname -m)"
+# OUTDIR is removed and recreated; refuse anything but a previous run's output or an empty
+# directory, so a mistyped argument cannot wipe a directory.
+if [ -e "$OUT" ] && { [ ! -d "$OUT" ] ||
+  { [ -n "$(ls -A "$OUT")" ] && ! compgen -G "$OUT/numpy-*.dist-info" >/dev/null; }; }; then
+  die "$OUT exists and was not made by native-analysis.sh; remove it or choose another directory"
+fi
+
+ts "1. downloads"
+for entry in "${WHEELS[@]}"; do
+  IFS='|' read -r name version file url sum <<<"$entry"
+  [ "${url##*/}" = "$file" ] || die "$name: the URL does not end in $file"
+  fetch "$file" "$url" "$sum"
+done
+
+ts "2. unpack into $OUT"
+rm -rf "$OUT" && mkdir -p "$OUT"
+complete=0
+trap '[ "$complete" = 1 ] || rm -rf "$OUT"' EXIT
+for entry in "${WHEELS[@]}"; do
+  IFS='|' read -r name version file url sum <<<"$entry"
+  unzip -q -o "$src/$file" -d "$OUT"
+  m=$OUT/$name-$version.dist-info/METADATA
+  [ -f "$m" ] || die "$name: $file has no $name-$version.dist-info/METADATA"
+  [ "$(sed -n 's/^Version: //p' "$m" | head -1 | tr -d '\r')" = "$version" ] ||
+    die "$name: its METADATA does not say version $version"
+done
+
+ts "3. pure-Python packages (wheels.sh)"
+"$here/wheels.sh" "$OUT/pure"
+complete=1
+ts "done: PYTHONPATH=$OUT:$OUT/pure"
