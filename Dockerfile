@@ -7,7 +7,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       make curl ca-certificates tzdata npm \
       clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 \
-      ninja-build unzip gcc libc6-dev xz-utils tcl8.6 wabt binaryen \
+      ninja-build unzip gcc libc6-dev libffi-dev zlib1g-dev xz-utils tcl8.6 wabt binaryen \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./

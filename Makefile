@@ -4,6 +4,9 @@ BIN       := bin/wasmbox
 CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python313.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
+# The native side of the differential test of analysis snippets: the same numpy, pandas and
+# packages for the native CPython build (wasm/cpython/native-analysis.sh).
+export WASMBOX_NATIVE_ANALYSIS = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/native-analysis
 
 .PHONY: all build python web run test vet e2e bench load clean
 
@@ -34,6 +37,7 @@ vet: python web
 	$(GO) vet -stdmethods=false ./...
 
 test: build vet
+	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) e2e
 

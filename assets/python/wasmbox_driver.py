@@ -195,11 +195,21 @@ WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", 
         "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas", "openpyxl", "tabulate")
 
 
+def _forget_metadata_zips():
+    """importlib.metadata keeps the zips it read (the stdlib zip, which holds the packages'
+    *.dist-info) open in a cache: tabulate reads its own version at import, networkx its
+    backends. Their descriptors do not survive a memory image, so the cache is emptied."""
+    md = sys.modules.get("importlib.metadata")
+    if md is not None:
+        md.FastPath.__new__.cache_clear()
+
+
 def _restored(files):
     """Makes an interpreter woken from a memory image its own: fresh random state, and files
     that were open when the image was made (their descriptors did not survive) closed."""
     import random
     random.seed()
+    _forget_metadata_zips()
     np = sys.modules.get("numpy")
     if np is not None:
         # numpy's global RandomState was seeded when the image was made: every session would
@@ -249,6 +259,11 @@ def _init():
             __import__(name)
         except Exception:
             pass
+    # Nothing may stay open in the base image: descriptors do not survive into the
+    # interpreters made from it.
+    _forget_metadata_zips()
+    import gc
+    gc.collect()
     return Driver()
 
 

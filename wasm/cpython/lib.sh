@@ -10,7 +10,8 @@ ts() { echo "[cpython-wasi $(date +%T)] $*" >&2; }
 
 # The apt packages every step needs; ensure_packages installs those missing.
 APT_PACKAGES="tzdata gcc make libc6-dev xz-utils clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
-  libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 tcl8.6 wabt binaryen ninja-build unzip curl ca-certificates"
+  libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 tcl8.6 wabt binaryen ninja-build unzip curl ca-certificates
+  libffi-dev zlib1g-dev"
 
 toolchain_id() {
   local out=""

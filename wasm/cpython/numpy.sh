@@ -89,19 +89,19 @@ PY
 # np.errstate). On wasm32 these functions keep the flags in a variable instead, so what numpy
 # sets explicitly is reported as natively; flags that only hardware would raise (1.0 / 0) still
 # are not.
-"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/src/npymath/ieee754.cpp" <<'PY'
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/src/npymath/ieee754.c.src" <<'PY'
 import pathlib, sys
 p = pathlib.Path(sys.argv[1])
 s = p.read_text()
-start = 'extern "C" int\nnpy_get_floatstatus_barrier(char *param)\n'
+start = 'int npy_get_floatstatus_barrier(char* param)\n'
 end = 'feraiseexcept(FE_INVALID);\n}\n'
 if s.count(start) != 1 or s.count(end) != 1 or s.index(start) > s.index(end):
-    sys.exit("numpy.sh: npymath/ieee754.cpp no longer has the fenv functions where expected; revisit the patch")
+    sys.exit("numpy.sh: npymath/ieee754.c.src no longer has the fenv functions where expected; revisit the patch")
 wasm = """#if defined(__wasm__)
 /* wasmbox: no hardware flags on WebAssembly; the flags numpy sets are kept here. */
 static int wasmbox_fpstatus;
 
-extern "C" int
+int
 npy_get_floatstatus_barrier(char *param)
 {
     if (param != NULL) {
@@ -110,7 +110,7 @@ npy_get_floatstatus_barrier(char *param)
     return wasmbox_fpstatus;
 }
 
-extern "C" int
+int
 npy_clear_floatstatus_barrier(char *param)
 {
     int fpstatus = npy_get_floatstatus_barrier(param);
@@ -118,25 +118,25 @@ npy_clear_floatstatus_barrier(char *param)
     return fpstatus;
 }
 
-extern "C" void
+void
 npy_set_floatstatus_divbyzero(void)
 {
     wasmbox_fpstatus |= NPY_FPE_DIVIDEBYZERO;
 }
 
-extern "C" void
+void
 npy_set_floatstatus_overflow(void)
 {
     wasmbox_fpstatus |= NPY_FPE_OVERFLOW;
 }
 
-extern "C" void
+void
 npy_set_floatstatus_underflow(void)
 {
     wasmbox_fpstatus |= NPY_FPE_UNDERFLOW;
 }
 
-extern "C" void
+void
 npy_set_floatstatus_invalid(void)
 {
     wasmbox_fpstatus |= NPY_FPE_INVALID;
