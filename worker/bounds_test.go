@@ -213,7 +213,7 @@ func TestSupervisor_bounds(t *testing.T) {
 					worst = max(worst, readInt(m))
 				}
 				t.Logf("memory of programs: most used by one worker's tree: %d MiB", worst>>20)
-				if limit := runtime.DefaultLimits().Memory + 96<<20; worst > limit {
+				if limit := runtime.DefaultLimits().Memory + 224<<20; worst > limit {
 					t.Errorf("a worker's tree used %d MiB, over its %d MiB", worst>>20, limit>>20)
 				}
 			})

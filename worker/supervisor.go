@@ -162,8 +162,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // workerOverhead is what a worker costs besides its guests' memory: the Go runtime, wazero's
-// compiled python.wasm (a private copy per process), goja and buffers.
-const workerOverhead = 96 << 20
+// compiled python.wasm (a private copy per process: 123 MB of machine code with numpy and
+// pandas linked in, 60 MB without), goja and buffers.
+const workerOverhead = 224 << 20
 
 // New returns a supervisor and starts filling its pool.
 func New(opts ...Option) (*Supervisor, error) {
@@ -225,10 +226,11 @@ func New(opts ...Option) (*Supervisor, error) {
 }
 
 // AddressSpace is the RLIMIT_AS a worker gets for guests of the given memory limit. An idle
-// worker maps about 1.4 GiB (Go's arena reservations, wazero's compiled code and guard
-// regions) of which it uses about 90 MiB; a guest's memory may be mapped twice while it grows
-// (wazero copies linear memory, Go's heap doubles before a collection).
-func AddressSpace(memory int64) int64 { return 2*memory + 3<<29 }
+// worker maps about 1.6 GiB (Go's arena reservations, wazero's compiled code, 123 MB with numpy
+// and pandas, read into the heap and then mapped, and guard regions) of which it uses about
+// 200 MiB; a guest's memory may be mapped twice while it grows (wazero copies linear memory,
+// Go's heap doubles before a collection).
+func AddressSpace(memory int64) int64 { return 2*memory + 4<<29 }
 
 // DefaultMemoryBudget is half of the memory of the machine, or of the container's cgroup limit
 // when that is smaller.
