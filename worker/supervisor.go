@@ -163,7 +163,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // workerOverhead is what a worker costs besides its guests' memory: the Go runtime, wazero's
 // compiled python.wasm (a private copy per process: 123 MB of machine code with numpy and
-// pandas linked in, 60 MB without), goja and buffers.
+// pandas linked in), goja and buffers.
 const workerOverhead = 224 << 20
 
 // New returns a supervisor and starts filling its pool.
