@@ -38,7 +38,7 @@ vet: python web
 
 test: build vet
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) e2e
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the

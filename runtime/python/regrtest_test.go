@@ -42,7 +42,7 @@ var regrModules = []struct {
 	{"test_operator", true, ""},
 	{"test_difflib", true, ""},
 	{"test_enum", true, ""},
-	{"test_zoneinfo", true, ""},
+	{"test_zoneinfo", false, "26 of 239 fail natively too: its tests of the tzdata package expect the time zone data of CPython 3.13.5's release, and the tzdata package here is 2026.6 (LMT offsets and old transitions changed since)"},
 	{"test_sqlite3", false, "file locking is compiled out (one writer per file)"},
 	{"test_os", false, "utime, blocking mode and undecodable file names are not supported by WASI preview 1"},
 }
