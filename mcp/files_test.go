@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -114,19 +115,13 @@ func TestServer_plots(t *testing.T) {
 	if strings.Contains(textOf(res), "iVBOR") {
 		t.Error("base64 image data in the text block")
 	}
-	// The example of the Gradio server wasmbox replaces, as written: numpy arrays plotted.
-	res = call(t, c, "execute_python_code", map[string]any{"code": `import numpy as np
-import matplotlib.pyplot as plt
-x = np.linspace(0, 10, 100)
-y = np.sin(x) * np.exp(-x/10)
-plt.figure(figsize=(10, 6))
-plt.plot(x, y, 'b-', linewidth=2, label='Damped sine wave')
-plt.title('Example Plot')
-plt.xlabel('X values')
-plt.ylabel('Y values')
-plt.legend()
-plt.grid(True, alpha=0.3)
-plt.show()`})
+	// The example of the Gradio server wasmbox replaces, as written (shared with runtime/python's
+	// tests): numpy arrays plotted.
+	example, err := os.ReadFile(filepath.Join("..", "runtime", "python", "testdata", "gradio_example.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = call(t, c, "execute_python_code", map[string]any{"code": string(example)})
 	if out := structured[front.RunOutput](t, res); res.IsError || len(out.Figures) != 1 {
 		t.Errorf("the Gradio example: %+v", out)
 	}

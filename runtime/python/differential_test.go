@@ -82,16 +82,8 @@ var analysisInputs = []string{"sales.csv", "customers.json", "sensor.csv", "surv
 // pure-Python packages (wasm/cpython/native-analysis.sh installs them), each with the same input
 // files, and compares their standard output byte for byte.
 func TestPackages_differential(t *testing.T) {
-	site := os.Getenv("WASMBOX_NATIVE_ANALYSIS")
-	if site == "" || !exists(filepath.Join(site, "pandas", "__init__.py")) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("WASMBOX_NATIVE_ANALYSIS=%q does not hold the native packages; run wasm/cpython/native-analysis.sh DIR and set it to DIR", site)
-		}
-		t.Skip("WASMBOX_NATIVE_ANALYSIS is not set (run wasm/cpython/native-analysis.sh DIR, then set it to DIR)")
-	}
-	if testing.Short() {
-		t.Skip("-short: skipping the differential analysis table")
-	}
+	site := testInputs(t, "WASMBOX_NATIVE_ANALYSIS", filepath.Join("pandas", "__init__.py"),
+		"the native packages (run wasm/cpython/native-analysis.sh DIR and set it to DIR; `make test` does)")
 	native := nativeAnalysis{python: nativePython(t), site: site}
 
 	snippets, err := filepath.Glob(filepath.Join("testdata", "analysis", "[0-9]*.py"))

@@ -28,6 +28,7 @@ func TestPackages_import(t *testing.T) {
 		{"yaml", "import yaml\nprint(yaml.safe_load('a: [1, 2]'))", "{'a': [1, 2]}\n"},
 		{"bs4", "from bs4 import BeautifulSoup\nprint(BeautifulSoup('<p>hi <b>there</b></p>', 'html.parser').b.text)", "there\n"},
 		{"dateutil and pytz", "from dateutil import parser\nimport pytz\nd = parser.parse('2024-07-01 09:30')\nprint(pytz.timezone('Europe/Paris').localize(d).isoformat())", "2024-07-01T09:30:00+02:00\n"},
+		{"mmap stand-in", "import errno, mmap\ntry:\n    mmap.mmap(-1, 16)\nexcept OSError as e:\n    print(isinstance(b'', mmap.mmap), e.errno == errno.ENOSYS, 'not supported' in str(e))", "False True True\n"},
 		{"metadata", "import importlib.metadata as m\nprint(m.version('openpyxl'), m.version('tabulate'))", "3.1.5 0.10.0\n"},
 	}
 	for _, c := range cases {
@@ -62,22 +63,15 @@ print(back["amount"].to_dict(), len(pd.read_json("sales.json")), df["month"].dt.
 	}
 }
 
-// The example of the server wasmbox replaces runs as written: numpy arrays into the plotting
-// subset, and pandas values plot too.
+// The example of the server wasmbox replaces (testdata/gradio_example.py, also run over MCP)
+// runs as written: numpy arrays into the plotting subset, and pandas values plot too.
 func TestPackages_gradioExample(t *testing.T) {
 	ip, _ := newInterp(t)
-	res := run(t, ip, `import numpy as np
-import matplotlib.pyplot as plt
-x = np.linspace(0, 10, 100)
-y = np.sin(x) * np.exp(-x/10)
-plt.figure(figsize=(10, 6))
-plt.plot(x, y, 'b-', linewidth=2, label='Damped sine wave')
-plt.title('Example Plot')
-plt.xlabel('X values')
-plt.ylabel('Y values')
-plt.legend()
-plt.grid(True, alpha=0.3)
-plt.show()`)
+	example, err := os.ReadFile(filepath.Join("testdata", "gradio_example.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, ip, string(example))
 	if res.Error != nil || len(res.Images) != 1 || !bytes.HasPrefix(res.Images[0].Data, pngMagic) {
 		t.Fatalf("gradio example: %+v %s, %d images", res.Error, res.Stderr, len(res.Images))
 	}

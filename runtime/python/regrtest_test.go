@@ -51,16 +51,7 @@ var regrSummary = regexp.MustCompile(`(?m)^WASMBOX-REGRTEST run=(\d+) failures=(
 
 // TestCPythonRegressionSuite runs a subset of CPython's own test suite inside the sandbox.
 func TestCPythonRegressionSuite(t *testing.T) {
-	src := os.Getenv("WASMBOX_CPYTHON_TESTS")
-	if src == "" || !exists(filepath.Join(src, "test", "__init__.py")) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("WASMBOX_CPYTHON_TESTS=%q does not hold CPython's Lib/test; `make test` sets it", src)
-		}
-		t.Skip("WASMBOX_CPYTHON_TESTS is not set (run through `make test`)")
-	}
-	if testing.Short() {
-		t.Skip("-short: skipping CPython's regression tests")
-	}
+	src := testInputs(t, "WASMBOX_CPYTHON_TESTS", filepath.Join("test", "__init__.py"), "CPython's Lib/test; `make test` sets it")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
@@ -99,6 +90,24 @@ print("WASMBOX-REGRTEST run=%%d failures=%%d errors=%%d skipped=%%d" %% (r.tests
 			}
 		})
 	}
+}
+
+// testInputs returns the directory the environment variable env names, which must hold marker
+// (what: what it holds and who sets it). Outside CI the test is skipped when it does not; in
+// CI (CI set) that is a failure, so the suite cannot pass by skipping. -short skips too.
+func testInputs(t *testing.T, env, marker, what string) string {
+	t.Helper()
+	dir := os.Getenv(env)
+	if dir == "" || !exists(filepath.Join(dir, marker)) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s=%q does not hold %s", env, dir, what)
+		}
+		t.Skipf("%s does not hold %s", env, what)
+	}
+	if testing.Short() {
+		t.Skipf("-short: skipping the tests that need %s", env)
+	}
+	return dir
 }
 
 func exists(p string) bool {

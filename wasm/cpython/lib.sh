@@ -64,6 +64,65 @@ fetch_debian() {
   echo "$sum  $f" | sha256sum -c --status || { echo "sha256 mismatch for $name: got $(sha256sum "$f" | cut -d' ' -f1), want $sum" >&2; exit 1; }
 }
 
+# fetch_pinned ENTRY...: fetch for each "name|url|sha256".
+fetch_pinned() {
+  local e name url sum
+  for e in "$@"; do
+    IFS='|' read -r name url sum <<<"$e"
+    fetch "$name" "$url" "$sum"
+  done
+}
+
+# need_tools SCRIPT TOOL...: fail, naming SCRIPT, unless every TOOL is installed.
+need_tools() {
+  local who=$1 t
+  shift
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "$who: $t is not installed (apt-get install $t)" >&2; exit 1; }
+  done
+}
+
+# check_outdir SCRIPT OUT GLOB: OUT is about to be removed and recreated; fail unless it is
+# absent, empty, or a previous run's output (it holds a file matching GLOB), so a mistyped
+# argument cannot wipe a directory.
+check_outdir() {
+  if [ -e "$2" ] && { [ ! -d "$2" ] || { [ -n "$(ls -A "$2")" ] && ! compgen -G "$2/$3" >/dev/null; }; }; then
+    echo "$1: $2 exists and was not made by $1; remove it or choose another directory" >&2
+    exit 1
+  fi
+}
+
+# start_part SCRIPT OUT SDIST: starts the build of a package part in OUT, made afresh (and kept
+# as OUT.failed if the script fails before OUT/.complete exists): the sdist is unpacked in
+# W=OUT/work, which becomes the current directory.
+start_part() {
+  part_script=$1 part_out=$2
+  rm -rf "$part_out" && mkdir -p "$part_out/work"
+  trap '[ -f "$part_out/.complete" ] || { rm -rf "$part_out.failed"; mv "$part_out" "$part_out.failed"; echo "$part_script: the failed build is kept in $part_out.failed" >&2; }' EXIT
+  W=$part_out/work
+  cd "$W"
+  tar xzf "$3"
+}
+
+# compile_part NAME: compiles the objects and static libraries (nothing is linked: wasm32-wasi
+# has no shared libraries) of the meson build in $W/b, then collect.py lays out the part in
+# $part_out (see collect.py).
+compile_part() {
+  ts "$1 2. compile (objects and static libraries only)"
+  local targets
+  targets=$(cd "$W/b" && ninja -t targets all | cut -d: -f1 | grep -E '\.(o|a)$')
+  (cd "$W/b" && PATH=$W/tools:$PATH ninja -j"$(nproc)" $targets > "$W/ninja.out" 2>&1) || { tail -40 "$W/ninja.out" >&2; exit 1; }
+  ts "$1 3. modules, objects, Python files"
+  "$BUILD_PYTHON" "$here/collect.py" --build "$W/b" --out "$part_out" --name "$1"
+}
+
+# finish_part: removes the work directory and marks the part complete.
+finish_part() {
+  rm -rf "$W"
+  touch "$part_out/.complete"
+  echo "$part_out"
+}
+
 # hash_of FILE...: a short key over files' contents, the toolchain and extra words on stdin.
 hash_of() { { cat "$@"; toolchain_id; } | sha256sum | cut -c1-16; }
 

@@ -37,16 +37,9 @@ WHEELS=(
 die() { echo "native-analysis.sh: $*" >&2; exit 1; }
 
 OUT=${1:?usage: native-analysis.sh OUTDIR}
-for tool in curl unzip sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
-done
+need_tools native-analysis.sh curl unzip sha256sum
 [ "$(uname -m)" = x86_64 ] || die "the pinned wheels are for x86_64 Linux, this machine is $(uname -m)"
-# OUTDIR is removed and recreated; refuse anything but a previous run's output or an empty
-# directory, so a mistyped argument cannot wipe a directory.
-if [ -e "$OUT" ] && { [ ! -d "$OUT" ] ||
-  { [ -n "$(ls -A "$OUT")" ] && ! compgen -G "$OUT/numpy-*.dist-info" >/dev/null; }; }; then
-  die "$OUT exists and was not made by native-analysis.sh; remove it or choose another directory"
-fi
+check_outdir native-analysis.sh "$OUT" "numpy-*.dist-info"
 
 ts "1. downloads"
 for entry in "${WHEELS[@]}"; do

@@ -43,16 +43,8 @@ if [ $only_dir = 1 ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
 [ -f "$CORE/.complete" ] || { echo "numpy.sh: $CORE is not a complete CPython core build" >&2; exit 1; }
 ensure_packages
 
-for entry in "$NUMPY_SDIST" "$CYTHON_WHEEL"; do
-  IFS='|' read -r name url sum <<<"$entry"
-  fetch "$name" "$url" "$sum"
-done
-
-rm -rf "$out" && mkdir -p "$out"
-trap '[ -f "$out/.complete" ] || { rm -rf "$out.failed"; mv "$out" "$out.failed"; echo "numpy.sh: the failed build is kept in $out.failed" >&2; }' EXIT
-W=$out/work; mkdir -p "$W"
-cd "$W"
-tar xzf "$src/numpy-$NPVER.tar.gz"
+fetch_pinned "$NUMPY_SDIST" "$CYTHON_WHEEL"
+start_part numpy.sh "$out" "$src/numpy-$NPVER.tar.gz"
 cross_tools "$W" "$CORE"
 BUILD_PYTHON=$CORE/native/build/python
 "$W/tools/cython" --version >&2
@@ -155,14 +147,6 @@ PATH=$W/tools:$PATH "$W/tools/python" vendored-meson/meson/meson.py setup --cros
   -Dcpu-baseline=none -Dcpu-dispatch=none -Ddisable-svml=true -Ddisable-highway=true -Ddisable-intel-sort=true \
   "$W/b" > "$W/setup.out" 2>&1 || { tail -40 "$W/setup.out" >&2; exit 1; }
 
-ts "numpy 2. compile (objects and static libraries only)"
-cd "$W/b"
-targets=$(ninja -t targets all | cut -d: -f1 | grep -E '\.(o|a)$')
-PATH=$W/tools:$PATH ninja -j"$(nproc)" $targets > "$W/ninja.out" 2>&1 || { tail -40 "$W/ninja.out" >&2; exit 1; }
-
-ts "numpy 3. modules, objects, Python files"
-"$BUILD_PYTHON" "$here/collect.py" --build "$W/b" --out "$out" --name numpy
+compile_part numpy
 mkdir -p "$out/include" && cp -r "$out/site/numpy/_core/include/numpy" "$out/include/"
-rm -rf "$W"
-touch "$out/.complete"
-echo "$out"
+finish_part

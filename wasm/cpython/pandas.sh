@@ -38,16 +38,8 @@ if [ $only_dir = 1 ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
 [ -f "$NUMPY/.complete" ] || { echo "pandas.sh: $NUMPY is not a complete numpy build" >&2; exit 1; }
 ensure_packages
 
-for entry in "$PANDAS_SDIST" "$MESON_WHEEL" "$CYTHON_WHEEL"; do
-  IFS='|' read -r name url sum <<<"$entry"
-  fetch "$name" "$url" "$sum"
-done
-
-rm -rf "$out" && mkdir -p "$out"
-trap '[ -f "$out/.complete" ] || { rm -rf "$out.failed"; mv "$out" "$out.failed"; echo "pandas.sh: the failed build is kept in $out.failed" >&2; }' EXIT
-W=$out/work; mkdir -p "$W"
-cd "$W"
-tar xzf "$src/pandas-$PDVER.tar.gz"
+fetch_pinned "$PANDAS_SDIST" "$MESON_WHEEL" "$CYTHON_WHEEL"
+start_part pandas.sh "$out" "$src/pandas-$PDVER.tar.gz"
 BUILD_PYTHON=$CORE/native/build/python
 # pandas vendors a few of numpy's datetime functions under numpy's names (with other
 # signatures) in its pandas_datetime module; linked into one python.wasm they would collide, so
@@ -96,13 +88,5 @@ PATH=$W/tools:$PATH PYTHONPATH=$W/meson:$W/stubs "$W/tools/python" -m mesonbuild
   --cross-file "$W/cross.ini" --buildtype=release -Doptimization=2 -Db_ndebug=if-release \
   "$W/b" > "$W/setup.out" 2>&1 || { tail -40 "$W/setup.out" >&2; exit 1; }
 
-ts "pandas 2. compile (objects and static libraries only)"
-cd "$W/b"
-targets=$(ninja -t targets all | cut -d: -f1 | grep -E '\.(o|a)$')
-PATH=$W/tools:$PATH ninja -j"$(nproc)" $targets > "$W/ninja.out" 2>&1 || { tail -40 "$W/ninja.out" >&2; exit 1; }
-
-ts "pandas 3. modules, objects, Python files"
-"$BUILD_PYTHON" "$here/collect.py" --build "$W/b" --out "$out" --name pandas
-rm -rf "$W"
-touch "$out/.complete"
-echo "$out"
+compile_part pandas
+finish_part

@@ -75,15 +75,8 @@ PACKAGES=(
 die() { echo "wheels.sh: $*" >&2; exit 1; }
 
 OUT=${1:?usage: wheels.sh OUTDIR}
-for tool in curl unzip tar sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
-done
-# OUTDIR is removed and recreated; refuse anything but a previous run's output or an empty
-# directory, so a mistyped argument cannot wipe a directory.
-if [ -e "$OUT" ] && { [ ! -d "$OUT" ] ||
-  { [ -n "$(ls -A "$OUT")" ] && ! compgen -G "$OUT/openpyxl-*.dist-info" >/dev/null; }; }; then
-  die "$OUT exists and was not made by wheels.sh; remove it or choose another directory"
-fi
+need_tools wheels.sh curl unzip tar sha256sum
+check_outdir wheels.sh "$OUT" "openpyxl-*.dist-info"
 
 # normalize NAME: the project name as the package index compares it (PEP 503).
 normalize() { echo "$1" | tr '[:upper:]' '[:lower:]' | sed -E 's/[-_.]+/-/g'; }
