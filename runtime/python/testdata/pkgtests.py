@@ -130,6 +130,8 @@ def sandbox_limit(exc):
         return "needs os.dup (WASI has no dup)"
     if isinstance(exc, OSError) and "(WASI has no mmap)" in str(exc):  # wasmbox's own mmap module
         return "needs mmap (WASI preview 1 has no mmap)"
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").lstrip("_") in ABSENT:  # from library code
+        return f"needs {exc.name.lstrip('_')} ({ABSENT[exc.name.lstrip('_')]})"
     if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
         return "needs threads (WASI preview 1 has none)"
     return None
@@ -208,9 +210,9 @@ with open(OUT + "/results.jsonl", "w", buffering=1) as results, \
     # faulthandler and capture through sys: both would dup file descriptors, which WASI cannot.
     # A given basetemp: pytest's own checks its owner with os.getuid, which WASI lacks. Native
     # tracebacks: pytest's own style parses the test module's whole source for every entry of
-    # every failure, skip-by-xfail included (seconds each for a 10,000-line module in wasm).
+    # every failure and xfail (seconds each for a 10,000-line module in wasm).
     # The warning filters and "not slow" are those of np.test().
-    exit = pytest.main([
+    status = pytest.main([
         "-c", "/workspace/pytest.ini", "--rootdir", ROOT, "--confcutdir", ROOT,
         "--noconftest", "-p", CONFIG["conftest"], "-p", "no:cacheprovider", "-p", "no:faulthandler",
         "--capture=sys", "--basetemp", OUT + "/basetemp", "-v", "--tb=native", "-rfE", "-m", "not slow",
@@ -219,4 +221,4 @@ with open(OUT + "/results.jsonl", "w", buffering=1) as results, \
         "-W", "ignore:Importing from numpy.matlib is",
         "--pyargs", CONFIG["module"],
     ], plugins=[plugin])
-    plugin.emit(end=round(time.monotonic() - START, 1), exit=int(exit))
+    plugin.emit(end=round(time.monotonic() - START, 1), exit=int(status))
