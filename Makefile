@@ -8,7 +8,7 @@ export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/
 # packages for the native CPython build (wasm/cpython/native-analysis.sh).
 export WASMBOX_NATIVE_ANALYSIS = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/native-analysis
 
-.PHONY: all build python web run test vet e2e bench load clean
+.PHONY: all build python web run test vet e2e bench load clean pkgtests
 
 all: build
 
@@ -40,6 +40,15 @@ test: build vet
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) e2e
+
+# numpy's own test suite inside the sandbox (TestPackageTestSuites; about half an hour, so not part
+# of `make test`): pytest and hypothesis from their wheels, and numpy's installed tree with its
+# tests from the build that python.wasm links.
+PKGTESTS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/pkgtests
+pkgtests: python
+	wasm/cpython/testdeps.sh $(PKGTESTS)/deps
+	rm -rf $(PKGTESTS)/numpy && cp -r "$$(wasm/cpython/numpy.sh --dir "$$(wasm/cpython/core.sh --dir)")/site/numpy" $(PKGTESTS)/numpy
+	WASMBOX_PACKAGE_TESTS=$(PKGTESTS) $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 60m ./runtime/python/
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.

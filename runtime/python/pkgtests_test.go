@@ -1,0 +1,322 @@
+package python
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+// pkgModule is one test module of a package built into python.wasm, run with pytest inside the
+// sandbox. pass: every test that runs must pass. The others fail partly for the reason in why;
+// their counts are logged, not asserted. skip maps node ids (or their prefixes, relative to the
+// package's parent directory) to why they cannot run in the sandbox: they are reported as
+// skipped with that reason rather than left out.
+type pkgModule struct {
+	name string
+	pass bool
+	why  string
+	skip map[string]string
+}
+
+// Why some tests are not run.
+const (
+	trapDescrSet = "traps (indirect call type mismatch): numpy's array_descr_set takes 2 arguments " +
+		"but is called as a 3-argument setter, so `a.dtype = t` and `del a.dtype` kill the interpreter"
+	trapScalarCopy = "traps (indirect call type mismatch): numpy's gentype___copy__ takes 1 argument " +
+		"but is a METH_NOARGS method (2), so copy.copy(np.float64(1)) kills the interpreter"
+	trapGetCastingImpl = "traps (indirect call type mismatch): numpy's private _get_castingimpl takes 2 " +
+		"arguments but is registered METH_VARARGS|METH_KEYWORDS (3)"
+	noFPExceptions = "wasm has no floating-point exception flags: an overflow only hardware detects " +
+		"raises no FloatingPointError (numpy skips its other such tests on wasm itself)"
+)
+
+// pkgModules are numpy's own tests, from the same release as the numpy in python.wasm.
+var pkgModules = []pkgModule{
+	{name: "numpy._core.tests.test_multiarray", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_multiarray.py::TestArrayAttributeDeletion::test_multiarray_writable_attributes_deletion": trapDescrSet,
+	}},
+	{name: "numpy._core.tests.test_umath", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_umath.py::TestSpecialFloats::test_exp_exceptions": noFPExceptions,
+		"numpy/_core/tests/test_umath.py::TestSpecialFloats::test_exp2":           noFPExceptions,
+	}},
+	{name: "numpy._core.tests.test_numeric", pass: true},
+	{name: "numpy._core.tests.test_indexing", pass: true},
+	{name: "numpy._core.tests.test_dtype", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_dtype.py::TestDtypeAttributes::test_zero_stride": trapDescrSet,
+	}},
+	{name: "numpy._core.tests.test_ufunc", pass: true},
+	{name: "numpy._core.tests.test_scalarmath", pass: true},
+	{name: "numpy._core.tests.test_longdouble", pass: true},
+	{name: "numpy._core.tests.test_getlimits", pass: true},
+	{name: "numpy._core.tests.test_scalarprint", pass: true},
+	{name: "numpy._core.tests.test_print", pass: true},
+	{name: "numpy._core.tests.test_half", pass: true},
+	{name: "numpy._core.tests.test_datetime", pass: true},
+	{name: "numpy._core.tests.test_einsum", pass: true},
+	{name: "numpy._core.tests.test_nditer", pass: true},
+	{name: "numpy._core.tests.test_regression", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_regression.py::TestRegression::test_scalar_copy": trapScalarCopy,
+	}},
+	{name: "numpy._core.tests.test_item_selection", pass: true},
+	{name: "numpy._core.tests.test_shape_base", pass: true},
+	{name: "numpy._core.tests.test_arrayprint", pass: true},
+	{name: "numpy._core.tests.test_casting_unittests", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_cancast":                      trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_direct_casts":                 trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_numeric_to_times":                    trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_time_to_time":                        trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_cancast":                      trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_string_casts_roundtrip":       trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_to_string_cancast":            trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_to_parametric_internal_error": trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_and_simple_resolution":        trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_to_object_resolution":         trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_field_offsets":            trapGetCastingImpl,
+		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_view_offsets_parametric":  trapGetCastingImpl,
+	}},
+	{name: "numpy._core.tests.test_stringdtype", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_stringdtype.py::test_cast_method_names":      trapGetCastingImpl,
+		"numpy/_core/tests/test_stringdtype.py::test_view_distinct_instance": trapDescrSet,
+	}},
+	{name: "numpy._core.tests.test_strings", pass: true},
+	{name: "numpy._core.tests.test_umath_complex", pass: true},
+	{name: "numpy._core.tests.test_extint128", pass: true},
+	{name: "numpy._core.tests.test_mem_overlap", pass: true},
+	{name: "numpy._core.tests.test_scalar_methods", pass: true},
+	{name: "numpy._core.tests.test_records", pass: true, skip: map[string]string{
+		"numpy/_core/tests/test_records.py::TestRecord::test_assign_dtype_attribute": trapDescrSet,
+	}},
+	{name: "numpy._core.tests.test_numerictypes", pass: true},
+	{name: "numpy._core.tests.test_function_base", pass: true},
+	{name: "numpy._core.tests.test_api", pass: true},
+	{name: "numpy.lib.tests.test_function_base", pass: true},
+	{name: "numpy.lib.tests.test_io", pass: true},
+	{name: "numpy.lib.tests.test_format", pass: true},
+	{name: "numpy.lib.tests.test_loadtxt", pass: true},
+	{name: "numpy.lib.tests.test_nanfunctions", pass: true},
+	{name: "numpy.lib.tests.test_arraysetops", pass: true},
+	{name: "numpy.lib.tests.test_histograms", pass: true},
+	{name: "numpy.lib.tests.test_shape_base", pass: true},
+	{name: "numpy.lib.tests.test_index_tricks", pass: true},
+	{name: "numpy.linalg.tests.test_linalg", pass: true},
+	{name: "numpy.linalg.tests.test_regression", pass: true},
+	{name: "numpy.random.tests.test_generator_mt19937", pass: true},
+	{name: "numpy.random.tests.test_generator_mt19937_regressions", pass: true},
+	{name: "numpy.random.tests.test_random", pass: true},
+	{name: "numpy.random.tests.test_randomstate", pass: true},
+	{name: "numpy.random.tests.test_direct", pass: true},
+	{name: "numpy.random.tests.test_smoke", pass: true},
+	{name: "numpy.random.tests.test_seed_sequence", pass: true},
+	{name: "numpy.polynomial.tests.test_polynomial", pass: true},
+	{name: "numpy.polynomial.tests.test_chebyshev", pass: true},
+	{name: "numpy.polynomial.tests.test_classes", pass: true},
+	{name: "numpy.fft.tests.test_pocketfft", pass: true},
+	{name: "numpy.fft.tests.test_helper", pass: true},
+	{name: "numpy.ma.tests.test_core", pass: true},
+	{name: "numpy.ma.tests.test_extras", pass: true},
+}
+
+//go:embed testdata/pkgtests.py
+var pkgDriver string
+
+// maxCrashes is how many times one module may kill the guest before its run is given up.
+const maxCrashes = 20
+
+// TestPackageTestSuites runs the test suites of the packages built into python.wasm (numpy)
+// inside the sandbox, with pytest (testdata/pkgtests.py), one module per subtest. A test that
+// kills the guest (a trap) is reported as crashed, and the module goes on in a new guest
+// without the tests already run.
+func TestPackageTestSuites(t *testing.T) {
+	src := os.Getenv("WASMBOX_PACKAGE_TESTS")
+	if src == "" || !exists(filepath.Join(src, "deps", "pytest", "__init__.py")) ||
+		!exists(filepath.Join(src, "numpy", "_core", "tests")) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("WASMBOX_PACKAGE_TESTS=%q does not hold deps/ (wasm/cpython/testdeps.sh) and numpy/ with its tests", src)
+		}
+		t.Skip("WASMBOX_PACKAGE_TESTS is not set (a directory with deps/ from wasm/cpython/testdeps.sh and numpy/ as installed, tests included)")
+	}
+	if testing.Short() {
+		t.Skip("-short: skipping the packages' test suites")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "pkgtests"), os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	// An engine of its own: numpy's tests allocate more than a session's default memory, and
+	// the workspace holds numpy's whole tree.
+	limits := runtime.Limits{Timeout: 10 * time.Minute, MaxOutput: 1 << 20, Memory: 1 << 30,
+		WorkspaceQuota: 1 << 30, WorkspaceEntries: 100_000}
+	eng, err := New(t.Context(), WithPoolSize(0), WithLimits(limits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(t.Context())
+	ip, err := eng.New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ip.Close()
+
+	// The tests must be those of the numpy in python.wasm.
+	vpy, _ := os.ReadFile(filepath.Join(src, "numpy", "version.py"))
+	want := ""
+	if m := regexp.MustCompile(`(?m)^version = "([^"]+)"$`).FindSubmatch(vpy); m != nil {
+		want = string(m[1])
+	}
+	if got := run(t, ip, "import numpy; print(numpy.__version__)", limits); strings.TrimSpace(got.Stdout) != want {
+		t.Fatalf("%s/numpy is not the numpy in python.wasm: its version.py says %q, python.wasm's numpy says %q %v",
+			src, want, strings.TrimSpace(got.Stdout), got.Error)
+	}
+
+	// The packages whose tests run, and numpy._core, whose test helpers other packages' tests import.
+	packages := []string{"numpy._core"}
+	for _, m := range pkgModules {
+		i := strings.Index(m.name, ".tests.")
+		if i < 0 {
+			t.Fatalf("%s: not in a tests package", m.name)
+		}
+		if !slices.Contains(packages, m.name[:i]) {
+			packages = append(packages, m.name[:i])
+		}
+	}
+	for _, m := range pkgModules {
+		t.Run(m.name, func(t *testing.T) {
+			start := time.Now()
+			r := runPkgModule(t, ip, dir, m, packages, limits)
+			c := r.counts
+			t.Logf("%s: %d passed, %d failed, %d errors, %d crashed, %d skipped, %d xfailed, %d xpassed, %d deselected (slow) in %s",
+				m.name, c["passed"], c["failed"], c["error"], len(r.crashed), c["skipped"], c["xfailed"], c["xpassed"], r.deselect,
+				time.Since(start).Round(time.Second))
+			if len(r.skips) > 0 {
+				var lines []string
+				for why, n := range r.skips {
+					lines = append(lines, fmt.Sprintf("%5d %s", n, why))
+				}
+				slices.Sort(lines)
+				slices.Reverse(lines)
+				t.Logf("skipped, by reason:\n%s", strings.Join(lines, "\n"))
+			}
+			bad := append(slices.Clone(r.problems), r.crashed...)
+			if m.pass && (len(bad) > 0 || c["passed"] == 0) {
+				t.Errorf("%s: %d failed, %d errors, %d crashed, %d passed; want all passing\n%s\npytest's report: %s", m.name,
+					c["failed"], c["error"], len(r.crashed), c["passed"], strings.Join(bad, "\n"), tail(r.report, 20000))
+			}
+			if !m.pass {
+				t.Logf("%s fails partly, as documented: %s\n%s", m.name, m.why, strings.Join(bad, "\n"))
+			}
+		})
+	}
+}
+
+// pkgResult is what the runs of one test module reported, summed over attempts.
+type pkgResult struct {
+	counts   map[string]int // by pytest's outcome: passed, failed, error, skipped, xfailed, xpassed
+	problems []string       // "outcome id: first line" of each failure and error
+	skips    map[string]int // by reason
+	crashed  []string       // "id: why" of each test the guest died in
+	done     []string       // ids of the tests that reported
+	deselect int            // by -m "not slow"
+	report   string         // pytest's report of the last attempt
+}
+
+// runPkgModule runs one test module, in as many attempts as the tests that kill the guest
+// require: each goes on without the tests that reported or crashed before.
+func runPkgModule(t *testing.T, ip runtime.Interpreter, dir string, m pkgModule, packages []string, limits runtime.Limits) *pkgResult {
+	t.Helper()
+	r := &pkgResult{counts: map[string]int{}, skips: map[string]int{}, done: []string{}}
+	skip := m.skip
+	if skip == nil {
+		skip = map[string]string{}
+	}
+	for {
+		cfg, err := json.Marshal(map[string]any{"module": m.name, "packages": packages,
+			"conftest": strings.SplitN(m.name, ".", 2)[0] + ".conftest", "skip": skip, "leave_out": r.done})
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(filepath.Join(dir, "tmp", "results.jsonl"))
+		res := run(t, ip, "import json\nCONFIG = json.loads("+strconv.Quote(string(cfg))+")\n"+pkgDriver, limits)
+		results, _ := os.ReadFile(filepath.Join(dir, "tmp", "results.jsonl"))
+		report, _ := os.ReadFile(filepath.Join(dir, "tmp", "report.txt"))
+		r.report = string(report)
+		last, ended, exit := r.attempt(results)
+		if ended {
+			// pytest's exit codes: 0 all passed, 1 some failed, 2 a collection error (counted
+			// as an error), 5 no tests; 3 and 4 are pytest's own failures.
+			if exit == 3 || exit == 4 {
+				t.Errorf("%s: pytest failed (exit status %d)\n%s", m.name, exit, tail(r.report, 5000))
+			}
+			if res.Error != nil {
+				t.Errorf("%s: pytest returned, then the run failed: %+v\n%s", m.name, res.Error, tail(res.Stderr, 3000))
+			}
+			return r
+		}
+		if res.Error == nil || res.Error.Kind == runtime.ErrTimeout || last == "" {
+			t.Fatalf("%s: pytest did not finish; the last test started was %q\nerror: %+v\nstderr: %s\npytest's report: %s",
+				m.name, last, res.Error, tail(res.Stderr, 3000), tail(r.report, 5000))
+		}
+		why, _, _ := strings.Cut(res.Error.Message, "\n")
+		r.crashed = append(r.crashed, last+": "+why)
+		r.done = append(r.done, last)
+		if len(r.crashed) == maxCrashes {
+			t.Errorf("%s: given up after %d crashes; the tests after %s were not run", m.name, maxCrashes, last)
+			return r
+		}
+	}
+}
+
+// attempt adds one run's results file (testdata/pkgtests.py) to r. It returns the last test
+// started and whether pytest returned, with its exit status.
+func (r *pkgResult) attempt(results []byte) (last string, ended bool, exit int) {
+	reported := map[string]bool{}
+	for _, line := range strings.Split(string(results), "\n") {
+		var ev struct {
+			Start, ID, Outcome, Msg string
+			Deselected              *int
+			End                     *float64
+			Exit                    int
+		}
+		if line == "" || json.Unmarshal([]byte(line), &ev) != nil {
+			continue
+		}
+		switch {
+		case ev.Start != "":
+			last = ev.Start
+		case ev.Deselected != nil:
+			r.deselect = max(r.deselect, *ev.Deselected)
+		case ev.End != nil:
+			ended, exit = true, ev.Exit
+		case ev.Outcome != "":
+			r.counts[ev.Outcome]++
+			switch ev.Outcome {
+			case "failed", "error":
+				r.problems = append(r.problems, fmt.Sprintf("%s %s: %s", ev.Outcome, ev.ID, ev.Msg))
+			case "skipped":
+				r.skips[ev.Msg]++
+			}
+			if !reported[ev.ID] {
+				reported[ev.ID] = true
+				r.done = append(r.done, ev.ID)
+			}
+		}
+	}
+	return last, ended, exit
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
