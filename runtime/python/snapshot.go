@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"strings"
@@ -19,14 +20,19 @@ import (
 // from the base image, compressed. Pages equal to the base image's, and zero pages past it,
 // are not stored, so a session that imported little and holds little data costs little.
 //
-//	"WBXSNAP1"                   magic
+//	"WBXSNAP2"                   magic
 //	u16 + build id               the wasm.Host.BuildID it belongs to
 //	u16 + base id                the base image's wasm.Image.ID its pages are relative to
 //	u32 pages                    the memory's size in 64 KiB pages
 //	pages bytes                  per page: 0 as the base image, 1 zero, 2 stored
 //	deflate stream               the stored pages, in order
+//	u32 CRC-32C                  of every byte before it
+//
+// deflate has no checksum of its own: without the CRC, a flipped byte in the stream could
+// decode to a different memory without an error, and a session would go on from a corrupt
+// state.
 const (
-	snapMagic = "WBXSNAP1"
+	snapMagic = "WBXSNAP2"
 	snapPage  = 64 << 10
 	pageBase  = 0
 	pageZero  = 1
@@ -52,7 +58,9 @@ func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max
 	}
 	pages := len(mem) / snapPage
 	cw := &capped{w: w, max: max}
-	bw := bufio.NewWriterSize(cw, 64<<10)
+	out := bufio.NewWriterSize(cw, 64<<10)
+	sum := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(out, sum), 64<<10)
 	bw.WriteString(snapMagic)
 	for _, s := range []string{build, base.ID} {
 		binary.Write(bw, binary.LittleEndian, uint16(len(s)))
@@ -85,7 +93,34 @@ func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	binary.Write(out, binary.LittleEndian, sum.Sum32())
+	return out.Flush()
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// summing reads through r and sums what it reads. It is an io.ByteReader, so flate reads from
+// it no further than the end of its stream.
+type summing struct {
+	r   *bufio.Reader
+	sum uint32
+}
+
+func (s *summing) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.sum = crc32.Update(s.sum, castagnoli, p[:n])
+	return n, err
+}
+
+func (s *summing) ReadByte() (byte, error) {
+	b, err := s.r.ReadByte()
+	if err == nil {
+		s.sum = crc32.Update(s.sum, castagnoli, []byte{b})
+	}
+	return b, err
 }
 
 // capped is a writer that fails once max bytes (0: no cap) have gone to w.
@@ -127,7 +162,8 @@ func (c *capReader) Read(p []byte) (int, error) {
 // decodeSnapshot reads a snapshot from r back into an image of build, against base. It reads
 // as it goes; what it allocates is bounded by maxMemory, whatever r holds.
 func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) (*wasm.Image, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	raw := bufio.NewReaderSize(r, 1<<20)
+	br := &summing{r: raw}
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapMagic {
 		return nil, fmt.Errorf("%w: not a wasmbox snapshot", ErrBadSnapshot)
@@ -178,6 +214,13 @@ func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64
 				return nil, fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
 			}
 		}
+	}
+	if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		return nil, fmt.Errorf("%w: more data than its pages", ErrBadSnapshot)
+	}
+	var want uint32
+	if binary.Read(raw, binary.LittleEndian, &want) != nil || want != br.sum {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
 	}
 	return &wasm.Image{Build: build, Memory: mem}, nil
 }

@@ -72,6 +72,9 @@ func TestInterpreter_Thaw_bad(t *testing.T) {
 	for i := len(corrupt) - 200; i < len(corrupt); i++ {
 		corrupt[i] ^= 0x5a
 	}
+	// One bit in the middle of the compressed pages: deflate alone may decode it without an error.
+	flipped := append([]byte(nil), snap...)
+	flipped[len(flipped)/2] ^= 0x10
 	cases := []struct {
 		name string
 		data []byte
@@ -79,6 +82,7 @@ func TestInterpreter_Thaw_bad(t *testing.T) {
 	}{
 		{"truncated", snap[:len(snap)/2], ErrBadSnapshot},
 		{"corrupt", corrupt, ErrBadSnapshot},
+		{"one bit flipped", flipped, ErrBadSnapshot},
 		{"not a snapshot", []byte("hello"), ErrBadSnapshot},
 		{"empty", nil, ErrBadSnapshot},
 		{"foreign build", foreign, ErrForeignSnapshot},
