@@ -29,6 +29,7 @@ func TestPackages_import(t *testing.T) {
 		{"bs4", "from bs4 import BeautifulSoup\nprint(BeautifulSoup('<p>hi <b>there</b></p>', 'html.parser').b.text)", "there\n"},
 		{"dateutil and pytz", "from dateutil import parser\nimport pytz\nd = parser.parse('2024-07-01 09:30')\nprint(pytz.timezone('Europe/Paris').localize(d).isoformat())", "2024-07-01T09:30:00+02:00\n"},
 		{"mmap stand-in", "import errno, mmap\ntry:\n    mmap.mmap(-1, 16)\nexcept OSError as e:\n    print(isinstance(b'', mmap.mmap), e.errno == errno.ENOSYS, 'not supported' in str(e))", "False True True\n"},
+		{"pandas warnings point at the caller", "import inspect, warnings, pandas as pd\nwith warnings.catch_warnings(record=True) as w:\n    warnings.simplefilter('always')\n    pd.to_datetime('13/01/2024')\nprint(w[0].category.__name__, w[0].filename == inspect.currentframe().f_code.co_filename, w[0].lineno)", "UserWarning True 4\n"},
 		{"metadata", "import importlib.metadata as m\nprint(m.version('openpyxl'), m.version('tabulate'))", "3.1.5 0.10.0\n"},
 	}
 	for _, c := range cases {
@@ -38,6 +39,66 @@ func TestPackages_import(t *testing.T) {
 				t.Errorf("got %q, error %+v\n%s\nwant %q", res.Stdout, res.Error, res.Stderr, c.want)
 			}
 		})
+	}
+}
+
+// numpy functions that natively take fewer parameters than they are called with (a trap on
+// wasm32, which would kill the interpreter and lose the session) take the right ones: the
+// session survives each and keeps its variables.
+func TestPackages_signatures(t *testing.T) {
+	ip, _ := newInterp(t)
+	if res := run(t, ip, "kept = 41"); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	cases := []struct{ name, code, want string }{
+		{"copy of a scalar (METH_NOARGS)", "import copy, numpy as np\nprint(copy.copy(np.float64(1.5)), copy.deepcopy(np.int16(3)))", "1.5 3\n"},
+		{"setting dtype (setter)", "import numpy as np\na = np.zeros(2, dtype=np.float32)\na.dtype = np.int32\nprint(a.dtype, a.tolist())", "int32 [0, 0]\n"},
+		{"deleting dtype (setter)", "import numpy as np\ntry:\n    del np.zeros(2).dtype\nexcept AttributeError as e:\n    print(e)", "Cannot delete array dtype\n"},
+		{"_get_castingimpl (METH_VARARGS|METH_KEYWORDS)", "import numpy as np\nfrom numpy._core._multiarray_umath import _get_castingimpl\nm = _get_castingimpl(type(np.dtype('f8')), type(np.dtype('i4')))\nprint(type(m).__name__, m._supports_unaligned)", "_BoundArrayMethod True\n"},
+		{"_array_converter.scalar_input (getter)", "from numpy._core._multiarray_umath import _array_converter\nprint(_array_converter(1, [2]).scalar_input)", "(True, False)\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := run(t, ip, c.code)
+			if res.Error != nil || res.Stdout != c.want {
+				t.Errorf("got %q, error %+v\n%s\nwant %q", res.Stdout, res.Error, res.Stderr, c.want)
+			}
+		})
+	}
+	if res := run(t, ip, "print(kept + 1)"); res.Error != nil || res.Stdout != "42\n" {
+		t.Errorf("the session lost its variables: %q %+v", res.Stdout, res.Error)
+	}
+}
+
+// numpy's own file formats in the workspace: np.save and np.load, savez, tofile and fromfile on
+// file names and on open files (numpy's C side reads and writes through a second descriptor,
+// in step with the Python file's position).
+func TestPackages_numpyFiles(t *testing.T) {
+	ip, dir := newInterp(t)
+	res := run(t, ip, `import numpy as np
+a = np.arange(12, dtype=np.float64).reshape(3, 4)
+np.save("a.npy", a)
+np.savez_compressed("z.npz", a=a, b=a.T)
+a.tofile("raw.bin")
+with open("mixed.bin", "wb") as f:
+    f.write(b"HEAD")
+    a[0].tofile(f)
+    f.write(b"TAIL")
+with open("mixed.bin", "rb") as f:
+    head = f.read(4)
+    row = np.fromfile(f, dtype=np.float64, count=4)
+    tail = f.read()
+with open("a.npy", "rb") as f:
+    same = np.array_equal(np.load(f), a)
+z = np.load("z.npz")
+print(np.array_equal(np.load("a.npy"), a), same, np.array_equal(z["b"], a.T),
+      np.fromfile("raw.bin").reshape(3, 4)[2, 3], head, row.tolist(), tail)`)
+	want := "True True True 11.0 b'HEAD' [0.0, 1.0, 2.0, 3.0] b'TAIL'\n"
+	if res.Error != nil || res.Stdout != want {
+		t.Fatalf("got %q, error %+v\n%s\nwant %q", res.Stdout, res.Error, res.Stderr, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "raw.bin")); err != nil || len(b) != 96 {
+		t.Errorf("raw.bin: %d bytes, %v; want 96", len(b), err)
 	}
 }
 

@@ -30,30 +30,20 @@ type pkgModule struct {
 
 // Why some tests are not run.
 const (
-	trapDescrSet = "traps (indirect call type mismatch): numpy's array_descr_set takes 2 arguments " +
-		"but is called as a 3-argument setter, so `a.dtype = t` and `del a.dtype` kill the interpreter"
-	trapScalarCopy = "traps (indirect call type mismatch): numpy's gentype___copy__ takes 1 argument " +
-		"but is a METH_NOARGS method (2), so copy.copy(np.float64(1)) kills the interpreter"
-	trapGetCastingImpl = "traps (indirect call type mismatch): numpy's private _get_castingimpl takes 2 " +
-		"arguments but is registered METH_VARARGS|METH_KEYWORDS (3)"
 	noFPExceptions = "wasm has no floating-point exception flags: an overflow only hardware detects " +
 		"raises no FloatingPointError (numpy skips its other such tests on wasm itself)"
 )
 
 // pkgModules are numpy's own tests, from the same release as the numpy in python.wasm.
 var pkgModules = []pkgModule{
-	{name: "numpy._core.tests.test_multiarray", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_multiarray.py::TestArrayAttributeDeletion::test_multiarray_writable_attributes_deletion": trapDescrSet,
-	}},
+	{name: "numpy._core.tests.test_multiarray", pass: true},
 	{name: "numpy._core.tests.test_umath", pass: true, skip: map[string]string{
 		"numpy/_core/tests/test_umath.py::TestSpecialFloats::test_exp_exceptions": noFPExceptions,
 		"numpy/_core/tests/test_umath.py::TestSpecialFloats::test_exp2":           noFPExceptions,
 	}},
 	{name: "numpy._core.tests.test_numeric", pass: true},
 	{name: "numpy._core.tests.test_indexing", pass: true},
-	{name: "numpy._core.tests.test_dtype", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_dtype.py::TestDtypeAttributes::test_zero_stride": trapDescrSet,
-	}},
+	{name: "numpy._core.tests.test_dtype", pass: true},
 	{name: "numpy._core.tests.test_ufunc", pass: true},
 	{name: "numpy._core.tests.test_scalarmath", pass: true},
 	{name: "numpy._core.tests.test_longdouble", pass: true},
@@ -64,38 +54,18 @@ var pkgModules = []pkgModule{
 	{name: "numpy._core.tests.test_datetime", pass: true},
 	{name: "numpy._core.tests.test_einsum", pass: true},
 	{name: "numpy._core.tests.test_nditer", pass: true},
-	{name: "numpy._core.tests.test_regression", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_regression.py::TestRegression::test_scalar_copy": trapScalarCopy,
-	}},
+	{name: "numpy._core.tests.test_regression", pass: true},
 	{name: "numpy._core.tests.test_item_selection", pass: true},
 	{name: "numpy._core.tests.test_shape_base", pass: true},
 	{name: "numpy._core.tests.test_arrayprint", pass: true},
-	{name: "numpy._core.tests.test_casting_unittests", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_cancast":                      trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_direct_casts":                 trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_numeric_to_times":                    trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_time_to_time":                        trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_cancast":                      trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_string_casts_roundtrip":       trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_string_to_string_cancast":            trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_to_parametric_internal_error": trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_object_and_simple_resolution":        trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_simple_to_object_resolution":         trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_field_offsets":            trapGetCastingImpl,
-		"numpy/_core/tests/test_casting_unittests.py::TestCasting::test_structured_view_offsets_parametric":  trapGetCastingImpl,
-	}},
-	{name: "numpy._core.tests.test_stringdtype", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_stringdtype.py::test_cast_method_names":      trapGetCastingImpl,
-		"numpy/_core/tests/test_stringdtype.py::test_view_distinct_instance": trapDescrSet,
-	}},
+	{name: "numpy._core.tests.test_casting_unittests", pass: true},
+	{name: "numpy._core.tests.test_stringdtype", pass: true},
 	{name: "numpy._core.tests.test_strings", pass: true},
 	{name: "numpy._core.tests.test_umath_complex", pass: true},
 	{name: "numpy._core.tests.test_extint128", pass: true},
 	{name: "numpy._core.tests.test_mem_overlap", pass: true},
 	{name: "numpy._core.tests.test_scalar_methods", pass: true},
-	{name: "numpy._core.tests.test_records", pass: true, skip: map[string]string{
-		"numpy/_core/tests/test_records.py::TestRecord::test_assign_dtype_attribute": trapDescrSet,
-	}},
+	{name: "numpy._core.tests.test_records", pass: true},
 	{name: "numpy._core.tests.test_numerictypes", pass: true},
 	{name: "numpy._core.tests.test_function_base", pass: true},
 	{name: "numpy._core.tests.test_api", pass: true},

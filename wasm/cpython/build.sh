@@ -150,6 +150,7 @@ EXCL_FILES = {"turtle.py", "antigravity.py", "this.py"}
 NOT_DATA = {".py", ".pyc", ".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h", ".cpp", ".hpp", ".so",
             ".a", ".o", ".in", ".build", ".txt"}
 zi = lambda name: zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+GUEST_ZIP = "/usr/local/lib/python313.zip"  # wasm.StdlibPath and cpython.StdlibZip
 n = data = 0
 with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
     for base in [src, extra] + packages:
@@ -163,7 +164,10 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
             if p.suffix == ".py":
                 source, k = patches.apply(str(rel), p.read_bytes()) if base in packages else (p.read_bytes(), 0)
                 patched += k
-                code = compile(source, str(rel), "exec", dont_inherit=True, optimize=0)
+                # The file name is the module's path in the guest, as zipimport sets __file__:
+                # code that finds its own frames by file name (pandas' find_stack_level, which
+                # points warnings at the user's line) compares the two.
+                code = compile(source, f"{GUEST_ZIP}/{rel}", "exec", dont_inherit=True, optimize=0)
                 zf.writestr(zi(str(rel.with_suffix(".pyc"))), importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code), how)
                 n += 1
             elif base in packages and (p.suffix not in NOT_DATA or ".dist-info" in str(rel)):

@@ -105,13 +105,15 @@ start_part() {
 }
 
 # compile_part NAME: compiles the objects and static libraries (nothing is linked: wasm32-wasi
-# has no shared libraries) of the meson build in $W/b, then collect.py lays out the part in
-# $part_out (see collect.py).
+# has no shared libraries) of the meson build in $W/b, checks its function casts (fncasts.py,
+# with the part's FNCASTS_ALLOW=(--allow NAME:WHY ...) if set), then collect.py lays out the
+# part in $part_out (see collect.py).
 compile_part() {
   ts "$1 2. compile (objects and static libraries only)"
   local targets
   targets=$(cd "$W/b" && ninja -t targets all | cut -d: -f1 | grep -E '\.(o|a)$')
   (cd "$W/b" && PATH=$W/tools:$PATH ninja -j"$(nproc)" $targets > "$W/ninja.out" 2>&1) || { tail -40 "$W/ninja.out" >&2; exit 1; }
+  "$BUILD_PYTHON" "$here/fncasts.py" "$W/b" "$W/ninja.out" ${FNCASTS_ALLOW[@]+"${FNCASTS_ALLOW[@]}"}
   ts "$1 3. modules, objects, Python files"
   "$BUILD_PYTHON" "$here/collect.py" --build "$W/b" --out "$part_out" --name "$1"
 }
@@ -174,8 +176,8 @@ needs_exe_wrapper = true
 longdouble_format = 'IEEE_QUAD_LE'
 
 [built-in options]
-c_args = ['-fno-strict-aliasing'$extra]
-cpp_args = ['-isystem', '$sysroot/include/wasm32-wasi/c++/v1', '-Drestrict=__restrict'$extra]
+c_args = ['-fno-strict-aliasing', '-Wcast-function-type-strict'$extra]
+cpp_args = ['-isystem', '$sysroot/include/wasm32-wasi/c++/v1', '-Drestrict=__restrict', '-Wcast-function-type-strict'$extra]
 INI
 }
 CYTHON_WHEEL="cython-3.3.1-py3-none-any.whl|$PYPI_FILES/9d/55/088578d75bc8dbcbc535af04b1d596ff227ca756dd74f9d3c1c526f955d0/cython-3.3.1-py3-none-any.whl|61abc7feedd20dac6c4ff7ab3a30e17136a067b242ab9253e2b4a6d9a72c2b61"

@@ -38,7 +38,7 @@ NUMPY_SDIST="numpy-$NPVER.tar.gz|$PYPI_FILES/4e/3a/8770c288c47f0b5c2a786d3c20e79
 only_dir=0
 if [ "${1:-}" = "--dir" ]; then only_dir=1; shift; fi
 CORE=${1:?usage: numpy.sh [--dir] CORE_DIR}
-out="$cache_root/numpy-$NPVER-$(echo "$CORE" | hash_of "$0" "$here/lib.sh" "$here/collect.py" -)"
+out="$cache_root/numpy-$NPVER-$(echo "$CORE" | hash_of "$0" "$here/lib.sh" "$here/collect.py" "$here/fncasts.py" -)"
 if [ $only_dir = 1 ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
 [ -f "$CORE/.complete" ] || { echo "numpy.sh: $CORE is not a complete CPython core build" >&2; exit 1; }
 ensure_packages
@@ -139,6 +139,79 @@ i, j = s.index(start), s.index(end) + len(end)
 p.write_text(s[:i] + wasm + s[i:j] + "#endif /* __wasm__ */\n" + s[j:])
 PY
 
+# Functions numpy calls through a pointer of another signature (a METH_NOARGS method without the
+# unused second parameter, a getter without the closure, ...): harmless natively, a trap on
+# wasm32 that kills the interpreter (copy.copy(np.float64(1)), `a.dtype = t`). Each gets the
+# parameters it is called with; fncasts.py (compile_part) fails the build on any left.
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/src" <<'PY'
+import pathlib, sys
+src = pathlib.Path(sys.argv[1])
+U = "void *NPY_UNUSED(wasmbox_unused)"
+edits = [
+    ("multiarray/scalartypes.c.src", "gentype___copy__(PyObject *self)\n",
+     f"gentype___copy__(PyObject *self, PyObject *NPY_UNUSED(wasmbox_unused))\n"),
+    ("multiarray/getset.c", "array_descr_set(PyArrayObject *self, PyObject *arg)\n",
+     f"array_descr_set(PyArrayObject *self, PyObject *arg, {U})\n"),
+    ("multiarray/convert_datatype.h", "_get_castingimpl(PyObject *NPY_UNUSED(module), PyObject *args);",
+     "_get_castingimpl(PyObject *NPY_UNUSED(module), PyObject *args, PyObject *NPY_UNUSED(kwds));"),
+    ("multiarray/convert_datatype.c", "_get_castingimpl(PyObject *NPY_UNUSED(module), PyObject *args)\n",
+     "_get_castingimpl(PyObject *NPY_UNUSED(module), PyObject *args, PyObject *NPY_UNUSED(kwds))\n"),
+    ("multiarray/array_converter.c", "array_converter_get_scalar_input(PyArrayArrayConverterObject *self)\n",
+     f"array_converter_get_scalar_input(PyArrayArrayConverterObject *self, {U})\n"),
+    ("multiarray/array_method.c", "boundarraymethod__supports_unaligned(PyBoundArrayMethodObject *self)\n",
+     f"boundarraymethod__supports_unaligned(PyBoundArrayMethodObject *self, {U})\n"),
+    ("umath/_scaled_float_dtype.c", "sfloat___reduce__(PyArray_SFloatDescr *self)\n",
+     f"sfloat___reduce__(PyArray_SFloatDescr *self, {U})\n"),
+    ("multiarray/_multiarray_tests.c.src", "(PyCFunction)printf_float_g,\n        METH_VARARGS ,",
+     "(PyCFunction)printf_float_g,\n        METH_VARARGS | METH_KEYWORDS,"),
+]
+for name, old, new in edits:
+    p = src / name
+    s = p.read_text()
+    if s.count(old) != 1:
+        sys.exit(f"numpy.sh: {name} no longer has {old.strip()!r} once; revisit the signature patch")
+    p.write_text(s.replace(old, new))
+PY
+
+# ndarray.tofile, np.fromfile, and np.save/np.load on a file name, take a C FILE* on a second
+# descriptor of the Python file (os.dup), and keep the two positions in step explicitly. WASI has
+# no dup; a second descriptor opened on the file's path serves the same way, with the Python
+# file's own descriptor position remembered (a dup'd descriptor would share it).
+"$BUILD_PYTHON" - "numpy-$NPVER/numpy/_core/include/numpy/npy_3kcompat.h" <<'PY'
+import pathlib, sys
+p = pathlib.Path(sys.argv[1])
+s = p.read_text()
+head = "static inline FILE*\nnpy_PyFile_Dup2(PyObject *file, char *mode, npy_off_t *orig_pos)\n"
+dup = '    ret = PyObject_CallMethod(os, "dup", "i", fd);\n'
+pos = '    *orig_pos = npy_ftell(handle);\n'
+if s.count(head) != 1 or s.count(dup) != 1 or s.count(pos) != 1:
+    sys.exit("numpy.sh: npy_3kcompat.h no longer has npy_PyFile_Dup2's os.dup; revisit the patch")
+s = s.replace(head, "#if defined(__wasi__)\n#include <fcntl.h>\n#endif\n" + head)
+s = s.replace(dup, """#if defined(__wasi__)
+    /* wasmbox: no dup on WASI; a second descriptor on the same path (positions are kept in
+       step below and in npy_PyFile_DupClose2, as with a dup'd descriptor). */
+    {
+        PyObject *name = PyObject_GetAttrString(file, "name");
+        if (name == NULL || !(PyUnicode_Check(name) || PyBytes_Check(name))) {
+            Py_XDECREF(name);
+            Py_DECREF(os);
+            PyErr_Clear();
+            PyErr_SetString(PyExc_OSError,
+                    "this file object has no path; WASI has no os.dup to share its descriptor "
+                    "(pass a file name, or write a.tobytes() to the file)");
+            return NULL;
+        }
+        ret = PyObject_CallMethod(os, "open", "Oi", name, mode[0] == 'r' ? O_RDONLY : O_WRONLY);
+        Py_DECREF(name);
+    }
+#else
+""" + dup + "#endif\n")
+# The position to restore on the Python file's descriptor is its own (a dup'd descriptor shares
+# it; the second one starts at 0).
+s = s.replace(pos, "#if defined(__wasi__)\n    *orig_pos = npy_lseek(fd, 0, SEEK_CUR);\n#else\n" + pos + "#endif\n")
+p.write_text(s)
+PY
+
 ts "numpy 1. configure"
 cd "numpy-$NPVER"
 PATH=$W/tools:$PATH "$W/tools/python" vendored-meson/meson/meson.py setup --cross-file "$W/cross.ini" \
@@ -147,6 +220,15 @@ PATH=$W/tools:$PATH "$W/tools/python" vendored-meson/meson/meson.py setup --cros
   -Dcpu-baseline=none -Dcpu-dispatch=none -Ddisable-svml=true -Ddisable-highway=true -Ddisable-intel-sort=true \
   "$W/b" > "$W/setup.out" 2>&1 || { tail -40 "$W/setup.out" >&2; exit 1; }
 
+# The casts fncasts.py would reject that are not calls of the wrong type: numpy stores the masked
+# transfer wrappers as PyArrayMethod_StridedLoop and casts them back to
+# PyArray_MaskedStridedUnaryOp before every call; the legacy fillwithscalar slot (void functions
+# in an int-returning slot) is never called by numpy, only by C extensions, which the sandbox
+# cannot load.
+FNCASTS_ALLOW=(
+  --allow "_strided_masked_wrapper_(clear|transfer)_function:stored as PyArrayMethod_StridedLoop, cast back to PyArray_MaskedStridedUnaryOp before each call"
+  --allow "_fillwithscalar\\b:the legacy fillwithscalar slot is never called by numpy, only by C extensions"
+)
 compile_part numpy
 mkdir -p "$out/include" && cp -r "$out/site/numpy/_core/include/numpy" "$out/include/"
 finish_part

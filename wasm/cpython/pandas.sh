@@ -32,7 +32,7 @@ CORE=${1:?usage: pandas.sh [--dir] CORE_DIR NUMPY_DIR}
 NUMPY=${2:?usage: pandas.sh [--dir] CORE_DIR NUMPY_DIR}
 # Keyed by numpy's pinned sdist, not by numpy's build directory: pandas uses only numpy's
 # headers, and they come from the sdist.
-out="$cache_root/pandas-$PDVER-$({ echo "$CORE"; grep '^NUMPY_SDIST=' "$here/numpy.sh"; } | hash_of "$0" "$here/lib.sh" "$here/collect.py" -)"
+out="$cache_root/pandas-$PDVER-$({ echo "$CORE"; grep '^NUMPY_SDIST=' "$here/numpy.sh"; } | hash_of "$0" "$here/lib.sh" "$here/collect.py" "$here/fncasts.py" -)"
 if [ $only_dir = 1 ] || [ -f "$out/.complete" ]; then echo "$out"; exit 0; fi
 [ -f "$CORE/.complete" ] || { echo "pandas.sh: $CORE is not a complete CPython core build" >&2; exit 1; }
 [ -f "$NUMPY/.complete" ] || { echo "pandas.sh: $NUMPY is not a complete numpy build" >&2; exit 1; }

@@ -110,9 +110,9 @@ class NoDup(OSError):
     pass
 
 
-# WASI has no dup: os.dup fails with ENOTSUP. numpy's C code calls os.dup for tofile, fromfile,
-# and np.save and np.load on real files; this os.dup fails the same way, with a type that says
-# where the failure came from.
+# WASI has no dup: os.dup fails with ENOTSUP (numpy's tofile and fromfile, which used it, open a
+# second descriptor on the file's path instead). Tests that dup fail the same way, with a type
+# that says where the failure came from.
 try:
     os.close(os.dup(0))
 except OSError as e:
