@@ -4,11 +4,16 @@ BIN       := bin/wasmbox
 CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python313.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
+# Inputs of the packages' own test suites run inside the sandbox (TestPackageTestSuites): pytest
+# and hypothesis from their wheels, and numpy's and pandas' installed trees with their tests, from
+# the builds python.wasm links.
+PKGTESTS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/pkgtests
+export WASMBOX_PACKAGE_TESTS = $(PKGTESTS)
 # The native side of the differential test of analysis snippets: the same numpy, pandas and
 # packages for the native CPython build (wasm/cpython/native-analysis.sh).
 export WASMBOX_NATIVE_ANALYSIS = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/native-analysis
 
-.PHONY: all build python web run test vet e2e bench load clean pkgtests
+.PHONY: all build python web run test vet e2e bench load clean pkgtests pkgtests-inputs
 
 all: build
 
@@ -36,19 +41,22 @@ vet: python web
 	# -stdmethods=false: wazero's sys.File interface has Seek returning an Errno, not error.
 	$(GO) vet -stdmethods=false ./...
 
-test: build vet
+# The Go tests run the quick part of numpy's and pandas' own test suites (TestPackageTestSuites).
+test: build vet pkgtests-inputs
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) e2e
 
-# numpy's own test suite inside the sandbox (TestPackageTestSuites; about half an hour, so not part
-# of `make test`): pytest and hypothesis from their wheels, and numpy's installed tree with its
-# tests from the build that python.wasm links.
-PKGTESTS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/pkgtests
-pkgtests: python
+pkgtests-inputs: python
 	wasm/cpython/testdeps.sh $(PKGTESTS)/deps
-	rm -rf $(PKGTESTS)/numpy && cp -r "$$(wasm/cpython/numpy.sh --dir "$$(wasm/cpython/core.sh --dir)")/site/numpy" $(PKGTESTS)/numpy
-	WASMBOX_PACKAGE_TESTS=$(PKGTESTS) $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 60m ./runtime/python/
+	core="$$(wasm/cpython/core.sh --dir)" && numpy="$$(wasm/cpython/numpy.sh --dir "$$core")" && \
+		pandas="$$(wasm/cpython/pandas.sh --dir "$$core" "$$numpy")" && \
+		rm -rf $(PKGTESTS)/numpy $(PKGTESTS)/pandas && \
+		cp -r "$$numpy/site/numpy" $(PKGTESTS)/numpy && cp -r "$$pandas/site/pandas" $(PKGTESTS)/pandas
+
+# All the modules of numpy's and pandas' own test suites inside the sandbox (about half an hour).
+pkgtests: pkgtests-inputs
+	WASMBOX_PACKAGE_TESTS_ALL=1 $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 60m ./runtime/python/
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.

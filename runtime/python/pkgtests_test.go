@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,18 +21,49 @@ import (
 // sandbox. pass: every test that runs must pass. The others fail partly for the reason in why;
 // their counts are logged, not asserted. skip maps node ids (or their prefixes, relative to the
 // package's parent directory) to why they cannot run in the sandbox: they are reported as
-// skipped with that reason rather than left out.
+// skipped with that reason rather than left out. quick: in the part `make test` runs (a few
+// minutes); `make pkgtests` runs all.
 type pkgModule struct {
-	name string
-	pass bool
-	why  string
-	skip map[string]string
+	name  string
+	pass  bool
+	quick bool
+	why   string
+	skip  map[string]string
+}
+
+// pkgSuite is how a package's tests are run: as its own entry point (np.test(), pd.test()) runs
+// them.
+type pkgSuite struct {
+	version string   // the file, relative to the package, that has its version
+	config  string   // its pytest configuration file, relative to the package; "" for none
+	args    []string // its markers, warning filters and options
+}
+
+var pkgSuites = map[string]pkgSuite{
+	// np.test()'s markers and warning filters.
+	"numpy": {version: "version.py", args: []string{"-m", "not slow",
+		"-W", "ignore:Not importing directory", "-W", "ignore:numpy.dtype size changed",
+		"-W", "ignore:numpy.ufunc size changed", "-W", "ignore:the matrix subclass is not",
+		"-W", "ignore:Importing from numpy.matlib is"}},
+	// pd.test()'s markers, with pandas' pyproject.toml (installed with it, found by pytest from
+	// pd.test()): strict xfails, warnings as errors. The data files of pandas' tests are in
+	// neither its sdist nor its wheels, so tests that read one are skipped, as with any
+	// installed pandas (--no-strict-data-files).
+	"pandas": {version: "_version_meson.py", config: "pyproject.toml",
+		args: []string{"-m", "not slow and not network and not db", "--no-strict-data-files"}},
 }
 
 // Why some tests are not run.
 const (
 	noFPExceptions = "wasm has no floating-point exception flags: an overflow only hardware detects " +
 		"raises no FloatingPointError (numpy skips its other such tests on wasm itself)"
+	stackLevel = "pandas attributes its warnings to the caller's line (find_stack_level: the first frame " +
+		"outside pandas.__file__'s directory), but the zip's .pyc carry relative file names " +
+		"(pandas/core/generic.py), so its warnings point into pandas: tests that check where a " +
+		"warning points fail (users see pandas' line, not theirs); natively these pass"
+	nativeExcel = "with openpyxl 3.1.5 a few Excel tests fail natively too: an ExcelWriter with no " +
+		"sheet cannot save (\"At least one sheet must be visible\"; the open zip it leaves is " +
+		"reported at a later test), DataFrame.style needs jinja2, and append with data_only=True"
 )
 
 // pkgModules are numpy's own tests, from the same release as the numpy in python.wasm.
@@ -42,7 +74,7 @@ var pkgModules = []pkgModule{
 		"numpy/_core/tests/test_umath.py::TestSpecialFloats::test_exp2":           noFPExceptions,
 	}},
 	{name: "numpy._core.tests.test_numeric", pass: true},
-	{name: "numpy._core.tests.test_indexing", pass: true},
+	{name: "numpy._core.tests.test_indexing", pass: true, quick: true},
 	{name: "numpy._core.tests.test_dtype", pass: true},
 	{name: "numpy._core.tests.test_ufunc", pass: true},
 	{name: "numpy._core.tests.test_scalarmath", pass: true},
@@ -51,12 +83,12 @@ var pkgModules = []pkgModule{
 	{name: "numpy._core.tests.test_scalarprint", pass: true},
 	{name: "numpy._core.tests.test_print", pass: true},
 	{name: "numpy._core.tests.test_half", pass: true},
-	{name: "numpy._core.tests.test_datetime", pass: true},
+	{name: "numpy._core.tests.test_datetime", pass: true, quick: true},
 	{name: "numpy._core.tests.test_einsum", pass: true},
 	{name: "numpy._core.tests.test_nditer", pass: true},
 	{name: "numpy._core.tests.test_regression", pass: true},
 	{name: "numpy._core.tests.test_item_selection", pass: true},
-	{name: "numpy._core.tests.test_shape_base", pass: true},
+	{name: "numpy._core.tests.test_shape_base", pass: true, quick: true},
 	{name: "numpy._core.tests.test_arrayprint", pass: true},
 	{name: "numpy._core.tests.test_casting_unittests", pass: true},
 	{name: "numpy._core.tests.test_stringdtype", pass: true},
@@ -69,7 +101,7 @@ var pkgModules = []pkgModule{
 	{name: "numpy._core.tests.test_numerictypes", pass: true},
 	{name: "numpy._core.tests.test_function_base", pass: true},
 	{name: "numpy._core.tests.test_api", pass: true},
-	{name: "numpy.lib.tests.test_function_base", pass: true},
+	{name: "numpy.lib.tests.test_function_base", pass: true, quick: true},
 	{name: "numpy.lib.tests.test_io", pass: true},
 	{name: "numpy.lib.tests.test_format", pass: true},
 	{name: "numpy.lib.tests.test_loadtxt", pass: true},
@@ -78,9 +110,9 @@ var pkgModules = []pkgModule{
 	{name: "numpy.lib.tests.test_histograms", pass: true},
 	{name: "numpy.lib.tests.test_shape_base", pass: true},
 	{name: "numpy.lib.tests.test_index_tricks", pass: true},
-	{name: "numpy.linalg.tests.test_linalg", pass: true},
+	{name: "numpy.linalg.tests.test_linalg", pass: true, quick: true},
 	{name: "numpy.linalg.tests.test_regression", pass: true},
-	{name: "numpy.random.tests.test_generator_mt19937", pass: true},
+	{name: "numpy.random.tests.test_generator_mt19937", pass: true, quick: true},
 	{name: "numpy.random.tests.test_generator_mt19937_regressions", pass: true},
 	{name: "numpy.random.tests.test_random", pass: true},
 	{name: "numpy.random.tests.test_randomstate", pass: true},
@@ -89,11 +121,34 @@ var pkgModules = []pkgModule{
 	{name: "numpy.random.tests.test_seed_sequence", pass: true},
 	{name: "numpy.polynomial.tests.test_polynomial", pass: true},
 	{name: "numpy.polynomial.tests.test_chebyshev", pass: true},
-	{name: "numpy.polynomial.tests.test_classes", pass: true},
-	{name: "numpy.fft.tests.test_pocketfft", pass: true},
+	{name: "numpy.polynomial.tests.test_classes", pass: true, quick: true},
+	{name: "numpy.fft.tests.test_pocketfft", pass: true, quick: true},
 	{name: "numpy.fft.tests.test_helper", pass: true},
 	{name: "numpy.ma.tests.test_core", pass: true},
-	{name: "numpy.ma.tests.test_extras", pass: true},
+	{name: "numpy.ma.tests.test_extras", pass: true, quick: true},
+
+	// pandas' own tests, from the same release as the pandas in python.wasm.
+	{name: "pandas.tests.frame.test_constructors", why: stackLevel},
+	{name: "pandas.tests.indexing.test_loc", why: stackLevel},
+	{name: "pandas.tests.indexing.test_iloc", pass: true, quick: true},
+	{name: "pandas.tests.groupby.test_groupby", why: stackLevel},
+	{name: "pandas.tests.groupby.aggregate.test_aggregate", quick: true, why: stackLevel},
+	{name: "pandas.tests.reshape.test_pivot", quick: true, why: stackLevel},
+	{name: "pandas.tests.reshape.merge.test_merge", why: stackLevel},
+	{name: "pandas.tests.io.parser.test_python_parser_only", quick: true, why: stackLevel},
+	{name: "pandas.tests.io.parser.test_c_parser_only", why: stackLevel},
+	{name: "pandas.tests.io.parser.common.test_common_basic", quick: true, why: stackLevel},
+	{name: "pandas.tests.io.parser.test_parse_dates", why: stackLevel},
+	{name: "pandas.tests.io.parser.dtypes.test_dtypes_basic", why: stackLevel},
+	{name: "pandas.tests.io.parser.test_na_values", pass: true},
+	{name: "pandas.tests.io.json.test_pandas", why: stackLevel},
+	{name: "pandas.tests.io.excel.test_writers", why: stackLevel + "; " + nativeExcel},
+	{name: "pandas.tests.io.excel.test_openpyxl", quick: true, why: nativeExcel},
+	{name: "pandas.tests.tools.test_to_datetime", why: stackLevel},
+	{name: "pandas.tests.resample.test_base", why: stackLevel},
+	{name: "pandas.tests.resample.test_resample_api", quick: true, why: stackLevel},
+	{name: "pandas.tests.window.test_rolling", quick: true, why: stackLevel},
+	{name: "pandas.tests.strings.test_strings", pass: true, quick: true},
 }
 
 //go:embed testdata/pkgtests.py
@@ -102,28 +157,24 @@ var pkgDriver string
 // maxCrashes is how many times one module may kill the guest before its run is given up.
 const maxCrashes = 20
 
-// TestPackageTestSuites runs the test suites of the packages built into python.wasm (numpy)
-// inside the sandbox, with pytest (testdata/pkgtests.py), one module per subtest. A test that
-// kills the guest (a trap) is reported as crashed, and the module goes on in a new guest
-// without the tests already run.
+// TestPackageTestSuites runs the test suites of the packages built into python.wasm (numpy,
+// pandas) inside the sandbox, with pytest (testdata/pkgtests.py), one module per subtest: the
+// quick ones, or all with WASMBOX_PACKAGE_TESTS_ALL=1 (`make pkgtests`). A test that kills the
+// guest (a trap) is reported as crashed, and the module goes on in a new guest without the
+// tests already run.
 func TestPackageTestSuites(t *testing.T) {
-	src := os.Getenv("WASMBOX_PACKAGE_TESTS")
-	if src == "" || !exists(filepath.Join(src, "deps", "pytest", "__init__.py")) ||
-		!exists(filepath.Join(src, "numpy", "_core", "tests")) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("WASMBOX_PACKAGE_TESTS=%q does not hold deps/ (wasm/cpython/testdeps.sh) and numpy/ with its tests", src)
-		}
-		t.Skip("WASMBOX_PACKAGE_TESTS is not set (a directory with deps/ from wasm/cpython/testdeps.sh and numpy/ as installed, tests included)")
-	}
-	if testing.Short() {
-		t.Skip("-short: skipping the packages' test suites")
-	}
+	const env = "WASMBOX_PACKAGE_TESTS"
+	src := testInputs(t, env, filepath.Join("deps", "pytest", "__init__.py"),
+		"deps/ from wasm/cpython/testdeps.sh; `make test` sets it")
+	testInputs(t, env, filepath.Join("numpy", "_core", "tests"), "numpy/ as installed, tests included; `make test` copies it")
+	testInputs(t, env, filepath.Join("pandas", "tests"), "pandas/ as installed, tests included; `make test` copies it")
+	all := os.Getenv("WASMBOX_PACKAGE_TESTS_ALL") == "1"
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "pkgtests"), os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	// An engine of its own: numpy's tests allocate more than a session's default memory, and
-	// the workspace holds numpy's whole tree.
+	// the workspace holds numpy's and pandas' whole trees.
 	limits := runtime.Limits{Timeout: 10 * time.Minute, MaxOutput: 1 << 20, Memory: 1 << 30,
 		WorkspaceQuota: 1 << 30, WorkspaceEntries: 100_000}
 	eng, err := New(t.Context(), WithPoolSize(0), WithLimits(limits))
@@ -137,29 +188,38 @@ func TestPackageTestSuites(t *testing.T) {
 	}
 	defer ip.Close()
 
-	// The tests must be those of the numpy in python.wasm.
-	vpy, _ := os.ReadFile(filepath.Join(src, "numpy", "version.py"))
-	want := ""
-	if m := regexp.MustCompile(`(?m)^version = "([^"]+)"$`).FindSubmatch(vpy); m != nil {
-		want = string(m[1])
-	}
-	if got := run(t, ip, "import numpy; print(numpy.__version__)", limits); strings.TrimSpace(got.Stdout) != want {
-		t.Fatalf("%s/numpy is not the numpy in python.wasm: its version.py says %q, python.wasm's numpy says %q %v",
-			src, want, strings.TrimSpace(got.Stdout), got.Error)
+	// The tests must be those of the packages in python.wasm.
+	for _, pkg := range slices.Sorted(maps.Keys(pkgSuites)) {
+		text, _ := os.ReadFile(filepath.Join(src, pkg, pkgSuites[pkg].version))
+		want := ""
+		if m := regexp.MustCompile(`(?m)^_*version_* ?= ?"([^"]+)"$`).FindSubmatch(text); m != nil {
+			want = string(m[1])
+		}
+		got := run(t, ip, "import "+pkg+"; print("+pkg+".__version__)", limits)
+		if strings.TrimSpace(got.Stdout) != want {
+			t.Fatalf("%s/%s is not the %s in python.wasm: its %s says %q, python.wasm's says %q %v",
+				src, pkg, pkg, pkgSuites[pkg].version, want, strings.TrimSpace(got.Stdout), got.Error)
+		}
 	}
 
-	// The packages whose tests run, and numpy._core, whose test helpers other packages' tests import.
+	// The packages whose tests run, and numpy._core, whose test helpers other numpy tests import.
 	packages := []string{"numpy._core"}
 	for _, m := range pkgModules {
 		i := strings.Index(m.name, ".tests.")
 		if i < 0 {
 			t.Fatalf("%s: not in a tests package", m.name)
 		}
+		if pkg, _, _ := strings.Cut(m.name, "."); pkgSuites[pkg].version == "" {
+			t.Fatalf("%s: pkgSuites has no entry for %s", m.name, pkg)
+		}
 		if !slices.Contains(packages, m.name[:i]) {
 			packages = append(packages, m.name[:i])
 		}
 	}
 	for _, m := range pkgModules {
+		if !all && !m.quick {
+			continue
+		}
 		t.Run(m.name, func(t *testing.T) {
 			start := time.Now()
 			r := runPkgModule(t, ip, dir, m, packages, limits)
@@ -209,8 +269,14 @@ func runPkgModule(t *testing.T, ip runtime.Interpreter, dir string, m pkgModule,
 		skip = map[string]string{}
 	}
 	for {
+		pkg, _, _ := strings.Cut(m.name, ".")
+		suite := pkgSuites[pkg]
+		config := ""
+		if suite.config != "" {
+			config = pkg + "/" + suite.config
+		}
 		cfg, err := json.Marshal(map[string]any{"module": m.name, "packages": packages,
-			"conftest": strings.SplitN(m.name, ".", 2)[0] + ".conftest", "skip": skip, "leave_out": r.done})
+			"conftest": pkg + ".conftest", "config": config, "args": suite.args, "skip": skip, "leave_out": r.done})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,9 +5,10 @@
 # are not compiled into the stdlib zip; the test copies OUTDIR into the sandbox's workspace and
 # puts it on sys.path.
 #
-# Why these: numpy's conftest.py imports pytest and hypothesis, and so do several numpy test
-# modules. On CPython 3.13 pytest needs neither exceptiongroup nor tomli (both are for < 3.11),
-# and colorama only on Windows. py3-none-any wheels only: the guest loads no native code.
+# Why these: numpy's conftest.py imports pytest and hypothesis, and so do several numpy and
+# pandas test modules. pandas' Excel writer tests are skipped without xlrd (their marks ask for
+# it, though they read .xlsx back with openpyxl). On CPython 3.13 pytest needs neither
+# exceptiongroup nor tomli (both are for < 3.11), and colorama only on Windows. py3-none-any wheels only: the guest loads no native code.
 #
 # Pinned inputs (newest release supporting CPython 3.13 at the time of pinning, sha256 checked on
 # every use), from the Python package index:
@@ -19,11 +20,13 @@
 #   hypothesis        6.155.7   needs sortedcontainers; its pytest plugin is found through its
 #                               entry point (pytest11), so its dist-info must be kept
 #   sortedcontainers  2.4.0
+#   xlrd              2.0.2     pandas' Excel writer tests
 # hypothesis no longer depends on attrs (its METADATA lists sortedcontainers only), so attrs is
 # not included.
 #
 # What is kept of each wheel: its importable files and its *.dist-info/ without RECORD (pytest
-# finds plugins through entry_points.txt; importlib.metadata reads versions). The script fails
+# finds plugins through entry_points.txt; importlib.metadata reads versions), not the scripts an
+# installer would put in bin/ (xlrd's *.data/scripts). The script fails
 # if a download or checksum fails, if a wheel carries native code, or if a wheel's files are not
 # those the table lists.
 #
@@ -41,6 +44,7 @@ PACKAGES=(
   "pygments|2.21.0|pygments|pygments-2.21.0-py3-none-any.whl|$PYPI_FILES/71/46/17f022dd3e953bf20a04a028a21ec746d942f8d2af30fa0f124fa0e6a684/pygments-2.21.0-py3-none-any.whl|2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9"
   "hypothesis|6.155.7|hypothesis _hypothesis_pytestplugin _hypothesis_globals _hypothesis_ftz_detector|hypothesis-6.155.7-py3-none-any.whl|$PYPI_FILES/01/f8/c151e196d4f397ed9436a071e52666c70a2f021138dea828b0a461e245db/hypothesis-6.155.7-py3-none-any.whl|9f634bdb1f9e9b8ab6ba09431cf2deedb750c96978125a6fb3c5a0f6c6db4131"
   "sortedcontainers|2.4.0|sortedcontainers|sortedcontainers-2.4.0-py2.py3-none-any.whl|$PYPI_FILES/32/46/9cb0e58b2deb7f82b84065f37f3bffeb12413f947f9388e4cac22c4621ce/sortedcontainers-2.4.0-py2.py3-none-any.whl|a163dcaede0f1c021485e957a39245190e74249897e2ae4b2aa38595db237ee0"
+  "xlrd|2.0.2|xlrd|xlrd-2.0.2-py2.py3-none-any.whl|$PYPI_FILES/1a/62/c8d562e7766786ba6587d09c5a8ba9f718ed3fa8af7f4553e8f91c36f302/xlrd-2.0.2-py2.py3-none-any.whl|ea762c3d29f4cca48d82df517b6d89fbce4db3107f9d78713e48cd321d5c9aa9"
 )
 
 die() { echo "testdeps.sh: $*" >&2; exit 1; }
@@ -87,6 +91,11 @@ for entry in "${PACKAGES[@]}"; do
   [ "$(normalize "$(field "$m" Name)")" = "$(normalize "$name")" ] || die "$name: its METADATA names $(field "$m" Name)"
   [ "$(field "$m" Version)" = "$version" ] || die "$name: its METADATA says version $(field "$m" Version), the table $version"
   rm -f "$u/$distinfo/RECORD"
+  for d in "$u"/*.data; do
+    [ -e "$d" ] || continue
+    [ "$(ls "$d")" = scripts ] || die "$name: $file's ${d##*/} holds more than scripts; check it and update the script"
+    rm -rf "$d"
+  done
   for t in $tops; do
     [ -f "$u/$t/__init__.py" ] || [ -f "$u/$t.py" ] || die "$name: $t is not in $file (no $t/__init__.py or $t.py)"
   done

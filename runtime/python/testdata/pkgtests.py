@@ -1,8 +1,10 @@
-# Runs one test module of a package built into python.wasm (numpy) with pytest, inside the
+# Runs one test module of a package built into python.wasm (numpy, pandas) with pytest, inside the
 # sandbox. pkgtests_test.go sends this file as the code of a run, after a line that sets CONFIG:
 #   module     the test module, by its dotted name ("numpy._core.tests.test_umath")
 #   packages   the packages whose tests directories are in the workspace copy
-#   conftest   the package's conftest module ("numpy.conftest")
+#   conftest   the package's top conftest module ("numpy.conftest")
+#   config     the package's pytest configuration file, relative to the copy, or ""
+#   args       the package's other pytest arguments (markers, warning filters, its own options)
 #   skip       {node id or prefix: why}: tests reported as skipped with that reason
 #   leave_out  node ids not to run at all: those an earlier attempt ran, or crashed in
 #
@@ -16,6 +18,7 @@ import builtins
 import contextlib
 import errno
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -196,29 +199,52 @@ class Wasmbox:
             self.emit(id=report.nodeid, outcome="error", msg=first_line(report))
 
 
+# The package's top conftest.py is the workspace copy's, imported under its own name before
+# pytest starts: pytest refuses a conftest whose module name (numpy.conftest) resolves to another
+# file (the zip's, first on the package's __path__), and accepts one already imported from its
+# path. Its paths are the copy's: pandas' datapath fixture looks for data files under it.
+conftest = CONFIG["conftest"]
+if conftest not in sys.modules:
+    spec = importlib.util.spec_from_file_location(conftest, ROOT + "/" + conftest.replace(".", "/") + ".py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[conftest] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[conftest]
+        raise
+
 os.makedirs(OUT, exist_ok=True)
-# The configuration is in the workspace: looking for one up to / would fail (ENOTCAPABLE).
-with open("/workspace/pytest.ini", "w") as f:
-    # os.devnull, pytest's default log file, is outside the sandbox.
-    f.write("[pytest]\nlog_file = /workspace/tmp/pytest.log\n")
+# Without a configuration file of the package's own, one in the workspace: looking for one up to
+# / would fail (ENOTCAPABLE).
+config = ROOT + "/" + CONFIG["config"] if CONFIG["config"] else "/workspace/pytest.ini"
+if not CONFIG["config"]:
+    with open(config, "w") as f:
+        f.write("[pytest]\n")
 START = time.monotonic()
 with open(OUT + "/results.jsonl", "w", buffering=1) as results, \
         open(OUT + "/report.txt", "w", buffering=1) as report, contextlib.redirect_stdout(report):
     plugin = Wasmbox(results)
-    # numpy's conftest.py is in the stdlib zip and is loaded from there as a plugin: pytest would
-    # refuse the workspace copy's (its module name, numpy.conftest, is the zip's file). No
-    # faulthandler and capture through sys: both would dup file descriptors, which WASI cannot.
-    # A given basetemp: pytest's own checks its owner with os.getuid, which WASI lacks. Native
-    # tracebacks: pytest's own style parses the test module's whole source for every entry of
-    # every failure and xfail (seconds each for a 10,000-line module in wasm).
-    # The warning filters and "not slow" are those of np.test().
-    status = pytest.main([
-        "-c", "/workspace/pytest.ini", "--rootdir", ROOT, "--confcutdir", ROOT,
-        "--noconftest", "-p", CONFIG["conftest"], "-p", "no:cacheprovider", "-p", "no:faulthandler",
-        "--capture=sys", "--basetemp", OUT + "/basetemp", "-v", "--tb=native", "-rfE", "-m", "not slow",
-        "-W", "ignore:Not importing directory", "-W", "ignore:numpy.dtype size changed",
-        "-W", "ignore:numpy.ufunc size changed", "-W", "ignore:the matrix subclass is not",
-        "-W", "ignore:Importing from numpy.matlib is",
-        "--pyargs", CONFIG["module"],
-    ], plugins=[plugin])
+    # The module is given by its path, so that pytest loads the conftest.py files from the
+    # package's down to the module's before it parses the command line (pandas' add options).
+    # No faulthandler and capture through sys: both would dup file descriptors, which WASI
+    # cannot. A given basetemp: pytest's own checks its owner with os.getuid, which WASI lacks.
+    # A given log file: pytest's default, os.devnull, is outside the sandbox. Native tracebacks:
+    # pytest's own style parses the test module's whole source for every entry of every failure
+    # and xfail (seconds each for a 10,000-line module in wasm).
+    args = [
+        "-c", config, "--rootdir", ROOT, "--confcutdir", ROOT,
+        "-p", "no:cacheprovider", "-p", "no:faulthandler", "-o", "log_file=" + OUT + "/pytest.log",
+        "--capture=sys", "--basetemp", OUT + "/basetemp", "-v", "--tb=native", "-rfE",
+        *CONFIG["args"],
+        ROOT + "/" + CONFIG["module"].replace(".", "/") + ".py",
+    ]
+    try:
+        status = pytest.main(args, plugins=[plugin])
+    except Exception as e:
+        # What pytest's own session end raises comes out of pytest.main: with pandas'
+        # configuration (warnings as errors), an exception ignored in a __del__ after the last
+        # test (a file a failed test left open). It is an error of the run, not the guest's death.
+        plugin.emit(id="(pytest session)", outcome="error", msg=f"{type(e).__name__}: {e}"[:300])
+        status = pytest.ExitCode.TESTS_FAILED
     plugin.emit(end=round(time.monotonic() - START, 1), exit=int(status))
