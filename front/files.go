@@ -40,11 +40,10 @@ func Error(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, ErrInvalid):
 		status = http.StatusBadRequest
+	case errors.Is(err, sessions.ErrNoFile):
+		status = http.StatusNotFound
 	case errors.Is(err, sessions.ErrBadPath):
 		status = http.StatusBadRequest
-		if strings.Contains(err.Error(), "does not exist") {
-			status = http.StatusNotFound
-		}
 	case errors.Is(err, sessions.ErrTooLarge), errors.As(err, new(*http.MaxBytesError)):
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, sessions.ErrQuota):

@@ -131,7 +131,7 @@ func toolError(err error) *mcplib.CallToolResult {
 		msg += " (call create_execution_session, or leave session_id out)"
 	case errors.Is(err, front.ErrInvalid):
 		msg = strings.TrimPrefix(msg, front.ErrInvalid.Error()+": ")
-	case errors.Is(err, sessions.ErrBadPath) && strings.Contains(msg, "does not exist"):
+	case errors.Is(err, sessions.ErrNoFile):
 		msg += " (list_files shows what does)"
 	case errors.Is(err, sessions.ErrTooLarge):
 		msg += " (download it over HTTP at /api/sessions/{id}/files/{path})"

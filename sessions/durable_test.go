@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wasmbox/workspace"
 )
 
 // TestManager_load_sweep: a restart removes temporary files of unfinished writes and session
@@ -116,9 +118,6 @@ func TestFileErr_escapes(t *testing.T) {
 	if !errors.Is(err, ErrBadPath) || !strings.Contains(err.Error(), "outside the workspace") {
 		t.Errorf("got %v, want ErrBadPath saying it leads outside", err)
 	}
-	if errors.Is(errPathEscapes, os.ErrNotExist) || errPathEscapes == nil {
-		t.Errorf("errPathEscapes = %v", errPathEscapes)
-	}
 }
 
 // TestFileErr_noFile: a missing file is ErrNoFile and ErrBadPath, with the same message as
@@ -130,7 +129,7 @@ func TestFileErr_noFile(t *testing.T) {
 	if !errors.Is(err, ErrNoFile) || !errors.Is(err, ErrBadPath) || err.Error() != "sessions: bad path: missing.txt does not exist in the workspace" {
 		t.Errorf("got %v, want ErrNoFile and ErrBadPath", err)
 	}
-	if errors.Is(fileErr("x", errPathEscapes), ErrNoFile) {
+	if errors.Is(fileErr("x", workspace.ErrEscapes), ErrNoFile) {
 		t.Error("an escaping path is ErrNoFile")
 	}
 }

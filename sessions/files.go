@@ -279,28 +279,11 @@ func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo,
 	return FileInfo{Path: clean, Size: n, MIME: filesnap.MIMEType(clean), Modified: time.Now().UTC()}, nil
 }
 
-// errPathEscapes is the error os.Root gives for a path that leads out of it. The standard
-// library does not export it, so it is taken from os.Root itself, once, and matched with
-// errors.Is rather than by its text.
-var errPathEscapes = func() error {
-	r, err := os.OpenRoot(os.TempDir())
-	if err != nil {
-		return errors.New("sessions: no os.Root to learn its escape error from")
-	}
-	defer r.Close()
-	_, err = r.Stat("../wasmbox-escape-probe")
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}()
-
 func fileErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return &noFileError{path: p}
 	}
-	if errors.Is(err, errPathEscapes) {
+	if errors.Is(err, workspace.ErrEscapes) {
 		return fmt.Errorf("%w: %s leads outside the workspace", ErrBadPath, p)
 	}
 	return fmt.Errorf("sessions: %s: %w", p, err)

@@ -192,3 +192,20 @@ func (l Limits) max() int {
 
 // MaxEntries is the entry cap in force.
 func (l Limits) MaxEntries() int { return l.max() }
+
+// ErrEscapes is the error os.Root gives for a path that leads outside its root (a ".." or a
+// symbolic link that leaves). The os package does not export it; it is learned once from
+// os.Root itself, so callers match it with errors.Is rather than by its text.
+var ErrEscapes = func() error {
+	r, err := os.OpenRoot(os.TempDir())
+	if err != nil {
+		panic("workspace: no os.Root to learn its escape error from: " + err.Error())
+	}
+	defer r.Close()
+	_, err = r.Stat("../wasmbox-escape-probe")
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		panic(fmt.Sprintf("workspace: os.Root let a path escape its root: %v", err))
+	}
+	return pe.Err
+}()

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,28 @@ func TestCheckPath(t *testing.T) {
 		if err := CheckPath(tc.p); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrPath)) {
 			t.Errorf("CheckPath(%.20q...) = %v, want ok=%v", tc.p, err, tc.ok)
 		}
+	}
+}
+
+// ErrEscapes is what os.Root says of a path that leaves it, through ".." or a symbolic link,
+// and nothing else: not a missing file, not a permission error.
+func TestErrEscapes(t *testing.T) {
+	dir := t.TempDir()
+	os.Symlink("/etc", filepath.Join(dir, "out"))
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, p := range []string{"../x", "out/hostname", "../../x"} {
+		if _, err := r.Stat(p); !errors.Is(err, ErrEscapes) {
+			t.Errorf("Stat(%q): %v, want ErrEscapes", p, err)
+		}
+	}
+	if _, err := r.Stat("missing"); errors.Is(err, ErrEscapes) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat(missing): %v", err)
+	}
+	if errors.Is(ErrEscapes, fs.ErrNotExist) || errors.Is(ErrEscapes, fs.ErrPermission) {
+		t.Errorf("ErrEscapes = %v is also a not-exist or permission error", ErrEscapes)
 	}
 }

@@ -162,7 +162,7 @@ func unwrapPath(err error) error {
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
-	if strings.Contains(err.Error(), "escapes from parent") {
+	if errors.Is(err, workspace.ErrEscapes) {
 		return fs.ErrPermission
 	}
 	return err

@@ -212,12 +212,8 @@ func errno(err error) experimentalsys.Errno {
 	} else if errors.As(err, &le) {
 		err = le.Err
 	}
-	var en syscall.Errno
-	if !errors.As(err, &en) {
-		// os.Root reports a path that escapes the root with a plain error.
-		if strings.Contains(err.Error(), "escapes from parent") {
-			return experimentalsys.EPERM
-		}
+	if errors.Is(err, workspace.ErrEscapes) {
+		return experimentalsys.EPERM
 	}
 	return experimentalsys.UnwrapOSError(err)
 }
