@@ -31,6 +31,7 @@ func TestManager_load_sweep(t *testing.T) {
 		filepath.Join(sdir, "session.json"+tmpInfix+"123"),
 		filepath.Join(sdir, SnapshotFile+tmpInfix+"456"),
 		filepath.Join(sdir, "session.json.tmp"),
+		filepath.Join(sdir, "upload"+tmpInfix+"789"), // an upload cut off by a crash
 		filepath.Join(root, "stray"+tmpInfix+"1"),
 	}
 	for _, p := range leftovers {

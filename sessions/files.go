@@ -2,8 +2,6 @@ package sessions
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"wasmbox/internal/filesnap"
 	"wasmbox/runtime"
@@ -244,20 +244,21 @@ func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo,
 			return FileInfo{}, fileErr(clean, err)
 		}
 	}
-	// A fresh name, created exclusively: whatever the guest left beside the target (a FIFO
-	// named like a temporary file) is never opened.
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	tmp := name + ".upload-" + hex.EncodeToString(rnd[:]) + ".tmp"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	// The bytes go to a file in the session's directory, beside the workspace, not in it: the
+	// guest never sees a partial upload, a crash leaves it where the startup sweep removes it
+	// (a temporary file of a durable write), and it is renamed into the target's directory,
+	// opened through the root, at the end (renameat replaces a symbolic link at the target's
+	// name rather than following it).
+	f, err := os.CreateTemp(s.dir, "upload"+tmpInfix+"*")
 	if err != nil {
-		return FileInfo{}, fileErr(clean, err)
+		return FileInfo{}, fmt.Errorf("sessions: upload %s: %w", clean, err)
 	}
+	tmp := f.Name()
 	done := false
 	defer func() {
 		if !done {
 			f.Close()
-			root.Remove(tmp)
+			os.Remove(tmp)
 		}
 	}()
 	n, err := io.Copy(f, io.LimitReader(r, limit+1))
@@ -270,13 +271,27 @@ func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo,
 		return FileInfo{}, fmt.Errorf("%w: the workspace holds %d MiB; the upload passed the %d MiB left of its %d MiB quota; delete files first", ErrQuota, used.Bytes>>20, limit>>20, l.WorkspaceQuota>>20)
 	}
 	if err := f.Close(); err != nil {
-		return FileInfo{}, fileErr(clean, err)
+		return FileInfo{}, fmt.Errorf("sessions: upload %s: %w", clean, err)
 	}
-	if err := root.Rename(tmp, name); err != nil {
+	if err := renameInto(tmp, root, name); err != nil {
 		return FileInfo{}, fileErr(clean, err)
 	}
 	done = true
 	return FileInfo{Path: clean, Size: n, MIME: filesnap.MIMEType(clean), Modified: time.Now().UTC()}, nil
+}
+
+// renameInto renames the file at the host path tmp to name in root: name's directory is opened
+// through root (it cannot lead outside), and the last step is renameat on that directory.
+func renameInto(tmp string, root *os.Root, name string) error {
+	dir, err := root.OpenFile(filepath.Dir(name), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Renameat(unix.AT_FDCWD, tmp, int(dir.Fd()), filepath.Base(name)); err != nil {
+		return &os.LinkError{Op: "rename", Old: tmp, New: name, Err: err}
+	}
+	return nil
 }
 
 func fileErr(p string, err error) error {

@@ -117,13 +117,37 @@ func TestManager_WriteFileFrom(t *testing.T) {
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
-			entries, _ := os.ReadDir(ws)
-			for _, e := range entries {
-				if strings.HasSuffix(e.Name(), ".tmp") {
-					t.Errorf("left behind: %s", e.Name())
+			for _, d := range []string{ws, filepath.Dir(ws)} {
+				entries, _ := os.ReadDir(d)
+				for _, e := range entries {
+					if strings.HasSuffix(e.Name(), ".tmp") || isTemp(e.Name()) {
+						t.Errorf("left behind: %s", filepath.Join(d, e.Name()))
+					}
 				}
 			}
 		})
+	}
+	// While an upload is written, the workspace has nothing of it: the guest sees the whole
+	// file at the end or nothing.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.WriteFileFrom(s.ID, "slow", pr, 1<<20)
+		done <- err
+	}()
+	pw.Write(make([]byte, 64<<10))
+	entries, _ := os.ReadDir(ws)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "slow") || isTemp(e.Name()) {
+			t.Errorf("the workspace shows an upload in progress: %s", e.Name())
+		}
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _, _ := m.ReadFile(s.ID, "slow", 1<<20); len(b) != 64<<10 {
+		t.Errorf("slow: %d bytes", len(b))
 	}
 	// A failed upload leaves the file it would have replaced as it was.
 	m.WriteFile(s.ID, "keep", []byte("old"))
