@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -76,6 +77,10 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		writeMessage(conn, &message{Kind: kindReady, Error: err.Error()})
 		return err
 	}
+	// Loading python.wasm's machine code from the cache (123 MB with numpy and pandas) and the
+	// base image leaves as much garbage on the heap; an idle worker gives it back now rather
+	// than whenever the scavenger gets to it.
+	debug.FreeOSMemory()
 	retired := false
 	defer func() {
 		if retired {
