@@ -144,6 +144,8 @@ func TestServer_upload_limits(t *testing.T) {
 		return http.DefaultClient.Do(req)
 	}
 	ws := func(id string) string { info, _ := f.mgr.Get(id); return info.Workspace }
+	// leftovers: the workspace's files, then the uploads in progress (written beside the
+	// workspace until they are complete).
 	leftovers := func(id string) []string {
 		var out []string
 		filepath.Walk(ws(id), func(p string, fi os.FileInfo, err error) error {
@@ -152,6 +154,10 @@ func TestServer_upload_limits(t *testing.T) {
 			}
 			return nil
 		})
+		tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(ws(id)), "upload.tmp-*"))
+		for _, p := range tmp {
+			out = append(out, filepath.Base(p))
+		}
 		return out
 	}
 	// waitFor polls cond for up to 30 s (a bound for hangs, not a timing assertion).
@@ -164,7 +170,7 @@ func TestServer_upload_limits(t *testing.T) {
 		}
 	}
 	// hold starts an upload that stalls after its first MiB and waits until the server has
-	// admitted it (its temporary file is in the workspace).
+	// admitted it (its temporary file is beside the workspace).
 	hold := func(key, id string) (release func()) {
 		stall := make(chan struct{})
 		ended := make(chan *http.Response, 1)
