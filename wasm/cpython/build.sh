@@ -36,7 +36,7 @@ ZIP=python313.zip
 core=$("$here/core.sh" --dir)
 numpy=$("$here/numpy.sh" --dir "$core")
 pandas=$("$here/pandas.sh" --dir "$core" "$numpy")
-wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/lib.sh")"
+wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/wheel.sh" "$here/lib.sh")"
 PACKAGES="$numpy $pandas"
 out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" "$numpy" "$pandas" "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
   hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxx.c" "$here/patches.py" -)"

@@ -48,23 +48,11 @@ PACKAGES=(
 )
 
 die() { echo "testdeps.sh: $*" >&2; exit 1; }
+. "$here/wheel.sh"
 
 OUT=${1:?usage: testdeps.sh OUTDIR}
-for tool in curl unzip sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
-done
-# OUTDIR is removed and recreated; refuse anything but a previous run's output or an empty
-# directory, so a mistyped argument cannot wipe a directory.
-if [ -e "$OUT" ] && { [ ! -d "$OUT" ] ||
-  { [ -n "$(ls -A "$OUT")" ] && ! compgen -G "$OUT/pytest-*.dist-info" >/dev/null; }; }; then
-  die "$OUT exists and was not made by testdeps.sh; remove it or choose another directory"
-fi
-
-# normalize NAME: the project name as the package index compares it (PEP 503).
-normalize() { echo "$1" | tr '[:upper:]' '[:lower:]' | sed -E 's/[-_.]+/-/g'; }
-
-# field FILE KEY: the value of the first "KEY: value" header of a METADATA file.
-field() { sed -n "s/^$2: //p" "$1" | head -1 | tr -d '\r'; }
+need_tools testdeps.sh curl unzip sha256sum
+check_outdir testdeps.sh "$OUT" "pytest-*.dist-info"
 
 ts "testdeps 1. downloads"
 for entry in "${PACKAGES[@]}"; do
@@ -83,14 +71,7 @@ for entry in "${PACKAGES[@]}"; do
   IFS='|' read -r name version tops file url sum <<<"$entry"
   u=$work/$name
   mkdir -p "$u"
-  unzip -q "$src/$file" -d "$u"
-  distinfo=$(cd "$u" && compgen -G "*.dist-info") || die "$name: no .dist-info in $file"
-  [ "$(echo "$distinfo" | wc -l)" = 1 ] || die "$name: several .dist-info in $file"
-  m=$u/$distinfo/METADATA
-  [ -f "$m" ] || die "$name: no METADATA in $distinfo"
-  [ "$(normalize "$(field "$m" Name)")" = "$(normalize "$name")" ] || die "$name: its METADATA names $(field "$m" Name)"
-  [ "$(field "$m" Version)" = "$version" ] || die "$name: its METADATA says version $(field "$m" Version), the table $version"
-  rm -f "$u/$distinfo/RECORD"
+  unpack_wheel "$src/$file" "$u" "$name" "$version"
   for d in "$u"/*.data; do
     [ -e "$d" ] || continue
     [ "$(ls "$d")" = scripts ] || die "$name: $file's ${d##*/} holds more than scripts; check it and update the script"

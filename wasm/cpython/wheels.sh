@@ -78,19 +78,7 @@ OUT=${1:?usage: wheels.sh OUTDIR}
 need_tools wheels.sh curl unzip tar sha256sum
 check_outdir wheels.sh "$OUT" "openpyxl-*.dist-info"
 
-# normalize NAME: the project name as the package index compares it (PEP 503).
-normalize() { echo "$1" | tr '[:upper:]' '[:lower:]' | sed -E 's/[-_.]+/-/g'; }
-
-# field FILE KEY: the value of the first "KEY: value" header of a METADATA file.
-field() { sed -n "s/^$2: //p" "$1" | head -1 | tr -d '\r'; }
-
-# check_metadata DISTINFO NAME VERSION: the unpacked files are the release the table pins.
-check_metadata() {
-  local m=$1/METADATA
-  [ -f "$m" ] || die "$2: no METADATA in ${1##*/}"
-  [ "$(normalize "$(field "$m" Name)")" = "$(normalize "$2")" ] || die "$2: its METADATA names $(field "$m" Name)"
-  [ "$(field "$m" Version)" = "$3" ] || die "$2: its METADATA says version $(field "$m" Version), the table $3"
-}
+. "$here/wheel.sh"
 
 # replace_line FILE OLD NEW: replace the line OLD, which must occur exactly once in FILE, by NEW.
 replace_line() {
@@ -123,12 +111,7 @@ for entry in "${PACKAGES[@]}"; do
   mkdir -p "$u"
   case $file in
     *.whl)
-      unzip -q "$src/$file" -d "$u"
-      distinfo=$(cd "$u" && compgen -G "*.dist-info") || die "$name: no .dist-info in $file"
-      [ "$(echo "$distinfo" | wc -l)" = 1 ] || die "$name: several .dist-info in $file"
-      check_metadata "$u/$distinfo" "$name" "$version"
-      # RECORD lists hashes of an installation this is not (and of files pruned below).
-      rm -f "$u/$distinfo/RECORD"
+      unpack_wheel "$src/$file" "$u" "$name" "$version"
       ;;
     *.tar.gz)
       # The sdist's pure-Python package from lib/, and its PKG-INFO (the same format as METADATA)
