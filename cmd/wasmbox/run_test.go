@@ -51,7 +51,9 @@ func TestRun_commands(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			var out, errb bytes.Buffer
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			// A bound for hangs only: the first case compiles python.wasm (116 MiB of machine
+			// code), which under -race beside other test packages on two cores took 190 s.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			code := run(ctx, tc.args, strings.NewReader(tc.stdin), &out, &errb)
 			if code != tc.code {

@@ -43,7 +43,7 @@ func TestStdio(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	init := mcplib.InitializeRequest{}
 	init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
