@@ -54,8 +54,12 @@ pkgtests-inputs: python
 	wasm/cpython/testdeps.sh $(PKGTESTS)/deps
 	core="$$(wasm/cpython/core.sh --dir)" && numpy="$$(wasm/cpython/numpy.sh --dir "$$core")" && \
 		pandas="$$(wasm/cpython/pandas.sh --dir "$$core" "$$numpy")" && \
-		rm -rf $(PKGTESTS)/numpy $(PKGTESTS)/pandas && \
-		cp -r "$$numpy/site/numpy" $(PKGTESTS)/numpy && cp -r "$$pandas/site/pandas" $(PKGTESTS)/pandas
+		kiwisolver="$$(wasm/cpython/kiwisolver.sh --dir "$$core")" && contourpy="$$(wasm/cpython/contourpy.sh --dir "$$core")" && \
+		rm -rf $(PKGTESTS)/numpy $(PKGTESTS)/pandas $(PKGTESTS)/kiwisolver $(PKGTESTS)/kiwisolver.dist-info $(PKGTESTS)/contourpy && \
+		cp -r "$$numpy/site/numpy" $(PKGTESTS)/numpy && cp -r "$$pandas/site/pandas" $(PKGTESTS)/pandas && \
+		cp -r "$$kiwisolver/site/kiwisolver" $(PKGTESTS)/kiwisolver && cp -r "$$kiwisolver/tests" $(PKGTESTS)/kiwisolver/tests && \
+		cp -r "$$kiwisolver/site/kiwisolver-"*.dist-info $(PKGTESTS)/kiwisolver.dist-info && \
+		cp -r "$$contourpy/site/contourpy" $(PKGTESTS)/contourpy && cp -r "$$contourpy/tests" $(PKGTESTS)/contourpy/tests
 
 # All the modules of numpy's and pandas' own test suites inside the sandbox (about half an hour).
 pkgtests: pkgtests-inputs

@@ -177,6 +177,10 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: compile python.wasm: %w", err)
 	}
+	if err := instantiateCxx(ctx, rt, compiled); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
 	zoneinfo, err := fs.Sub(cpython.Zoneinfo, "zoneinfo")
 	if err != nil {
 		rt.Close(ctx)
@@ -247,6 +251,7 @@ type Instance struct {
 	host      *Host
 
 	callMu sync.Mutex // one call at a time
+	cxx    cxxCalls   // C++ exceptions' nested calls (cxxeh.go), used under callMu
 	// services answers the driver's requests during a call; reply is the answer waiting for
 	// the guest to fetch it.
 	services func([]byte) ([]byte, error)
@@ -535,6 +540,8 @@ func instantiateServices(ctx context.Context, rt wazero.Runtime) error {
 		m.Memory().Write(buf, in.reply)
 		in.reply = nil
 	}).Export("reply").
+		// A C++ throw in the guest (cxxeh.go).
+		NewFunctionBuilder().WithFunc(func(context.Context) { panic(errCxxThrow) }).Export("cxx_throw").
 		Instantiate(ctx)
 	return err
 }

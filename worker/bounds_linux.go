@@ -44,7 +44,7 @@ type treeCgroups []string
 // limit, a clean memory result, before the OOM killer ends the whole worker.
 func makeCgroups(pid int, memory int64) treeCgroups {
 	var out treeCgroups
-	mem := strconv.FormatInt(2*memory+workerOverhead, 10)
+	mem := strconv.FormatInt(treeMemory(memory), 10)
 	for _, c := range []struct {
 		controller string
 		limits     []map[string]string // alternatives: cgroup v1, then v2
@@ -74,6 +74,10 @@ func makeCgroups(pid int, memory int64) treeCgroups {
 	}
 	return out
 }
+
+// treeMemory is the memory cgroup's limit of a worker's tree, for guests of the given memory
+// limit (see makeCgroups).
+func treeMemory(memory int64) int64 { return 2*memory + workerOverhead }
 
 // workerThreads is the room for the worker's own threads beside [MaxProcesses] programs.
 const workerThreads = 64
@@ -188,11 +192,11 @@ func cgroupDir(controller, pid string) (string, error) {
 // limit (see the bash engine), which what a program starts inherits.
 func boundMemory(memory int64) string {
 	if dir := ownCgroup("memory"); dir != "" {
-		limit := (memory + workerOverhead) >> 20
+		limit := treeMemory(memory) >> 20
 		if oomKills = openCounter(filepath.Join(dir, "memory.oom_control"), "oom_kill", limit); oomKills == nil {
 			oomKills = openCounter(filepath.Join(dir, "memory.events"), "oom_kill", limit)
 		}
-		return fmt.Sprintf("memory cgroup %s: the worker and its programs together at most %d MiB", dir, (memory+workerOverhead)>>20)
+		return fmt.Sprintf("memory cgroup %s: the worker and its programs together at most %d MiB", dir, limit)
 	}
 	return "address space of each program a share of the worker's memory limit (no memory cgroup)"
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The packages linked into python.wasm (numpy, pandas) and those in the stdlib zip import and
+// The packages linked into python.wasm (numpy, pandas, kiwisolver) and those in the stdlib zip import and
 // work in a new interpreter.
 func TestPackages_import(t *testing.T) {
 	ip, _ := newInterp(t)
@@ -31,6 +31,13 @@ func TestPackages_import(t *testing.T) {
 		{"mmap stand-in", "import errno, mmap\ntry:\n    mmap.mmap(-1, 16)\nexcept OSError as e:\n    print(isinstance(b'', mmap.mmap), e.errno == errno.ENOSYS, 'not supported' in str(e))", "False True True\n"},
 		{"pandas warnings point at the caller", "import inspect, warnings, pandas as pd\nwith warnings.catch_warnings(record=True) as w:\n    warnings.simplefilter('always')\n    pd.to_datetime('13/01/2024')\nprint(w[0].category.__name__, w[0].filename == inspect.currentframe().f_code.co_filename, w[0].lineno)", "UserWarning True 4\n"},
 		{"metadata", "import importlib.metadata as m\nprint(m.version('openpyxl'), m.version('tabulate'))", "3.1.5 0.10.0\n"},
+		// kiwisolver's C++ throws; its wrappers catch and raise Python exceptions.
+		{"kiwisolver (C++ exceptions)", "import importlib.metadata as m, kiwisolver as k\nx, y = k.Variable('x'), k.Variable('y')\n" +
+			"s = k.Solver()\nc = x + y == 10\ns.addConstraint(c)\ns.addConstraint(x - y == 2)\nout = []\n" +
+			"for f in (lambda: s.addConstraint(c), lambda: s.addConstraint(x == 100), lambda: s.removeConstraint(x == 5)):\n" +
+			"    try:\n        f()\n    except (k.DuplicateConstraint, k.UnsatisfiableConstraint, k.UnknownConstraint) as e:\n" +
+			"        out.append(type(e).__name__)\ns.updateVariables()\nprint(m.version('kiwisolver'), x.value(), y.value(), *out)",
+			"1.5.1 6.0 4.0 DuplicateConstraint UnsatisfiableConstraint UnknownConstraint\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,11 +9,14 @@
 #   core.sh     CPython's interpreter objects and libraries (and a native build Python)
 #   numpy.sh    numpy's extension modules as objects, and its Python files
 #   pandas.sh   pandas' likewise
+#   kiwisolver.sh  kiwisolver's (C++ with exceptions)
+#   contourpy.sh   contourpy's (C++ with pybind11)
 #   wheels.sh   pure-Python packages from their wheels (openpyxl, sympy, ...)
 # This script links the reactor (reactor/reactor.c in place of Programs/python.c, with every
 # package's extension modules registered as built-in modules under their dotted names) and
 # writes the zip. Every download is pinned by sha256; the build fails on a mismatch, on a
-# missing module, or when python.wasm imports anything but WASI and the wasmbox host module.
+# missing module, or when python.wasm imports anything but WASI, the wasmbox host module and the
+# invoke_* functions of C++ exceptions (reactor/cxxeh.cpp).
 #
 # Optimization: -O2 with pymalloc, no wasm-opt. Measured with 3.11 on 2 cores with wazero:
 # -O2+pymalloc ran a 3M-iteration loop in ~1.0 s, -O2 without pymalloc ~1.2 s, -O3 ~1.5 s, -O2
@@ -36,10 +39,12 @@ ZIP=python313.zip
 core=$("$here/core.sh" --dir)
 numpy=$("$here/numpy.sh" --dir "$core")
 pandas=$("$here/pandas.sh" --dir "$core" "$numpy")
+kiwisolver=$("$here/kiwisolver.sh" --dir "$core")
+contourpy=$("$here/contourpy.sh" --dir "$core")
 wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/wheel.sh" "$here/lib.sh")"
-PACKAGES="$numpy $pandas"
-out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" "$numpy" "$pandas" "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
-  hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxx.c" "$here/patches.py" -)"
+PACKAGES="$numpy $pandas $kiwisolver $contourpy"
+out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" "$numpy" "$pandas" "$kiwisolver" "$contourpy" "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
+  hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxxeh.cpp" "$here/patches.py" -)"
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$out"
   exit 0
@@ -64,6 +69,8 @@ fi
 "$here/core.sh" >/dev/null
 "$here/numpy.sh" "$core" >/dev/null
 "$here/pandas.sh" "$core" "$numpy" >/dev/null
+"$here/kiwisolver.sh" "$core" >/dev/null
+"$here/contourpy.sh" "$core" >/dev/null
 if [ ! -f "$wheels/.complete" ]; then
   "$here/wheels.sh" "$wheels" >/dev/null
   touch "$wheels/.complete"
@@ -106,9 +113,15 @@ for a in $archives "$core/build/libpython$PYMM.a"; do
   llvm-nm-16 --defined-only --extern-only --no-weak "$a" 2>/dev/null | awk -v a="${a##*/}" 'NF == 3 && $2 ~ /^[TDBRC]$/ {print $3, a}'
 done | sort -u | awk '{n[$1]++; w[$1] = w[$1] " " $2} END {for (s in n) if (n[s] > 1) print s ":" w[s]}' > duplicates.txt
 [ ! -s duplicates.txt ] || { echo "global symbols defined more than once:" >&2; head -20 duplicates.txt >&2; exit 1; }
+# C++ exceptions (reactor/cxxeh.cpp, with the host's half in package wasm): the runtime, and
+# the invoke_* functions the packages' C++ imports from the host (env) for its guarded calls.
+clang++-16 --target=wasm32-wasi --sysroot="$core/sysroot" -isystem "$core/sysroot/include/wasm32-wasi/c++/v1" \
+  -O2 -fno-exceptions -Wall -Wextra -Werror -c "$here/reactor/cxxeh.cpp" -o wasmbox_cxxeh.o
+# shellcheck disable=SC2086
+llvm-nm-16 -u $archives 2>/dev/null | { grep -oE '(^| )invoke_[a-z]+$' || true; } | tr -d ' ' | sort -u > invokes.txt
 # The compile and link commands are make's own for python.wasm (read from its log), so the
 # reactor gets exactly the interpreter's flags, libraries and stack size. libc++ serves the
-# packages' C++ sources (built without exceptions).
+# packages' C++ sources (its own code built without exceptions).
 (cd "$core/build" &&
   cc_line=$(grep -E -- ' -o Programs/python\.o( |$)' make.out | tail -1) &&
   ld_line=$(grep -E -- ' -o python\.wasm( |$)' make.out | tail -1) &&
@@ -116,18 +129,24 @@ done | sort -u | awk '{n[$1]++; w[$1] = w[$1] " " $2} END {for (s in n) if (n[s]
   cp "$here/reactor/reactor.c" "$T/wasmbox_reactor.c" &&
   eval "$(echo "$cc_line" | sed -E "s#[^ ]*Programs/python\.c#$T/wasmbox_reactor.c#; s# -o Programs/python\.o# -o $T/wasmbox_reactor.o#")" &&
   eval "$(echo "$cc_line" | sed -E "s#[^ ]*Programs/python\.c#$T/wasmbox_packages.c#; s# -o Programs/python\.o# -o $T/wasmbox_packages.o#")" &&
-  eval "$(echo "$cc_line" | sed -E "s#[^ ]*Programs/python\.c#$here/reactor/cxx.c#; s# -o Programs/python\.o# -o $T/wasmbox_cxx.o#")" &&
-  eval "$(echo "$ld_line" | sed -E "s# -o python\.wasm Programs/python\.o# -mexec-model=reactor -o $T/python-reactor.wasm $T/wasmbox_reactor.o $T/wasmbox_packages.o$archives $T/wasmbox_cxx.o#") -lc++ -lc++abi -lc-printscan-long-double" &&
+  eval "$(echo "$ld_line" | sed -E "s# -o python\.wasm Programs/python\.o# -mexec-model=reactor -o $T/python-reactor.wasm $T/wasmbox_reactor.o $T/wasmbox_packages.o$archives $T/wasmbox_cxxeh.o#") -Wl,--allow-undefined-file=$T/invokes.txt -Wl,--export=__stack_pointer -lc++ -lc++abi -lc-printscan-long-double" &&
   [ -f "$T/python-reactor.wasm" ] \
   || { echo "linking the reactor failed; compile: $cc_line; link: $ld_line" >&2; exit 1; })
 cp python-reactor.wasm python.wasm
 wasm-strip python.wasm
 # The reactor's contract with the host (package wasm): these exports, and imports from
-# wasi_snapshot_preview1 and wasmbox only.
-wasm-objdump -x -j Export python.wasm | grep -q '"wasmbox_exec"' || { echo "python.wasm lacks wasmbox_exec" >&2; exit 1; }
-if wasm-objdump -x -j Import python.wasm | grep -E '<- ' | grep -vqE '<- (wasi_snapshot_preview1|wasmbox)\.'; then
-  echo "python.wasm imports from modules other than wasi_snapshot_preview1 and wasmbox:" >&2
-  wasm-objdump -x -j Import python.wasm | grep -E '<- ' | grep -vE '<- (wasi_snapshot_preview1|wasmbox)\.' >&2
+# wasi_snapshot_preview1 and wasmbox only, and env's invoke_* functions.
+# (Outputs are captured, not piped into grep -q: an early exit would fail the pipeline under
+# pipefail and turn a check into its opposite.) make's link line lets undefined symbols become
+# imports, so this is what catches a symbol no library defines.
+exports=$(wasm-objdump -x -j Export python.wasm)
+for e in wasmbox_exec wasmbox_cxx_threw __stack_pointer; do
+  grep -q "\"$e\"" <<<"$exports" || { echo "python.wasm lacks the export $e" >&2; exit 1; }
+done
+foreign=$(wasm-objdump -x -j Import python.wasm | grep -E '<- ' | grep -vE '<- (wasi_snapshot_preview1\.|wasmbox\.|env\.invoke_[a-z]+$)' || true)
+if [ -n "$foreign" ]; then
+  echo "python.wasm imports from modules other than wasi_snapshot_preview1, wasmbox and env's invoke_* (undefined symbols?):" >&2
+  echo "$foreign" >&2
   exit 1
 fi
 if [ "${WASM_OPT:-0}" = 1 ]; then
@@ -136,7 +155,7 @@ if [ "${WASM_OPT:-0}" = 1 ]; then
 fi
 
 ts "7. stdlib zip of sourceless .pyc (compiled by the build Python: the same bytecode magic)"
-PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$here "$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$wheels" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$here "$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$kiwisolver/site" "$contourpy/site" "$wheels" <<'PY'
 import importlib.util, marshal, pathlib, sys, zipfile
 import patches
 src, extra, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]

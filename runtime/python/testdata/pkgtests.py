@@ -1,8 +1,8 @@
-# Runs one test module of a package built into python.wasm (numpy, pandas) with pytest, inside the
+# Runs one test module of a package built into python.wasm (numpy, pandas, kiwisolver) with pytest, inside the
 # sandbox. pkgtests_test.go sends this file as the code of a run, after a line that sets CONFIG:
 #   module     the test module, by its dotted name ("numpy._core.tests.test_umath")
 #   packages   the packages whose tests directories are in the workspace copy
-#   conftest   the package's top conftest module ("numpy.conftest")
+#   conftest   the package's top conftest module ("numpy.conftest"), "" when it has none
 #   config     the package's pytest configuration file, relative to the copy, or ""
 #   args       the package's other pytest arguments (markers, warning filters, its own options)
 #   skip       {node id or prefix: why}: tests reported as skipped with that reason
@@ -204,7 +204,7 @@ class Wasmbox:
 # file (the zip's, first on the package's __path__), and accepts one already imported from its
 # path. Its paths are the copy's: pandas' datapath fixture looks for data files under it.
 conftest = CONFIG["conftest"]
-if conftest not in sys.modules:
+if conftest and conftest not in sys.modules:
     spec = importlib.util.spec_from_file_location(conftest, ROOT + "/" + conftest.replace(".", "/") + ".py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[conftest] = mod
