@@ -32,11 +32,25 @@ const (
 	stackPtrExport = "__stack_pointer"
 )
 
+// maxInvokeDepth bounds guarded calls nested in one another. Each nesting costs a wasm stack and
+// Go stack of the worker's, outside the guest's memory limit; a guest recursing through guarded
+// calls without end would otherwise end the worker with Go's fatal stack overflow, where it now
+// traps. C++ that recurses this deep through frames with pending destructors is not ordinary:
+// pybind11 and contourpy nest a few.
+const maxInvokeDepth = 1000
+
+// maxFreeCalls bounds the handles kept per table index once a recursion has returned.
+const maxFreeCalls = 4
+
+// errInvokeDepth is the trap past maxInvokeDepth.
+var errInvokeDepth = fmt.Errorf("wasm: C++ calls nested more than %d deep (guarded calls in a recursion)", maxInvokeDepth)
+
 // cxxCalls is an instance's cache of nested-call handles, by table index: making one allocates
 // a wasm stack. A handle serves one call at a time; a recursion through the same function takes
 // a second one.
 type cxxCalls struct {
 	free  map[uint32][]api.Function
+	depth int // guarded calls now running
 	sp    api.MutableGlobal
 	threw api.Function
 }
@@ -70,6 +84,11 @@ func invoker(params, results []api.ValueType) api.GoModuleFunction {
 	return api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 		index := uint32(stack[0])
 		calls := cxxCallsOf(ctx)
+		if calls.depth >= maxInvokeDepth {
+			panic(errInvokeDepth)
+		}
+		calls.depth++
+		defer func() { calls.depth-- }()
 		fn := calls.take(m, index, params, results)
 		sp := calls.stackPointer(m)
 		saved := sp.Get()
@@ -128,7 +147,9 @@ func (c *cxxCalls) put(index uint32, fn api.Function) {
 	if c.free == nil {
 		c.free = map[uint32][]api.Function{}
 	}
-	c.free[index] = append(c.free[index], fn)
+	if len(c.free[index]) < maxFreeCalls {
+		c.free[index] = append(c.free[index], fn)
+	}
 }
 
 func (c *cxxCalls) stackPointer(m api.Module) api.MutableGlobal {

@@ -128,6 +128,14 @@ func TestCxxExceptions(t *testing.T) {
 	if _, err := call("escape"); !errors.Is(err, errCxxThrow) {
 		t.Errorf("escape: %v, want %v", err, errCxxThrow)
 	}
+	// A recursion through guarded calls past the bound traps (instead of growing the worker's Go
+	// stack until Go ends the process), and the instance still serves calls after it.
+	if got, err := call("cleanups", maxInvokeDepth+10); !errors.Is(err, errInvokeDepth) {
+		t.Errorf("cleanups(%d) = %d, %v; want %v", maxInvokeDepth+10, got, err, errInvokeDepth)
+	}
+	if got, err := call("cleanups", maxInvokeDepth-10); err != nil || got != maxInvokeDepth-9 {
+		t.Errorf("cleanups(%d) = %d, %v after the depth trap; want %d", maxInvokeDepth-10, got, err, maxInvokeDepth-9)
+	}
 	if got, err := call("trap"); err == nil || errors.Is(err, errCxxThrow) || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("trap = %d, %v; want the unreachable trap", got, err)
 	}
