@@ -5,8 +5,8 @@ CPYTHON   := wasm/cpython/python.wasm wasm/cpython/python313.zip
 # CPython's own regression tests (Lib/test of the same source), run inside the sandbox.
 export WASMBOX_CPYTHON_TESTS = $(shell wasm/cpython/build.sh --cache-dir 2>/dev/null)/Lib-test
 # Inputs of the packages' own test suites run inside the sandbox (TestPackageTestSuites): pytest
-# and hypothesis from their wheels, and numpy's and pandas' installed trees with their tests, from
-# the builds python.wasm links.
+# and hypothesis from their wheels, and numpy's, pandas', kiwisolver's, contourpy's and matplotlib's
+# tests (with what they import beside them), from the builds python.wasm links.
 PKGTESTS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/pkgtests
 export WASMBOX_PACKAGE_TESTS = $(PKGTESTS)
 # The native side of the differential test of analysis snippets: the same numpy, pandas and
@@ -59,7 +59,10 @@ pkgtests-inputs: python
 		cp -r "$$numpy/site/numpy" $(PKGTESTS)/numpy && cp -r "$$pandas/site/pandas" $(PKGTESTS)/pandas && \
 		cp -r "$$kiwisolver/site/kiwisolver" $(PKGTESTS)/kiwisolver && cp -r "$$kiwisolver/tests" $(PKGTESTS)/kiwisolver/tests && \
 		cp -r "$$kiwisolver/site/kiwisolver-"*.dist-info $(PKGTESTS)/kiwisolver.dist-info && \
-		cp -r "$$contourpy/site/contourpy" $(PKGTESTS)/contourpy && cp -r "$$contourpy/tests" $(PKGTESTS)/contourpy/tests
+		cp -r "$$contourpy/site/contourpy" $(PKGTESTS)/contourpy && cp -r "$$contourpy/tests" $(PKGTESTS)/contourpy/tests && \
+		matplotlib="$$(wasm/cpython/matplotlib.sh --dir "$$core")" && rm -rf $(PKGTESTS)/matplotlib && \
+		mkdir -p $(PKGTESTS)/matplotlib && cp "$$matplotlib/site/matplotlib/_version.py" $(PKGTESTS)/matplotlib/ && \
+		cp -r "$$matplotlib/tests/matplotlib/tests" $(PKGTESTS)/matplotlib/tests
 
 # All the modules of numpy's and pandas' own test suites inside the sandbox (about half an hour).
 pkgtests: pkgtests-inputs

@@ -50,7 +50,7 @@ func (s *Server) instructions() string {
 	l := s.front.Sessions().Limits()
 	langs := s.front.LanguageList()
 	return fmt.Sprintf(`wasmbox runs code in a sandbox. Available: %s.
-Python is CPython 3.13 with the standard library only (no pip, numpy or pandas; no network, threads or subprocesses); matplotlib.pyplot works for common plots (line, scatter, bar, hist, subplots) and figures come back as images.
+Python is CPython 3.13 with numpy, pandas, matplotlib, seaborn, sympy, networkx, openpyxl, Pillow and other pure-Python libraries preinstalled (no pip; no network, threads or subprocesses); plt.show() and figures left open at the end of a run come back as PNG images, savefig writes files.
 JavaScript runs in goja with node-like console output (TypeScript via language=typescript); bash runs allowlisted text and file tools in the workspace.
 Files: upload_file puts a file in a session's workspace, list_files and read_file get results out; all languages of a session share its workspace.
 State persists within a session like a notebook: create one with create_execution_session (or omit session_id and a new session is made; its id is in the result) and pass session_id to later calls to keep variables, imports and files. Files live in the session's working directory /workspace.

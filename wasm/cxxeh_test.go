@@ -39,7 +39,8 @@ func buildCxxTest(t testing.TB) []byte {
 		return string(out)
 	}
 	test, rt := filepath.Join(dir, "test.o"), filepath.Join(dir, "rt.o")
-	run(append(cxx, "-fexceptions", "-mllvm", "-enable-emscripten-cxx-exceptions", "-c", "testdata/cxxeh.cpp", "-o", test)...)
+	run(append(cxx, "-fexceptions", "-mllvm", "-enable-emscripten-cxx-exceptions", "-mllvm", "-enable-emscripten-sjlj",
+		"-isystem", "cpython/cxx/sjlj", "-c", "testdata/cxxeh.cpp", "-o", test)...)
 	run(append(cxx, "-fno-exceptions", "-Wall", "-Wextra", "-Werror", "-c", "cpython/reactor/cxxeh.cpp", "-o", rt)...)
 	// The invoke functions the objects need are imports (build.sh does the same).
 	nm, err := exec.Command("llvm-nm-16", "-u", test, rt).Output()
@@ -112,6 +113,12 @@ func TestCxxExceptions(t *testing.T) {
 		{"uncaught", nil, 1},           // std::uncaught_exceptions in a destructor while unwinding
 		{"guarded_calls", []uint64{1000}, 500500},
 		{"throws", []uint64{1000}, 1000},
+		{"sjlj_basic", []uint64{0}, 42},
+		{"sjlj_basic", []uint64{30}, 42}, // thirty frames down
+		{"sjlj_zero", nil, 1},
+		{"sjlj_through", nil, 7}, // past a function with its own setjmp
+		{"sjlj_loop", []uint64{100}, 100},
+		{"bad_alloc", nil, 1}, // new throws std::bad_alloc; new (std::nothrow) returns null
 	}
 	for _, tc := range cases {
 		got, err := call(tc.name, tc.args...)

@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,8 @@ const (
 	DataAliasPath = "/mnt/data"
 	// ZoneinfoPath holds the time zone database, read-only.
 	ZoneinfoPath = "/usr/share/zoneinfo"
+	// MplDataPath holds matplotlib's data (fonts, styles), read-only; its get_data_path names it.
+	MplDataPath = "/usr/share/matplotlib/mpl-data"
 )
 
 const pageSize = 64 << 10
@@ -58,6 +61,7 @@ type Host struct {
 	compiled wazero.CompiledModule
 	stdlib   fs.FS
 	zoneinfo fs.FS
+	mplData  fs.FS
 	assets   fs.FS
 	memory   int64
 	cacheDir string
@@ -186,11 +190,16 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
+	mplData, err := fs.Sub(cpython.MplData, "mpl-data")
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
 	imageDir := o.cacheDir
 	if o.imageDir != nil {
 		imageDir = *o.imageDir
 	}
-	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, assets: o.assets, memory: o.memory,
+	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, mplData: mplData, assets: o.assets, memory: o.memory,
 		cacheDir: imageDir, compile: time.Since(start), interruptible: o.interruptible, env: o.env,
 		baseHash: <-hashed}, nil
 }
@@ -289,6 +298,9 @@ func (h *Host) Boot(ctx context.Context, spec Spec) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What the interpreter writes to stderr while it starts explains a failure to start.
+	initErr := capture.NewCappedBuffer(4096)
+	in.stderr.Set(initErr)
 	for _, name := range []string{"_initialize", "wasmbox_init"} {
 		fn := in.mod.ExportedFunction(name)
 		if fn == nil {
@@ -298,6 +310,9 @@ func (h *Host) Boot(ctx context.Context, spec Spec) (*Instance, error) {
 		res, err := fn.Call(in.callContext(ctx))
 		if err == nil && name == "wasmbox_init" && res[0] != 0 {
 			err = errors.New("wasmbox_init failed")
+			if msg := strings.TrimSpace(initErr.String()); msg != "" {
+				err = fmt.Errorf("wasmbox_init failed: %s", msg)
+			}
 		}
 		if err != nil {
 			in.gone(err)
@@ -305,6 +320,7 @@ func (h *Host) Boot(ctx context.Context, spec Spec) (*Instance, error) {
 			return nil, fmt.Errorf("wasm: start CPython: %s: %w", name, err)
 		}
 	}
+	in.stderr.Set(nil)
 	return in, nil
 }
 
@@ -320,10 +336,12 @@ func (h *Host) instantiate(spec Spec) (*Instance, error) {
 	}
 	fsc := wazero.NewFSConfig().
 		WithFSMount(h.stdlib, StdlibPath).
-		WithFSMount(h.zoneinfo, ZoneinfoPath)
+		WithFSMount(h.zoneinfo, ZoneinfoPath).
+		WithFSMount(h.mplData, MplDataPath)
 	if h.assets != nil {
 		fsc = fsc.WithFSMount(h.assets, AssetsPath)
 	}
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(devFS{}, DevPath)
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(in.workspace, WorkspacePath)
 	// The same workspace at /mnt/data, where LibreChat's code-interpreter prompts tell models
 	// to put files.

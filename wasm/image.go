@@ -265,11 +265,17 @@ func (h *Host) readBase(path string) *Image {
 // BaseImage returns the base image, making it if needed (see [Host.Start]).
 func (h *Host) BaseImage(ctx context.Context) (*Image, error) { return h.baseImage(ctx) }
 
+// guestMounts names the guest's directories, in the order they are mounted: wasi-libc reads
+// them (its preopens) when the interpreter starts, into memory an image keeps, so an image made
+// with other mounts cannot open paths under a new one.
+var guestMounts = []string{StdlibPath, ZoneinfoPath, MplDataPath, AssetsPath, DevPath, WorkspacePath, DataAliasPath}
+
 // buildHash hashes what an image depends on: python.wasm, the standard library, the driver's
-// files and the environment.
+// files, the guest's mounts and the environment.
 func buildHash(wasm []byte, assets fs.FS, env map[string]string) string {
 	sum := sha256.New()
 	sum.Write(wasm)
+	fmt.Fprintf(sum, "mounts=%q\x00", guestMounts)
 	if zip, err := fs.ReadFile(cpython.Files, cpython.StdlibZip); err == nil {
 		sum.Write(zip)
 	}

@@ -52,22 +52,71 @@ def _host_call(msg):
     return reply
 
 
-def _patch_pyplot(module):
+# Figures a run shows go to the host as PNG bytes, at most this large (the host checks again:
+# runtime/python/figures.go); savefig into the workspace is bounded by memory and disk only.
+MAX_FIGURE_PIXELS = 4000 * 4000
+MAX_FIGURE_BYTES = 8 << 20
+
+
+def _show_figure(fig):
+    """Renders fig with Agg and hands the PNG to the host, which returns it with the run."""
     import base64
+    w, h = fig.get_size_inches() * fig.dpi
+    if not (w * h <= MAX_FIGURE_PIXELS):  # also NaN
+        raise ValueError(
+            "figure %s is %.0fx%.0f pixels; a figure shown is limited to %d megapixels "
+            "(lower figsize or dpi, or write it to a file with savefig)"
+            % (fig.number, w, h, MAX_FIGURE_PIXELS // 1000000))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    png = buf.getvalue()
+    if len(png) > MAX_FIGURE_BYTES:
+        raise ValueError(
+            "figure %s is a %.1f MB PNG; a figure shown is limited to %d MB (write it to a file "
+            "with savefig)" % (fig.number, len(png) / 1e6, MAX_FIGURE_BYTES >> 20))
+    _host_call({"image": base64.b64encode(png).decode("ascii")})
 
-    def render(spec):
-        return base64.b64decode(_host_call({"render": spec})["png"])
 
-    def display(spec):
-        _host_call({"display": spec})
+def _show_open(plt, errors):
+    """Shows every open figure, in order, and closes it (a notebook's show). With errors false
+    the first failure is raised; otherwise each is reported on stderr and the rest go on."""
+    try:
+        for num in plt.get_fignums():
+            fig = plt.figure(num)
+            try:
+                _show_figure(fig)
+            except Exception as e:
+                if not errors:
+                    raise
+                sys.stderr.write("figure %s not shown: %s\n" % (num, e))
+            finally:
+                plt.close(fig)
+    finally:
+        if errors:
+            plt.close("all")
 
-    module._render_hook = render
-    module._display_hook = display
+
+def _patch_pyplot(plt):
+    """plt.show() and Figure.show() display (and close) figures as a notebook does; the
+    backend is Agg, whose own show only warns that it cannot."""
+    from matplotlib.figure import Figure
+
+    def show(*args, **kwargs):
+        _show_open(plt, errors=False)
+
+    def figure_show(self, warn=True):
+        try:
+            _show_figure(self)
+        finally:
+            plt.close(self)
+
+    plt.show = show
+    Figure.show = figure_show
 
 
 class _PostImport(importlib.abc.MetaPathFinder):
     """Adapts modules as they are imported: stdlib ones that assume an OS WASI does not
-    provide, and wasmbox's matplotlib, which renders through the host."""
+    provide, and matplotlib's pyplot, whose figures are shown by returning them to the host."""
 
     patches = {"asyncio.selector_events": _patch_selector_events, "matplotlib.pyplot": _patch_pyplot}
 
@@ -157,10 +206,10 @@ class Driver:
             return self._exception(e)
 
     def _figures(self):
-        # Figures left open at the end of a cell are shown, as in a notebook.
+        # Figures left open at the end of a cell are shown, as in a notebook, and closed.
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
-            plt._collect_open()
+            _show_open(plt, errors=True)
 
     def _exception(self, e):
         tb = e.__traceback__
@@ -192,7 +241,8 @@ def _no_symlink(*args, **kwargs):
 WARM = ("json", "re", "datetime", "collections", "math", "random", "itertools", "functools",
         "statistics", "decimal", "fractions", "string", "textwrap", "csv", "io", "copy", "dataclasses",
         "enum", "typing", "pathlib", "base64", "hashlib", "struct", "heapq", "bisect", "operator",
-        "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas", "openpyxl", "tabulate")
+        "uuid", "tempfile", "zoneinfo", "pprint", "numpy", "pandas", "openpyxl", "tabulate",
+        "matplotlib.pyplot")
 
 
 def _forget_metadata_zips():

@@ -301,7 +301,14 @@ except RuntimeError:
     pass
 while True: pass`, []string{"timeout"}},
 		{"python memory", "python", "a = bytearray(200 << 20)\nb = bytearray(200 << 20)", []string{"memory"}},
-		{"python plot log zero", "python", "import matplotlib.pyplot as plt\nplt.plot([1,2,3],[-1,0,5]); plt.yscale('log'); plt.savefig('x.png')", []string{"exception"}},
+		// Hostile plots: each ends with a clear error or within the run's time and memory
+		// limits; none may crash the interpreter or the worker.
+		{"python plot 20000x20000 saved", "python", "import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200), dpi=100)\nplt.savefig('big.png')", []string{"memory"}},
+		{"python plot 20000x20000 shown", "python", "import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200), dpi=100)\nplt.show()", []string{"exception"}},
+		{"python plot 10^7 points", "python", "import numpy as np, matplotlib.pyplot as plt\nplt.plot(np.random.rand(10**7)); plt.savefig('p.png')", []string{"ok", "memory", "timeout"}},
+		{"python plot 4000 subplots", "python", "import matplotlib.pyplot as plt\nfig, axs = plt.subplots(63, 64); fig.savefig('g.png')", []string{"ok", "memory", "timeout"}},
+		{"python plot fontsize 1e5", "python", "import matplotlib.pyplot as plt\nplt.text(0.5, 0.5, 'hi', fontsize=1e5); plt.savefig('t.png')", []string{"exception"}},
+		{"python plot colormap over 10^8", "python", "import numpy as np, matplotlib.pyplot as plt\nplt.imshow(np.zeros((10**4, 10**4)), cmap='viridis'); plt.savefig('i.png')", []string{"memory"}},
 		{"python plot tiny dpi", "python", "import matplotlib.pyplot as plt\nplt.figure(dpi=0.001); plt.plot([1, 2]); plt.savefig('y.png')", []string{"exception"}},
 		{"python write outside", "python", "open('/tmp/" + escape + "', 'w').write('x')", []string{"exception"}},
 		{"python environment", "python", "import os; print(dict(os.environ))", []string{"ok"}},

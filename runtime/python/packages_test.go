@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The packages linked into python.wasm (numpy, pandas, kiwisolver) and those in the stdlib zip import and
+// The packages linked into python.wasm (numpy, pandas, kiwisolver, contourpy, matplotlib, Pillow) and those in the stdlib zip import and
 // work in a new interpreter.
 func TestPackages_import(t *testing.T) {
 	ip, _ := newInterp(t)
@@ -38,6 +38,12 @@ func TestPackages_import(t *testing.T) {
 			"    try:\n        f()\n    except (k.DuplicateConstraint, k.UnsatisfiableConstraint, k.UnknownConstraint) as e:\n" +
 			"        out.append(type(e).__name__)\ns.updateVariables()\nprint(m.version('kiwisolver'), x.value(), y.value(), *out)",
 			"1.5.1 6.0 4.0 DuplicateConstraint UnsatisfiableConstraint UnknownConstraint\n"},
+		// pybind11 turns contourpy's C++ std::invalid_argument into ValueError.
+		{"contourpy", "import contourpy, numpy as np\ng = contourpy.contour_generator(z=np.arange(16.).reshape(4, 4))\ntry:\n    g.filled(0.8, 0.2)\nexcept ValueError as e:\n    print(len(g.lines(5.5)), 'ValueError')", "1 ValueError\n"},
+		{"Pillow", "import io, PIL, PIL.features\nfrom PIL import Image, ImageDraw\nim = Image.new('RGB', (40, 20), 'white')\nImageDraw.Draw(im).rectangle((5, 5, 15, 15), fill='red')\nb = io.BytesIO()\nim.save(b, 'PNG')\nprint(PIL.__version__, Image.open(io.BytesIO(b.getvalue())).getpixel((10, 10)), PIL.features.check('zlib'), PIL.features.check('jpg'))", "13.0.0 (255, 0, 0) True False\n"},
+		{"matplotlib in the base image", "import sys\nprint('matplotlib.pyplot' in sys.modules)", "True\n"},
+		{"seaborn", "import seaborn as sns, pandas as pd, matplotlib.pyplot as plt\nax = sns.barplot(data=pd.DataFrame({'k': ['a', 'b', 'a'], 'v': [1, 2, 3]}), x='k', y='v')\nprint(sns.__version__, len(ax.patches))\nplt.close('all')", "0.13.2 2\n"},
+		{"matplotlib's dependencies", "import importlib.metadata as m\nprint(*(m.version(p) for p in ('fonttools', 'cycler', 'pyparsing', 'packaging', 'seaborn', 'pillow')))", "4.68.0 0.12.1 3.3.3 26.4 0.13.2 13.0.0\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,7 +138,7 @@ print(back["amount"].to_dict(), len(pd.read_json("sales.json")), df["month"].dt.
 }
 
 // The example of the server wasmbox replaces (testdata/gradio_example.py, also run over MCP)
-// runs as written: numpy arrays into the plotting subset, and pandas values plot too.
+// runs as written (numpy arrays into matplotlib), and pandas values plot too.
 func TestPackages_gradioExample(t *testing.T) {
 	ip, _ := newInterp(t)
 	example, err := os.ReadFile(filepath.Join("testdata", "gradio_example.py"))

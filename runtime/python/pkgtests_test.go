@@ -56,6 +56,9 @@ var pkgSuites = map[string]pkgSuite{
 	"kiwisolver": {version: "../kiwisolver.dist-info/METADATA"},
 	// contourpy's tests are beside its package in the sdist too; its conftest.py is theirs.
 	"contourpy": {version: "_version.py"},
+	// matplotlib's tests (with their baseline images) are installed with it; `make test` copies
+	// them, and its _version.py, the rest being the zip's.
+	"matplotlib": {version: "_version.py"},
 }
 
 // Why some tests are not run.
@@ -68,6 +71,8 @@ const (
 		"(\"At least one sheet must be visible\")"
 	nativeAppend = "fails natively too, with openpyxl 3.1.5: append with data_only=True keeps no values"
 	noJinja2     = "DataFrame.style needs jinja2, which neither the sandbox nor the native run has"
+	noJPEG       = "Pillow is built without libjpeg (no JPEG encoder or decoder in the sandbox)"
+	noProcesses  = "runs a subprocess; WASI has no processes"
 )
 
 // pkgModules are numpy's own tests, from the same release as the numpy in python.wasm.
@@ -158,6 +163,25 @@ var pkgModules = []pkgModule{
 	{name: "contourpy.tests.test_static", pass: true, quick: true},
 	{name: "contourpy.tests.test_typecheck", pass: true, quick: true},
 	{name: "contourpy.tests.test_z_interp", pass: true, quick: true},
+	{name: "matplotlib.tests.test_lines", pass: true, quick: true},
+	{name: "matplotlib.tests.test_marker", pass: true, quick: true},
+	{name: "matplotlib.tests.test_legend", pass: true, quick: true},
+	{name: "matplotlib.tests.test_text", pass: true},
+	{name: "matplotlib.tests.test_colorbar", pass: true, quick: true},
+	{name: "matplotlib.tests.test_image", pass: true, skip: map[string]string{
+		"matplotlib/tests/test_image.py::test_imsave[jpg]":  noJPEG,
+		"matplotlib/tests/test_image.py::test_imsave[jpeg]": noJPEG,
+		"matplotlib/tests/test_image.py::test_jpeg_alpha":   noJPEG,
+	}},
+	{name: "matplotlib.tests.test_dates", pass: true, quick: true},
+	{name: "matplotlib.tests.test_scale", pass: true, quick: true},
+	{name: "matplotlib.tests.test_ticker", pass: true, skip: map[string]string{
+		"matplotlib/tests/test_ticker.py::test_locale_comma": noProcesses,
+	}},
+	{name: "matplotlib.tests.test_patches", pass: true},
+	{name: "matplotlib.tests.test_contour", pass: true, quick: true},
+	{name: "matplotlib.tests.test_figure", pass: true},
+	{name: "matplotlib.tests.test_axes", pass: true},
 
 	// pandas' own tests, from the same release as the pandas in python.wasm.
 	{name: "pandas.tests.frame.test_constructors", pass: true},
@@ -214,6 +238,7 @@ func TestPackageTestSuites(t *testing.T) {
 	testInputs(t, env, filepath.Join("pandas", "tests"), "pandas/ as installed, tests included; `make test` copies it")
 	testInputs(t, env, filepath.Join("kiwisolver", "tests"), "kiwisolver/ as installed, with its tests; `make test` copies it")
 	testInputs(t, env, filepath.Join("contourpy", "tests"), "contourpy/ as installed, with its tests; `make test` copies it")
+	testInputs(t, env, filepath.Join("matplotlib", "tests", "baseline_images"), "matplotlib's tests and baseline images; `make test` copies them")
 	all := os.Getenv("WASMBOX_PACKAGE_TESTS_ALL") == "1"
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "pkgtests"), os.DirFS(src)); err != nil {

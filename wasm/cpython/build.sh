@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds python.wasm, wasmbox's Python: CPython 3.13.5 for wasm32-wasi (WASI preview 1) as a
-# reactor, with numpy and pandas linked in statically, and places python.wasm, the precompiled standard
-# library and packages (python313.zip) and the time zone database (zoneinfo/) next to this
-# script, where go:embed picks them up.
+# reactor, with numpy, pandas, matplotlib and the other packages' extension modules linked in
+# statically, and places python.wasm, the precompiled standard library and packages
+# (python313.zip), the time zone database (zoneinfo/) and matplotlib's data directory
+# (mpl-data/: fonts, styles, its matplotlibrc; matplotlib reads them as files, not from a zip)
+# next to this script, where go:embed picks them up.
 #
 # The parts, each cached on its own under ${XDG_CACHE_HOME:-~/.cache}/wasmbox and rebuilt only
 # when its recipe (or a part it builds on) changes:
@@ -11,6 +13,8 @@
 #   pandas.sh   pandas' likewise
 #   kiwisolver.sh  kiwisolver's (C++ with exceptions)
 #   contourpy.sh   contourpy's (C++ with pybind11)
+#   matplotlib.sh  matplotlib's, with FreeType, HarfBuzz, libraqm, SheenBidi and Qhull
+#   pillow.sh      Pillow's (PNG and ZIP through the core's zlib)
 #   wheels.sh   pure-Python packages from their wheels (openpyxl, sympy, ...)
 # This script links the reactor (reactor/reactor.c in place of Programs/python.c, with every
 # package's extension modules registered as built-in modules under their dotted names) and
@@ -41,9 +45,11 @@ numpy=$("$here/numpy.sh" --dir "$core")
 pandas=$("$here/pandas.sh" --dir "$core" "$numpy")
 kiwisolver=$("$here/kiwisolver.sh" --dir "$core")
 contourpy=$("$here/contourpy.sh" --dir "$core")
+matplotlib=$("$here/matplotlib.sh" --dir "$core")
+pillow=$("$here/pillow.sh" --dir "$core")
 wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/wheel.sh" "$here/lib.sh")"
-PACKAGES="$numpy $pandas $kiwisolver $contourpy"
-out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" "$numpy" "$pandas" "$kiwisolver" "$contourpy" "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
+PACKAGES="$numpy $pandas $kiwisolver $contourpy $matplotlib $pillow"
+out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" $PACKAGES "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
   hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxxeh.cpp" "$here/patches.py" -)"
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$out"
@@ -54,13 +60,14 @@ install_outputs() {
   cp "$1/python.wasm" "$here/python.wasm.tmp" && mv "$here/python.wasm.tmp" "$here/python.wasm"
   cp "$1/$ZIP" "$here/$ZIP.tmp" && mv "$here/$ZIP.tmp" "$here/$ZIP"
   rm -rf "$here/zoneinfo.tmp" && cp -r "$1/zoneinfo" "$here/zoneinfo.tmp" && rm -rf "$here/zoneinfo" && mv "$here/zoneinfo.tmp" "$here/zoneinfo"
+  rm -rf "$here/mpl-data.tmp" && cp -r "$1/mpl-data" "$here/mpl-data.tmp" && rm -rf "$here/mpl-data" && mv "$here/mpl-data.tmp" "$here/mpl-data"
   # Outputs of earlier CPython versions would be embedded by nothing but confuse a reader.
   rm -f "$here/python311.zip"
   ts "installed python.wasm ($(stat -c %s "$here/python.wasm") bytes) and $ZIP ($(stat -c %s "$here/$ZIP") bytes) from $1"
 }
 
 ensure_packages
-if [ -f "$out/python.wasm" ] && [ -f "$out/$ZIP" ] && [ -d "$out/zoneinfo" ] && [ -d "$out/Lib-test" ]; then
+if [ -f "$out/python.wasm" ] && [ -f "$out/$ZIP" ] && [ -d "$out/zoneinfo" ] && [ -d "$out/mpl-data" ] && [ -d "$out/Lib-test" ]; then
   ts "cache hit: $out"
   install_outputs "$out"
   exit 0
@@ -71,6 +78,8 @@ fi
 "$here/pandas.sh" "$core" "$numpy" >/dev/null
 "$here/kiwisolver.sh" "$core" >/dev/null
 "$here/contourpy.sh" "$core" >/dev/null
+"$here/matplotlib.sh" "$core" >/dev/null
+"$here/pillow.sh" "$core" >/dev/null
 if [ ! -f "$wheels/.complete" ]; then
   "$here/wheels.sh" "$wheels" >/dev/null
   touch "$wheels/.complete"
@@ -155,7 +164,7 @@ if [ "${WASM_OPT:-0}" = 1 ]; then
 fi
 
 ts "7. stdlib zip of sourceless .pyc (compiled by the build Python: the same bytecode magic)"
-PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$here "$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$kiwisolver/site" "$contourpy/site" "$wheels" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$here "$BUILD_PYTHON" - "$core/Python-$PYVER/Lib" "$core/build/build/lib.wasi-wasm32-$PYMM" $ZIP "$numpy/site" "$pandas/site" "$kiwisolver/site" "$contourpy/site" "$matplotlib/site" "$pillow/site" "$wheels" <<'PY'
 import importlib.util, marshal, pathlib, sys, zipfile
 import patches
 src, extra, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
@@ -163,7 +172,8 @@ packages = [pathlib.Path(p) for p in sys.argv[4:]]
 patched = 0
 # Packages that cannot work under WASI (no threads, processes, GUI, pip) or are tests.
 EXCL = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
-        "__pycache__", "site-packages", "venv", "multiprocessing", "curses"}
+        "__pycache__", "site-packages", "venv", "multiprocessing", "curses",
+        "mpl-data"}  # matplotlib's data: a directory of its own (7c)
 EXCL_FILES = {"turtle.py", "antigravity.py", "this.py"}
 # Of the packages' other files, those not needed at run time (sources, headers, stubs).
 NOT_DATA = {".py", ".pyc", ".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h", ".cpp", ".hpp", ".so",
@@ -224,11 +234,19 @@ for p in sorted(src.rglob("*")):
 print(zones, "time zones", file=sys.stderr)
 PY
 
+ts "7c. matplotlib's data directory (served at the guest's /usr/share/matplotlib/mpl-data)"
+cp -r "$matplotlib/site/matplotlib/mpl-data" mpl-data
+[ -f mpl-data/matplotlibrc ] && [ -f mpl-data/fonts/ttf/DejaVuSans.ttf ] ||
+  { echo "matplotlib's mpl-data lacks matplotlibrc or the DejaVu fonts" >&2; exit 1; }
+# (matplotlib.sh sets it; "#backend:" is how a packager's default is written there)
+grep -qx "#backend: Agg" mpl-data/matplotlibrc ||
+  { echo "matplotlib's matplotlibrc does not name Agg as the backend" >&2; exit 1; }
+
 ts "8. regression tests (Lib/test as source, for the sandboxed test run; not embedded)"
 mkdir -p Lib-test
 cp -r "$core/Python-$PYVER/Lib/test" Lib-test/test
 
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-mv python.wasm $ZIP zoneinfo Lib-test "$out.tmp/"
+mv python.wasm $ZIP zoneinfo mpl-data Lib-test "$out.tmp/"
 rm -rf "$out" && mv "$out.tmp" "$out"
 install_outputs "$out"

@@ -33,3 +33,10 @@ var Files embed.FS
 //
 //go:embed zoneinfo
 var Zoneinfo embed.FS
+
+// MplData is matplotlib's data directory (its fonts, style sheets and matplotlibrc, which names
+// Agg as the backend), served read-only at the guest's /usr/share/matplotlib/mpl-data:
+// matplotlib reads these as files, which a zip cannot give it.
+//
+//go:embed all:mpl-data
+var MplData embed.FS

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lays out the pure-Python packages that analysts reach for (spreadsheets, tables, symbolic maths,
-# graphs, HTML, YAML, dates and time zones) as source trees, ready to be compiled into the stdlib
+# graphs, HTML, YAML, dates and time zones, and matplotlib's pure-Python dependencies and seaborn)
+# as source trees, ready to be compiled into the stdlib
 # zip next to CPython's own modules. The caller compiles the .py files to .pyc; this script only
 # downloads, checks, unpacks and prunes.
 #
@@ -25,6 +26,11 @@
 #   python-dateutil    4.0.0        needs tzdata, no longer six; pandas 3.1 accepts it (>=2.9.0)
 #   pytz               2026.6       reads its zoneinfo/ with importlib.resources, so works from a zip
 #   tzdata             2026.6       the IANA database as a package (zoneinfo, dateutil, pandas)
+#   fonttools          4.68.0       matplotlib's PDF/PS/SVG font subsetting; pure wheel (no cu2qu accelerator)
+#   cycler             0.12.1       matplotlib's property cycles
+#   pyparsing          3.3.3        matplotlib's mathtext and font-pattern parsers
+#   packaging          26.4         matplotlib compares versions with it at import
+#   seaborn            0.13.2       statistical plots on matplotlib and pandas
 # At runtime they import only each other and CPython's stdlib (ctypes aside, see the patch below):
 # nothing needs six, so it is not included.
 #
@@ -70,6 +76,11 @@ PACKAGES=(
   "python-dateutil|4.0.0|dateutil|python_dateutil-4.0.0-py3-none-any.whl|$PYPI_FILES/2f/a9/52b89563d154433d79b51ed1eb4842bf7334cb2696891a7fe135618853d7/python_dateutil-4.0.0-py3-none-any.whl|a5e246f79eb80475e691bf93862cead98decd8a498cf53ba0516fcdc0f50dc1c"
   "pytz|2026.6|pytz|pytz-2026.6-py2.py3-none-any.whl|$PYPI_FILES/b6/25/564f3fc5b70c1398d706c51f2b1470d0ea0b1b2f96fee67877b6f5bdf3b6/pytz-2026.6-py2.py3-none-any.whl|7fed3fee8fd6bd4a2b7b75a8d56021d0624127bf69bd5691f115db929ac570b3"
   "tzdata|2026.6|tzdata|tzdata-2026.6-py2.py3-none-any.whl|$PYPI_FILES/0a/66/9a06c2227fedfd4919f0eaaa8b94377d9730882a7e4f95823c9a331ab5e1/tzdata-2026.6-py2.py3-none-any.whl|0a10eec6e13ef16b627fabed9a5f2ba61a62b1c67f327305f4e7e412a70b4aec"
+  "fonttools|4.68.0|fontTools|fonttools-4.68.0-py3-none-any.whl|$PYPI_FILES/35/74/4ea331ecc65ba05a58b1e4e8ccd604c8a15565f876dfbf93fc2a2ea2e22b/fonttools-4.68.0-py3-none-any.whl|d76f8fdcb6936f5e1045a0c9dd721a4bf11112e60d1e243bfa1d39f06a8b3104"
+  "cycler|0.12.1|cycler|cycler-0.12.1-py3-none-any.whl|$PYPI_FILES/e7/05/c19819d5e3d95294a6f5947fb9b9629efb316b96de511b418c53d245aae6/cycler-0.12.1-py3-none-any.whl|85cef7cff222d8644161529808465972e51340599459b8ac3ccbac5a854e0d30"
+  "pyparsing|3.3.3|pyparsing|pyparsing-3.3.3-py3-none-any.whl|$PYPI_FILES/38/bb/d215ee7c73b61497b28a5503f9f53523f294fcc936762b7caf90e0c1c2b5/pyparsing-3.3.3-py3-none-any.whl|ece8c00a69cf01b45d0b1dedabb469c90d8caf996d4fda40f147627a122849a4"
+  "packaging|26.4|packaging|packaging-26.4-py3-none-any.whl|$PYPI_FILES/ba/7b/5504f91c9c2733f693d7759e50ede5d27119d4da7e5836c46d3b5ff81d56/packaging-26.4-py3-none-any.whl|81383611a09c1bc0b08b76e0fd5829d7c6824c65b27a6aee339da133f4233ea2"
+  "seaborn|0.13.2|seaborn|seaborn-0.13.2-py3-none-any.whl|$PYPI_FILES/83/11/00d3c3dfc25ad54e731d91449895a79e4bf2384dc3ac01809010ba88f6d5/seaborn-0.13.2-py3-none-any.whl|636f8336facf092165e27924f223d3c62ca560b1f2bb5dff7ab7fad265361987"
 )
 
 die() { echo "wheels.sh: $*" >&2; exit 1; }

@@ -226,3 +226,89 @@ EXPORT(cells) int *cells_address() {
     static int cells[4] = {10, 20, 30, 40};
     return cells;
 }
+
+// setjmp/longjmp (the emscripten-style lowering, on the same invoke functions).
+#include <setjmp.h>
+
+static jmp_buf outer_jb;
+
+__attribute__((noinline)) static void jump_from(int depth, jmp_buf jb, int value) {
+    if (depth == 0) {
+        longjmp(jb, value);
+    }
+    jump_from(depth - 1, jb, value);
+}
+
+// longjmp from depth frames down reaches its setjmp with its value; locals marked volatile
+// keep what they held.
+EXPORT(sjlj_basic) int sjlj_basic(int depth) {
+    volatile int steps = 0;
+    int r = setjmp(outer_jb);
+    if (r == 0) {
+        steps = 1;
+        jump_from(depth, outer_jb, 42);
+        return -1;
+    }
+    return r == 42 && steps == 1 ? r : -2;
+}
+
+// longjmp(buf, 0) makes setjmp return 1.
+EXPORT(sjlj_zero) int sjlj_zero() {
+    jmp_buf jb;
+    if (setjmp(jb) == 0) {
+        jump_from(3, jb, 0);
+        return -1;
+    }
+    return 1;
+}
+
+// A longjmp to an outer setjmp passes through a function with a setjmp of its own.
+__attribute__((noinline)) static int middle(jmp_buf outer) {
+    jmp_buf inner;
+    if (setjmp(inner) == 0) {
+        jump_from(2, outer, 7);
+        return -1;
+    }
+    return -3; // the inner setjmp must not be the one that returns
+}
+
+EXPORT(sjlj_through) int sjlj_through() {
+    jmp_buf jb;
+    int r = setjmp(jb);
+    if (r == 0) {
+        return middle(jb);
+    }
+    return r;
+}
+
+// setjmp reached many times in one call (the table of setjmp points grows).
+EXPORT(sjlj_loop) int sjlj_loop(int n) {
+    volatile int count = 0;
+    for (volatile int i = 0; i < n; i++) {
+        jmp_buf jb;
+        if (setjmp(jb) == 0) {
+            jump_from(1, jb, i + 1);
+        } else {
+            count = count + 1;
+        }
+    }
+    return count;
+}
+
+// operator new throws std::bad_alloc when memory runs out (libc++ built without exceptions
+// would return null); the nothrow form returns null.
+#include <new>
+#include <stdint.h>
+EXPORT(bad_alloc) int bad_alloc() {
+    volatile size_t huge = SIZE_MAX - 4096; // more than wasm32 can address
+    static char *volatile kept;             // keeps the compiler from assuming allocations away
+    int r = 0;
+    try {
+        kept = new char[huge];
+        r = -1;
+    } catch (const std::bad_alloc &) {
+        r = 1;
+    }
+    kept = new (std::nothrow) char[huge];
+    return kept == nullptr ? r : -2;
+}

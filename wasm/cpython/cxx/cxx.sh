@@ -1,11 +1,14 @@
 # Shared by the scripts of packages whose C++ needs exceptions or threads' classes
-# (kiwisolver.sh, contourpy.sh). Sourced after lib.sh, with here set to wasm/cpython.
+# (kiwisolver.sh, contourpy.sh, matplotlib.sh). Sourced after lib.sh, with here set to wasm/cpython.
 
 # clang's emscripten-style lowering of C++ exceptions, served by reactor/cxxeh.cpp and
 # package wasm's invoke_* (README: "C++ exceptions work ...").
 CXX_EXCEPTIONS="-fexceptions -mllvm -enable-emscripten-cxx-exceptions"
+# setjmp/longjmp, lowered the same way (served by reactor/cxxeh.cpp too), with the header
+# wasm32-wasi lacks; for C and C++ alike (it changes only functions that call them).
+SJLJ_FLAGS="-mllvm -enable-emscripten-sjlj -isystem $here/cxx/sjlj"
 # The files these flags name, for the parts' cache keys.
-CXX_FILES="$here/cxx/cxx.sh $here/cxx/nothreads.h $here/cxx/include/thread"
+CXX_FILES="$here/cxx/cxx.sh $here/cxx/nothreads.h $here/cxx/include/thread $here/cxx/sjlj/setjmp.h"
 
 # cxx_flags SYSROOT: the flags of a C++ compile: our <thread> ahead of libc++'s headers,
 # nothreads.h first, exceptions.

@@ -15,8 +15,15 @@
 //
 // An exception that no invoke_ catches ends the call into the guest with an error, as
 // std::terminate would.
+//
+// setjmp/longjmp (C sources compiled with -mllvm -enable-emscripten-sjlj, cxx/sjlj/setjmp.h)
+// ride on the same invoke_*: a function that calls setjmp calls everything else through invoke
+// and keeps a table of its setjmp points (saveSetjmp, testSetjmp, below); longjmp records the
+// buffer and value in __THREW__/__threwValue and unwinds as a throw does, and the innermost
+// invoke's caller either is the function whose setjmp the buffer names, or passes it on.
 
 #include <exception>
+#include <new>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,9 +154,64 @@ Throw *find_matching_catch(const std::type_info *const *types, int n) {
 
 extern "C" {
 
+// A longjmp in flight (it set __THREW__ and __threwValue itself).
+static bool longjmp_in_flight;
+
 __attribute__((export_name("wasmbox_cxx_threw"))) void wasmbox_cxx_threw(void) {
+    if (longjmp_in_flight) {
+        longjmp_in_flight = false;
+        return;
+    }
     __THREW__ = 1;
     __threwValue = 0;
+}
+
+// setjmp/longjmp: the lowering's runtime. A function calling setjmp keeps a table of
+// {id, label} (its setjmp points reached so far), made with malloc for 4 entries and a 0
+// terminator, and freed on return; saveSetjmp adds to it (growing it, and its size through
+// setTempRet0), testSetjmp finds a buffer's label. A buffer holds the id of its last setjmp.
+struct SetjmpEntry {
+    uint32_t id, label;
+};
+static uint32_t setjmp_ids;
+
+SetjmpEntry *saveSetjmp(uint32_t *env, uint32_t label, SetjmpEntry *table, uint32_t size) {
+    uint32_t id = ++setjmp_ids;
+    if (id == 0) {
+        id = ++setjmp_ids; // 0 ends a table
+    }
+    *env = id;
+    uint32_t i = 0;
+    while (i < size && table[i].id != 0) {
+        i++;
+    }
+    if (i == size) {
+        size *= 2;
+        table = static_cast<SetjmpEntry *>(realloc(table, sizeof(SetjmpEntry) * (size + 1)));
+        if (table == nullptr) {
+            fail("out of memory in setjmp");
+        }
+    }
+    table[i] = {id, label};
+    table[i + 1].id = 0;
+    temp_ret0 = static_cast<int>(size);
+    return table;
+}
+
+uint32_t testSetjmp(uint32_t id, const SetjmpEntry *table, uint32_t size) {
+    for (uint32_t i = 0; i < size && table[i].id != 0; i++) {
+        if (table[i].id == id) {
+            return table[i].label;
+        }
+    }
+    return 0;
+}
+
+[[noreturn]] void emscripten_longjmp(uintptr_t env, int value) {
+    __THREW__ = static_cast<int>(env);
+    __threwValue = value != 0 ? value : 1; // longjmp(env, 0) makes setjmp return 1
+    longjmp_in_flight = true;
+    wasmbox_cxx_throw();
 }
 
 int getTempRet0(void) { return temp_ret0; }
@@ -312,3 +374,59 @@ void __cxa_rethrow_primary_exception(void *obj) {
 [[noreturn]] void __cxa_call_unexpected(void *) { std::terminate(); }
 
 } // extern "C"
+
+// operator new. Debian's libc++ for wasm32 is built without exceptions, so its operator new
+// (weak, replaced by these) returns null when malloc fails, and code that trusts new wrote
+// through the null pointer (Agg's pixel buffer for a 20000x20000 figure). These throw
+// std::bad_alloc through this runtime instead, which pybind11 turns into MemoryError; the
+// nothrow forms return null, as they should.
+namespace {
+
+void *destroy_bad_alloc(void *p) {
+    static_cast<std::bad_alloc *>(p)->~bad_alloc();
+    return p;
+}
+
+[[noreturn]] void throw_bad_alloc() {
+    void *e = __cxa_allocate_exception(sizeof(std::bad_alloc));
+    new (e) std::bad_alloc();
+    __cxa_throw(e, const_cast<std::type_info *>(&typeid(std::bad_alloc)), destroy_bad_alloc);
+}
+
+void *try_alloc(size_t size, size_t align) {
+    if (size == 0) {
+        size = 1;
+    }
+    if (align <= alignof(max_align_t)) {
+        return malloc(size);
+    }
+    void *p = nullptr;
+    return posix_memalign(&p, align, size) == 0 ? p : nullptr;
+}
+
+void *alloc(size_t size, size_t align) {
+    void *p;
+    while ((p = try_alloc(size, align)) == nullptr) {
+        std::new_handler handler = std::get_new_handler();
+        if (handler == nullptr) {
+            throw_bad_alloc();
+        }
+        handler();
+    }
+    return p;
+}
+
+} // namespace
+
+void *operator new(size_t size) { return alloc(size, 0); }
+void *operator new[](size_t size) { return alloc(size, 0); }
+void *operator new(size_t size, std::align_val_t align) { return alloc(size, static_cast<size_t>(align)); }
+void *operator new[](size_t size, std::align_val_t align) { return alloc(size, static_cast<size_t>(align)); }
+void *operator new(size_t size, const std::nothrow_t &) noexcept { return try_alloc(size, 0); }
+void *operator new[](size_t size, const std::nothrow_t &) noexcept { return try_alloc(size, 0); }
+void *operator new(size_t size, std::align_val_t align, const std::nothrow_t &) noexcept {
+    return try_alloc(size, static_cast<size_t>(align));
+}
+void *operator new[](size_t size, std::align_val_t align, const std::nothrow_t &) noexcept {
+    return try_alloc(size, static_cast<size_t>(align));
+}
