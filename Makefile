@@ -45,9 +45,10 @@ vet: python web
 test: build vet pkgtests-inputs
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
 	$(GO) test -race -count=1 -timeout 30m ./...
-	# The quick part of numpy's and pandas' own test suites: Python inside the guest, where -race
-	# only adds time (TestPackageTestSuites skips itself under it).
-	$(GO) test -count=1 -run TestPackageTestSuites -timeout 20m ./runtime/python/
+	# The quick part of the packages' own test suites, and the plot corpus against native
+	# matplotlib: Python inside the guest, where -race only adds time (both skip themselves under
+	# it); they run side by side.
+	$(GO) test -count=1 -run 'TestPackageTestSuites|TestMatplotlib_corpus' -timeout 30m ./runtime/python/
 	$(MAKE) e2e
 
 pkgtests-inputs: python

@@ -231,6 +231,7 @@ func TestPackageTestSuites(t *testing.T) {
 		// go test of its own, without -race.
 		t.Skip("run without -race (make test does)")
 	}
+	t.Parallel() // beside TestMatplotlib_corpus: each is mostly one guest on one core
 	const env = "WASMBOX_PACKAGE_TESTS"
 	src := testInputs(t, env, filepath.Join("deps", "pytest", "__init__.py"),
 		"deps/ from wasm/cpython/testdeps.sh; `make test` sets it")

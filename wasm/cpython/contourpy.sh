@@ -5,8 +5,7 @@
 #
 # Pinned inputs (sha256 checked on every use):
 #   contourpy 1.4.0   sdist from the Python package index
-#   pybind11  3.1.0   py3-none-any wheel (the header-only C++ binding contourpy is written with)
-#   meson     1.12.1  py3-none-any wheel (as pandas.sh's)
+#   pybind11  3.1.0, meson 1.12.1: py3-none-any wheels (cxx/cxx.sh's)
 #
 # How: as numpy.sh (lib.sh's cross_tools, compile_part), with the C++ flags of cxx/cxx.sh:
 # pybind11 turns C++ exceptions into Python ones, so the sources are compiled with C++
@@ -25,8 +24,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cxx/cxx.sh"
 CPVER=1.4.0
 CONTOURPY_SDIST="contourpy-$CPVER.tar.gz|$PYPI_FILES/83/5a/a55177dd22553a277388e8a1b3220e92de91bacb28356cdc73caa240121d/contourpy-$CPVER.tar.gz|20156f5a1ac4f8ce02656e39a61e82164a3d359796dc8026f75b062783d500e1"
-PYBIND11_WHEEL="pybind11-3.1.0-py3-none-any.whl|$PYPI_FILES/33/fd/8762f7ee3e4e4be6d1d846cffb4916dd9bb02b2f800d3603718a0efe494c/pybind11-3.1.0-py3-none-any.whl|b8488090f8acffbcb6b5d6a85571a6827a0a2981ffb75e5a0b27b87c4a6b7dd0"
-MESON_WHEEL="meson-1.12.1-py3-none-any.whl|$PYPI_FILES/57/99/36cd25f9598eef70db97577440a70a360af505f6f01c2338a18d1556079c/meson-1.12.1-py3-none-any.whl|930bc7542cbd9f57009e182fd014eba48cf1a0180a7b9006d2d32d8f168d8b02"
 
 only_dir=0
 if [ "${1:-}" = "--dir" ]; then only_dir=1; shift; fi
@@ -41,21 +38,7 @@ start_part contourpy.sh "$out" "$src/contourpy-$CPVER.tar.gz"
 BUILD_PYTHON=$CORE/native/build/python
 cross_tools "$W" "$CORE"
 cxx_cross "$W"
-mkdir meson pybind11 && (cd meson && unzip -q "$src/meson-1.12.1-py3-none-any.whl") &&
-  (cd pybind11 && unzip -q "$src/pybind11-3.1.0-py3-none-any.whl")
-# pybind11's own pybind11-config would add the build Python's (native) include directory; this
-# one answers meson's two questions with pybind11's headers only (Python's come from sysconfig).
-[ -f pybind11/pybind11/include/pybind11/pybind11.h ] || { echo "contourpy.sh: the pybind11 wheel has no headers" >&2; exit 1; }
-cat > tools/pybind11-config <<SH
-#!/bin/sh
-case "\$1" in
-  --version) echo 3.1.0 ;;
-  --includes) echo "-I$W/pybind11/pybind11/include" ;;
-  *) echo "pybind11-config (wasmbox's contourpy.sh): unknown option \$1" >&2; exit 2 ;;
-esac
-SH
-chmod +x tools/pybind11-config
-sed -i "s|^\[binaries\]$|[binaries]\npybind11-config = '$W/tools/pybind11-config'|" cross.ini
+pybind11_cross "$W" contourpy.sh
 
 # contourpy records the meson-python that built it in contourpy.util.build_config(); meson
 # builds it here, without meson-python.

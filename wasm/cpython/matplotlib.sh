@@ -10,7 +10,7 @@
 #   libraqm    0.10.5      Debian's orig tarball (matplotlib lays text out with it)
 #   SheenBidi  3.0.0       Debian's orig tarball (bidirectional text, for libraqm)
 #   Qhull      2020.2      Debian's orig tarball (= Qhull 8.0.2, which matplotlib names)
-#   pybind11   3.1.0, meson 1.12.1: as contourpy.sh's
+#   pybind11   3.1.0, meson 1.12.1: py3-none-any wheels (cxx/cxx.sh's)
 #
 # How: as contourpy.sh (lib.sh's cross_tools, compile_part; cxx/cxx.sh's C++ flags for
 # matplotlib's own C++: pybind11 turns C++ exceptions into Python ones). matplotlib builds FreeType, HarfBuzz, libraqm,
@@ -32,8 +32,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cxx/cxx.sh"
 MPLVER=3.11.2
 MPL_SDIST="matplotlib-$MPLVER.tar.gz|$PYPI_FILES/e7/c8/9aa712a0afb882649424dd8de8ad9aa6235e796e84c6052e8f6dc1598d0d/matplotlib-$MPLVER.tar.gz|cec596316640f2b394b8f0daa0ea61a8eae82d017b620b9f202befb972a59ea4"
-PYBIND11_WHEEL="pybind11-3.1.0-py3-none-any.whl|$PYPI_FILES/33/fd/8762f7ee3e4e4be6d1d846cffb4916dd9bb02b2f800d3603718a0efe494c/pybind11-3.1.0-py3-none-any.whl|b8488090f8acffbcb6b5d6a85571a6827a0a2981ffb75e5a0b27b87c4a6b7dd0"
-MESON_WHEEL="meson-1.12.1-py3-none-any.whl|$PYPI_FILES/57/99/36cd25f9598eef70db97577440a70a360af505f6f01c2338a18d1556079c/meson-1.12.1-py3-none-any.whl|930bc7542cbd9f57009e182fd014eba48cf1a0180a7b9006d2d32d8f168d8b02"
 # Debian's tarballs: subproject|file|pool directory|sha256|directory inside
 SUBPROJECTS="
 freetype2|freetype_2.14.3+dfsg.orig.tar.xz|main/f/freetype|dc1bec263a6fffa436029efe6428f601d6b1a0b800837508ee3e49bbab8f1006|freetype-2.14.3
@@ -62,19 +60,7 @@ BUILD_PYTHON=$CORE/native/build/python
 # (HB_NO_MMAP; HarfBuzz includes sys/mman.h, which wasi-libc declares only on request).
 # shellcheck disable=SC2086
 cross_tools "$W" "$CORE" $SJLJ_FLAGS -DHB_NO_MT -DHB_NO_MMAP -D_WASI_EMULATED_MMAN
-mkdir meson pybind11 && (cd meson && unzip -q "$src/meson-1.12.1-py3-none-any.whl") &&
-  (cd pybind11 && unzip -q "$src/pybind11-3.1.0-py3-none-any.whl")
-[ -f pybind11/pybind11/include/pybind11/pybind11.h ] || { echo "matplotlib.sh: the pybind11 wheel has no headers" >&2; exit 1; }
-cat > tools/pybind11-config <<SH
-#!/bin/sh
-case "\$1" in
-  --version) echo 3.1.0 ;;
-  --includes) echo "-I$W/pybind11/pybind11/include" ;;
-  *) echo "pybind11-config (wasmbox's matplotlib.sh): unknown option \$1" >&2; exit 2 ;;
-esac
-SH
-chmod +x tools/pybind11-config
-sed -i "s|^\[binaries\]$|[binaries]\npybind11-config = '$W/tools/pybind11-config'|" cross.ini
+pybind11_cross "$W" matplotlib.sh
 # matplotlib asks the interpreter for os.devnull unless the cross file says.
 sed -i "s|^\[properties\]$|[properties]\ndevnull = '/dev/null'|" cross.ini
 
