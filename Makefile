@@ -67,7 +67,7 @@ pkgtests-inputs: python
 
 # All the modules of numpy's and pandas' own test suites inside the sandbox (about half an hour).
 pkgtests: pkgtests-inputs
-	WASMBOX_PACKAGE_TESTS_ALL=1 $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 60m ./runtime/python/
+	WASMBOX_PACKAGE_TESTS_ALL=1 $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 150m ./runtime/python/
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.

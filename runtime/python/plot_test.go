@@ -2,7 +2,10 @@ package python
 
 import (
 	"bytes"
+	"fmt"
+	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +54,56 @@ plt.tight_layout()`)
 	}
 	if res := run(t, ip, "len(plt.get_fignums())"); res.Stdout != "0\n" {
 		t.Errorf("figures were not closed after being shown: %q", res.Stdout)
+	}
+}
+
+// The base image has drawn a figure (a session's first figure finds the PNG writer, mathtext
+// and the text machinery imported) but keeps no font open: the fonts' descriptors would not
+// survive into the interpreters made from it, and the next figure would read a closed file.
+func TestMatplotlib_warmBaseImage(t *testing.T) {
+	ip, _ := newInterp(t)
+	res := run(t, ip, `import gc, io, sys
+print(all(m in sys.modules for m in ('PIL.PngImagePlugin', 'matplotlib.backends.backend_agg', 'matplotlib._mathtext')))
+print([o.name for o in gc.get_objects() if isinstance(o, io.FileIO) and not o.closed and o.fileno() > 2])
+import matplotlib.pyplot as plt
+print(plt.get_fignums())
+fig, ax = plt.subplots()
+ax.plot([1, 2], [3, 4], label=r'$\alpha^2$')
+ax.set_title('bold', fontweight='bold')
+ax.legend()
+plt.show()`)
+	if res.Error != nil || res.Stdout != "True\n[]\n[]\n" || len(res.Images) != 1 {
+		t.Fatalf("got %q, %d images, error %+v\n%s", res.Stdout, len(res.Images), res.Error, res.Stderr)
+	}
+}
+
+// A figure shown is what savefig writes (the savefig.* settings apply: tight bounding box, dpi,
+// transparency): the same bytes, so a run that saves the figure it shows returns one image.
+func TestMatplotlib_shownAsSaved(t *testing.T) {
+	ip, dir := newInterp(t)
+	res := run(t, ip, `import matplotlib, matplotlib.pyplot as plt
+def both(fig, name):
+    fig.savefig(name + '.png')
+    fig.show()
+fig, ax = plt.subplots(figsize=(3, 2)); ax.plot([1, 3, 2]); ax.set_title('t'); ax.imshow([[0, 1], [2, 3]])
+both(fig, 'plain')
+fig, ax = plt.subplots(figsize=(3, 2)); ax.plot([1, 3, 2])
+with matplotlib.rc_context({'savefig.bbox': 'tight', 'savefig.dpi': 150, 'savefig.transparent': True}):
+    both(fig, 'settings')
+fig = plt.figure(figsize=(2, 2)); fig.patch.set_alpha(0.3); fig.text(0.5, 0.5, 'alpha')
+both(fig, 'alpha')`)
+	if res.Error != nil || len(res.Images) != 3 {
+		t.Fatalf("%+v %s, %d images", res.Error, res.Stderr, len(res.Images))
+	}
+	for i, name := range []string{"plain", "settings", "alpha"} {
+		saved, err := os.ReadFile(filepath.Join(dir, name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(res.Images[i].Data, saved) {
+			rms, why := pngRMS(res.Images[i].Data, saved)
+			t.Errorf("%s: the figure shown is not the PNG savefig wrote (RMS %g%s)", name, rms, why)
+		}
 	}
 }
 
@@ -121,4 +174,38 @@ print('ok')`, "ok\n"},
 	if len(res.Images) != MaxImages || res.Error == nil || !strings.Contains(res.Error.Message, "figures in one run") {
 		t.Errorf("%d images, error %+v; want the cap %d and an error naming it", len(res.Images), res.Error, MaxImages)
 	}
+}
+
+// pngRMS decodes two PNGs and returns the root mean square of the differences of their RGBA
+// channel values (0-255), or why they cannot be compared.
+func pngRMS(a, b []byte) (float64, string) {
+	ia, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		return math.Inf(1), " (sandbox's PNG: " + err.Error() + ")"
+	}
+	ib, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return math.Inf(1), " (native PNG: " + err.Error() + ")"
+	}
+	ra, rb := ia.Bounds(), ib.Bounds()
+	if ra.Size() != rb.Size() {
+		return math.Inf(1), fmt.Sprintf(" (size %v, natively %v)", ra.Size(), rb.Size())
+	}
+	var sum float64
+	for y := 0; y < ra.Dy(); y++ {
+		for x := 0; x < ra.Dx(); x++ {
+			ca := channels(ia, ra.Min.X+x, ra.Min.Y+y)
+			cb := channels(ib, rb.Min.X+x, rb.Min.Y+y)
+			for i := range ca {
+				d := float64(ca[i]) - float64(cb[i])
+				sum += d * d
+			}
+		}
+	}
+	return math.Sqrt(sum / float64(4*ra.Dx()*ra.Dy())), ""
+}
+
+func channels(im image.Image, x, y int) [4]uint8 {
+	r, g, b, a := im.At(x, y).RGBA()
+	return [4]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
 }

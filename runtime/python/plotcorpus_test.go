@@ -1,16 +1,26 @@
-package python
+package python_test
 
 import (
-	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
-	"math"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+
+	"wasmbox/front"
+	"wasmbox/mcp"
+	"wasmbox/runtime"
+	"wasmbox/runtime/python"
+	"wasmbox/sessions"
 )
 
 // plotTolerance is how far a cell's figure may be from the same cell drawn natively: the root
@@ -46,19 +56,19 @@ for path in sorted(glob.glob("cells/*.py")):
 `
 
 // TestMatplotlib_corpus runs each plotting cell of testdata/plots (matplotlib in its pyplot and
-// object-oriented styles, pandas' plot, seaborn) in the sandbox, where the figure it leaves
-// comes back as an image, and natively with the same releases (native-analysis.sh), and
-// compares the two PNGs pixel by pixel.
+// object-oriented styles, pandas' plot, seaborn) in the sandbox over MCP, as a client does
+// (execute_python_code in a new session; the figure comes back as an image block), and natively
+// with the same releases (native-analysis.sh), and compares the two PNGs pixel by pixel.
 func TestMatplotlib_corpus(t *testing.T) {
-	if raceEnabled {
+	if python.RaceEnabled {
 		// Python inside the guest and natively, where -race sees nothing: make test runs it in
 		// the go test without -race, beside the packages' suites (each mostly one core).
 		t.Skip("run without -race (make test does)")
 	}
 	t.Parallel()
-	site := testInputs(t, "WASMBOX_NATIVE_ANALYSIS", filepath.Join("matplotlib", "__init__.py"),
+	site := python.TestInputs(t, "WASMBOX_NATIVE_ANALYSIS", filepath.Join("matplotlib", "__init__.py"),
 		"the native packages (run wasm/cpython/native-analysis.sh DIR and set it to DIR; `make test` does)")
-	native := nativeAnalysis{python: nativePython(t), site: site}
+	native := python.NativePython(t)
 	cells, err := filepath.Glob(filepath.Join("testdata", "plots", "[0-9]*.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,10 +86,12 @@ func TestMatplotlib_corpus(t *testing.T) {
 			t.Errorf("plotDiffs lists %s, which is not a cell in testdata/plots", name)
 		}
 	}
+	c := corpusClient(t)
 	const versions = "import matplotlib, seaborn, numpy, pandas, PIL, matplotlib.ft2font as f\n" +
 		"print(matplotlib.__version__, seaborn.__version__, numpy.__version__, pandas.__version__, PIL.__version__, f.__freetype_version__)\n"
-	if got, want := sandboxTranscript(t, versions, nil), native.transcript(t, "versions.py", versions, nil); got != want {
-		t.Fatalf("the sandbox and the native side do not run the same releases: sandbox %q, native %q", got, want)
+	got, want := c.run(t, versions), python.RunNative(t, native, site, t.TempDir(), "versions.py", versions)
+	if got.Stdout != want {
+		t.Fatalf("the sandbox and the native side do not run the same releases: sandbox %q %+v, native %q", got.Stdout, got.Error, want)
 	}
 
 	// The native side first, all cells in one process (importing matplotlib, pandas and seaborn
@@ -91,9 +103,11 @@ func TestMatplotlib_corpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFiles(t, filepath.Join(work, "cells"), map[string][]byte{filepath.Base(path): b})
+		if err := os.WriteFile(filepath.Join(work, "cells", filepath.Base(path)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if out := native.run(t, work, "runner.py", nativePlotRunner); strings.Contains(out, "--- raised") {
+	if out := python.RunNative(t, native, site, work, "runner.py", nativePlotRunner); strings.Contains(out, "--- raised") {
 		t.Fatalf("natively: %s", out)
 	}
 
@@ -105,10 +119,9 @@ func TestMatplotlib_corpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(name, func(t *testing.T) {
-			ip, _ := newInterp(t)
-			res := run(t, ip, string(code))
-			if res.Error != nil || len(res.Images) != 1 {
-				t.Fatalf("in the sandbox: %+v, %d images\n%s", res.Error, len(res.Images), tail(res.Stderr, 3000))
+			out := c.run(t, string(code))
+			if !out.Success || len(out.images) != 1 || len(out.Figures) != 1 {
+				t.Fatalf("in the sandbox: %+v, %d image blocks\n%s", out.Error, len(out.images), python.Tail(out.Stderr, 3000))
 			}
 			if b, err := os.ReadFile(filepath.Join(work, name+".err")); err == nil {
 				t.Fatalf("natively: %s", b)
@@ -120,7 +133,7 @@ func TestMatplotlib_corpus(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(work, name+"-1.png")); err == nil {
 				t.Fatal("natively, the cell left more than one figure")
 			}
-			rms, why := pngRMS(res.Images[0].Data, want)
+			rms, why := python.PNGRMS(out.images[0], want)
 			cause, known := plotDiffs[name]
 			differs := why != "" || rms > plotTolerance
 			worst = append(worst, fmt.Sprintf("%6.3f %s%s", rms, name, why))
@@ -138,36 +151,87 @@ func TestMatplotlib_corpus(t *testing.T) {
 	t.Logf("%d cells; RMS against native, largest first:\n%s", len(cells), strings.Join(worst, "\n"))
 }
 
-// pngRMS decodes two PNGs and returns the root mean square of the differences of their RGBA
-// channel values (0-255), or why they cannot be compared.
-func pngRMS(a, b []byte) (float64, string) {
-	ia, err := png.Decode(bytes.NewReader(a))
-	if err != nil {
-		return math.Inf(1), " (sandbox's PNG: " + err.Error() + ")"
-	}
-	ib, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		return math.Inf(1), " (native PNG: " + err.Error() + ")"
-	}
-	ra, rb := ia.Bounds(), ib.Bounds()
-	if ra.Size() != rb.Size() {
-		return math.Inf(1), fmt.Sprintf(" (size %v, natively %v)", ra.Size(), rb.Size())
-	}
-	var sum float64
-	for y := 0; y < ra.Dy(); y++ {
-		for x := 0; x < ra.Dx(); x++ {
-			ca := channels(ia, ra.Min.X+x, ra.Min.Y+y)
-			cb := channels(ib, rb.Min.X+x, rb.Min.Y+y)
-			for i := range ca {
-				d := float64(ca[i]) - float64(cb[i])
-				sum += d * d
-			}
-		}
-	}
-	return math.Sqrt(sum / float64(4*ra.Dx()*ra.Dy())), ""
+// mcpClient calls wasmbox's MCP tools over streamable HTTP, served by the package's engine.
+type mcpClient struct{ c *client.Client }
+
+// corpusOutput is a run's result as a client sees it: the structured output and the images of
+// the image blocks after the text.
+type corpusOutput struct {
+	front.RunOutput
+	images [][]byte
 }
 
-func channels(im image.Image, x, y int) [4]uint8 {
-	r, g, b, a := im.At(x, y).RGBA()
-	return [4]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+func corpusClient(t *testing.T) mcpClient {
+	t.Helper()
+	mgr, err := sessions.New(sessions.WithDataDir(t.TempDir()), sessions.WithEngine(python.SharedEngine(t)),
+		sessions.WithLimits(runtime.Limits{Timeout: 2 * time.Minute}), sessions.WithReapInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := front.New(front.Config{Sessions: mgr, Version: "test"})
+	if err != nil {
+		mgr.Close()
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(f.Handler(mcp.New(f).Mount))
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		mgr.Close()
+	})
+	c, err := client.NewStreamableHttpClient(hs.URL + mcp.PathStreamable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcplib.InitializeRequest{}
+	init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcplib.Implementation{Name: "wasmbox-plot-corpus", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return mcpClient{c}
+}
+
+// run runs code with execute_python_code in a new session, which it deletes after.
+func (m mcpClient) run(t *testing.T, code string) corpusOutput {
+	t.Helper()
+	res := m.call(t, "execute_python_code", map[string]any{"code": code})
+	var out corpusOutput
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &out.RunOutput); err != nil {
+		t.Fatalf("structured content %s: %v", b, err)
+	}
+	for _, block := range res.Content {
+		if im, ok := block.(mcplib.ImageContent); ok && im.MIMEType == "image/png" {
+			data, err := base64.StdEncoding.DecodeString(im.Data)
+			if err != nil {
+				t.Fatalf("image block: %v", err)
+			}
+			out.images = append(out.images, data)
+		}
+	}
+	if out.SessionID != "" {
+		m.call(t, "delete_session", map[string]any{"session_id": out.SessionID})
+	}
+	return out
+}
+
+func (m mcpClient) call(t *testing.T, tool string, args map[string]any) *mcplib.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	req := mcplib.CallToolRequest{}
+	req.Params.Name = tool
+	req.Params.Arguments = args
+	res, err := m.c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", tool, err)
+	}
+	return res
 }
