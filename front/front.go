@@ -173,9 +173,27 @@ func (f *Front) Handler(mounts ...Mount) http.Handler {
 		WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": f.cfg.Version})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isOAuthPath(r.URL.Path) {
+			WriteJSON(w, http.StatusNotFound, map[string]string{"error": errNoOAuth})
+			return
+		}
 		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at /mcp (streamable HTTP) and /sse (SSE), the playground at /"})
 	})
 	return f.Edge(mux)
+}
+
+// errNoOAuth answers the paths of OAuth's discovery and registration, which MCP clients try
+// after a 401 (mcp-remote then reports a failed "Dynamic Client Registration"): it says what
+// to send instead.
+const errNoOAuth = "wasmbox has no OAuth: send an API key with every request, as the header `Authorization: Bearer <key>` or `X-API-Key: <key>` (mcp-remote: --header \"Authorization: Bearer <key>\")"
+
+// isOAuthPath reports whether path is one an OAuth client discovers or registers at.
+func isOAuthPath(path string) bool {
+	switch path {
+	case "/register", "/authorize", "/token":
+		return true
+	}
+	return strings.HasPrefix(path, "/.well-known/oauth-") || strings.HasPrefix(path, "/.well-known/openid-configuration")
 }
 
 // Languages returns the languages the sessions run.

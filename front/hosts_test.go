@@ -3,6 +3,7 @@ package front
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"wasmbox/sessions"
@@ -47,5 +48,29 @@ func TestFront_loopbackHosts(t *testing.T) {
 				t.Errorf("got %d, want %d: %s", w.Code, tc.want, w.Body)
 			}
 		})
+	}
+}
+
+// TestFront_noOAuth: the paths an MCP client tries for OAuth after a 401 say that wasmbox takes
+// an API key instead, and how to send it (mcp-remote otherwise reports only a failed client
+// registration); other unknown paths keep the general 404.
+func TestFront_noOAuth(t *testing.T) {
+	mgr, _ := sessions.New(sessions.WithDataDir(t.TempDir()), sessions.WithReapInterval(0))
+	defer mgr.Close()
+	f, err := New(Config{Sessions: mgr, AllowedHosts: append([]string(nil), LoopbackHosts...), APIKeys: []string{"k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.Handler()
+	for _, path := range []string{"/register", "/authorize", "/token", "/.well-known/oauth-authorization-server",
+		"/.well-known/oauth-protected-resource/mcp", "/.well-known/openid-configuration", "/registerx"} {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		r.Host = "localhost"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		oauth := strings.Contains(w.Body.String(), "no OAuth") && strings.Contains(w.Body.String(), "--header")
+		if w.Code != http.StatusNotFound || oauth != (path != "/registerx") {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body)
+		}
 	}
 }

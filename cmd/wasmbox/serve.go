@@ -289,6 +289,13 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
+	links, err := checkDataDir(c.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if !links {
+		log.Info("the data directory's file system makes no hard links: base images are published by rename", "data_dir", c.dataDir)
+	}
 	c.workers.imageDir = filepath.Join(c.dataDir, "images")
 	b, err := newBackend(ctx, c.workers, limits, os.Getenv, log)
 	if err != nil {

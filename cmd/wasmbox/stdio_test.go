@@ -182,6 +182,27 @@ func TestServe(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "address already in use") {
 		t.Errorf("busy address: err %v, output %s", err, out)
 	}
+
+	// A data directory it cannot write is refused in one line that says what to change, before
+	// any worker starts (read-only and foreign-owned volumes: mcp/e2e/image.test.mjs).
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	out, err = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")).CombinedOutput()
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); err == nil || len(lines) != 1 ||
+		!strings.Contains(lines[0], "data directory") || !strings.Contains(lines[0], "WASMBOX_DATA_DIR") {
+		t.Errorf("unusable data directory: err %v, output %s", err, out)
+	}
+}
+
+func TestCheckDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "made", "here")
+	links, err := checkDataDir(dir)
+	if err != nil || !links {
+		t.Fatalf("a fresh directory: links %v, err %v", links, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the probe left %v", left)
+	}
 }
 
 func TestParseServiceFlags(t *testing.T) {

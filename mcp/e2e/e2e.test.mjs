@@ -4,12 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, stopAll } from './server.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const KEY = 'e2e-secret-key';
@@ -110,6 +112,26 @@ for (const name of ['streamable HTTP', 'SSE', 'SSE at the Gradio path']) {
     }
   });
 }
+
+// mcp-remote (npm) bridges stdio-only clients (Claude Desktop) to a remote server: the key goes in
+// its --header, as docs/stdio-clients.md shows.
+test('mcp-remote with the key in --header', { timeout: 120_000 }, async () => {
+  const config = mkdtempSync(join(tmpdir(), 'wasmbox-mcp-remote-'));
+  const client = new Client({ name: 'wasmbox-e2e', version: '1.0.0' });
+  try {
+    await client.connect(new StdioClientTransport({
+      command: process.execPath,
+      args: [join(here, 'node_modules', 'mcp-remote', 'dist', 'proxy.js'), `${keyed}/mcp`, '--header', `Authorization: Bearer ${KEY}`],
+      env: { ...process.env, MCP_REMOTE_CONFIG_DIR: config },
+      stderr: 'ignore',
+    }));
+    const r = await client.callTool({ name: 'execute_python_code', arguments: { code: 'print(6 * 7)' } });
+    assert.match(JSON.stringify(r.content), /42/);
+  } finally {
+    await client.close();
+    rmSync(config, { recursive: true, force: true });
+  }
+});
 
 test('requests without the API key are refused with 401', async () => {
   for (const path of ['/mcp', '/sse', '/gradio_api/mcp/sse']) {

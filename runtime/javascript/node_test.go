@@ -74,7 +74,7 @@ var nodePrograms = []struct{ name, code string }{
 func TestNodeParity(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: the parity table needs it to compare against")
+		t.Fatal("node is not installed: the parity table needs it to compare against")
 	}
 	e, _ := New(runtime.JavaScript)
 	dir := t.TempDir()

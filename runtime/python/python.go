@@ -168,8 +168,8 @@ var guestEnv = map[string]string{
 	"HOME":                    wasm.WorkspacePath,
 	"LANG":                    "C.UTF-8",
 	"TMPDIR":                  wasm.WorkspacePath,
-	// pytz reads zones from here (the host serves Debian's tzdata there) instead of scanning
-	// its copy inside the stdlib zip, which takes seconds per zone lookup.
+	// pytz reads zones from here (the host serves the zones compiled from the tzdata wheel there)
+	// instead of scanning its copy inside the stdlib zip, which takes seconds per zone lookup.
 	"PYTZ_TZDATADIR": "/usr/share/zoneinfo",
 }
 

@@ -49,7 +49,10 @@ matplotlib=$("$here/matplotlib.sh" --dir "$core")
 pillow=$("$here/pillow.sh" --dir "$core")
 wheels="$cache_root/wheels-$(hash_of "$here/wheels.sh" "$here/wheel.sh" "$here/lib.sh")"
 PACKAGES="$numpy $pandas $kiwisolver $contourpy $matplotlib $pillow"
-out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" $PACKAGES "$wheels" "WASM_OPT=${WASM_OPT:-0}" |
+# The time zone database is compiled from the pinned tzdata wheel's source (wheels.sh), so the
+# host's tzdata package changes nothing; zic's version is part of the key.
+zic_version=$(zic --version 2>/dev/null | head -1 || echo missing)
+out="$cache_root/cpython-$PYVER-$(printf '%s\n' "$core" $PACKAGES "$wheels" "WASM_OPT=${WASM_OPT:-0}" "zic=$zic_version" |
   hash_of "$0" "$here/lib.sh" "$here/reactor/reactor.c" "$here/reactor/cxxeh.cpp" "$here/patches.py" -)"
 if [ "${1:-}" = "--cache-dir" ]; then
   echo "$out"
@@ -209,20 +212,21 @@ if not any(n.startswith("_sysconfigdata_") for n in zipfile.ZipFile(out).namelis
 print(n, "modules and", data, "data files", file=sys.stderr)
 PY
 
-ts "7b. time zone database (Debian's tzdata, served at the guest's /usr/share/zoneinfo)"
-"$BUILD_PYTHON" - /usr/share/zoneinfo zoneinfo <<'PY'
-import pathlib, shutil, sys
-src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-# The tables pytz reads (it is pointed here by PYTZ_TZDATADIR).
-TABLES = {"zone.tab", "zone1970.tab", "iso3166.tab"}
+ts "7b. time zone database (the tzdata wheel's source compiled by zic, served at the guest's /usr/share/zoneinfo)"
+# -b fat: with the version-1 data pytz reads (the wheel's own files are slim, which pytz misreads).
+rm -rf zic.out && mkdir zic.out
+zic -b fat -d zic.out "$wheels/tzdata/zoneinfo/tzdata.zi"
+"$BUILD_PYTHON" - zic.out "$wheels/tzdata/zoneinfo" zoneinfo <<'PY'
+import pathlib, sys
+src, tables, out = (pathlib.Path(a) for a in sys.argv[1:])
+# The tables pytz reads (it is pointed here by PYTZ_TZDATADIR), from the wheel.
+for name in ("zone.tab", "zone1970.tab", "iso3166.tab"):
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    (out / name).write_bytes((tables / name).read_bytes())
 zones = 0
 for p in sorted(src.rglob("*")):
     rel = p.relative_to(src)
-    # Zone files only: no posix/ and right/ duplicates, no other tables, no localtime.
-    if str(rel) in TABLES:
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_bytes(p.read_bytes())
-        continue
+    # Zone files only: no posix/ and right/ duplicates, no localtime.
     if p.is_dir() or rel.parts[0] in ("posix", "right") or "." in rel.name or rel.name[0].islower():
         continue
     data = p.read_bytes()
@@ -231,8 +235,11 @@ for p in sorted(src.rglob("*")):
     (out / rel).parent.mkdir(parents=True, exist_ok=True)
     (out / rel).write_bytes(data)
     zones += 1
+if zones < 500 or not (out / "Europe" / "Berlin").is_file():
+    sys.exit(f"zic made {zones} time zones")
 print(zones, "time zones", file=sys.stderr)
 PY
+rm -rf zic.out
 
 ts "7c. matplotlib's data directory (served at the guest's /usr/share/matplotlib/mpl-data)"
 cp -r "$matplotlib/site/matplotlib/mpl-data" mpl-data

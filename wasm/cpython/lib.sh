@@ -9,13 +9,14 @@ PYPI_FILES=${PYPI_FILES:-https://files.pythonhosted.org/packages}
 ts() { echo "[cpython-wasi $(date +%T)] $*" >&2; }
 
 # The apt packages every step needs; ensure_packages installs those missing.
-APT_PACKAGES="tzdata gcc make libc6-dev xz-utils clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
+APT_PACKAGES="gcc make libc6-dev xz-utils clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
   libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 tcl8.6 wabt binaryen ninja-build unzip curl ca-certificates
   libffi-dev zlib1g-dev"
 
+# toolchain_id: the versions of the compilers and libraries every build step uses.
 toolchain_id() {
   local out=""
-  for p in tzdata gcc libc6-dev clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libc++-16-dev-wasm32 \
+  for p in gcc libc6-dev clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libc++-16-dev-wasm32 \
     libc++abi-16-dev-wasm32 ninja-build; do
     out+="$p=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing);"
   done
