@@ -63,13 +63,7 @@ func startWorker(o spawnOptions) (*proc, error) {
 	// left behind can be found by its session id (see killSession).
 	attr := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if o.namespaces {
-		attr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID |
-			syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS
-		// To build its root; dropped before any guest input (see bindRoot).
-		attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: guestUID, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: guestUID, HostID: os.Getgid(), Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
+		inNamespaces(attr)
 	}
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {

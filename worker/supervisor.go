@@ -287,7 +287,11 @@ func (s *Supervisor) Layers() map[string]string {
 	if s.cfg.namespaces {
 		out["namespaces"] = "active (user: guests run as uid 1000, never root; network: no interfaces; PID: nothing outlives the worker; IPC, UTS)"
 	} else {
-		out["namespaces"] = "unavailable (this user may not create user namespaces)"
+		why := NamespacesUnavailable()
+		if why == "" {
+			why = "switched off"
+		}
+		out["namespaces"] = "unavailable (" + why + ")"
 	}
 	out["process"] = "one worker process per session, own process group, killed with SIGKILL at the deadline; Pdeathsig"
 	return out

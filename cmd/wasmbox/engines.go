@@ -114,9 +114,15 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 	// The server's environment (API keys) stays out of reach of every process of this user:
 	// /proc/<pid>/environ of a process that is not dumpable is readable only with
 	// CAP_SYS_PTRACE, which no worker or program has. It matters where neither Landlock nor
-	// a PID namespace hides the server's /proc (WASMBOX_BASH_UNCONFINED).
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		log.Warn("could not make the server undumpable", "err", err)
+	// a PID namespace hides the server's /proc (WASMBOX_BASH_UNCONFINED). Not with
+	// namespaces: there no program sees the server's /proc (own PID namespace, no /proc
+	// mounted), and a worker's uid_map is written by the server through /proc/<worker>, which a
+	// non-root server cannot open when the worker inherited "not dumpable" (its start then
+	// fails with EACCES).
+	if !namespaces {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			log.Warn("could not make the server undumpable", "err", err)
+		}
 	}
 	sup, err := worker.New(append(opts, worker.WithLanguages(langs...))...)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wasmbox/wasm"
+	"wasmbox/worker"
 )
 
 // hostileServer is a real `wasmbox serve` with a canary in its environment.
@@ -348,6 +349,7 @@ var hostileModes = []struct {
 	{"default layers", -1, nil},
 	{"landlock only", -1, []string{"WASMBOX_DISABLE_LAYERS=namespaces"}},
 	{"landlock only as uid 1000", 1000, []string{"WASMBOX_DISABLE_LAYERS=namespaces"}},
+	{"namespaces as uid 1000", 1000, nil},
 }
 
 // TestHostile runs the hostile table against `wasmbox serve` and its workers in each layer
@@ -368,6 +370,22 @@ func TestHostile(t *testing.T) {
 				}
 			}
 			s := startServer(t, t.TempDir(), mode.uid, mode.env...)
+			if mode.env == nil && worker.NamespacesAvailable() {
+				// A server that is not root starts its workers in namespaces too (it must stay
+				// dumpable for that: see newBackend).
+				resp, err := http.Get(s.url + "/api/info")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v struct {
+					Isolation map[string]string `json:"isolation"`
+				}
+				json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+				if !strings.HasPrefix(v.Isolation["namespaces"], "active") {
+					t.Fatalf("namespaces: %q", v.Isolation["namespaces"])
+				}
+			}
 			testHostile(t, s)
 		})
 	}
