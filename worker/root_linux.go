@@ -112,7 +112,7 @@ func bindRoot(workspace string) error {
 		if err := unix.Mount(src, at, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("mount the workspace: %w", err)
 		}
-		if err := unix.Mount("", at, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_NOEXEC|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		if err := unix.Mount("", at, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_NOEXEC|unix.MS_NOSUID|unix.MS_NODEV|lockedFlags(at), ""); err != nil {
 			return fmt.Errorf("remount the workspace noexec: %w", err)
 		}
 	}
@@ -223,10 +223,34 @@ func (r *rootBuilder) bind(p string, flags uintptr) error {
 	if strings.HasPrefix(p, "/dev/") {
 		ro &^= unix.MS_NODEV
 	}
-	if err := unix.Mount("", r.root+p, "", ro, ""); err != nil {
+	if err := unix.Mount("", r.root+p, "", ro|lockedFlags(r.root+p), ""); err != nil {
 		return fmt.Errorf("remount %s read-only: %w", p, err)
 	}
 	return nil
+}
+
+// lockedFlags returns the flags of the mount at path that a remount inside a user namespace
+// must keep: the kernel locks nosuid, nodev, noexec and the atime mode of mounts that came from
+// a more privileged namespace, and refuses (EPERM) a remount that would change them. A
+// container's /dev is such a mount (nosuid, noexec, strictatime).
+func lockedFlags(path string) uintptr {
+	var st unix.Statfs_t
+	if unix.Statfs(path, &st) != nil {
+		return 0
+	}
+	var flags uintptr
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	if uintptr(st.Flags)&(unix.ST_NOATIME|unix.ST_RELATIME) == 0 {
+		flags |= unix.MS_STRICTATIME
+	}
+	return flags
 }
 
 // program mirrors an executable, its ELF interpreter and the libraries it needs.

@@ -418,7 +418,10 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	}
 	if err == nil && reply.Error != "" {
 		err = errors.New(reply.Error)
-		if reply.Version != ProtocolVersion || reply.Build != s.cfg.build {
+		// A worker that failed before saying who it is (its root could not be built) is not
+		// another build.
+		identified := reply.Version != 0 || reply.Build != ""
+		if identified && (reply.Version != ProtocolVersion || reply.Build != s.cfg.build) {
 			err = fmt.Errorf("%w: %s", ErrVersion, reply.Error)
 		}
 	}
