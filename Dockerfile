@@ -3,12 +3,19 @@
 
 # --- build: CPython for WASI, the playground bundle, the binary ---------------------------
 FROM golang:1.26-bookworm AS build
+# EXTRA_CA_CERTS: PEM certificates this stage trusts besides Debian's, for a build behind a
+# TLS-inspecting proxy (scripts/image.sh passes the host's own); the runtime stage never sees them.
+ARG EXTRA_CA_CERTS=""
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      make curl ca-certificates tzdata npm \
+      make curl ca-certificates npm \
       clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 libc++-16-dev-wasm32 libc++abi-16-dev-wasm32 \
       ninja-build unzip gcc libc6-dev libffi-dev zlib1g-dev xz-utils tcl8.6 wabt binaryen \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && if [ -n "$EXTRA_CA_CERTS" ]; then \
+      printf '%s\n' "$EXTRA_CA_CERTS" > /usr/local/share/ca-certificates/build-extra.crt && update-ca-certificates; \
+    fi
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -13,7 +13,7 @@ export WASMBOX_PACKAGE_TESTS = $(PKGTESTS)
 # packages for the native CPython build (wasm/cpython/native-analysis.sh).
 export WASMBOX_NATIVE_ANALYSIS = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/native-analysis
 
-.PHONY: all build python web run test vet e2e bench load clean pkgtests pkgtests-inputs
+.PHONY: all build python web run test vet e2e bench load clean pkgtests pkgtests-inputs image e2e-image
 
 all: build
 
@@ -31,7 +31,9 @@ web:
 
 build: python web
 	# CGO_ENABLED=0: workers confine all their threads with AllThreadsSyscall, which cgo forbids.
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/wasmbox
+	# -trimpath -buildvcs=false: the same binary from a checkout and from the image's build context
+	# (which has no .git).
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o $(BIN) ./cmd/wasmbox
 
 run: build
 	$(BIN) serve --addr $${WASMBOX_ADDR:-:7860}
@@ -68,6 +70,18 @@ pkgtests-inputs: python
 # All the modules of numpy's and pandas' own test suites inside the sandbox (about half an hour).
 pkgtests: pkgtests-inputs
 	WASMBOX_PACKAGE_TESTS_ALL=1 $(GO) test -count=1 -run TestPackageTestSuites -v -timeout 150m ./runtime/python/
+
+# The Space image (Dockerfile), with Docker or podman; base images made locally when no registry
+# answers (scripts/image.sh).
+IMAGE ?= localhost/wasmbox:latest
+image:
+	scripts/image.sh $(IMAGE)
+
+# The end-to-end suite below against containers of the image, run as a Space runs it, and the
+# image's own checks (mcp/e2e/image.test.mjs; bin/wasmbox is what the image's binary must equal).
+e2e-image: build image
+	eval "$$(scripts/image.sh --env)" && cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && \
+		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && WASMBOX_IMAGE=$(IMAGE) npm run test:image
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.

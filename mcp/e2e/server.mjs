@@ -1,6 +1,6 @@
 // Starts and stops `wasmbox serve` processes for the end-to-end tests.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,74 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const bin = process.env.WASMBOX_BIN || join(here, '..', '..', 'bin', 'wasmbox');
 const servers = [];
 
+// With WASMBOX_IMAGE set, each server is a container of that image run as a Hugging Face Space
+// runs one: its own user (uid 1000), port 7860 published, /data a volume, the engine's default
+// seccomp profile. WASMBOX_CONTAINER_ENGINE is the engine's command line (podman and its global
+// flags), WASMBOX_CONTAINER_ARGS more `run` flags (ulimits; a security option).
+export const image = process.env.WASMBOX_IMAGE;
+const engine = (process.env.WASMBOX_CONTAINER_ENGINE || 'podman').split(/\s+/).filter(Boolean);
+const runArgs = (process.env.WASMBOX_CONTAINER_ARGS || '').split(/\s+/).filter(Boolean);
+// One compilation cache for every container of the run (python.wasm is compiled by the first).
+let compileCache;
+
+export function containerEngine(args, opts = {}) {
+  const r = spawnSync(engine[0], [...engine.slice(1), ...args], { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${engine.join(' ')} ${args.join(' ')}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+// dataVolume prepares dataDir as `data` says: 'own' (uid 1000's, as the Dockerfile's chown
+// leaves /data), 'root' (root's, mode 0755: not writable by the server), 'shared' (root's, mode
+// 1777: writable but not the server's own, as a storage bucket may be), 'ro' (the server's,
+// mounted read-only). Returns the -v argument.
+function dataVolume(dataDir, data = 'own') {
+  const [uid, mode] = { own: [1000, 0o700], ro: [1000, 0o700], root: [0, 0o755], shared: [0, 0o1777] }[data];
+  chownSync(dataDir, uid, uid);
+  chmodSync(dataDir, mode);
+  return `${dataDir}:/data${data === 'ro' ? ':ro' : ''}`;
+}
+
+function cacheVolume() {
+  if (!compileCache) {
+    compileCache = mkdtempSync(join(tmpdir(), 'wasmbox-e2e-cache-'));
+    chownSync(compileCache, 1000, 1000);
+  }
+  return `${compileCache}:/home/user/.cache`;
+}
+
+const envArgs = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+
+function startContainer(port, dataDir, env, opts) {
+  const id = containerEngine(['run', '-d', '-p', `127.0.0.1:${port}:7860`, '-v', dataVolume(dataDir, opts.data),
+    '-v', cacheVolume(), ...runArgs, ...(opts.runArgs || []), ...envArgs(env), image]);
+  return {
+    id,
+    logs: () => spawnSync(engine[0], [...engine.slice(1), 'logs', id], { encoding: 'utf8' }).stderr,
+    exited: () => containerEngine(['inspect', '--format', '{{.State.Running}}', id]) !== 'true',
+    stop: () => {
+      // SIGTERM, then the graceful shutdown's 20 s before SIGKILL, as the server process below.
+      containerEngine(['stop', '-t', '20', id]);
+      containerEngine(['rm', '-f', id]);
+    },
+  };
+}
+
+// runContainerOnce runs the image's server with a data volume as `data` says and returns how it
+// ended ({status, output}) or, if it is still serving after `wait` ms, status null: for servers
+// expected to refuse to start.
+export function runContainerOnce(data, env = {}, wait = 60_000) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wasmbox-e2e-'));
+  const name = `wasmbox-e2e-once-${process.pid}-${Date.now()}`;
+  try {
+    const r = spawnSync(engine[0], [...engine.slice(1), 'run', '--name', name, '-v', dataVolume(dataDir, data),
+      '-v', cacheVolume(), ...runArgs, ...envArgs(env), image], { encoding: 'utf8', timeout: wait });
+    return { status: r.status, output: (r.stdout || '') + (r.stderr || '') };
+  } finally {
+    spawnSync(engine[0], [...engine.slice(1), 'rm', '-f', '-t', '0', name]);
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -18,15 +86,33 @@ function freePort() {
   });
 }
 
-export async function startServer(env) {
+// startServer starts a server (a container of WASMBOX_IMAGE when set; opts.runArgs are more
+// `run` flags for it and opts.data its data volume's kind, see dataVolume) and returns its URL.
+export async function startServer(env = {}, opts = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'wasmbox-e2e-'));
-  const proc = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-    env: { ...process.env, WASMBOX_POOL_SIZE: '1', RATE_LIMIT_PER_MINUTE: '0', ...env },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  let logs = '';
-  proc.stderr.on('data', (d) => { logs += d; });
+  env = { WASMBOX_POOL_SIZE: '1', RATE_LIMIT_PER_MINUTE: '0', ...env };
+  let server;
+  if (image) {
+    server = startContainer(port, dataDir, env, opts);
+  } else {
+    const proc = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    let logs = '';
+    proc.stderr.on('data', (d) => { logs += d; });
+    server = {
+      logs: () => logs,
+      exited: () => proc.exitCode !== null,
+      stop: async () => {
+        // Wait for the graceful shutdown, which writes the sessions' metadata.
+        const exited = proc.exitCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      },
+    };
+  }
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -35,19 +121,24 @@ export async function startServer(env) {
       const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch { /* not up yet */ }
-    if (i > 1200 || proc.exitCode !== null) throw new Error(`wasmbox serve did not start:\n${logs}`);
+    if (i > 1200 || server.exited()) throw new Error(`wasmbox serve did not start:\n${server.logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  servers.push({ proc, dataDir });
+  servers.push({ server, dataDir, url });
   return url;
+}
+
+// containerOf returns the id of the container serving url (WASMBOX_IMAGE set).
+export function containerOf(url) {
+  return servers.find((s) => s.url === url)?.server.id;
 }
 
 export async function stopAll() {
   for (const s of servers.splice(0)) {
-    // Wait for the graceful shutdown, which writes the sessions' metadata, before removing them.
-    const exited = s.proc.exitCode !== null ? Promise.resolve() : new Promise((r) => s.proc.once('exit', r));
-    s.proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    await s.server.stop();
     rmSync(s.dataDir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
+
+// After the last test file: the shared compilation cache.
+process.on('exit', () => { if (compileCache) rmSync(compileCache, { recursive: true, force: true }); });
