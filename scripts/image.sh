@@ -147,7 +147,8 @@ done
 mounts=()
 if [ "${engine[0]}" = podman ]; then
   mkdir -p "$cache" "$(go env GOMODCACHE)" "$(go env GOCACHE)"
-  mounts=(-v "$cache:/root/.cache/wasmbox" -v "$(go env GOMODCACHE):/go/pkg/mod" -v "$(go env GOCACHE):/root/.cache/go-build")
+  # --format docker: the OCI image format has no HEALTHCHECK, and podman drops it there.
+  mounts=(--format docker -v "$cache:/root/.cache/wasmbox" -v "$(go env GOMODCACHE):/go/pkg/mod" -v "$(go env GOCACHE):/root/.cache/go-build")
 fi
 # Certificates this host added to its trust store (a TLS-inspecting proxy's): the build stage
 # trusts them too, or it could not download from the Go module proxy and npm through it.
