@@ -131,6 +131,26 @@ func TestCheckPeer(t *testing.T) {
 	}
 }
 
+// TestSetupError: a failed setup is a version error only when the worker said it is another
+// version or build; one that failed before saying who it is keeps its own message.
+func TestSetupError(t *testing.T) {
+	const why = "mount namespace: remount /dev/null read-only: operation not permitted"
+	for _, tc := range []struct {
+		reply   message
+		version bool
+	}{
+		{message{Error: why}, false},
+		{message{Error: why, Version: ProtocolVersion, Build: "b"}, false},
+		{message{Error: why, Version: ProtocolVersion, Build: "other"}, true},
+		{message{Error: why, Version: ProtocolVersion + 1, Build: "b"}, true},
+	} {
+		err := setupError(&tc.reply, "b")
+		if errors.Is(err, ErrVersion) != tc.version || !strings.Contains(err.Error(), why) {
+			t.Errorf("version %d build %q: %v, want ErrVersion %v", tc.reply.Version, tc.reply.Build, err, tc.version)
+		}
+	}
+}
+
 // TestBuildID: the running binary has a build id, the same each time, and the file it runs
 // from has the same; another file has another.
 func TestBuildID(t *testing.T) {

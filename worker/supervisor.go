@@ -405,6 +405,17 @@ func (p *proc) callCtx(ctx context.Context, m *message, deadline time.Time) (*me
 	return p.call(m, deadline)
 }
 
+// setupError is the error of a worker's failed setup reply: ErrVersion when the worker said it
+// is another version or build, else what it said. A worker that failed before saying who it is
+// (its root could not be built) is not another build.
+func setupError(reply *message, build string) error {
+	identified := reply.Version != 0 || reply.Build != ""
+	if identified && (reply.Version != ProtocolVersion || reply.Build != build) {
+		return fmt.Errorf("%w: %s", ErrVersion, reply.Error)
+	}
+	return errors.New(reply.Error)
+}
+
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
@@ -417,13 +428,7 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 		err = fmt.Errorf("%w: want ready, got %q", errFrame, reply.Kind)
 	}
 	if err == nil && reply.Error != "" {
-		err = errors.New(reply.Error)
-		// A worker that failed before saying who it is (its root could not be built) is not
-		// another build.
-		identified := reply.Version != 0 || reply.Build != ""
-		if identified && (reply.Version != ProtocolVersion || reply.Build != s.cfg.build) {
-			err = fmt.Errorf("%w: %s", ErrVersion, reply.Error)
-		}
+		err = setupError(reply, s.cfg.build)
 	}
 	if err == nil {
 		err = checkPeer(reply.Version, reply.Build, s.cfg.build)

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"bufio"
-	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -58,9 +57,8 @@ func inNamespaces(attr *syscall.SysProcAttr) {
 }
 
 // nsProbe starts this binary exactly as a worker in namespaces starts (see inNamespaces) and
-// says why that is impossible here, or nil. Creating a user namespace is not enough: a
-// container whose capability bounding set lacks CAP_SYS_ADMIN (the engines' default) lets
-// its processes create one but not keep that capability in it, and the worker start fails.
+// returns why that failed, or nil: the flags, mappings and capability a worker asks for are
+// what is tried, not only whether a user namespace can be made.
 var nsProbe = sync.OnceValue(func() error {
 	cmd := exec.Command("/proc/self/exe", Command)
 	cmd.Env = []string{}
@@ -76,7 +74,7 @@ var nsProbe = sync.OnceValue(func() error {
 
 // NamespacesAvailable reports whether this process may start workers in new user, network,
 // PID, IPC, UTS and mount namespaces. Hosted containers often forbid unprivileged user
-// namespaces, or the capability a worker needs in them.
+// namespaces.
 func NamespacesAvailable() bool { return nsProbe() == nil }
 
 // NamespacesUnavailable says why workers cannot run in namespaces here ("" when they can).
@@ -85,17 +83,5 @@ func NamespacesUnavailable() string {
 	if err == nil {
 		return ""
 	}
-	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-		if !boundingHas(unix.CAP_SYS_ADMIN) {
-			return "this process's capability bounding set lacks CAP_SYS_ADMIN, which a worker needs inside its namespaces to build its root (a container's default)"
-		}
-		return "this user may not create user namespaces (" + err.Error() + ")"
-	}
-	return err.Error()
-}
-
-// boundingHas reports whether capability c is in this process's bounding set.
-func boundingHas(c uintptr) bool {
-	n, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, c, 0, 0, 0)
-	return err == nil && n == 1
+	return "a worker could not be started in new namespaces: " + err.Error()
 }

@@ -227,6 +227,22 @@ func (s *hostileServer) run(id, lang, code string) runResult {
 	return r
 }
 
+// info is the server's /api/info: the languages it runs and its isolation layers.
+func (s *hostileServer) info() (langs []string, iso map[string]string) {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/api/info")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Languages []string          `json:"languages"`
+		Isolation map[string]string `json:"isolation"`
+	}
+	json.NewDecoder(resp.Body).Decode(&v)
+	return v.Languages, v.Isolation
+}
+
 func (s *hostileServer) delete(id string) {
 	req, _ := http.NewRequest(http.MethodDelete, s.url+"/api/sessions/"+id, nil)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -373,17 +389,8 @@ func TestHostile(t *testing.T) {
 			if mode.env == nil && worker.NamespacesAvailable() {
 				// A server that is not root starts its workers in namespaces too (it must stay
 				// dumpable for that: see newBackend).
-				resp, err := http.Get(s.url + "/api/info")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var v struct {
-					Isolation map[string]string `json:"isolation"`
-				}
-				json.NewDecoder(resp.Body).Decode(&v)
-				resp.Body.Close()
-				if !strings.HasPrefix(v.Isolation["namespaces"], "active") {
-					t.Fatalf("namespaces: %q", v.Isolation["namespaces"])
+				if _, iso := s.info(); !strings.HasPrefix(iso["namespaces"], "active") {
+					t.Fatalf("namespaces: %q", iso["namespaces"])
 				}
 			}
 			testHostile(t, s)
@@ -419,15 +426,9 @@ func testHostile(t *testing.T, s *hostileServer) {
 			t.Errorf("%s: a program outside the allowlist ran: %q", name, r.Stdout)
 		}
 	}
-	if resp, err := http.Get(s.url + "/api/info"); err == nil {
-		var v struct {
-			Isolation map[string]string `json:"isolation"`
-		}
-		json.NewDecoder(resp.Body).Decode(&v)
-		resp.Body.Close()
-		t.Logf("processes: %s; memory: %s; descendants: %s; capabilities: %s", v.Isolation["processes"], v.Isolation["memory"],
-			v.Isolation["descendants"], v.Isolation["capabilities"])
-	}
+	_, iso := s.info()
+	t.Logf("processes: %s; memory: %s; descendants: %s; capabilities: %s", iso["processes"], iso["memory"],
+		iso["descendants"], iso["capabilities"])
 	watched := map[string]string{"bash fork bomb": "sleep 4245.5", "bash memory of programs": "tail -c 60000000|sort /dev/zero"}
 	// uploads are files an attack finds in its workspace, as if uploaded.
 	uploads := map[string]string{"bash setsid daemon through the loader": "/usr/bin/setsid"}
@@ -579,22 +580,9 @@ func TestServe_layers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers")
 	}
-	info := func(s *hostileServer) (langs []string, iso map[string]string) {
-		resp, err := http.Get(s.url + "/api/info")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v struct {
-			Languages []string          `json:"languages"`
-			Isolation map[string]string `json:"isolation"`
-		}
-		json.NewDecoder(resp.Body).Decode(&v)
-		return v.Languages, v.Isolation
-	}
 	t.Run("no landlock, no namespaces", func(t *testing.T) {
 		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=landlock,namespaces")
-		langs, iso := info(s)
+		langs, iso := s.info()
 		if strings.Contains(strings.Join(langs, " "), "bash") || !strings.HasPrefix(iso["bash"], "refused") {
 			t.Errorf("languages %v, bash %q: want bash refused", langs, iso["bash"])
 		}
@@ -608,7 +596,7 @@ func TestServe_layers(t *testing.T) {
 	})
 	t.Run("explicitly unconfined", func(t *testing.T) {
 		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")
-		if _, iso := info(s); !strings.Contains(iso["bash"], "WARNING") {
+		if _, iso := s.info(); !strings.Contains(iso["bash"], "WARNING") {
 			t.Errorf("bash layer %q: want a warning", iso["bash"])
 		}
 		if logs := s.logw.String(); !strings.Contains(logs, "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
@@ -625,7 +613,7 @@ func TestServe_layers(t *testing.T) {
 	})
 	t.Run("landlock without namespaces", func(t *testing.T) {
 		s := startHostileServer(t, "WASMBOX_DISABLE_LAYERS=namespaces")
-		_, iso := info(s)
+		_, iso := s.info()
 		if !strings.HasPrefix(iso["landlock"], "active") {
 			t.Skipf("Landlock is not available here: %q", iso["landlock"])
 		}
