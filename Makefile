@@ -51,7 +51,9 @@ test: build vet pkgtests-inputs
 	# matplotlib: Python inside the guest, where -race only adds time (both skip themselves under
 	# it); they run side by side.
 	$(GO) test -count=1 -run 'TestPackageTestSuites|TestMatplotlib_corpus' -timeout 30m ./runtime/python/
-	$(MAKE) e2e
+	# The end-to-end suite against containers of the Space image (its wasmbox is bin/wasmbox,
+	# checked), not against bin/wasmbox directly: `make e2e` does that alone.
+	$(MAKE) e2e-image
 
 pkgtests-inputs: python
 	wasm/cpython/testdeps.sh $(PKGTESTS)/deps
@@ -77,11 +79,15 @@ IMAGE ?= localhost/wasmbox:latest
 image:
 	scripts/image.sh $(IMAGE)
 
-# The end-to-end suite below against containers of the image, run as a Space runs it, and the
-# image's own checks (mcp/e2e/image.test.mjs; bin/wasmbox is what the image's binary must equal).
+# The end-to-end suite below against containers of the image, run as a Space runs it (uid 1000,
+# /data a volume, a seccomp profile without user namespaces), the MCP part again under the
+# engine's own profile (with them), and the image's own checks (mcp/e2e/image.test.mjs; bin/wasmbox
+# is what the image's binary must equal).
 e2e-image: build image
 	eval "$$(scripts/image.sh --env)" && cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && \
-		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && WASMBOX_IMAGE=$(IMAGE) npm run test:image
+		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && \
+		WASMBOX_IMAGE=$(IMAGE) WASMBOX_CONTAINER_SECCOMP=space npm run test:image && \
+		WASMBOX_IMAGE=$(IMAGE) WASMBOX_CONTAINER_SECCOMP=engine node --test e2e.test.mjs
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.

@@ -159,6 +159,9 @@ done
 log "building $tag with ${engine[*]}${extra_ca:+ (its build stage trusting the CA certificates added to this host)}"
 start=$(date +%s)
 "${engine[@]}" build --network host "${ulimits[@]}" "${mounts[@]}" --build-arg EXTRA_CA_CERTS="$extra_ca" -t "$tag" . >&2
+# The previous build's images (the stage images and the image the tag named before) are left
+# untagged by a new one: remove those of this recipe, nobody else's.
+"${engine[@]}" image prune -f --filter "label=org.wasmbox.recipe" >/dev/null
 size=$("${engine[@]}" image inspect --format '{{.Size}}' "$tag")
 log "built $tag in $(($(date +%s) - start)) s: $((size / 1000000)) MB"
 echo "$tag $size"

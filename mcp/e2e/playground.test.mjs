@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, stopAll } from './server.mjs';
+import { startServer, stopAll, proxyPeers } from './server.mjs';
 
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 let url;
@@ -128,7 +128,7 @@ test('with API keys configured the page asks for one and keeps it for the tab', 
 test('the playground works under /prefix/ behind nginx', { timeout: 180_000 }, async (t) => {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
   if (!nginx) throw new Error('nginx is missing: install Debian\'s nginx-light package (.ci/run does)');
-  const backend = await startServer({ WASMBOX_TRUSTED_PROXIES: '127.0.0.1/32', WASMBOX_ALLOWED_HOSTS: '127.0.0.1' });
+  const backend = await startServer({ WASMBOX_TRUSTED_PROXIES: proxyPeers(), WASMBOX_ALLOWED_HOSTS: '127.0.0.1' });
   const dir = mkdtempSync(join(tmpdir(), 'nginx-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(join(dir, 'nginx.conf'), `user root;

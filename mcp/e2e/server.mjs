@@ -1,6 +1,6 @@
 // Starts and stops `wasmbox serve` processes for the end-to-end tests.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,15 @@ const servers = [];
 
 // With WASMBOX_IMAGE set, each server is a container of that image run as a Hugging Face Space
 // runs one: its own user (uid 1000), port 7860 published, /data a volume, the engine's default
-// seccomp profile. WASMBOX_CONTAINER_ENGINE is the engine's command line (podman and its global
+// seccomp profile without user namespaces. WASMBOX_CONTAINER_ENGINE is the engine's command line (podman and its global
 // flags), WASMBOX_CONTAINER_ARGS more `run` flags (ulimits; a security option).
 export const image = process.env.WASMBOX_IMAGE;
 const engine = (process.env.WASMBOX_CONTAINER_ENGINE || 'podman').split(/\s+/).filter(Boolean);
 const runArgs = (process.env.WASMBOX_CONTAINER_ARGS || '').split(/\s+/).filter(Boolean);
+// WASMBOX_CONTAINER_SECCOMP picks the containers' seccomp profile (see seccompArgs): 'space' (the
+// default: no user namespaces, as Docker's and containerd's default profiles have it) or
+// 'engine' (the engine's own default; podman's lets a process make user namespaces).
+const profileKind = process.env.WASMBOX_CONTAINER_SECCOMP || 'space';
 // One compilation cache for every container of the run (python.wasm is compiled by the first).
 let compileCache;
 
@@ -45,11 +49,49 @@ function cacheVolume() {
   return `${compileCache}:/home/user/.cache`;
 }
 
+// The engine's default seccomp profile (podman's, from containers-common).
+const engineProfile = '/usr/share/containers/seccomp.json';
+let profileDir;
+
+// seccompArgs returns the run flags for a seccomp profile: 'engine' is the engine's default;
+// 'space' is that profile with user namespaces taken away by the rules Docker's and containerd's
+// default profiles (and so Kubernetes' RuntimeDefault, what a Space most likely runs under) apply
+// to a process without CAP_SYS_ADMIN: clone with any namespace flag, unshare, setns, mount,
+// umount2 and pivot_root fail with EPERM, clone3 with ENOSYS (its flags are out of seccomp's
+// reach). 'nolandlock' takes Landlock away as a kernel before 5.13 does (landlock_* ENOSYS);
+// 'space-nolandlock' both.
+export function seccompArgs(kind) {
+  if (kind === 'engine') return [];
+  const base = JSON.parse(readFileSync(engineProfile, 'utf8'));
+  const drop = new Set();
+  const add = [];
+  if (kind.startsWith('space')) {
+    // Docker's default errno (podman's is ENOSYS): what unshare -U and a namespaced clone get.
+    base.defaultErrnoRet = 1;
+    base.defaultErrno = 'EPERM';
+    ['clone', 'clone3', 'unshare', 'setns', 'mount', 'umount2', 'pivot_root'].forEach((n) => drop.add(n));
+    // CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+    add.push({ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7E020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] });
+    add.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+  }
+  if (kind.endsWith('nolandlock')) {
+    ['landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self'].forEach((n) => drop.add(n));
+    add.push({ names: ['landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+  }
+  if (!drop.size) throw new Error(`unknown seccomp profile kind ${kind}: engine, space, nolandlock or space-nolandlock`);
+  base.syscalls = base.syscalls.map((r) => ({ ...r, names: r.names.filter((n) => !drop.has(n)) }))
+    .filter((r) => r.names.length).concat(add);
+  profileDir ??= mkdtempSync(join(tmpdir(), 'wasmbox-e2e-seccomp-'));
+  const file = join(profileDir, `${kind}.json`);
+  writeFileSync(file, JSON.stringify(base));
+  return ['--security-opt', `seccomp=${file}`];
+}
+
 const envArgs = (env) => Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
 
 function startContainer(port, dataDir, env, opts) {
   const id = containerEngine(['run', '-d', '-p', `127.0.0.1:${port}:7860`, '-v', dataVolume(dataDir, opts.data),
-    '-v', cacheVolume(), ...runArgs, ...(opts.runArgs || []), ...envArgs(env), image]);
+    '-v', cacheVolume(), ...runArgs, ...seccompArgs(opts.seccomp || profileKind), ...(opts.runArgs || []), ...envArgs(env), image]);
   return {
     id,
     logs: () => spawnSync(engine[0], [...engine.slice(1), 'logs', id], { encoding: 'utf8' }).stderr,
@@ -70,8 +112,10 @@ export function runContainerOnce(data, env = {}, wait = 60_000) {
   const name = `wasmbox-e2e-once-${process.pid}-${Date.now()}`;
   try {
     const r = spawnSync(engine[0], [...engine.slice(1), 'run', '--name', name, '-v', dataVolume(dataDir, data),
-      '-v', cacheVolume(), ...runArgs, ...envArgs(env), image], { encoding: 'utf8', timeout: wait });
-    return { status: r.status, output: (r.stdout || '') + (r.stderr || '') };
+      '-v', cacheVolume(), ...runArgs, ...seccompArgs(profileKind), ...envArgs(env), image], { encoding: 'utf8', timeout: wait });
+    // What the server wrote, without the engine's own messages (podman's about systemd timers).
+    const logs = spawnSync(engine[0], [...engine.slice(1), 'logs', name], { encoding: 'utf8' });
+    return { status: r.status, output: (logs.stdout || '') + (logs.stderr || '') };
   } finally {
     spawnSync(engine[0], [...engine.slice(1), 'rm', '-f', '-t', '0', name]);
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
@@ -86,8 +130,9 @@ function freePort() {
   });
 }
 
-// startServer starts a server (a container of WASMBOX_IMAGE when set; opts.runArgs are more
-// `run` flags for it and opts.data its data volume's kind, see dataVolume) and returns its URL.
+// startServer starts a server (a container of WASMBOX_IMAGE when set; opts.seccomp its seccomp
+// profile's kind, see seccompArgs, opts.runArgs more `run` flags for it and opts.data its data
+// volume's kind, see dataVolume) and returns its URL.
 export async function startServer(env = {}, opts = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'wasmbox-e2e-'));
@@ -128,6 +173,15 @@ export async function startServer(env = {}, opts = {}) {
   return url;
 }
 
+// proxyPeers is what WASMBOX_TRUSTED_PROXIES must name for a reverse proxy on this machine: the
+// loopback for a server process, the engine's default network for a container (a published port
+// reaches it from that network's gateway, not from 127.0.0.1).
+export function proxyPeers() {
+  if (!image) return '127.0.0.1/32';
+  const format = engine[0] === 'docker' ? '{{range .IPAM.Config}}{{.Subnet}}{{end}}' : '{{range .Subnets}}{{.Subnet}}{{end}}';
+  return containerEngine(['network', 'inspect', engine[0] === 'docker' ? 'bridge' : 'podman', '--format', format]);
+}
+
 // containerOf returns the id of the container serving url (WASMBOX_IMAGE set).
 export function containerOf(url) {
   return servers.find((s) => s.url === url)?.server.id;
@@ -141,4 +195,6 @@ export async function stopAll() {
 }
 
 // After the last test file: the shared compilation cache.
-process.on('exit', () => { if (compileCache) rmSync(compileCache, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const dir of [compileCache, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
