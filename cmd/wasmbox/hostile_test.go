@@ -36,6 +36,7 @@ type hostileServer struct {
 	logs    *bytes.Buffer
 	logw    *lockedWriter // logs, written by the server's stderr
 	uid     int           // the server's uid, -1: the test's
+	bin     string        // the binary it runs
 	stop    func()
 }
 
@@ -85,7 +86,7 @@ func startServer(t *testing.T, data string, uid int, env ...string) *hostileServ
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &hostileServer{t: t, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}, uid: uid}
+	s := &hostileServer{t: t, bin: bin, url: "http://" + addr, canary: "canary" + randHex(8), data: data, timeout: 3 * time.Second, logs: &bytes.Buffer{}, uid: uid}
 	args := append(wrap, bin, "serve", "--addr", addr, "--data-dir", s.data)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
@@ -211,12 +212,20 @@ func (r runResult) kind() string {
 }
 
 func (s *hostileServer) run(id, lang, code string) runResult {
+	r, err := s.tryRun(id, lang, code)
+	if err != nil {
+		s.t.Errorf("run: %v", err)
+	}
+	return r
+}
+
+// tryRun is run for a server that may be gone: the request's error is returned.
+func (s *hostileServer) tryRun(id, lang, code string) (runResult, error) {
 	body, _ := json.Marshal(map[string]string{"language": lang, "code": code})
 	start := time.Now()
 	resp, err := http.Post(s.url+"/api/sessions/"+id+"/run", "application/json", bytes.NewReader(body))
 	if err != nil {
-		s.t.Errorf("run: %v", err)
-		return runResult{}
+		return runResult{}, err
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
@@ -224,7 +233,7 @@ func (s *hostileServer) run(id, lang, code string) runResult {
 	var r runResult
 	json.Unmarshal(buf.Bytes(), &r)
 	r.took, r.status, r.raw = time.Since(start), resp.StatusCode, buf.String()
-	return r
+	return r, nil
 }
 
 // info is the server's /api/info: the languages it runs and its isolation layers.

@@ -15,5 +15,12 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == bash.ProbeCommand {
 		os.Exit(bash.RunProbe(os.Args[2:]))
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "wasmbox-test-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

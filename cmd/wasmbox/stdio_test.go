@@ -7,12 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,18 +23,45 @@ import (
 	mcplib "github.com/mark3labs/mcp-go/mcp"
 )
 
-// buildBinary builds wasmbox once per test binary run.
+// buildBinary builds wasmbox once per test binary run and returns a path to it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	built.once.Do(func() {
+		built.bin = filepath.Join(binDir, "wasmbox")
+		cmd := exec.Command("go", "build", "-o", built.bin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: workers need it
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	// A path of its own for each caller (a hard link, else a copy): the tests tell a server's
+	// workers from other servers' by the path in their command line.
 	bin := filepath.Join(t.TempDir(), "wasmbox")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: workers need it
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := os.Link(built.bin, bin); err != nil {
+		data, err := os.ReadFile(built.bin)
+		if err == nil {
+			err = os.WriteFile(bin, data, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return bin
 }
+
+// built is the binary buildBinary made, in binDir (made and removed by TestMain).
+var (
+	binDir string
+	built  struct {
+		once sync.Once
+		bin  string
+		err  error
+	}
+)
 
 // TestStdio drives `wasmbox stdio` through mcp-go's stdio client.
 func TestStdio(t *testing.T) {
