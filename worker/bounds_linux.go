@@ -77,7 +77,7 @@ func makeCgroups(pid int, memory int64) treeCgroups {
 
 // treeMemory is the memory cgroup's limit of a worker's tree, for guests of the given memory
 // limit (see makeCgroups).
-func treeMemory(memory int64) int64 { return 2*memory + workerOverhead }
+func treeMemory(memory int64) int64 { return Charge(memory) }
 
 // workerThreads is the room for the worker's own threads beside [MaxProcesses] programs.
 const workerThreads = 64

@@ -166,6 +166,13 @@ func WithLogger(l *slog.Logger) Option {
 // pandas linked in), goja and buffers.
 const workerOverhead = 224 << 20
 
+// Charge is what the memory budget charges a worker whose guests have the given memory limit:
+// the most its tree may hold, the limit of the memory cgroup the supervisor puts it in (see
+// makeCgroups). Guests' memory counts twice: the cgroup also counts the page cache and kernel
+// memory the worker's files and programs use, and a large Python state is encoded for a
+// snapshot beside itself.
+func Charge(memory int64) int64 { return 2*memory + workerOverhead }
+
 // New returns a supervisor and starts filling its pool.
 func New(opts ...Option) (*Supervisor, error) {
 	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 500 * time.Millisecond, freeze: 30 * time.Second, freezes: 2,
@@ -209,7 +216,7 @@ func New(opts ...Option) (*Supervisor, error) {
 		c.setup.Confine.FileSize = 64 << 20
 	}
 	c.setup.Confine.MountNS = c.namespaces
-	c.charge = c.setup.Limits.Memory + workerOverhead
+	c.charge = Charge(c.setup.Limits.Memory)
 	if c.budget == 0 {
 		c.budget = DefaultMemoryBudget()
 	}

@@ -260,7 +260,7 @@ func TestSupervisor_StopIdle(t *testing.T) {
 
 func TestSupervisor_budget(t *testing.T) {
 	limits := runtime.DefaultLimits()
-	s := newSupervisor(t, worker.WithMemoryBudget(limits.Memory+300<<20)) // room for one worker
+	s := newSupervisor(t, worker.WithMemoryBudget(worker.Charge(limits.Memory)+76<<20)) // room for one worker
 	a, _ := open(t, s)
 	b, _ := open(t, s)
 	run(t, a, runtime.Python, "x = 1")
@@ -585,7 +585,7 @@ const stuckFlush = "import io\nclass Stuck(io.TextIOWrapper):\n    def flush(sel
 // why.
 func TestSupervisor_evict_stalledFreeze(t *testing.T) {
 	limits := runtime.DefaultLimits()
-	s := newSupervisor(t, worker.WithMemoryBudget(limits.Memory+300<<20), worker.WithFreezeTimeout(10*time.Second))
+	s := newSupervisor(t, worker.WithMemoryBudget(worker.Charge(limits.Memory)+76<<20), worker.WithFreezeTimeout(10*time.Second))
 	a := openAs(t, s, "a")
 	if res := run(t, a, runtime.Python, stuckFlush); res.Error != nil {
 		t.Fatalf("a: %+v", res.Error)
@@ -641,7 +641,7 @@ func TestSupervisor_thawStall(t *testing.T) {
 // or bash state and used in the last minute is never taken (busy instead).
 func TestSupervisor_evict_order(t *testing.T) {
 	limits := runtime.DefaultLimits()
-	s := newSupervisor(t, worker.WithMemoryBudget(2*(limits.Memory+224<<20)+10<<20)) // two workers
+	s := newSupervisor(t, worker.WithMemoryBudget(2*worker.Charge(limits.Memory)+10<<20)) // two workers
 	a1 := openAs(t, s, "a")
 	b1 := openAs(t, s, "b")
 	run(t, a1, runtime.JavaScript, "var j = 'a1'")
