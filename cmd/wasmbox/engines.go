@@ -67,6 +67,9 @@ type workerConfig struct {
 	snapshotCap int64
 	imageDir    string   // <data-dir>/images: the base image all workers map
 	unconfine   bool     // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
+	// shared says why the server serves more than its own user (listening beyond loopback,
+	// behind a trusted proxy, a Space); unconfine is not honoured then.
+	shared string
 	disable     []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
 }
 
@@ -79,7 +82,7 @@ type backend struct {
 }
 
 // errBashRefused explains why bash is not offered.
-var errBashRefused = errors.New("bash is off: neither Landlock nor user namespaces are available, so programs could reach the host's files; set WASMBOX_BASH_UNCONFINED=1 only for trusted local use")
+var errBashRefused = errors.New("bash is off: neither Landlock nor user namespaces are available, so programs could reach the host's files; set WASMBOX_BASH_UNCONFINED=1 only for trusted local use on a server only you reach")
 
 // newBackend starts the supervisor and probes one worker: Python answers, and the layers that
 // took effect decide whether bash is offered.
@@ -151,11 +154,20 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 	}
 	b := &backend{sup: sup, layers: sup.Layers(), pyVersion: strings.TrimSpace(res.Stdout)}
 	landlockOn := strings.HasPrefix(b.layers["landlock"], "active")
-	if !landlockOn && !namespaces && !wc.unconfine {
+	switch {
+	case !landlockOn && !namespaces && wc.unconfine && wc.shared != "":
+		// Unconfined programs can read the data directory, every session's files: never on a
+		// server other people reach.
+		why := errBashRefused.Error() + "; WASMBOX_BASH_UNCONFINED=1 is ignored because this server is " + wc.shared +
+			": unconfined programs could read every session's files"
+		log.Error(why)
+		b.layers["bash"] = "refused: " + why
+		langs = []runtime.Language{runtime.JavaScript, runtime.Python, runtime.TypeScript}
+	case !landlockOn && !namespaces && !wc.unconfine:
 		log.Warn(errBashRefused.Error())
 		b.layers["bash"] = "refused: " + errBashRefused.Error()
 		langs = []runtime.Language{runtime.JavaScript, runtime.Python, runtime.TypeScript}
-	} else {
+	default:
 		b.layers["bash"] = "mvdan.cc/sh interpreter in the session's worker; builtins confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + "), started by the worker and confined as it is"
 		if !landlockOn && !namespaces {
 			b.layers["bash"] += "; WARNING: WASMBOX_BASH_UNCONFINED is set and neither Landlock nor namespaces are active"

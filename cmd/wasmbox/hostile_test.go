@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -610,6 +611,15 @@ func TestServe_layers(t *testing.T) {
 		}
 		if logs := s.logw.String(); !strings.Contains(logs, "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
 			t.Errorf("no warning logged at start: %s", logs)
+		}
+		// Not on a server other people reach: bash is refused there, saying why.
+		for _, env := range [][]string{{"WASMBOX_TRUSTED_PROXIES=127.0.0.1/32"}, {"SPACE_ID=owner/space"}} {
+			shared := startHostileServer(t, append(env, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")...)
+			langs, iso := shared.info()
+			if slices.Contains(langs, "bash") || !strings.Contains(iso["bash"], "WASMBOX_BASH_UNCONFINED=1 is ignored") {
+				t.Errorf("%v: languages %v, bash %q: want bash refused with the reason", env, langs, iso["bash"])
+			}
+			shared.stop()
 		}
 		// Programs see neither the server's environment nor the worker's.
 		id := s.session()

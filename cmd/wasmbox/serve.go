@@ -359,6 +359,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	c.loopback = isLoopback(ln.Addr())
+	switch {
+	case c.space:
+		c.workers.shared = "a Hugging Face Space"
+	case !c.loopback:
+		c.workers.shared = "listening beyond loopback (" + ln.Addr().String() + ")"
+	case len(c.proxies) > 0:
+		c.workers.shared = "behind a reverse proxy (WASMBOX_TRUSTED_PROXIES)"
+	}
 	svc, err := newService(ctx, c, log)
 	if err != nil {
 		ln.Close()
