@@ -65,12 +65,12 @@ type workerConfig struct {
 	// decides); snapshotCap caps one saved Python state (WASMBOX_SNAPSHOT_MAX_MB).
 	resident    int
 	snapshotCap int64
-	imageDir    string   // <data-dir>/images: the base image all workers map
-	unconfine   bool     // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
+	imageDir    string // <data-dir>/images: the base image all workers map
+	unconfine   bool   // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
 	// shared says why the server serves more than its own user (listening beyond loopback,
 	// behind a trusted proxy, a Space); unconfine is not honoured then.
-	shared string
-	disable     []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
+	shared  string
+	disable []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
 }
 
 // backend is a running supervisor with what its probe found.
