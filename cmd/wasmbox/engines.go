@@ -67,8 +67,8 @@ type workerConfig struct {
 	snapshotCap int64
 	imageDir    string // <data-dir>/images: the base image all workers map
 	unconfine   bool   // WASMBOX_BASH_UNCONFINED: run bash even without the layers that stop escapes
-	// shared says why the server serves more than its own user (listening beyond loopback,
-	// behind a trusted proxy, a Space); unconfine is not honoured then.
+	// shared says why the server may serve more than its own user (listening beyond loopback,
+	// behind a trusted proxy, a Space, API keys); unconfine is not honoured then.
 	shared  string
 	disable []string // WASMBOX_DISABLE_LAYERS: layers switched off, for tests of the refusal
 }

@@ -613,11 +613,16 @@ func TestServe_layers(t *testing.T) {
 			t.Errorf("no warning logged at start: %s", logs)
 		}
 		// Not on a server other people reach: bash is refused there, saying why.
-		for _, env := range [][]string{{"WASMBOX_TRUSTED_PROXIES=127.0.0.1/32"}, {"SPACE_ID=owner/space"}} {
+		for _, env := range [][]string{{"WASMBOX_TRUSTED_PROXIES=127.0.0.1/32"}, {"SPACE_ID=owner/space"}, {"WASMBOX_API_KEYS=k1"}} {
 			shared := startHostileServer(t, append(env, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")...)
-			langs, iso := shared.info()
-			if slices.Contains(langs, "bash") || !strings.Contains(iso["bash"], "WASMBOX_BASH_UNCONFINED=1 is ignored") {
-				t.Errorf("%v: languages %v, bash %q: want bash refused with the reason", env, langs, iso["bash"])
+			if !strings.Contains(shared.logw.String(), "WASMBOX_BASH_UNCONFINED=1 is ignored because this server is") {
+				t.Errorf("%v: no refusal logged: %s", env, shared.logw.String())
+			}
+			if !strings.HasPrefix(env[0], "WASMBOX_API_KEYS") { // /api/info needs the key there
+				langs, iso := shared.info()
+				if slices.Contains(langs, "bash") || !strings.Contains(iso["bash"], "WASMBOX_BASH_UNCONFINED=1 is ignored") {
+					t.Errorf("%v: languages %v, bash %q: want bash refused with the reason", env, langs, iso["bash"])
+				}
 			}
 			shared.stop()
 		}

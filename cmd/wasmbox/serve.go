@@ -366,6 +366,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		c.workers.shared = "listening beyond loopback (" + ln.Addr().String() + ")"
 	case len(c.proxies) > 0:
 		c.workers.shared = "behind a reverse proxy (WASMBOX_TRUSTED_PROXIES)"
+	case len(c.apiKeys) > 0 || c.libreChatJWT != nil:
+		// Keys mean clients, and a client on this machine (LibreChat beside it) may serve
+		// many users.
+		c.workers.shared = "for clients with API keys or LibreChat's tokens"
 	}
 	svc, err := newService(ctx, c, log)
 	if err != nil {
