@@ -237,8 +237,10 @@ sample() { # elapsed -> one row
   st=$(cat "/proc/$server/status" 2>/dev/null) || { echo "soak: the server is gone" >&2; return 1; }
   rss=$(awk '/^VmRSS:/ {printf "%.1f", $2/1024}' <<<"$st")
   thr=$(awk '/^Threads:/ {print $2}' <<<"$st")
-  fds=$(ls "/proc/$server/fd" 2>/dev/null | wc -l)
-  gor=$(curl -s --max-time 10 -H 'Authorization: Bearer load-key' "$url/metrics" | awk '/^go_goroutines / {print $2}')
+  # Each reading may race with what it reads (an fd closed, a session's file removed during du):
+  # a failed reading is shown, never the end of the run (set -e and pipefail).
+  fds=$(ls "/proc/$server/fd" 2>/dev/null | wc -l) || true
+  gor=$(curl -s --max-time 10 -H 'Authorization: Bearer load-key' "$url/metrics" | awk '/^go_goroutines / {print $2}') || true
   # Workers are the server's children; procs counts every process below the server; leftover
   # counts the marked sleeps no longer below it (escaped their run, their worker, or both).
   read -r work procs left < <(ps -e -o pid=,ppid=,args= | awk -v root="$server" -v m="$mark" '
@@ -251,7 +253,7 @@ sample() { # elapsed -> one row
       }
       print w + 0, n + 0, l + 0
     }')
-  disk=$(du -sm "$tmp/data" 2>/dev/null | cut -f1)
+  disk=$(du -sm "$tmp/data" 2>/dev/null | cut -f1) || true
   printf '%6s %8s %7s %5s %10s %7s %7s %9s %7s\n' "$1" "$rss" "$thr" "$fds" "${gor:--}" "$work" "$procs" "$left" "$disk"
 }
 
