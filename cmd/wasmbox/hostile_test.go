@@ -38,6 +38,7 @@ type hostileServer struct {
 	logw    *lockedWriter // logs, written by the server's stderr
 	uid     int           // the server's uid, -1: the test's
 	bin     string        // the binary it runs
+	key     string        // an API key info sends, if set
 	stop    func()
 }
 
@@ -240,7 +241,11 @@ func (s *hostileServer) tryRun(id, lang, code string) (runResult, error) {
 // info is the server's /api/info: the languages it runs and its isolation layers.
 func (s *hostileServer) info() (langs []string, iso map[string]string) {
 	s.t.Helper()
-	resp, err := http.Get(s.url + "/api/info")
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/api/info", nil)
+	if s.key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -618,11 +623,10 @@ func TestServe_layers(t *testing.T) {
 			if !strings.Contains(shared.logw.String(), "WASMBOX_BASH_UNCONFINED=1 is ignored because this server is") {
 				t.Errorf("%v: no refusal logged: %s", env, shared.logw.String())
 			}
-			if !strings.HasPrefix(env[0], "WASMBOX_API_KEYS") { // /api/info needs the key there
-				langs, iso := shared.info()
-				if slices.Contains(langs, "bash") || !strings.Contains(iso["bash"], "WASMBOX_BASH_UNCONFINED=1 is ignored") {
-					t.Errorf("%v: languages %v, bash %q: want bash refused with the reason", env, langs, iso["bash"])
-				}
+			shared.key = strings.TrimPrefix(env[0], "WASMBOX_API_KEYS=") // /api/info needs the key there
+			langs, iso := shared.info()
+			if slices.Contains(langs, "bash") || !strings.Contains(iso["bash"], "WASMBOX_BASH_UNCONFINED=1 is ignored") {
+				t.Errorf("%v: languages %v, bash %q: want bash refused with the reason", env, langs, iso["bash"])
 			}
 			shared.stop()
 		}

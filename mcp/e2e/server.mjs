@@ -1,6 +1,6 @@
 // Starts and stops `wasmbox serve` processes for the end-to-end tests.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,9 @@ let profileDir;
 // 'space-nolandlock' both.
 export function seccompArgs(kind) {
   if (kind === 'engine') return [];
+  if (!existsSync(engineProfile)) {
+    throw new Error(`${engineProfile} is missing: the ${kind} profile is derived from podman's default (Debian's containers-common package, installed with podman)`);
+  }
   const base = JSON.parse(readFileSync(engineProfile, 'utf8'));
   const drop = new Set();
   const add = [];
