@@ -138,10 +138,14 @@ func killVersion(n int) []byte {
 
 func checkAfterKill(t *testing.T, s *hostileServer, round int, id string) (seen killOutcomes) {
 	t.Helper()
-	// A snapshot on disk must come back: a NameError then means the state was lost.
+	// A snapshot on disk must be read back (state_restored), whatever it holds: it may be of
+	// a state from before any traffic run (frozen while other sessions were checked).
 	_, statErr := os.Stat(filepath.Join(s.data, "sessions", id, sessions.SnapshotFile))
 	snapshot := statErr == nil
 	r := s.run(id, "python", "print(n, len(s) == n, pair == [n, n * 2])")
+	if snapshot && (r.StateReset || !strings.Contains(r.raw, `"state_restored":"Python state restored`)) {
+		t.Errorf("round %d: session %s: its snapshot did not come back: %s", round, id[:8], r.raw)
+	}
 	switch {
 	case r.status == http.StatusNotFound:
 		t.Errorf("round %d: session %s did not come back: %s", round, id[:8], r.raw)
@@ -151,8 +155,8 @@ func checkAfterKill(t *testing.T, s *hostileServer, round int, id string) (seen 
 		if !strings.HasSuffix(r.Stdout, " True True\n") {
 			t.Errorf("round %d: session %s: inconsistent state: %s", round, id[:8], r.Stdout)
 		}
-	case r.kind() == "exception" && strings.Contains(r.Stderr, "NameError") && !snapshot:
-		// Killed before its first snapshot: no state, as after any lost worker.
+	case r.kind() == "exception" && strings.Contains(r.Stderr, "NameError"):
+		// No snapshot yet, or one of the state before any run set n.
 		seen.empty++
 	default:
 		t.Errorf("round %d: session %s: %s", round, id[:8], r.raw)
