@@ -67,6 +67,21 @@ type Request struct {
 	// Script runs the code as a script: the value of a final expression is not shown, as
 	// clients that expect `python file.py` semantics (LibreChat's code API) want.
 	Script bool
+	// Deadline, when set, is when the caller's time limit ends: what the run waited for before
+	// it began (its session's previous run, a slot, a worker, a restore) is taken from
+	// Limits.Timeout, so the caller has its answer within the limit whatever it waited for.
+	// Zero: the limit counts from when the run begins.
+	Deadline time.Time `json:"-"`
+}
+
+// TimeLeft is the time limit r's run has if it begins at now: Limits.Timeout, less when
+// Deadline comes sooner; zero or less when the caller's time is already up.
+func (r Request) TimeLeft(now time.Time) time.Duration {
+	left := r.Limits.WithDefaults().Timeout
+	if !r.Deadline.IsZero() {
+		left = min(left, r.Deadline.Sub(now))
+	}
+	return left
 }
 
 // Image is a picture produced by a run (a plot).

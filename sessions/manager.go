@@ -487,13 +487,15 @@ func (m *Manager) Delete(id string) error {
 }
 
 // Run runs req in session id. Runs of one session are serialized: a second run waits for the
-// first, bounded by its own timeout. A run also waits for one of the global slots; when too
-// many are already waiting it fails with ErrBusy at once.
+// first. A run also waits for one of the global slots; when too many are already waiting it
+// fails with ErrBusy at once. The time limit counts from the call: what it waited for is taken
+// from its run's limit (see [runtime.Request.Deadline]), so every call is answered within it.
 func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
 	if !m.hasLanguage(req.Language) {
 		return nil, fmt.Errorf("%w: %s (available: %v)", ErrLanguage, req.Language, m.Languages())
 	}
 	req.Limits = m.cfg.limits
+	req.Deadline = time.Now().Add(req.Limits.Timeout)
 	m.mu.Lock()
 	s, err := m.lookupLocked(id)
 	if err != nil {
@@ -510,7 +512,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		m.mu.Unlock()
 	}()
 
-	wait, cancel := context.WithTimeout(ctx, req.Limits.Timeout)
+	wait, cancel := context.WithDeadline(ctx, req.Deadline)
 	defer cancel()
 	select {
 	case s.lock <- struct{}{}:

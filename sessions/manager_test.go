@@ -38,6 +38,9 @@ func (f *fakeInterp) Run(ctx context.Context, req runtime.Request) (*runtime.Res
 	if req.Code == "block" {
 		<-f.e.release
 	}
+	if req.Code == "limit" {
+		return &runtime.Result{Stdout: req.Limits.Timeout.String()}, nil
+	}
 	f.state = append(f.state, req.Code)
 	res := &runtime.Result{Stdout: strings.Join(f.state, ",")}
 	if req.Code == "fail" {
@@ -272,6 +275,30 @@ func TestManager_Run_serialized(t *testing.T) {
 	}
 	if got := <-second; got != "block,after" {
 		t.Errorf("second run saw %q, want it to run after the first", got)
+	}
+}
+
+// TestManager_Run_waitTaken: what a run waited for (here its session's previous run) is taken
+// from its time limit, so the caller's answer comes within the limit.
+func TestManager_Run_waitTaken(t *testing.T) {
+	m, e, _ := newManager(t, t.TempDir())
+	s, _ := m.Create("o")
+	go m.Run(context.Background(), s.ID, py("block"))
+	waitFor(t, func() bool { return len(m.byID[s.ID].lock) == 1 })
+	second := make(chan string)
+	go func() {
+		res, err := m.Run(context.Background(), s.ID, py("limit"))
+		if err != nil {
+			t.Error(err)
+			res = &runtime.Result{}
+		}
+		second <- res.Stdout
+	}()
+	time.Sleep(300 * time.Millisecond)
+	close(e.release)
+	got, err := time.ParseDuration(<-second)
+	if err != nil || got > 4700*time.Millisecond || got <= 0 {
+		t.Errorf("the run after waiting at least 300 ms had a limit of %s (%v), want at most 4.7s of the 5s", got, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"wasmbox/runtime"
 )
@@ -83,6 +84,13 @@ func (s *localSession) Run(ctx context.Context, req runtime.Request) (*runtime.R
 	ip, err := s.interp(ctx, req.Language)
 	if err != nil {
 		return nil, err
+	}
+	if !req.Deadline.IsZero() && req.Limits != (runtime.Limits{}) {
+		// What the caller waited for is taken from the run's limit (zero limits mean each
+		// engine's own, left as they are).
+		limits := req.Limits.WithDefaults()
+		limits.Timeout = max(req.TimeLeft(time.Now()), time.Millisecond)
+		req.Limits, req.Deadline = limits, time.Time{}
 	}
 	return ip.Run(ctx, req)
 }

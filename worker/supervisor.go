@@ -672,7 +672,7 @@ func (s *Supervisor) Open(ctx context.Context, dir string) (runtime.Interpreter,
 	if s.closed {
 		return nil, ErrClosed
 	}
-	h := &handle{s: s, dir: dir, owner: OwnerOf(ctx), lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
+	h := &handle{s: s, dir: dir, owner: OwnerOf(ctx), runMu: make(runLock, 1), lost: map[runtime.Language]bool{}, used: map[runtime.Language]bool{}, lastUsed: s.cfg.now()}
 	s.handles[h] = struct{}{}
 	return h, nil
 }
@@ -683,7 +683,7 @@ type handle struct {
 	s        *Supervisor
 	dir      string
 	owner    string
-	runMu    sync.Mutex
+	runMu    runLock
 	p        *proc
 	running  bool
 	lastUsed time.Time
@@ -695,6 +695,33 @@ type handle struct {
 	restored string
 	thawErr  string
 }
+
+// runLock serializes a session's runs and the stop of its worker. Unlike a mutex, waiting for
+// it ends when the caller's time does.
+type runLock chan struct{}
+
+func (l runLock) TryLock() bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l runLock) lock(ctx context.Context) error {
+	if l.TryLock() {
+		return nil // free: taken even when ctx has ended
+	}
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l runLock) Unlock() { <-l }
 
 func (h *handle) lostAll() {
 	for l := range h.used {
@@ -722,16 +749,36 @@ func (h *handle) Close() error {
 	return nil
 }
 
-// Run implements [runtime.Interpreter].
+// Run implements [runtime.Interpreter]. The run's time limit counts from when its worker is
+// ready, or from the caller's [runtime.Request.Deadline] when that comes sooner: waiting for
+// the session's worker to be stopped, for a new one to start and for the saved state to be
+// restored is then taken from it, and when nothing is left the code does not run.
 func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result, error) {
-	h.runMu.Lock()
-	defer h.runMu.Unlock()
 	s := h.s
 	limits := req.Limits
 	if limits == (runtime.Limits{}) {
 		limits = s.cfg.setup.Limits
 	}
 	req.Limits = limits.WithDefaults()
+	asked, limit := time.Now(), req.Limits.Timeout
+	wait := ctx
+	if !req.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, req.Deadline.Add(s.cfg.grace))
+		defer cancel()
+	}
+	// timeUp is the answer when the caller's time ran out before the code could run.
+	timeUp := func(why string) *runtime.Result {
+		return &runtime.Result{Duration: time.Since(asked), ExitCode: -1, Error: &runtime.Error{Kind: runtime.ErrTimeout,
+			Message: fmt.Sprintf("the %s time limit ran out before the code could run (%s); nothing ran, try again", limit, why)}}
+	}
+	if err := h.runMu.lock(wait); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return timeUp("the session's previous worker was still being stopped"), nil
+	}
+	defer h.runMu.Unlock()
 
 	s.mu.Lock()
 	if h.closed {
@@ -756,27 +803,40 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	}
 	// The run's time limit counts from when its worker is ready, before a saved state is
 	// restored: restoring runs guest code (the driver calls functions the guest may have
-	// replaced), so it is part of the run. Starting a worker is not.
+	// replaced), so it is part of the run. Starting a worker is not, unless the caller's
+	// deadline comes first.
 	start := time.Now()
-	deadline := start.Add(req.Limits.Timeout + s.cfg.grace)
 	if p == nil {
 		var err error
-		p, start, err = h.bind(ctx, req.Limits.Timeout+s.cfg.grace)
-		deadline = start.Add(req.Limits.Timeout + s.cfg.grace)
-		if errors.Is(err, errThawTimeout) {
+		p, start, err = h.bind(wait, limit+s.cfg.grace)
+		switch tf := (*thawFailed)(nil); {
+		case errors.Is(err, errThawTimeout):
 			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrTimeout,
-				Message: fmt.Sprintf("restoring the session's saved Python state did not finish within the %s time limit, so it was discarded; the session's state was reset (files remain)", req.Limits.Timeout)}}, nil
-		} else if tf := (*thawFailed)(nil); errors.As(err, &tf) {
+				Message: fmt.Sprintf("restoring the session's saved Python state did not finish within the %s time limit, so it was discarded; the session's state was reset (files remain)", limit)}}, nil
+		case errors.As(err, &tf):
 			return &runtime.Result{Duration: time.Since(start), ExitCode: -1, StateReset: true, Error: &runtime.Error{Kind: runtime.ErrorKind(tf.kind),
 				Message: tf.why + " while restoring the session's saved Python state, so it was discarded; the session's state was reset (files remain)"}}, nil
-		} else if err != nil {
+		case errors.Is(err, errThawShort) && ctx.Err() == nil:
+			return timeUp("restoring the session's saved Python state took the rest of it; the saved state is kept"), nil
+		case err != nil && ctx.Err() == nil && wait.Err() != nil:
+			return timeUp("starting the session's worker took it: the server is busy"), nil
+		case err != nil:
 			return nil, err
 		}
-		// What the restore took is taken from the run's own limit.
-		if left := time.Until(deadline) - s.cfg.grace; left < req.Limits.Timeout {
-			req.Limits.Timeout = max(left, time.Millisecond)
-		}
 	}
+	deadline := start.Add(limit + s.cfg.grace)
+	if !req.Deadline.IsZero() && req.Deadline.Add(s.cfg.grace).Before(deadline) {
+		deadline = req.Deadline.Add(s.cfg.grace)
+	}
+	// What the restore and the caller's waits took is taken from the run's own limit.
+	if left := time.Until(deadline) - s.cfg.grace; left < req.Limits.Timeout {
+		if left < minRun {
+			// The worker stays bound, its state restored, for the next run.
+			return timeUp("it was spent waiting: for the session's previous run, an execution slot or a worker"), nil
+		}
+		req.Limits.Timeout = left
+	}
+	req.Deadline = time.Time{}
 
 	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
@@ -840,10 +900,18 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	return res, nil
 }
 
-// Errors of restoring a saved state that end the worker; the snapshot is discarded.
+// minRun is the least time limit a run is started with; when less of the caller's time is
+// left, the code does not run.
+const minRun = 20 * time.Millisecond
+
+// Errors of restoring a saved state that end the worker; the snapshot is discarded, except
+// after errThawShort.
 var (
 	// errThawTimeout is a restore that did not finish within the run's limit.
 	errThawTimeout = errors.New("worker: restore timed out")
+	// errThawShort is a restore that did not finish in what was left of the caller's time,
+	// less than the run's limit: the snapshot is not to blame, and is kept.
+	errThawShort = errors.New("worker: restore cut short by the caller's deadline")
 	// errThawFailed is a restore during which the worker died; the error is a *thawFailed.
 	errThawFailed = errors.New("worker: the worker died restoring the session's state")
 )
@@ -855,14 +923,21 @@ func (e *thawFailed) Error() string        { return errThawFailed.Error() + ": "
 func (e *thawFailed) Is(target error) bool { return target == errThawFailed }
 
 // bind takes a worker and confines it to the session's workspace, then restores the session's
-// saved Python state within limit of the moment the worker was ready, which it returns.
+// saved Python state within limit (a run's limit and the grace) of the moment the worker was
+// ready, which it returns, or by the end of ctx when that comes first. A restore that had at
+// least the run's limit had its whole time (see thaw).
 func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Time, error) {
 	p, err := h.bindWorker(ctx)
 	ready := time.Now()
 	if err != nil {
 		return nil, ready, err
 	}
-	if err := h.thaw(ctx, p, ready.Add(limit)); err != nil {
+	by := ready.Add(limit)
+	if end, ok := ctx.Deadline(); ok && end.Before(by) {
+		by = end
+	}
+	whole := by.Sub(ready) >= limit-h.s.cfg.grace
+	if err := h.thaw(ctx, p, by, whole); err != nil {
 		p.kill()
 		h.s.release()
 		return nil, ready, err
@@ -1059,10 +1134,12 @@ func (h *handle) saveState(p *proc) error {
 }
 
 // thaw streams the session's saved Python state, when there is one, into a new worker, by
-// deadline. A snapshot that cannot be used is removed, and the next Python run says why. It
-// returns an error only when p is to be stopped: errThawTimeout when the restore did not end
-// by the deadline (the snapshot is removed), or the channel broke.
-func (h *handle) thaw(ctx context.Context, p *proc, deadline time.Time) error {
+// deadline, which is the run's whole limit when whole is set. A snapshot that cannot be used
+// is removed, and the next Python run says why. It returns an error only when p is to be
+// stopped: errThawTimeout when the restore did not end within the whole limit (the snapshot is
+// removed), errThawShort when it did not end by a shorter deadline (it is kept), or the
+// channel broke.
+func (h *handle) thaw(ctx context.Context, p *proc, deadline time.Time, whole bool) error {
 	s := h.s
 	st := s.cfg.snapshots
 	if st == nil {
@@ -1082,6 +1159,8 @@ func (h *handle) thaw(ctx context.Context, p *proc, deadline time.Time) error {
 	}
 	stop()
 	switch {
+	case !whole && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		return errThawShort
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):

@@ -636,6 +636,60 @@ func TestSupervisor_thawStall(t *testing.T) {
 	}
 }
 
+// TestSupervisor_deadline: a caller whose time ran out before its code could run (here a
+// deadline already past: its waits took it) gets a timeout that says nothing ran, within the
+// grace, and its code does not run; the session goes on with its state.
+func TestSupervisor_deadline(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	run(t, ip, runtime.Python, "x = 1")
+	for _, fresh := range []bool{false, true} {
+		if fresh {
+			s.StopIdle(0) // the next run starts a worker and restores x
+		}
+		start := time.Now()
+		res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "x = 2", Deadline: time.Now().Add(-time.Second)})
+		took := time.Since(start)
+		if err != nil || res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !strings.Contains(res.Error.Message, "nothing ran") {
+			t.Fatalf("fresh=%v: %+v %v, want a timeout before the code ran", fresh, res, err)
+		}
+		if took > 20*time.Second {
+			t.Errorf("fresh=%v: the answer took %s", fresh, took)
+		}
+		t.Logf("fresh=%v: %s in %s", fresh, res.Error.Message, took.Round(time.Millisecond))
+		if res := run(t, ip, runtime.Python, "print(x)"); res.Stdout != "1\n" {
+			t.Errorf("fresh=%v: x after the run that did not run: %q %+v", fresh, res.Stdout, res.Error)
+		}
+	}
+}
+
+// TestSupervisor_thawShort: a restore cut short by the caller's deadline, with less time than
+// the run's limit, keeps the snapshot (it is not to blame); one that had the whole limit
+// discards it (TestSupervisor_thawStall).
+func TestSupervisor_thawShort(t *testing.T) {
+	s := newSupervisor(t, worker.WithPoolSize(1))
+	ip, dir := open(t, s)
+	run(t, ip, runtime.Python, "import random\ndef forever(*a, **k):\n    while True: pass\nrandom.seed = forever\nkept = 1")
+	if n := s.StopIdle(0); n != 1 {
+		t.Fatalf("StopIdle stopped %d", n)
+	}
+	snap := filepath.Join(filepath.Dir(dir), sessions.SnapshotFile)
+	// A started worker waits in the pool, so the restore has the deadline's time, less than
+	// the 3 s limit (and its 0.5 s grace): it is cut short.
+	for end := time.Now().Add(2 * time.Minute); s.Stats().Pooled == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("no worker in the pool after 2 minutes")
+		}
+	}
+	res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(1)", Deadline: time.Now().Add(time.Second)})
+	if err != nil || res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !strings.Contains(res.Error.Message, "saved state is kept") {
+		t.Fatalf("%+v %v, want a timeout that keeps the saved state", res.Error, err)
+	}
+	if _, err := os.Stat(snap); err != nil {
+		t.Errorf("the snapshot of a restore cut short by the caller was removed: %v", err)
+	}
+}
+
 // TestSupervisor_evict_order: room is made from the owner's own idle workers first, even ones
 // holding JavaScript state, before another owner's; another owner's worker holding JavaScript
 // or bash state and used in the last minute is never taken (busy instead).

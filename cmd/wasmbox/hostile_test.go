@@ -417,7 +417,7 @@ func testHostile(t *testing.T, s *hostileServer) {
 	escape := "wasmbox-escape-" + randHex(6)
 	nice, _ := unix.Getpriority(unix.PRIO_PROCESS, s.cmd.Process.Pid)
 	attacks := hostileAttacks(escape)
-	margin := 5 * time.Second // generous for a loaded 2-core machine; the measured worst is logged
+	margin := 3 * time.Second // the calls' deadline is the time limit and a 0.5 s grace; the measured worst is logged
 	var worst time.Duration
 	check := func(name string, r runResult, kinds []string) {
 		t.Helper()
@@ -499,8 +499,15 @@ func testHostile(t *testing.T, s *hostileServer) {
 			}
 			check(a.name, r, a.kinds)
 			t.Logf("%s: %s in %s", a.name, r.kind(), r.took.Round(time.Millisecond))
-			// The session goes on (in a new worker when the old one was stopped).
-			if after := s.run(id, "python", "print(1)"); after.kind() != "ok" || after.Stdout != "1\n" {
+			// The session goes on (in a new worker when the old one was stopped). A run that
+			// found no time left after waiting for the new worker says nothing ran and to try
+			// again, which a client does.
+			after := s.run(id, "python", "print(1)")
+			if after.kind() == "timeout" && strings.Contains(after.raw, "nothing ran") {
+				t.Logf("%s: the next run waited out its time for a worker: %.200s", a.name, after.raw)
+				after = s.run(id, "python", "print(1)")
+			}
+			if after.kind() != "ok" || after.Stdout != "1\n" {
 				t.Errorf("%s: the next run: %.400s", a.name, after.raw)
 			}
 			s.delete(id)
