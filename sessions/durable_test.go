@@ -2,13 +2,16 @@ package sessions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"wasmbox/runtime"
 	"wasmbox/workspace"
 )
 
@@ -71,8 +74,72 @@ func TestManager_persist_fails(t *testing.T) {
 	if err := m.Close(); err == nil || !strings.Contains(err.Error(), "session.json") {
 		t.Errorf("Close with a record it cannot save: %v, want the error", err)
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(s.Workspace)); len(entries) != 2 {
-		t.Errorf("%d entries in the session directory, want workspace and the blocker (no temporary files)", len(entries))
+	if entries, _ := os.ReadDir(filepath.Dir(s.Workspace)); len(entries) != 3 {
+		t.Errorf("%d entries in the session directory, want workspace, the blocker and the history log (no temporary files)", len(entries))
+	}
+}
+
+// TestManager_historyLog: each run appends one line to the session's history log, which is
+// rewritten when it holds twice the cap; a restart reads it back (the last cap entries, every
+// run counted); a torn tail (a write cut by a crash) is dropped and the log rewritten, so the
+// next append is whole; a record of an earlier version, which held the history itself, is
+// moved to the log once.
+func TestManager_historyLog(t *testing.T) {
+	dir := t.TempDir()
+	m, _, _ := newManager(t, dir, WithHistoryCap(5))
+	s, _ := m.Create("o")
+	logPath := filepath.Join(filepath.Dir(s.Workspace), historyLog)
+	lines := func() []string {
+		b, _ := os.ReadFile(logPath)
+		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	for i := range 23 {
+		m.Run(context.Background(), s.ID, py(fmt.Sprintf("r%d", i)))
+		if n := len(lines()); n > 10 {
+			t.Fatalf("after run %d the log holds %d lines, want at most twice the cap", i, n)
+		}
+	}
+	m.Close()
+	check := func(m *Manager, runs int, last string) {
+		t.Helper()
+		info, err := m.Get(s.ID)
+		h, _ := m.History(s.ID)
+		if err != nil || info.Runs != runs || len(h) != 5 || h[4].Code != last {
+			t.Errorf("after a restart: %d runs, history %+v (%v); want %d runs, 5 entries ending %q", info.Runs, h, err, runs, last)
+		}
+	}
+	m2, _, _ := newManager(t, dir, WithHistoryCap(5))
+	check(m2, 23, "r22")
+	m2.Close()
+
+	f, _ := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"runs":24,"last_used":"2026-`)
+	f.Close()
+	m3, _, _ := newManager(t, dir, WithHistoryCap(5))
+	check(m3, 23, "r22")
+	m3.Run(context.Background(), s.ID, py("r23"))
+	m3.Close()
+	m4, _, _ := newManager(t, dir, WithHistoryCap(5))
+	check(m4, 24, "r23")
+	m4.Close()
+
+	// A record of an earlier version: the history inside it, no log.
+	var legacy []Entry
+	for i := range 3 {
+		legacy = append(legacy, Entry{Language: runtime.Python, Code: fmt.Sprintf("old%d", i), Success: true})
+	}
+	rec, _ := json.Marshal(record{ID: s.ID, Owner: ownerKey("o"), Created: time.Now(), LastUsed: time.Now(), Runs: 3, History: legacy})
+	os.WriteFile(filepath.Join(filepath.Dir(s.Workspace), "session.json"), rec, 0o600)
+	os.Remove(logPath)
+	for range 2 {
+		m5, _, _ := newManager(t, dir, WithHistoryCap(5))
+		if h, _ := m5.History(s.ID); len(h) != 3 || h[2].Code != "old2" {
+			t.Errorf("the history of a record of an earlier version: %+v", h)
+		}
+		m5.Close()
+	}
+	if b, _ := os.ReadFile(filepath.Join(filepath.Dir(s.Workspace), "session.json")); strings.Contains(string(b), "old0") {
+		t.Errorf("the record still holds the history it moved to the log: %s", b)
 	}
 }
 

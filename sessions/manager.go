@@ -26,6 +26,7 @@ type Manager struct {
 	slots  *slots // global cap on concurrent runs, and each owner's share of it
 	stop   chan struct{}
 	wg     sync.WaitGroup
+	syncer logSyncer // makes appended history durable within a second
 	closed bool
 }
 
@@ -232,6 +233,11 @@ func New(opts ...Option) (*Manager, error) {
 	}
 	m := &Manager{cfg: c, byID: map[string]*session{}, slots: newSlots(c.maxConcurrent, c.ownerRuns, c.maxQueue), stop: make(chan struct{})}
 	m.load()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.syncer.run(m.stop)
+	}()
 	if c.reapEvery > 0 {
 		m.wg.Add(1)
 		go m.reaper()
@@ -572,16 +578,33 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	m.mu.Lock()
 	s.runs++
 	s.langs[req.Language] = true
-	s.history = append(s.history, entry(req, res, started))
+	e := entry(req, res, started)
+	s.history = append(s.history, e)
 	if over := len(s.history) - m.cfg.historyCap; over > 0 {
 		s.history = append([]Entry(nil), s.history[over:]...)
 	}
-	rec := m.recordLocked(s)
+	// The run goes to the session's history log (see historyLog), which is rewritten whole
+	// when it holds twice the cap.
+	now := m.cfg.now()
+	s.logged++
+	created := s.logged == 1
+	var compact []logLine
+	if s.logged > 2*m.cfg.historyCap {
+		compact = make([]logLine, len(s.history))
+		for i, h := range s.history {
+			compact[i] = logLine{Runs: s.runs, LastUsed: now, Entry: h}
+		}
+		s.logged = len(compact)
+	}
+	line, err := json.Marshal(logLine{Runs: s.runs, LastUsed: now, Entry: e})
 	m.mu.Unlock()
-	if err := m.persist(rec); err != nil {
-		// The run happened and its result stands; the record stays in memory and the next save
-		// writes it.
-		m.cfg.log.Error("save session", "session", short(s.id), "err", err)
+	if err == nil {
+		err = m.appendRun(s, append(line, '\n'), created, compact)
+	}
+	if err != nil {
+		// The run happened and its result stands; its entry stays in memory, and the next
+		// rewrite of the log (or of the record, at shutdown) keeps it.
+		m.cfg.log.Error("save session history", "session", short(s.id), "err", err)
 	}
 	return res, nil
 }
@@ -663,14 +686,15 @@ func (m *Manager) Close() error {
 	return errors.Join(errs...)
 }
 
-// record is a session as written to <dir>/session.json.
+// record is a session as written to <dir>/session.json. Its history is in the session's
+// history log; History is read from records of earlier versions only.
 type record struct {
 	ID       string    `json:"id"`
 	Owner    string    `json:"owner"`
 	Created  time.Time `json:"created"`
 	LastUsed time.Time `json:"last_used"`
 	Runs     int       `json:"runs"`
-	History  []Entry   `json:"history"`
+	History  []Entry   `json:"history,omitempty"`
 }
 
 // saveRecord is a session's record, encoded under the manager's lock, to be written after it.
@@ -684,7 +708,7 @@ type saveRecord struct {
 // recordLocked encodes s's record; [Manager.persist] writes it.
 func (m *Manager) recordLocked(s *session) saveRecord {
 	s.saveSeq++
-	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, History: s.history})
+	b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs})
 	return saveRecord{s: s, seq: s.saveSeq, data: b, err: err}
 }
 
@@ -705,6 +729,49 @@ func (m *Manager) persist(r saveRecord) error {
 	}
 	s.savedSeq = r.seq
 	return nil
+}
+
+// loadHistory adds s's history log to what its record held. A log with a torn tail is
+// rewritten; so is the history of a record of an earlier version (legacy), which then loses it.
+func (m *Manager) loadHistory(s *session, legacy bool) {
+	path := filepath.Join(s.dir, historyLog)
+	lines, torn, err := readLog(path)
+	if err != nil {
+		m.cfg.log.Warn("read session history", "session", short(s.id), "err", err)
+	}
+	for _, l := range lines {
+		s.history = append(s.history, l.Entry)
+		s.runs = max(s.runs, l.Runs)
+		if l.LastUsed.After(s.lastUsed) {
+			s.lastUsed = l.LastUsed
+		}
+	}
+	if over := len(s.history) - m.cfg.historyCap; over > 0 {
+		s.history = append([]Entry(nil), s.history[over:]...)
+	}
+	s.logged = len(lines)
+	if !torn && !legacy {
+		return
+	}
+	keep := make([]logLine, len(s.history))
+	for i, h := range s.history {
+		keep[i] = logLine{Runs: s.runs, LastUsed: s.lastUsed, Entry: h}
+	}
+	if err := writeLog(path, keep); err != nil {
+		m.cfg.log.Warn("rewrite session history", "session", short(s.id), "err", err)
+		return
+	}
+	s.logged = len(keep)
+	if legacy {
+		s.saveSeq++
+		b, err := json.Marshal(record{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs})
+		if err == nil {
+			err = writeFileAtomic(filepath.Join(s.dir, "session.json"), b)
+		}
+		if err != nil {
+			m.cfg.log.Warn("rewrite session record", "session", short(s.id), "err", err)
+		}
+	}
 }
 
 // load reads the sessions a previous process left in the data dir, and sweeps what a crash
@@ -750,6 +817,7 @@ func (m *Manager) load() {
 		s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs,
 			history: r.History, dir: dir, restored: true,
 			langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
+		m.loadHistory(s, len(r.History) > 0)
 		os.MkdirAll(s.workspace(), 0o700)
 		m.byID[s.id] = s
 	}

@@ -68,7 +68,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newManager(t *testing.T, dir string, opts ...Option) (*Manager, *fakeEngine, *clock) {
+func newManager(t testing.TB, dir string, opts ...Option) (*Manager, *fakeEngine, *clock) {
 	t.Helper()
 	e := &fakeEngine{release: make(chan struct{})}
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}

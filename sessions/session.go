@@ -72,6 +72,7 @@ type session struct {
 	files    sync.Mutex // serializes uploads, whose room is measured before they write
 	gone     bool
 	saveSeq  uint64 // records made for saving, the latest numbered highest
+	logged   int    // lines in the history log (see historyLog)
 
 	// saveMu serializes writes of session.json and the removal of the session's directory, so
 	// a save never recreates a file in a directory being removed.
