@@ -157,7 +157,10 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var eng runtime.Engine
 	switch runtime.Language(*lang) {
 	case runtime.Python:
-		eng, err = python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits))
+		// Python runs as in a worker, without wazero's interrupt checks (about 3x faster
+		// loops, and the machine code the server's workers use): a runaway is not stopped from
+		// Go, it is abandoned at the deadline and ends when this process does, right after.
+		eng, err = python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits), python.WithInterruptible(false))
 	case runtime.Bash:
 		eng, err = newBashEngine(os.Getenv, limits)
 	default:
@@ -167,14 +170,19 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
 		return 1
 	}
-	defer eng.Close(context.Background())
 	ip, err := eng.New(ctx, dir)
 	if err != nil {
+		eng.Close(context.Background())
 		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
 		return 1
 	}
-	defer ip.Close()
 	res, err := ip.Run(ctx, runtime.Request{Code: string(code), Language: runtime.Language(*lang), Limits: limits})
+	if h, ok := eng.(interface{ Healthy() bool }); !ok || h.Healthy() {
+		// An abandoned guest may still be running the engine's machine code: it is not
+		// released under it, the process exit takes both.
+		defer eng.Close(context.Background())
+		defer ip.Close()
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "wasmbox run: interrupted")
