@@ -179,7 +179,7 @@ func (f *Front) Handler(mounts ...Mount) http.Handler {
 		}
 		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not found: " + r.URL.Path + "; MCP is at /mcp (streamable HTTP) and /sse (SSE), the playground at /"})
 	})
-	return f.Edge(mux)
+	return f.timed(f.Edge(mux))
 }
 
 // errNoOAuth answers the paths of OAuth's discovery and registration, which MCP clients try

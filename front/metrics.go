@@ -1,6 +1,10 @@
 package front
 
 import (
+	"net/http"
+	"strings"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -11,6 +15,7 @@ type metrics struct {
 	runs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	rejected *prometheus.CounterVec
+	requests *prometheus.HistogramVec
 }
 
 func newMetrics(cfg Config) *metrics {
@@ -26,8 +31,13 @@ func newMetrics(cfg Config) *metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmbox_rejected_requests_total", Help: "Requests refused, by reason.",
 		}, []string{"reason"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wasmbox_http_post_duration_seconds",
+			Help:    "Time the server spends on a POST, from its headers read to its response written, by route (mcp, sse, api, librechat, other).",
+			Buckets: []float64{0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 120},
+		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.runs, m.duration, m.rejected,
+	m.reg.MustRegister(m.runs, m.duration, m.rejected, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wasmbox_active_sessions", Help: "Live sessions."},
 			func() float64 { return float64(cfg.Sessions.Count()) }),
@@ -40,4 +50,32 @@ func newMetrics(cfg Config) *metrics {
 			}),
 	)
 	return m
+}
+
+// timed records how long each POST takes, by the route it is for.
+func (f *Front) timed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		next.ServeHTTP(w, r)
+		f.metrics.requests.WithLabelValues(routeOf(strings.TrimPrefix(r.URL.Path, f.cfg.BasePath))).Observe(time.Since(start).Seconds())
+	})
+}
+
+// routeOf names the route of path for metrics: a fixed set, whatever paths clients send.
+func routeOf(path string) string {
+	switch {
+	case path == "/mcp": // the streamable HTTP endpoint of package mcp
+		return "mcp"
+	case strings.HasPrefix(path, "/api/"):
+		return "api"
+	case strings.HasPrefix(path, "/librechat/"):
+		return "librechat"
+	case strings.HasPrefix(path, "/message"), strings.HasPrefix(path, "/gradio_api/"):
+		return "sse"
+	}
+	return "other"
 }

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +76,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *duration+2*time.Minute)
 	defer cancel()
+	metricsURL := strings.TrimSuffix(strings.TrimSuffix(*url, "/"), "/mcp") + "/metrics"
+	before, _ := postHistogram(ctx, metricsURL, headers)
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	var callsStarted atomic.Int64
@@ -150,6 +157,13 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "clients %d, duration %s: %d calls, %d failed, %.1f calls/s\n", *clients, elapsed.Round(time.Millisecond), len(latencies), failures, float64(len(latencies))/elapsed.Seconds())
 	fmt.Fprintf(stdout, "latency p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+	if after, err := postHistogram(ctx, metricsURL, headers); err == nil && before != nil {
+		// What the server spent per POST /mcp, from its own histogram (the tool calls and the
+		// clients' few setup requests), interpolated within buckets as Prometheus does.
+		d := after.minus(before)
+		fmt.Fprintf(stdout, "server (POST /mcp, %d requests): p50 %s  p90 %s  p99 %s\n", d.count(),
+			d.quantile(0.50).Round(time.Microsecond), d.quantile(0.90).Round(time.Microsecond), d.quantile(0.99).Round(time.Microsecond))
+	}
 	if firstErr != nil {
 		fmt.Fprintf(stdout, "first error: %v\n", firstErr)
 	}
@@ -157,4 +171,83 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// histogram is the cumulative bucket counts of one route's POST durations, by upper bound.
+type histogram map[float64]float64
+
+// postHistogram reads the server's histogram of POST /mcp durations from its /metrics.
+func postHistogram(ctx context.Context, url string, headers map[string]string) (histogram, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	h := histogram{}
+	sc := bufio.NewScanner(resp.Body)
+	const prefix = `wasmbox_http_post_duration_seconds_bucket{route="mcp",le="`
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		bound, err1 := strconv.ParseFloat(le, 64)
+		n, err2 := strconv.ParseFloat(count, 64)
+		if err1 == nil && err2 == nil {
+			h[bound] = n
+		}
+	}
+	return h, sc.Err()
+}
+
+func (h histogram) minus(o histogram) histogram {
+	d := histogram{}
+	for b, n := range h {
+		d[b] = n - o[b]
+	}
+	return d
+}
+
+func (h histogram) count() int { return int(h[math.Inf(1)]) }
+
+// quantile interpolates linearly within the bucket the q-th request falls in; beyond the last
+// finite bound it answers that bound.
+func (h histogram) quantile(q float64) time.Duration {
+	bounds := make([]float64, 0, len(h))
+	for b := range h {
+		bounds = append(bounds, b)
+	}
+	sort.Float64s(bounds)
+	total := h[math.Inf(1)]
+	if total == 0 {
+		return 0
+	}
+	rank := q * total
+	lower, below := 0.0, 0.0
+	for _, b := range bounds {
+		if h[b] >= rank {
+			if math.IsInf(b, 1) {
+				return time.Duration(lower * float64(time.Second))
+			}
+			frac := (rank - below) / max(h[b]-below, 1)
+			return time.Duration((lower + (b-lower)*frac) * float64(time.Second))
+		}
+		lower, below = b, h[b]
+	}
+	return time.Duration(lower * float64(time.Second))
 }
