@@ -806,7 +806,9 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	// replaced), so it is part of the run. Starting a worker is not, unless the caller's
 	// deadline comes first.
 	start := time.Now()
+	waited := "it was spent waiting for the session's previous run or an execution slot"
 	if p == nil {
+		waited = "starting the session's worker took it: the server is busy"
 		var err error
 		p, start, err = h.bind(wait, limit+s.cfg.grace)
 		switch tf := (*thawFailed)(nil); {
@@ -819,7 +821,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		case errors.Is(err, errThawShort) && ctx.Err() == nil:
 			return timeUp("restoring the session's saved Python state took the rest of it; the saved state is kept"), nil
 		case err != nil && ctx.Err() == nil && wait.Err() != nil:
-			return timeUp("starting the session's worker took it: the server is busy"), nil
+			return timeUp(waited), nil
 		case err != nil:
 			return nil, err
 		}
@@ -832,7 +834,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	if left := time.Until(deadline) - s.cfg.grace; left < req.Limits.Timeout {
 		if left < minRun {
 			// The worker stays bound, its state restored, for the next run.
-			return timeUp("it was spent waiting: for the session's previous run, an execution slot or a worker"), nil
+			return timeUp(waited), nil
 		}
 		req.Limits.Timeout = left
 	}
