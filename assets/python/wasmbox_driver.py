@@ -14,6 +14,7 @@ it woke up in a new instance.
 
 import ast
 import builtins
+import collections
 import importlib.abc
 import importlib.util
 import io
@@ -150,10 +151,19 @@ class _PostImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+# The source of the most recent cells stays in linecache for tracebacks (a function defined
+# cells ago shows its lines); older cells' source is dropped, so a long session does not keep
+# every cell it ever ran in its memory and snapshots.
+CELLS_KEPT = 256
+CELL_BYTES_KEPT = 4 << 20
+
+
 class Driver:
     def __init__(self):
         self.ns = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
         self.cell = 0
+        self.cells = collections.deque()  # (name, size) of the cells in linecache, oldest first
+        self.cell_bytes = 0
         self.stdout = sys.stdout = sys.__stdout__ = _stream(1)
         self.stderr = sys.stderr = sys.__stderr__ = _stream(2)
         sys.stdin = sys.__stdin__ = io.StringIO("")
@@ -177,6 +187,12 @@ class Driver:
         self.cell += 1
         name = "<cell-%d>" % self.cell
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        self.cells.append((name, len(code)))
+        self.cell_bytes += len(code)
+        while len(self.cells) > 1 and (len(self.cells) > CELLS_KEPT or self.cell_bytes > CELL_BYTES_KEPT):
+            old, size = self.cells.popleft()
+            linecache.cache.pop(old, None)
+            self.cell_bytes -= size
         self._streams()
         try:
             try:

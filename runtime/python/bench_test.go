@@ -82,3 +82,21 @@ func BenchmarkImports(b *testing.B) {
 		ip.Close()
 	}
 }
+
+// BenchmarkWarmRun_worker runs `print(1)` as a worker's engine does (no interrupt checks).
+func BenchmarkWarmRun_worker(b *testing.B) {
+	e, err := New(context.Background(), WithPoolSize(0), WithInterruptible(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	ip, err := e.New(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ip.Close()
+	run(b, ip, "print(1)")
+	for b.Loop() {
+		run(b, ip, "print(1)")
+	}
+}

@@ -190,6 +190,32 @@ func TestInterpreter_Run_exceptionDetails(t *testing.T) {
 	}
 }
 
+// TestInterpreter_Run_cellSources: the source of recent cells stays for tracebacks (a function
+// defined earlier shows its line), that of old cells is dropped: a long session does not keep
+// every cell it ran (300 cells of 20 KiB would be 6 MiB).
+func TestInterpreter_Run_cellSources(t *testing.T) {
+	ip, _ := newInterp(t)
+	run(t, ip, "def f():\n    raise ValueError('from f')")
+	pad := "# " + strings.Repeat("x", 20<<10) + "\n"
+	for i := range 300 {
+		if res := run(t, ip, pad+fmt.Sprintf("i = %d", i)); res.Error != nil {
+			t.Fatalf("cell %d: %+v", i, res.Error)
+		}
+	}
+	res := run(t, ip, "import linecache\nprint(sum(k.startswith('<cell-') for k in linecache.cache), sum(len(''.join(v[2])) for k, v in linecache.cache.items() if k.startswith('<cell-')))")
+	var n, size int
+	if _, err := fmt.Sscan(res.Stdout, &n, &size); err != nil || n > 256 || size > 4<<20 {
+		t.Errorf("cells in linecache: %q (%v), want at most 256 and 4 MiB", res.Stdout, err)
+	}
+	run(t, ip, "def g():\n    raise ValueError('from g')")
+	if res := run(t, ip, "g()"); !strings.Contains(res.Stderr, "raise ValueError('from g')") {
+		t.Errorf("a recent cell's function lost its source line: %q", res.Stderr)
+	}
+	if res := run(t, ip, "f()"); !strings.Contains(res.Stderr, "ValueError: from f") {
+		t.Errorf("an old cell's function: %q", res.Stderr)
+	}
+}
+
 // TestInterpreter_Run_framing attacks the host-driver protocol from user code.
 func TestInterpreter_Run_framing(t *testing.T) {
 	ip, _ := newInterp(t)
