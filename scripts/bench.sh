@@ -45,15 +45,17 @@ for _ in 1 2 3; do
   best_box=$(python3 -c "print(min($best_box, $b))"); best_native=$(python3 -c "print(min($best_native, $n))")
 done
 
-p50() { sed -n 's/.*p50 \([^ ]*\).*/\1/p'; }
+# The clients' latencies ("latency p50 ..."); "server ..." is the server's own time per call.
+p50() { sed -n 's/^latency p50 \([^ ]*\).*/\1/p'; }
+server_p50() { sed -n 's/^server .*p50 \([^ ]*\).*/\1/p'; }
 p95() { # from a load run's sorted latencies we print p90 and p99; p95 is between: report p99
-  sed -n 's/.*p99 \([^ ]*\).*/\1/p'; }
+  sed -n 's/^latency .*p99 \([^ ]*\).*/\1/p'; }
 load() { "$bin" load --url "$url/mcp" --clients 1 --duration "${secs}s" "$@"; }
-py_warm=$(load --code 'print(1)' | p50)
+py_out=$(load --code 'print(1)'); py_warm=$(echo "$py_out" | p50); py_server=$(echo "$py_out" | server_p50)
 js_warm=$(load --tool execute_javascript_code --code '1' | p50)
 sh_warm=$(load --tool execute_bash_command --code 'echo hi | wc -c' | p50)
 nosess_out=$("$bin" load --url "$url/mcp" --clients 1 --no-session --calls 30 --code 'print(1)')
-nosess_p50=$(echo "$nosess_out" | p50); nosess_p90=$(echo "$nosess_out" | sed -n 's/.*p90 \([^ ]*\).*/\1/p')
+nosess_p50=$(echo "$nosess_out" | p50); nosess_p90=$(echo "$nosess_out" | sed -n 's/^latency .*p90 \([^ ]*\).*/\1/p')
 nosess_p99=$(echo "$nosess_out" | p95)
 fresh_out=$(load --new-session --code 'print(1)')
 fresh_p50=$(echo "$fresh_out" | p50); fresh_p99=$(echo "$fresh_out" | p95)
@@ -92,7 +94,7 @@ cat <<TABLE
 | measure (2 cores, same run) | wasmbox | native baseline | ratio |
 |---|---|---|---|
 | Python 3M-iteration loop | ${best_box} s | ${best_native} s (native $native_name) | $(python3 -c "print(round($best_box/$best_native, 1))")x |
-| warm Python run over MCP, p50 | $py_warm | $native_start (a new $native_name process) | |
+| warm Python run over MCP, p50 (the server's own time) | $py_warm ($py_server) | $native_start (a new $native_name process) | |
 | warm JavaScript run over MCP, p50 | $js_warm | | |
 | bash \`echo hi \| wc -c\` over MCP, p50 | $sh_warm | $bash_native (new bash process) | |
 | new session + first Python run over MCP, p50 / p99 | $fresh_p50 / $fresh_p99 | $native_start | |
