@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,13 +19,17 @@ import (
 
 // A snapshot is an interpreter at rest, stored: its linear memory as the pages that differ
 // from the base image, compressed. Pages equal to the base image's, and zero pages past it,
-// are not stored, so a session that imported little and holds little data costs little.
+// are not stored, so a session that imported little and holds little data costs little. A
+// page of the base image's range that differs is stored as its XOR with the base page: most
+// of such a page is as it was (a few objects' reference counts and fields changed), so the
+// delta is mostly zeros and compresses to little.
 //
 //	"WBXSNAP2"                   magic
 //	u16 + build id               the wasm.Host.BuildID it belongs to
 //	u16 + base id                the base image's wasm.Image.ID its pages are relative to
 //	u32 pages                    the memory's size in 64 KiB pages
-//	pages bytes                  per page: 0 as the base image, 1 zero, 2 stored
+//	pages bytes                  per page: 0 as the base image, 1 zero, 2 stored, 3 stored as
+//	                             its XOR with the base image's page
 //	deflate stream               the stored pages, in order
 //	u32 CRC-32C                  of every byte before it
 //
@@ -37,6 +42,7 @@ const (
 	pageBase  = 0
 	pageZero  = 1
 	pageData  = 2
+	pageDelta = 3
 )
 
 // Snapshot errors: each leaves the session with a fresh interpreter (state_reset) and says why.
@@ -71,22 +77,32 @@ func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max
 	var zero [snapPage]byte
 	for i := range pages {
 		p := mem[i*snapPage : (i+1)*snapPage]
+		inBase := (i+1)*snapPage <= len(base.Memory)
 		switch {
-		case (i+1)*snapPage <= len(base.Memory) && bytes.Equal(p, base.Memory[i*snapPage:(i+1)*snapPage]):
+		case inBase && bytes.Equal(p, base.Memory[i*snapPage:(i+1)*snapPage]):
 			kinds[i] = pageBase
 		case bytes.Equal(p, zero[:]):
 			kinds[i] = pageZero
+		case inBase:
+			kinds[i] = pageDelta
 		default:
 			kinds[i] = pageData
 		}
 	}
 	bw.Write(kinds)
 	zw, _ := flate.NewWriter(bw, flate.BestSpeed)
+	delta := make([]byte, snapPage)
 	for i, k := range kinds {
-		if k != pageData {
+		p := mem[i*snapPage : (i+1)*snapPage]
+		switch k {
+		case pageDelta:
+			subtle.XORBytes(delta, p, base.Memory[i*snapPage:(i+1)*snapPage])
+			p = delta
+		case pageData:
+		default:
 			continue
 		}
-		if _, err := zw.Write(mem[i*snapPage : (i+1)*snapPage]); err != nil {
+		if _, err := zw.Write(p); err != nil {
 			return err
 		}
 	}
@@ -195,10 +211,10 @@ func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64
 		return nil, ErrBadSnapshot
 	}
 	for i, k := range kinds { // checked before the memory is allocated
-		if k > pageData {
+		if k > pageDelta {
 			return nil, fmt.Errorf("%w: page kind %d", ErrBadSnapshot, k)
 		}
-		if k == pageBase && (i+1)*snapPage > len(base.Memory) {
+		if (k == pageBase || k == pageDelta) && (i+1)*snapPage > len(base.Memory) {
 			return nil, fmt.Errorf("%w: page %d refers past the base image", ErrBadSnapshot, i)
 		}
 	}
@@ -209,9 +225,12 @@ func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64
 		switch k {
 		case pageBase:
 			copy(p, base.Memory[i*snapPage:])
-		case pageData:
+		case pageData, pageDelta:
 			if _, err := io.ReadFull(zr, p); err != nil {
 				return nil, fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+			}
+			if k == pageDelta {
+				subtle.XORBytes(p, p, base.Memory[i*snapPage:(i+1)*snapPage])
 			}
 		}
 	}

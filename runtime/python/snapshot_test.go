@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,6 +179,30 @@ func BenchmarkInterpreter_thaw100MB(b *testing.B) {
 	b.ReportMetric(float64(freeze.Milliseconds()), "freeze-ms")
 }
 
+// BenchmarkInterpreter_thawDataFrame thaws a session that used numpy and pandas and holds a
+// 1000-row DataFrame (what issue-sized analysis sessions hold): its snapshot's size, and the
+// time from the snapshot's bytes to an interpreter that runs.
+func BenchmarkInterpreter_thawDataFrame(b *testing.B) {
+	ip, _ := newInterp(b)
+	run(b, ip, "import numpy as np, pandas as pd\ndf = pd.DataFrame({'a': np.arange(1000), 'b': np.random.rand(1000), 'c': ['x%d' % i for i in range(1000)]})")
+	snap, err := freeze(ip)
+	if err != nil {
+		b.Fatal(err)
+	}
+	into, _ := newInterp(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := into.Thaw(context.Background(), bytes.NewReader(snap)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if res := run(b, into, "print(len(df))"); res.Stdout != "1000\n" {
+		b.Fatalf("after the thaw: %q %+v", res.Stdout, res.Error)
+	}
+	b.ReportMetric(float64(len(snap))/1e3, "snapKB")
+}
+
 // BenchmarkInterpreter_freezeSmall is what a snapshot before every run would cost a typical
 // session (a few variables, imports, a function).
 func BenchmarkInterpreter_freezeSmall(b *testing.B) {
@@ -231,6 +256,31 @@ func TestSnapshot_roundTrip(t *testing.T) {
 	}
 	if err := encodeSnapshot(&bytes.Buffer{}, mem[:100], "build", base, 0); err == nil {
 		t.Error("a memory of part of a page was encoded")
+	}
+}
+
+// TestSnapshot_delta: a page of the base image's range that differs in a few bytes is stored
+// as its delta from the base page, so incompressible pages that barely changed cost little.
+func TestSnapshot_delta(t *testing.T) {
+	mem := make([]byte, 4*snapPage)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range mem {
+		mem[i] = byte(rng.Uint32())
+	}
+	base := &wasm.Image{Build: "build", ID: "base", Memory: append([]byte(nil), mem...)}
+	for i := range 4 {
+		mem[i*snapPage+1000] ^= 0xff // each page differs in one byte
+	}
+	var buf bytes.Buffer
+	if err := encodeSnapshot(&buf, mem, "build", base, 0); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > 4<<10 {
+		t.Errorf("four pages that differ in a byte each took %d bytes, want their deltas (a few hundred)", buf.Len())
+	}
+	img, err := decodeSnapshot(&buf, base, "build", 1<<30)
+	if err != nil || !bytes.Equal(img.Memory, mem) {
+		t.Fatalf("round trip: %v", err)
 	}
 }
 
