@@ -42,6 +42,20 @@ type hostileServer struct {
 	stop    func()
 }
 
+// logged reports whether the server's log holds text, waiting up to 30 s for it: what the
+// server wrote before it answered is copied from its stderr by another goroutine, which may
+// not have got to it yet on a loaded machine.
+func (s *hostileServer) logged(text string) bool {
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(s.logw.String(), text) {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
 func startHostileServer(t *testing.T, env ...string) *hostileServer {
 	t.Helper()
 	return startServerIn(t, t.TempDir(), env...)
@@ -637,13 +651,13 @@ func TestServe_layers(t *testing.T) {
 		if _, iso := s.info(); !strings.Contains(iso["bash"], "WARNING") {
 			t.Errorf("bash layer %q: want a warning", iso["bash"])
 		}
-		if logs := s.logw.String(); !strings.Contains(logs, "WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
-			t.Errorf("no warning logged at start: %s", logs)
+		if !s.logged("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT") {
+			t.Errorf("no warning logged at start: %s", s.logw.String())
 		}
 		// Not on a server other people reach: bash is refused there, saying why.
 		for _, env := range [][]string{{"WASMBOX_TRUSTED_PROXIES=127.0.0.1/32"}, {"SPACE_ID=owner/space"}, {"WASMBOX_API_KEYS=k1"}} {
 			shared := startHostileServer(t, append(env, "WASMBOX_DISABLE_LAYERS=landlock,namespaces", "WASMBOX_BASH_UNCONFINED=1")...)
-			if !strings.Contains(shared.logw.String(), "WASMBOX_BASH_UNCONFINED=1 is ignored because this server is") {
+			if !shared.logged("WASMBOX_BASH_UNCONFINED=1 is ignored because this server is") {
 				t.Errorf("%v: no refusal logged: %s", env, shared.logw.String())
 			}
 			shared.key = strings.TrimPrefix(env[0], "WASMBOX_API_KEYS=") // /api/info needs the key there
