@@ -29,6 +29,16 @@ type logLine struct {
 	Entry    Entry     `json:"entry"`
 }
 
+// logLines are the lines of a log holding history, with the session's counters on each (the
+// last one's win at load).
+func logLines(history []Entry, runs int, lastUsed time.Time) []logLine {
+	out := make([]logLine, len(history))
+	for i, h := range history {
+		out[i] = logLine{Runs: runs, LastUsed: lastUsed, Entry: h}
+	}
+	return out
+}
+
 // appendRun appends line to s's history log, or, when compact holds the session's history,
 // rewrites the log with it. Nothing is written once the session's directory is removed;
 // created says the append makes the log, whose directory entry is then synced too.

@@ -590,10 +590,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	created := s.logged == 1
 	var compact []logLine
 	if s.logged > 2*m.cfg.historyCap {
-		compact = make([]logLine, len(s.history))
-		for i, h := range s.history {
-			compact[i] = logLine{Runs: s.runs, LastUsed: now, Entry: h}
-		}
+		compact = logLines(s.history, s.runs, now)
 		s.logged = len(compact)
 	}
 	line, err := json.Marshal(logLine{Runs: s.runs, LastUsed: now, Entry: e})
@@ -603,7 +600,8 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	if err != nil {
 		// The run happened and its result stands; its entry stays in memory, and the next
-		// rewrite of the log (or of the record, at shutdown) keeps it.
+		// rewrite of the log (at twice the cap, or at the next start if the tail is torn)
+		// keeps it.
 		m.cfg.log.Error("save session history", "session", short(s.id), "err", err)
 	}
 	return res, nil
@@ -753,10 +751,7 @@ func (m *Manager) loadHistory(s *session, legacy bool) {
 	if !torn && !legacy {
 		return
 	}
-	keep := make([]logLine, len(s.history))
-	for i, h := range s.history {
-		keep[i] = logLine{Runs: s.runs, LastUsed: s.lastUsed, Entry: h}
-	}
+	keep := logLines(s.history, s.runs, s.lastUsed)
 	if err := writeLog(path, keep); err != nil {
 		m.cfg.log.Warn("rewrite session history", "session", short(s.id), "err", err)
 		return
