@@ -44,7 +44,7 @@ func loadSeccompAllThreads() error {
 	if err := noNewPrivs(); err != nil {
 		return err
 	}
-	return loadSeccomp()
+	return loadSeccomp(false)
 }
 
 type probeCall struct {

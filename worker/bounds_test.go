@@ -88,6 +88,66 @@ func readInt(path string) int64 {
 	return n
 }
 
+// TestSupervisor_execCheck: in every layer mode bash runs the allowlisted programs, also when
+// find, xargs or tar start them, but never the dynamic loader or a file of the workspace,
+// whatever path or program leads there. The file run is an uploaded copy of cat (whose
+// libraries programs may read) given a file holding 8484: only a run that worked prints it.
+func TestSupervisor_execCheck(t *testing.T) {
+	real, err := filepath.EvalSymlinks(loader)
+	if err != nil {
+		t.Skip("no " + loader)
+	}
+	up := strings.Repeat("../", 24) // from the workspace, wherever it is, to /
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			ip, dir := open(t, s)
+			b, err := os.ReadFile("/usr/bin/cat")
+			if err != nil {
+				t.Skip("no /usr/bin/cat")
+			}
+			os.WriteFile(filepath.Join(dir, "prog"), b, 0o755)
+			res := run(t, ip, runtime.Bash, "printf '%s%s\\n' 84 84 > m; echo hi > f; find . -name f -exec cat {} \\; ; "+
+				"echo a b | xargs echo; find . -name f -print0 | xargs -0 -n 1 wc -c; tar cf t.tar f && tar tf t.tar")
+			if want := "hi\na b\n3 ./f\nf\n"; res.Stdout != want {
+				t.Errorf("allowlisted programs started by programs: %q, want %q (%+v)", res.Stdout, want, res.Error)
+			}
+			check := s.Layers()["exec_check"]
+			if !mode.namespaces && !strings.HasPrefix(check, "active") {
+				t.Fatalf("exec check: %s", check)
+			}
+			t.Logf("exec check: %s", check)
+			args := " ./prog m"
+			denied := 0
+			for _, code := range []string{
+				viaLoader("./prog", "m"),
+				"printf '%s\\0' " + real + args + " | xargs -0 xargs 2>&1",
+				"printf '%s\\0' " + up + strings.TrimPrefix(loader, "/") + args + " | xargs -0 xargs 2>&1",
+				"printf '%s\\0' /lib64/../lib64/./" + filepath.Base(loader) + args + " | xargs -0 xargs 2>&1",
+				"find . -maxdepth 0 -exec " + loader + args + " \\; 2>&1",
+				"find . -maxdepth 0 -execdir " + real + args + " \\; 2>&1",
+				"printf '%s\\0' ./prog m | xargs -0 xargs 2>&1",
+				"find . -name prog -exec {} m \\; 2>&1",
+				"cp " + loader + " ld 2>&1; printf '%s\\0' ./ld" + args + " | xargs -0 xargs 2>&1",
+				"ln " + real + " ld2 2>&1; printf '%s\\0' ./ld2" + args + " | xargs -0 xargs 2>&1",
+				"printf '%s\\0' /proc/self/root" + loader + args + " | xargs -0 xargs 2>&1",
+				"printf '%s\\0' /dev/fd/../../.." + loader + args + " | xargs -0 xargs 2>&1",
+			} {
+				res := run(t, ip, runtime.Bash, code)
+				if strings.Contains(res.Stdout+res.Stderr, "8484") {
+					t.Errorf("%s: a program outside the allowlist ran: %q", code, res.Stdout)
+				}
+				if strings.Contains(res.Stdout+res.Stderr, "ermission denied") {
+					denied++
+				}
+			}
+			if denied == 0 {
+				t.Errorf("no attack was told \"Permission denied\"")
+			}
+		})
+	}
+}
+
 // TestSupervisor_bounds: in every layer mode, what a run starts ends with it (setsid daemons
 // too, and they write nothing afterwards), a fork bomb stays within the worker's bound and a
 // neighbour keeps answering, programs' memory adds up to at most the worker's share, and a
@@ -98,7 +158,9 @@ func TestSupervisor_bounds(t *testing.T) {
 	}
 	for _, mode := range layerModes(t) {
 		t.Run(mode.name, func(t *testing.T) {
-			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			// Without the exec check, which would refuse the loader these attacks use: they test
+			// the bounds behind it (TestSupervisor_execCheck tests the check).
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces), worker.WithExecCheck(false))
 			ip, dir := open(t, s)
 			neighbour, _ := open(t, s)
 			if res := run(t, neighbour, runtime.Bash, "echo ok"); res.Stdout != "ok\n" {

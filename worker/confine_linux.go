@@ -36,6 +36,9 @@ type Confinement struct {
 	// MountNS: the worker runs in its own mount namespace and builds a root holding only
 	// the allowlisted programs, their libraries and the workspace (see root_linux.go).
 	MountNS bool `json:"mount_ns"`
+	// ExecCheck: every execve of a program waits for the supervisor, which lets only the
+	// allowlisted programs run (see execcheck_linux.go). Needs Seccomp.
+	ExecCheck bool `json:"exec_check,omitempty"`
 }
 
 // readOnlyTrees are the system trees programs need: code, libraries, locale and magic data.
@@ -126,10 +129,13 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	}
 
 	if c.Seccomp {
-		if err := loadSeccomp(); err != nil {
+		if err := loadSeccomp(c.ExecCheck); err != nil {
 			return layers, fmt.Errorf("seccomp: %w", err)
 		}
 		layers["seccomp"] = "active (non-native syscall ABIs kill the process; syscall allowlist: no network sockets, ptrace, mount, bpf, keyctl or namespaces)"
+		if c.ExecCheck {
+			layers["exec_check"] = execCheckActive
+		}
 	} else {
 		layers["seccomp"] = "off (configured)"
 	}
@@ -256,7 +262,9 @@ var selfOnly = []struct {
 const nsFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
 	unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
 
-func loadSeccomp() error {
+// loadSeccomp loads the worker's filters; with execCheck the spawning thread also gets the
+// exec listener (see execcheck_linux.go), left in execListener.
+func loadSeccomp(execCheck bool) error {
 	names := make([]string, 0, len(allowedSyscalls))
 	for _, n := range allowedSyscalls {
 		if n != "clone" {
@@ -291,7 +299,11 @@ func loadSeccomp() error {
 		return err
 	}
 	var err error
-	spawn.Do(func() { err = loadProgramFilter() })
+	spawn.Do(func() {
+		if err = loadProgramFilter(); err == nil && execCheck {
+			execListener, err = loadExecListener()
+		}
+	})
 	return err
 }
 

@@ -22,8 +22,26 @@ type proc struct {
 	done   chan struct{} // closed when the process has been waited for
 	state  *os.ProcessState
 	layers map[string]string
-	killed bool // the supervisor killed it (timeout, close, idle)
+	killed bool       // the supervisor killed it (timeout, close, idle)
+	guard  *execGuard // answers its programs' execve (nil: no exec check)
 	mu     sync.Mutex
+}
+
+// setGuard makes g the worker's exec guard; it ends with the worker.
+func (p *proc) setGuard(g *execGuard) {
+	p.mu.Lock()
+	p.guard = g
+	p.mu.Unlock()
+	if !p.alive() {
+		g.close()
+	}
+}
+
+func (p *proc) closeGuard() {
+	p.mu.Lock()
+	g := p.guard
+	p.mu.Unlock()
+	g.close()
 }
 
 // spawnOptions are the process attributes of a new worker.
@@ -76,6 +94,7 @@ func startWorker(o spawnOptions) (*proc, error) {
 	go func() {
 		cmd.Wait()
 		killSession(cmd.Process.Pid, started)
+		p.closeGuard()
 		cgroups.remove()
 		p.mu.Lock()
 		p.state = cmd.ProcessState
@@ -106,6 +125,7 @@ func (p *proc) kill() {
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	p.cmd.Process.Kill()
 	<-p.done
+	p.closeGuard()
 	p.conn.Close()
 }
 

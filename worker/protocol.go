@@ -22,7 +22,8 @@ import (
 //	setup  ------------->
 //	       <-------------   ready (engines built, Python warm)
 //	bind   ------------->   (confines itself to the workspace)
-//	       <-------------   bound
+//	       <-------------   bound (and the exec listener's descriptor, which the
+//	                        supervisor copies out and answers from then on)
 //	thaw + snapshot ---->   (optional, right after bound: Python's saved state)
 //	       <-------------   thawed
 //	run    ------------->
@@ -50,7 +51,7 @@ const (
 )
 
 // ProtocolVersion is the version of the exchange between the supervisor and its workers.
-const ProtocolVersion = 2
+const ProtocolVersion = 3
 
 // Message kinds.
 const (
@@ -84,6 +85,9 @@ type message struct {
 	// and the worker's own (ready).
 	Version int    `json:"version,omitempty"`
 	Build   string `json:"build,omitempty"`
+	// ExecListener is the worker's descriptor of its exec listener (bound, with
+	// Confinement.ExecCheck): the supervisor copies it out with pidfd_getfd.
+	ExecListener int `json:"exec_listener,omitempty"`
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.

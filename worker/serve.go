@@ -126,7 +126,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			sess.Close()
 		}
 	}()
-	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers}); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener}); err != nil {
 		return err
 	}
 

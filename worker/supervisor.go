@@ -61,6 +61,18 @@ type supConfig struct {
 	log        *slog.Logger
 	resident   int
 	snapshots  SnapshotStore
+	// noExecCheck switches the exec check off (tests of the bounds behind it); execWhy says
+	// why it is not active, execAllowed is what it lets run.
+	noExecCheck bool
+	execWhy     string
+	execAllowed map[string]bool
+}
+
+// WithExecCheck switches the exec check (see execcheck_linux.go) on or off where there is no
+// mount namespace (default on where the host allows it). Off, Landlock alone decides what
+// programs may execute, and the dynamic loader runs any file programs can read.
+func WithExecCheck(on bool) Option {
+	return func(c *supConfig) error { c.noExecCheck = !on; return nil }
 }
 
 // WithMaxResident caps the workers bound to sessions at once (MAX_RESIDENT_SESSIONS; default:
@@ -216,6 +228,24 @@ func New(opts ...Option) (*Supervisor, error) {
 		c.setup.Confine.FileSize = 64 << 20
 	}
 	c.setup.Confine.MountNS = c.namespaces
+	c.setup.Confine.ExecCheck = false
+	switch {
+	case c.namespaces:
+		c.execWhy = "not needed (the workspace is mounted noexec, so the dynamic loader cannot map a file of it)"
+	case !c.setup.Confine.Seccomp:
+		c.execWhy = "off (needs seccomp, which is off)"
+	case c.noExecCheck:
+		c.execWhy = "off (configured): the dynamic loader runs any file programs can read"
+	default:
+		if err := execCheckWorks(c.exe); err != nil {
+			c.execWhy = "unavailable (" + err.Error() + "): the dynamic loader runs any file programs can read"
+			c.log.Warn("the exec check is unavailable on this host", "err", err)
+		} else {
+			c.setup.Confine.ExecCheck = true
+			c.execWhy = execCheckActive
+			c.execAllowed = canonical(c.setup.Confine.Executables)
+		}
+	}
 	c.charge = Charge(c.setup.Limits.Memory)
 	if c.budget == 0 {
 		c.budget = DefaultMemoryBudget()
@@ -301,6 +331,9 @@ func (s *Supervisor) Layers() map[string]string {
 		out["namespaces"] = "unavailable (" + why + ")"
 	}
 	out["process"] = "one worker process per session, own process group, killed with SIGKILL at the deadline; Pdeathsig"
+	if s.cfg.execWhy != "" {
+		out["exec_check"] = s.cfg.execWhy
+	}
 	return out
 }
 
@@ -975,6 +1008,16 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
+	}
+	if s.cfg.setup.Confine.ExecCheck {
+		// Until the guard answers, the worker's programs wait in execve.
+		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed, s.cfg.log)
+		if err != nil {
+			p.kill()
+			s.release()
+			return nil, fmt.Errorf("worker: take its exec listener: %w", err)
+		}
+		p.setGuard(g)
 	}
 	s.mu.Lock()
 	s.layers = reply.Info

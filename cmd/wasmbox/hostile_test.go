@@ -394,6 +394,8 @@ while True: pass`, []string{"timeout"}},
 		{"bash fork bomb", "bash", "seq 100000 | sed 's/.*/4245.5/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep", []string{"timeout", "exit", "denied", "crash"}},
 		// ./setsid is an uploaded copy of the system's (see uploads).
 		{"bash setsid daemon through the loader", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./setsid -f /usr/bin/sleep 4246.5 | xargs -0 xargs; echo started", []string{"ok", "exit"}},
+		// ./cat is an uploaded copy of the system's; only a run of it prints 8484.
+		{"bash loader on an uploaded program", "bash", "printf '%s%s\\n' 84 84 > m; printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./cat m | xargs -0 xargs; find . -name m -exec /lib64/ld-linux-x86-64.so.2 ./cat {} \\;", []string{"exit", "denied"}},
 		{"bash renice the server", "bash", "printf '%s\\0' /lib64/ld-linux-x86-64.so.2 /usr/bin/renice -n 19 -p $PPID | xargs -0 xargs", []string{"ok", "exit"}},
 		{"bash memory of programs", "bash", "for i in $(seq 8); do cat /dev/zero | tail -c 60000000 & done; seq 20 | xargs -P 20 -I{} sort /dev/zero; wait", []string{"ok", "exit", "denied", "memory", "crash", "timeout"}},
 		{"bash /mnt/data", "bash", "echo hi > /mnt/data/f; cat /mnt/data/f; ls /mnt/data; cd /mnt/data && cat f && cat /mnt/data/*", []string{"ok"}},
@@ -473,11 +475,14 @@ func testHostile(t *testing.T, s *hostileServer) {
 		}
 	}
 	_, iso := s.info()
-	t.Logf("processes: %s; memory: %s; descendants: %s; capabilities: %s", iso["processes"], iso["memory"],
-		iso["descendants"], iso["capabilities"])
+	t.Logf("processes: %s; memory: %s; descendants: %s; capabilities: %s; exec check: %s", iso["processes"], iso["memory"],
+		iso["descendants"], iso["capabilities"], iso["exec_check"])
+	if !strings.HasPrefix(iso["namespaces"], "active") && !strings.HasPrefix(iso["exec_check"], "active") {
+		t.Errorf("no namespaces and no exec check: the dynamic loader runs uploaded files (%s)", iso["exec_check"])
+	}
 	watched := map[string]string{"bash fork bomb": "sleep 4245.5", "bash memory of programs": "tail -c 60000000|sort /dev/zero"}
 	// uploads are files an attack finds in its workspace, as if uploaded.
-	uploads := map[string]string{"bash setsid daemon through the loader": "/usr/bin/setsid"}
+	uploads := map[string]string{"bash setsid daemon through the loader": "/usr/bin/setsid", "bash loader on an uploaded program": "/usr/bin/cat"}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			id := s.warmSession()

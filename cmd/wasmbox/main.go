@@ -23,6 +23,8 @@ func main() {
 			os.Exit(bash.RunProbe(os.Args[2:]))
 		case worker.ABIProbeCommand:
 			os.Exit(worker.ABIProbe(os.Args[2:]))
+		case worker.ExecProbeCommand:
+			os.Exit(worker.ExecProbe(os.Args[2:]))
 		case worker.Command:
 			time.Local = time.UTC
 			os.Exit(worker.Main(context.Background(), buildEngines))

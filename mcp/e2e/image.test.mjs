@@ -87,6 +87,11 @@ for (const mode of bashModes) {
     const landlock = iso.landlock?.startsWith('active') ?? false;
     const namespaces = iso.namespaces?.startsWith('active') ?? false;
     kernel ??= { landlock, namespaces };
+    if (landlock && !namespaces) {
+      // Without a mount namespace the server answers programs' execve (the loader would run
+      // uploaded files).
+      assert.match(iso.exec_check ?? '', /^active/, JSON.stringify(iso));
+    }
     assert.deepEqual({ landlock, namespaces }, { landlock: mode.want.landlock && kernel.landlock, namespaces: mode.want.namespaces && kernel.namespaces },
       JSON.stringify(iso));
     // get_system_info tells an MCP client the same.

@@ -1,0 +1,86 @@
+package worker
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestExecCheck_probe: on this machine the probe's program runs through the check (the
+// listener, pidfd_getfd, reading its memory and the answer all work).
+func TestExecCheck_probe(t *testing.T) {
+	bin, _ := filepath.Abs("../bin/wasmbox")
+	if err := probeExecCheck(bin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExecGuard_decide: the paths an allowlisted program may execute, however they are
+// written, and the answers for the rest.
+func TestExecGuard_decide(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog")
+	os.WriteFile(prog, []byte("#!/bin/false\n"), 0o755)
+	os.Symlink(prog, filepath.Join(dir, "link"))
+	os.WriteFile(filepath.Join(dir, "other"), nil, 0o755)
+	g := &execGuard{allowed: canonical([]string{prog})}
+	cwd, _ := os.Getwd()
+	rel, _ := filepath.Rel(cwd, prog)
+	for _, c := range []struct {
+		path string
+		want unix.Errno
+	}{
+		{prog, 0},
+		{filepath.Join(dir, "link"), 0},
+		{dir + "/./x/../prog", 0},
+		{rel, 0}, // relative to the process's working directory
+		{filepath.Join(dir, "other"), unix.EACCES},
+		{filepath.Join(dir, "missing"), unix.ENOENT},
+		{filepath.Join(dir, "other", "x"), unix.ENOTDIR},
+		{"/proc/self/root" + prog, unix.EACCES},
+		{"/proc/" + strconv.Itoa(os.Getpid()) + "/exe", unix.EACCES},
+		{"/dev/fd/../../.." + prog, 0}, // cleaned first: /prog...
+		{"/dev/stdin", unix.EACCES},
+		{"", unix.ENOENT},
+	} {
+		if got := g.decide(os.Getpid(), c.path); got != c.want {
+			t.Errorf("decide(%q) = %v, want %v", c.path, got, c.want)
+		}
+	}
+}
+
+// TestReadString: strings read from another process's memory, across a page boundary and up
+// to an unmapped page.
+func TestReadString(t *testing.T) {
+	mem, err := unix.Mmap(-1, 0, 3*4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	unix.Mprotect(mem[2*4096:], unix.PROT_NONE)
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	copy(mem[4090:], "/usr/bin/thing\x00") // across the first two pages
+	if s, err := readString(os.Getpid(), base+4090, unix.PathMax); err != nil || s != "/usr/bin/thing" {
+		t.Errorf("got %q %v", s, err)
+	}
+	copy(mem[2*4096-7:], "/bin/x\x00") // its NUL is the last byte before the unmapped page
+	if s, err := readString(os.Getpid(), base+2*4096-7, unix.PathMax); err != nil || s != "/bin/x" {
+		t.Errorf("got %q %v", s, err)
+	}
+	copy(mem[2*4096-6:], "abcdef")
+	if _, err := readString(os.Getpid(), base+2*4096-6, unix.PathMax); err == nil {
+		t.Error("a string running into an unmapped page was read")
+	}
+	copy(mem[0:], strings.Repeat("a", 4096))
+	if _, err := readString(os.Getpid(), base, 100); err == nil {
+		t.Error("a string longer than the bound was read")
+	}
+	if _, err := readString(os.Getpid(), 0, 100); err == nil {
+		t.Error("NULL was read")
+	}
+}

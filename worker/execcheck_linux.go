@@ -1,0 +1,418 @@
+package worker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"wasmbox/internal/spawn"
+)
+
+// The exec check closes the one way past the allowlist that Landlock leaves on a host without
+// namespaces: Landlock lets the dynamic loader execute (every program needs it as its
+// interpreter), and the loader maps any file it can read, an uploaded one included, as a
+// program: `printf '%s\0' /lib64/ld-linux-x86-64.so.2 ./evil | xargs -0 xargs`. Where there is
+// a mount namespace the workspace is mounted noexec and the loader cannot map it.
+//
+// The worker adds, on its spawning thread (so to every program and nothing else), a seccomp
+// filter that hands each execve to a listener. The supervisor takes the listener out of the
+// worker (pidfd_getfd) and answers: the call goes on only when its path is one of the
+// allowlisted programs; the loader itself and every other file fail with EACCES. The worker
+// cannot answer: its threads hold sibling Landlock domains, and a domain may read the memory
+// of its own and nested domains only. The server is outside Landlock and an ancestor of every
+// program. execveat, the other way to execute, is refused to programs by the worker's syscall
+// allowlist.
+//
+// The check reads the path from the program's memory and the kernel reads it again when the
+// call goes on. Between the two only the program's own threads could change it, and the only
+// programs that call execve are allowlisted ones (find, xargs, tar), with arguments a guest
+// chose but no code of its own. A path that means something else to the program than to the
+// server (through /proc/self or /dev/fd) is refused.
+
+// execCheckActive is what [Supervisor.Layers] says of an active exec check.
+const execCheckActive = "active (every program's execve waits for the server, which lets only the allowlisted programs run: the dynamic loader and uploaded files are refused)"
+
+// seccompNotif is struct seccomp_notif.
+type seccompNotif struct {
+	id    uint64
+	pid   uint32
+	flags uint32
+	nr    int32
+	arch  uint32
+	ip    uint64
+	args  [6]uint64
+}
+
+// seccompNotifResp is struct seccomp_notif_resp.
+type seccompNotifResp struct {
+	id    uint64
+	val   int64
+	error int32
+	flags uint32
+}
+
+// loadExecListener adds, on the calling thread only, a filter that sends every execve to a
+// listener, and returns the listener's descriptor (close-on-exec: programs never hold it).
+func loadExecListener() (int, error) {
+	const (
+		ldW = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		ret = unix.BPF_RET | unix.BPF_K
+	)
+	prog := []unix.SockFilter{
+		{Code: ldW, K: 4}, // arch: a foreign ABI is killed by the ABI filter
+		{Code: jeq, Jt: 0, Jf: 3, K: nativeAudit},
+		{Code: ldW, K: 0}, // nr
+		{Code: jeq, Jt: 0, Jf: 1, K: unix.SYS_EXECVE},
+		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	fd, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER,
+		uintptr(unsafe.Pointer(&fprog)))
+	if errno != 0 {
+		return -1, fmt.Errorf("load the exec listener: %w", errno)
+	}
+	return int(fd), nil
+}
+
+// execListener is the worker's listener descriptor once confine made one (-1: none).
+var execListener = -1
+
+// execGuard answers one worker's (or the probe's) exec notifications.
+type execGuard struct {
+	f       *os.File
+	allowed map[string]bool
+	log     *slog.Logger
+	once    sync.Once
+	done    chan struct{}
+
+	mu              sync.Mutex
+	allowedN, denyN int
+}
+
+// takeExecListener copies the listener descriptor fd out of process pid and starts answering
+// it. allowed are the programs' canonical paths.
+func takeExecListener(pid, fd int, allowed map[string]bool, log *slog.Logger) (*execGuard, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open: %w", err)
+	}
+	defer unix.Close(pidfd)
+	nfd, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_getfd: %w", err)
+	}
+	// Non-blocking, so that the runtime's poller waits for notifications (no thread is held).
+	// The flag is on the open file, which the worker shares; it never reads from it.
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), allowed: allowed, log: log, done: make(chan struct{})}
+	go g.serve()
+	return g, nil
+}
+
+// close stops answering; pending and later execs of the worker's programs then fail (ENOSYS).
+func (g *execGuard) close() {
+	if g == nil {
+		return
+	}
+	g.once.Do(func() { g.f.Close() })
+	<-g.done
+}
+
+func (g *execGuard) counts() (allowed, denied int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.allowedN, g.denyN
+}
+
+// serve answers notifications until every program and the worker are gone (the listener
+// hangs up) or close.
+func (g *execGuard) serve() {
+	defer close(g.done)
+	defer g.once.Do(func() { g.f.Close() })
+	rc, err := g.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		var n seccompNotif
+		got, gone := false, false
+		err := rc.Read(func(fd uintptr) bool {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			k, err := unix.Poll(pfd, 0)
+			if err != nil || k == 0 {
+				return false
+			}
+			if pfd[0].Revents&unix.POLLIN == 0 {
+				gone = pfd[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+				return gone
+			}
+			n = seccompNotif{}
+			_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
+			// ENOENT: the program died before it was heard.
+			got = errno == 0
+			return true
+		})
+		if err != nil || gone {
+			return
+		}
+		if got {
+			g.answer(&n)
+		}
+	}
+}
+
+// answer decides one execve and replies.
+func (g *execGuard) answer(n *seccompNotif) {
+	path, err := readString(int(n.pid), uintptr(n.args[0]), unix.PathMax)
+	var errno unix.Errno
+	switch {
+	case err != nil:
+		errno = unix.EFAULT
+	case !g.valid(n.id):
+		return // the program is gone; its pid may be another process's now
+	default:
+		errno = g.decide(int(n.pid), path)
+	}
+	resp := seccompNotifResp{id: n.id}
+	if errno == 0 {
+		resp.flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+	} else {
+		resp.error = -int32(errno)
+	}
+	g.mu.Lock()
+	if errno == 0 {
+		g.allowedN++
+	} else if errno == unix.EACCES {
+		g.denyN++
+	}
+	g.mu.Unlock()
+	if errno == unix.EACCES && g.log != nil {
+		g.log.Debug("a program's execve was refused", "path", path)
+	}
+	rc, err := g.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
+	})
+}
+
+// valid reports whether notification id is still pending (its program still waits).
+func (g *execGuard) valid(id uint64) bool {
+	rc, err := g.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	rc.Control(func(fd uintptr) {
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&id)))
+		ok = errno == 0
+	})
+	return ok
+}
+
+// decide returns 0 when the program at path (as process pid sees it) may be executed, or the
+// error execve is to fail with.
+func (g *execGuard) decide(pid int, path string) unix.Errno {
+	if path == "" {
+		return unix.ENOENT
+	}
+	if !filepath.IsAbs(path) {
+		cwd, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
+		if err != nil {
+			return unix.EACCES
+		}
+		path = filepath.Join(cwd, path)
+	}
+	path = filepath.Clean(path)
+	// These name different files for the program than for the server.
+	for _, p := range []string{"/proc", "/dev"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return unix.EACCES
+		}
+	}
+	real, err := filepath.EvalSymlinks(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return unix.ENOENT // as execve says; stat tells the same without any program
+	case errors.Is(err, unix.ENOTDIR):
+		return unix.ENOTDIR
+	case err != nil:
+		return unix.EACCES
+	case !g.allowed[real]:
+		return unix.EACCES
+	}
+	return 0
+}
+
+// readString reads a NUL-terminated string of at most max bytes at addr in process pid, a
+// page at a time (a string may end just before an unmapped page).
+func readString(pid int, addr uintptr, max int) (string, error) {
+	if addr == 0 {
+		return "", unix.EFAULT
+	}
+	const page = 4096
+	var out []byte
+	buf := make([]byte, page)
+	for len(out) < max {
+		n := page - int(addr%page)
+		local := []unix.Iovec{{Base: &buf[0], Len: uint64(n)}}
+		remote := []unix.RemoteIovec{{Base: addr, Len: n}}
+		got, err := unix.ProcessVMReadv(pid, local, remote, 0)
+		if err != nil {
+			return "", err
+		}
+		if i := indexByte(buf[:got], 0); i >= 0 {
+			return string(append(out, buf[:i]...)), nil
+		}
+		out = append(out, buf[:got]...)
+		addr += uintptr(got)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// canonical returns the set of paths, symbolic links resolved, that programs may execute.
+func canonical(paths []string) map[string]bool {
+	out := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			out[real] = true
+		}
+	}
+	return out
+}
+
+// ExecProbeCommand is a hidden subcommand that proves the exec check works on this host: it
+// makes a listener as a worker does, prints its descriptor, runs the program named by its
+// argument through it and prints "ok" if that ran. With "exit" it only exits.
+const ExecProbeCommand = "__worker-exec-probe"
+
+// ExecProbe is the body of [ExecProbeCommand].
+func ExecProbe(args []string) int {
+	if len(args) == 1 && args[0] == "exit" {
+		return 0
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: wasmbox "+ExecProbeCommand+" PROGRAM")
+		return 2
+	}
+	if err := noNewPrivs(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var fd int
+	var err error
+	spawn.Do(func() { fd, err = loadExecListener() })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("%d\n", fd)
+	// The supervisor answers once it has the listener: until then this start waits in execve.
+	spawn.Do(func() { err = exec.Command(args[0], ExecProbeCommand, "exit").Run() })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 1
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+// probeExecCheck runs exe's exec probe and answers it: nil when every step worked (the
+// listener, taking it, reading a program's memory, the answer).
+func probeExecCheck(exe string) error {
+	target, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, ExecProbeCommand, target)
+	cmd.Env = []string{}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	timer := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	r := bufio.NewReader(out)
+	fail := func(err error) error {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if s := strings.TrimSpace(stderr.String()); s != "" {
+			return fmt.Errorf("%w (%s)", err, s)
+		}
+		return err
+	}
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return fail(errors.New("the probe made no listener"))
+	}
+	fd, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return fail(fmt.Errorf("the probe said %q", line))
+	}
+	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, nil)
+	if err != nil {
+		return fail(err)
+	}
+	rest, _ := r.ReadString('\n')
+	werr := cmd.Wait()
+	g.close()
+	if allowed, _ := g.counts(); werr != nil || strings.TrimSpace(rest) != "ok" || allowed == 0 {
+		return fmt.Errorf("the probe's program did not run through the check: %v %q %s", werr, rest, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// execCheck is the probe's verdict, once per executable.
+var execCheck struct {
+	sync.Mutex
+	verdicts map[string]error
+}
+
+// execCheckWorks runs the probe for exe once and remembers the answer.
+func execCheckWorks(exe string) error {
+	execCheck.Lock()
+	defer execCheck.Unlock()
+	if err, ok := execCheck.verdicts[exe]; ok {
+		return err
+	}
+	err := probeExecCheck(exe)
+	if execCheck.verdicts == nil {
+		execCheck.verdicts = map[string]error{}
+	}
+	execCheck.verdicts[exe] = err
+	return err
+}
