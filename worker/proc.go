@@ -24,7 +24,9 @@ type proc struct {
 	layers map[string]string
 	killed bool       // the supervisor killed it (timeout, close, idle)
 	guard  *execGuard // answers its programs' execve (nil: no exec check)
-	mu     sync.Mutex
+	// pooledAt is when it joined the pool after its caller stopped waiting (see startFor).
+	pooledAt time.Time
+	mu       sync.Mutex
 }
 
 // setGuard makes g the worker's exec guard; it ends with the worker.

@@ -545,15 +545,72 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		s.live++
 		s.mu.Unlock()
 	}
-	p, err := s.start(ctx)
+	p, err := s.startFor(ctx)
 	if err != nil {
-		s.mu.Lock()
-		s.live--
-		s.mu.Unlock()
+		if !errors.Is(err, errStartGoesOn) {
+			s.mu.Lock()
+			s.live--
+			s.mu.Unlock()
+		}
 		return nil, err
 	}
 	s.kick()
 	return p, nil
+}
+
+// errStartGoesOn: the caller stopped waiting for a worker's start, which goes on into the pool.
+var errStartGoesOn = errors.New("the worker's start goes on")
+
+// startFor starts a worker for a caller, counted in live already. A start the caller stops
+// waiting for (its deadline passed, or it left) is not thrown away: it goes on, and the worker
+// joins the pool, where the caller's next try finds it; with a limit shorter than a worker's
+// start, killing it would make every try of a new session start again and fail the same way.
+// The pool may then hold more than its size, within the memory budget like every worker.
+func (s *Supervisor) startFor(ctx context.Context) (*proc, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	s.wg.Add(1) // before Close waits: it sets closed under s.mu first
+	s.mu.Unlock()
+	type started struct {
+		p   *proc
+		err error
+	}
+	done := make(chan started) // a send succeeds only while the caller waits
+	abandoned := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		sctx, cancel := s.stopContext()
+		p, err := s.start(sctx)
+		cancel()
+		select {
+		case done <- started{p, err}:
+			return
+		case <-abandoned:
+		}
+		s.mu.Lock()
+		if err != nil || s.closed {
+			s.live--
+			s.mu.Unlock()
+			if err == nil {
+				p.kill()
+			}
+			return
+		}
+		p.pooledAt = s.cfg.now()
+		s.pool = append(s.pool, p)
+		s.mu.Unlock()
+		s.kick()
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		close(abandoned)
+		return nil, fmt.Errorf("worker: set up: %w (%w)", ctx.Err(), errStartGoesOn)
+	}
 }
 
 // victimLocked chooses the bound worker to stop for self, and returns it with its runMu held
@@ -626,6 +683,18 @@ func (s *Supervisor) StopIdle(d time.Duration) int {
 	now := s.cfg.now()
 	var victims []parked
 	s.mu.Lock()
+	// Workers a caller stopped waiting for joined the pool beyond its size (see startFor):
+	// those its retry did not take within extraPooled stop.
+	var extra []*proc
+	for i := 0; i < len(s.pool) && len(s.pool) > s.cfg.poolSize; {
+		if p := s.pool[i]; !p.pooledAt.IsZero() && now.Sub(p.pooledAt) > extraPooled {
+			extra = append(extra, p)
+			s.pool = slices.Delete(s.pool, i, i+1)
+			s.live--
+			continue
+		}
+		i++
+	}
 	for h := range s.handles {
 		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d && h.runMu.TryLock() {
 			victims = append(victims, parked{h, h.p, h.used[runtime.Python]})
@@ -634,12 +703,19 @@ func (s *Supervisor) StopIdle(d time.Duration) int {
 		}
 	}
 	s.mu.Unlock()
+	for _, p := range extra {
+		p.kill()
+	}
 	parkAll(victims)
 	if len(victims) > 0 {
 		s.kick()
 	}
 	return len(victims)
 }
+
+// extraPooled is how long a worker whose caller stopped waiting for its start stays in the
+// pool beyond the pool's size.
+const extraPooled = time.Minute
 
 // parked is a session's worker being stopped, with its handle's runMu held.
 type parked struct {
@@ -853,6 +929,8 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 				Message: tf.why + " while restoring the session's saved Python state, so it was discarded; the session's state was reset (files remain)"}}, nil
 		case errors.Is(err, errThawShort) && ctx.Err() == nil:
 			return timeUp("restoring the session's saved Python state took the rest of it; the saved state is kept"), nil
+		case errors.Is(err, errStartGoesOn) && ctx.Err() == nil:
+			return timeUp(waited + "; the worker goes on starting for the next try"), nil
 		case err != nil && ctx.Err() == nil && wait.Err() != nil:
 			return timeUp(waited), nil
 		case err != nil:

@@ -663,6 +663,30 @@ func TestSupervisor_deadline(t *testing.T) {
 	}
 }
 
+// TestSupervisor_startGoesOn: a new session's first run whose deadline ends while its worker
+// starts answers that nothing ran, and the start goes on into the pool: the retry the answer
+// asks for finds the worker there and runs.
+func TestSupervisor_startGoesOn(t *testing.T) {
+	s := newSupervisor(t) // no pool of its own
+	ip, _ := open(t, s)
+	res, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(1)", Deadline: time.Now().Add(20 * time.Millisecond)})
+	if err != nil || res.Error == nil || res.Error.Kind != runtime.ErrTimeout || !strings.Contains(res.Error.Message, "nothing ran") ||
+		!strings.Contains(res.Error.Message, "goes on starting") {
+		t.Fatalf("%+v %v, want a timeout before the code ran", res, err)
+	}
+	for end := time.Now().Add(2 * time.Minute); s.Stats().Pooled == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the start did not reach the pool: %+v", s.Stats())
+		}
+	}
+	if res := run(t, ip, runtime.Python, "print(2)"); res.Stdout != "2\n" {
+		t.Fatalf("retry: %q %+v", res.Stdout, res.Error)
+	}
+	if st := s.Stats(); st.Pooled != 0 || st.Live != 1 {
+		t.Errorf("after the retry: %+v, want the pooled worker bound and nothing else", st)
+	}
+}
+
 // TestSupervisor_thawShort: a restore cut short by the caller's deadline, with less time than
 // the run's limit, keeps the snapshot (it is not to blame); one that had the whole limit
 // discards it (TestSupervisor_thawStall).
