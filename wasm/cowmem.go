@@ -18,6 +18,9 @@ type cowMemory struct {
 	buf  []byte // the whole mapping; len is the reservation
 	size uint64 // bytes in use
 	max  uint64 // the most the module may ever ask for
+	// discard: the next growth need not keep the contents (they are about to be replaced
+	// whole, see [Host.RestoreChanges]); the new pages are zeros.
+	discard bool
 }
 
 // cowAllocator makes the memory of one instance.
@@ -44,7 +47,10 @@ func (m *cowMemory) Reallocate(size uint64) []byte {
 	if err != nil {
 		return nil
 	}
-	copy(b, m.buf[:m.size])
+	if !m.discard {
+		copy(b, m.buf[:m.size])
+	}
+	m.discard = false
 	if m.buf != nil {
 		unix.Munmap(m.buf)
 	}

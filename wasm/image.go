@@ -101,11 +101,12 @@ func (h *Host) Restore(ctx context.Context, spec Spec, img *Image) (*Instance, R
 	}
 	// Only a saved session can hold open files; the base image holds none, and looking for
 	// them walks every object (~20 ms).
-	wake := `{"op":"restored","files":true}`
-	if img == h.base {
-		wake = `{"op":"restored","files":false}`
-	}
-	out, err := in.Call(ctx, []byte(wake), nil)
+	return in.wake(ctx, img != h.base)
+}
+
+// wake tells a restored instance it woke up, and closes it if that fails.
+func (in *Instance) wake(ctx context.Context, files bool) (*Instance, Restored, error) {
+	out, err := in.Call(ctx, fmt.Appendf(nil, `{"op":"restored","files":%t}`, files), nil)
 	var r Restored
 	if err == nil {
 		err = json.Unmarshal(out, &r)
@@ -115,6 +116,62 @@ func (h *Host) Restore(ctx context.Context, spec Spec, img *Image) (*Instance, R
 		return nil, Restored{}, fmt.Errorf("wasm: wake the restored interpreter: %w", err)
 	}
 	return in, r, nil
+}
+
+// RestoreChanges makes a new instance with size bytes of memory that hold the base image
+// (mapped copy-on-write from its file where the host has it, else copied) and zeros past it;
+// change then writes what differs into that memory in place, and the instance is woken as
+// [Host.Restore] wakes one. A saved session thus costs what it changed: the pages it left as
+// they were are never copied. change's error is returned as it is (wrapped) and the instance
+// closed.
+func (h *Host) RestoreChanges(ctx context.Context, spec Spec, size int, change func(mem []byte) error) (*Instance, Restored, error) {
+	base, err := h.baseImage(ctx)
+	if err != nil {
+		return nil, Restored{}, err
+	}
+	if size%pageSize != 0 || int64(size) > h.memory || size < len(base.Memory) {
+		return nil, Restored{}, fmt.Errorf("wasm: memory of %d bytes: not whole pages, over the memory limit or smaller than the base image", size)
+	}
+	in, err := h.instantiate(spec)
+	if err != nil {
+		return nil, Restored{}, err
+	}
+	mem := in.mod.Memory()
+	useCow := cowImages && h.baseFile != nil && in.cow != nil
+	if have, want := mem.Size()/pageSize, uint32(size/pageSize); want > have {
+		// A new instance is smaller than the base image: the pages past its own are zeros.
+		// Its own contents need not move with it where the base image is mapped over them.
+		if useCow {
+			in.cow.discard = int(have)*pageSize <= len(base.Memory)
+		}
+		_, ok := mem.Grow(want - have)
+		if in.cow != nil {
+			in.cow.discard = false
+		}
+		if !ok {
+			in.Close()
+			return nil, Restored{}, errors.New("wasm: grow memory for the image")
+		}
+	}
+	if useCow {
+		if err := in.cow.mapImage(h.baseFile, imageHeader, len(base.Memory)); err != nil {
+			in.Close()
+			return nil, Restored{}, fmt.Errorf("wasm: map the base image: %w", err)
+		}
+	} else if !mem.Write(0, base.Memory) {
+		in.Close()
+		return nil, Restored{}, errors.New("wasm: write the base image")
+	}
+	b, ok := mem.Read(0, uint32(size))
+	if !ok {
+		in.Close()
+		return nil, Restored{}, errors.New("wasm: read memory")
+	}
+	if err := change(b); err != nil {
+		in.Close()
+		return nil, Restored{}, fmt.Errorf("wasm: restore: %w", err)
+	}
+	return in.wake(ctx, true)
 }
 
 // baseImage returns the base image: read from the image directory, or made by starting CPython

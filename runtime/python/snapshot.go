@@ -175,9 +175,16 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decodeSnapshot reads a snapshot from r back into an image of build, against base. It reads
-// as it goes; what it allocates is bounded by maxMemory, whatever r holds.
-func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) (*wasm.Image, error) {
+// snapReader is a snapshot whose header has been read and checked: what is left is its pages.
+type snapReader struct {
+	raw   *bufio.Reader
+	br    *summing
+	kinds []byte // one per 64 KiB page
+}
+
+// readSnapshot reads and checks a snapshot's header from r: build and base must be the ones it
+// was made with, and its memory within maxMemory.
+func readSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) (*snapReader, error) {
 	raw := bufio.NewReaderSize(r, 1<<20)
 	br := &summing{r: raw}
 	magic := make([]byte, len(snapMagic))
@@ -206,11 +213,15 @@ func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64
 	if binary.Read(br, binary.LittleEndian, &pages) != nil || int64(pages)*snapPage > maxMemory {
 		return nil, fmt.Errorf("%w: bad size", ErrBadSnapshot)
 	}
+	if int(pages)*snapPage < len(base.Memory) {
+		// Memory only grows, and every interpreter starts as the base image.
+		return nil, fmt.Errorf("%w: smaller than the base image", ErrBadSnapshot)
+	}
 	kinds := make([]byte, pages)
 	if _, err := io.ReadFull(br, kinds); err != nil {
 		return nil, ErrBadSnapshot
 	}
-	for i, k := range kinds { // checked before the memory is allocated
+	for i, k := range kinds { // checked before any memory is touched
 		if k > pageDelta {
 			return nil, fmt.Errorf("%w: page kind %d", ErrBadSnapshot, k)
 		}
@@ -218,28 +229,74 @@ func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64
 			return nil, fmt.Errorf("%w: page %d refers past the base image", ErrBadSnapshot, i)
 		}
 	}
-	mem := make([]byte, int(pages)*snapPage)
-	zr := flate.NewReader(br)
-	for i, k := range kinds {
+	return &snapReader{raw: raw, br: br, kinds: kinds}, nil
+}
+
+// osPage is the granularity of copy-on-write: the kernel copies a page of the base image's
+// mapping when it is first written.
+const osPage = 4096
+
+var zeroOSPage [osPage]byte
+
+// size is the memory's size in bytes.
+func (s *snapReader) size() int { return len(s.kinds) * snapPage }
+
+// decodeInto writes the snapshot's pages into mem, which must hold the base image's pages
+// over its range and zeros past it (a restored instance's memory, see
+// [wasm.Host.RestoreChanges]): only the pages that differ are written. An error leaves mem
+// in no particular state.
+func (s *snapReader) decodeInto(mem []byte, base *wasm.Image) error {
+	if len(mem) != s.size() {
+		return fmt.Errorf("%w: memory of %d bytes for %d pages", ErrBadSnapshot, len(mem), len(s.kinds))
+	}
+	zr := flate.NewReader(s.br)
+	delta := make([]byte, snapPage)
+	for i, k := range s.kinds {
 		p := mem[i*snapPage : (i+1)*snapPage]
 		switch k {
-		case pageBase:
-			copy(p, base.Memory[i*snapPage:])
-		case pageData, pageDelta:
-			if _, err := io.ReadFull(zr, p); err != nil {
-				return nil, fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+		case pageZero:
+			if (i+1)*snapPage <= len(base.Memory) {
+				clear(p)
 			}
-			if k == pageDelta {
-				subtle.XORBytes(p, p, base.Memory[i*snapPage:(i+1)*snapPage])
+		case pageData:
+			if _, err := io.ReadFull(zr, p); err != nil {
+				return fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+			}
+		case pageDelta:
+			if _, err := io.ReadFull(zr, delta); err != nil {
+				return fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+			}
+			// Only the OS pages that changed are written: the others stay shared with the
+			// base image's file (mem maps it copy-on-write).
+			for off := 0; off < snapPage; off += osPage {
+				if d := delta[off : off+osPage]; !bytes.Equal(d, zeroOSPage[:]) {
+					subtle.XORBytes(p[off:off+osPage], p[off:off+osPage], d)
+				}
 			}
 		}
 	}
 	if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-		return nil, fmt.Errorf("%w: more data than its pages", ErrBadSnapshot)
+		return fmt.Errorf("%w: more data than its pages", ErrBadSnapshot)
 	}
 	var want uint32
-	if binary.Read(raw, binary.LittleEndian, &want) != nil || want != br.sum {
-		return nil, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
+	if binary.Read(s.raw, binary.LittleEndian, &want) != nil || want != s.br.sum {
+		return fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
+	}
+	return nil
+}
+
+// decodeSnapshot reads a snapshot from r back into an image of build, against base, in a
+// memory of its own. It reads as it goes; what it allocates is bounded by maxMemory, whatever
+// r holds.
+func decodeSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) (*wasm.Image, error) {
+	s, err := readSnapshot(r, base, build, maxMemory)
+	if err != nil {
+		return nil, err
+	}
+	mem := make([]byte, s.size())
+	copy(mem, base.Memory)
+	if err := s.decodeInto(mem, base); err != nil {
+		return nil, err
 	}
 	return &wasm.Image{Build: build, Memory: mem}, nil
 }
@@ -299,17 +356,29 @@ func (ip *Interpreter) Thaw(ctx context.Context, r io.Reader) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img, err := decodeSnapshot(cr, base, e.host.BuildID(), e.host.MemoryLimit())
-	if err != nil && cr.over {
-		err = ErrSnapshotTooLarge
+	sr, err := readSnapshot(cr, base, e.host.BuildID(), e.host.MemoryLimit())
+	if err == nil {
+		// The pages the session left as they were stay mapped from the base image's file.
+		var in *wasm.Instance
+		var restored wasm.Restored
+		in, restored, err = e.host.RestoreChanges(ctx, e.spec(), sr.size(), func(mem []byte) error { return sr.decodeInto(mem, base) })
+		if err == nil {
+			return ip.thawed(ctx, in, restored)
+		}
 	}
-	if err != nil {
+	switch {
+	case cr.over:
+		return "", ErrSnapshotTooLarge
+	case errors.Is(err, ErrBadSnapshot) || errors.Is(err, ErrForeignSnapshot):
 		return "", err
-	}
-	in, restored, err := e.host.Restore(ctx, e.spec(), img)
-	if err != nil {
+	default:
 		return "", fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
+}
+
+// thawed makes in, restored from a snapshot, the interpreter's guest.
+func (ip *Interpreter) thawed(ctx context.Context, in *wasm.Instance, restored wasm.Restored) (string, error) {
+	e := ip.engine
 	g, err := e.hello(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSnapshot, err)

@@ -26,6 +26,8 @@ class C:
 counts = collections.Counter("hello")
 log = open("log.txt", "w")
 log.write("buffered")
+import sqlite3
+con = sqlite3.connect("db.sqlite")
 big = bytearray(5 * 1024 * 1024)`)
 	if res.Error != nil {
 		t.Fatalf("setup: %+v %s", res.Error, res.Stderr)
@@ -50,12 +52,23 @@ big = bytearray(5 * 1024 * 1024)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(notes, "log.txt") {
-		t.Errorf("notes %q do not name the closed file", notes)
+	if !strings.Contains(notes, "log.txt") || !strings.Contains(notes, "sqlite3 connection") {
+		t.Errorf("notes %q do not name the closed file and connection", notes)
 	}
 	res = run(t, b, `print(x, f(21), C().hi(), statistics.mean([1, 2, 3]), counts["l"], len(big), log.closed, open("other.txt").read())`)
 	if res.Error != nil || res.Stdout != "42 42 hi 2 2 5242880 True b's\n" || res.StateReset {
 		t.Errorf("after thaw: %+v %q %q reset=%v", res.Error, res.Stdout, res.Stderr, res.StateReset)
+	}
+	// The interpreter that was frozen goes on; what a later freeze finds open is what the
+	// next thaw closes.
+	run(t, a, `log.close(); con.close(); log3 = open("log3.txt", "w")`)
+	snap, err = freeze(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newInterp(t)
+	if notes, err = c.Thaw(context.Background(), bytes.NewReader(snap)); err != nil || notes != "files that were open were closed: log3.txt" {
+		t.Errorf("second thaw: notes %q, %v", notes, err)
 	}
 }
 
