@@ -482,6 +482,18 @@ func (ip *Interpreter) exec(ctx context.Context, args []string) error {
 		st.deny("ln -s: symbolic links are not supported in the workspace")
 		return interp.ExitStatus(1)
 	}
+	if name == "tar" {
+		if plan, ok := ip.planTarGzip(ctx, args); ok {
+			return ip.tarGzip(ctx, hc, path, plan)
+		}
+	}
+	return ip.start(ctx, hc, name, path, args)
+}
+
+// start runs one allowlisted program (name, at path) with args, args[0] being its name: its
+// path arguments are checked, and the workspace's limits after it ends.
+func (ip *Interpreter) start(ctx context.Context, hc interp.HandlerContext, name, path string, args []string) error {
+	st := runOf(ctx)
 	if !textOnly[name] {
 		args = ip.jail.hostArgs(args)
 		if err := ip.jail.pathArgs(ip.jail.host(hc.Dir), args); err != nil {

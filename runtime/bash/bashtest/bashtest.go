@@ -57,6 +57,9 @@ var Snippets = []struct{ Name, Code string }{
 	{"head tail wc", `seq 20 > n.txt; head -3 n.txt; tail -n 2 n.txt; wc -l < n.txt`},
 	{"diff and cmp", `printf 'a\nb\n' > x; printf 'a\nc\n' > y; diff x y; echo "diff $?"; cmp -s x x && echo same`},
 	{"sha256 base64", `printf 'abc' | sha256sum | cut -c1-16; printf 'hello' | base64; echo aGVsbG8= | base64 -d; echo`},
+	{"tar -z", `mkdir t2; echo z > t2/f; tar czf t2.tgz t2; tar -tzf t2.tgz; rm -r t2; tar xzf t2.tgz; cat t2/f; tar -xvf t2.tgz | sort; ` +
+		`tar --create --gzip --file=t3.tar.gz t2 && tar tf t3.tar.gz; mkdir out && tar -C out -xzf t2.tgz && cat out/t2/f; ` +
+		`tar caf t4.tgz t2 && gzip -t t4.tgz && echo gz; tar -czf - t2 | tar -tzf -; tar xzf missing.tgz 2>/dev/null; echo rc=$?`},
 	{"tar and gzip", `mkdir t; echo in > t/f; tar cf - t | gzip > t.tgz; rm -r t; gzip -dc t.tgz | tar xf -; cat t/f; tar tf t.tgz 2>/dev/null; seq 3 | gzip | gunzip | tail -1`},
 	{"aliases", "shopt -s expand_aliases\nalias ll='ls -1'\ntouch q\nll q"},
 	{"export and env of children", `export GREETING=hi; awk 'BEGIN { print ENVIRON["GREETING"] }'; unset GREETING; awk 'BEGIN { print "[" ENVIRON["GREETING"] "]" }'`},
