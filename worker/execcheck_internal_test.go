@@ -12,11 +12,15 @@ import (
 )
 
 // TestExecCheck_probe: on this machine the probe's program runs through the check (the
-// listener, pidfd_getfd, reading its memory and the answer all work).
+// listener, pidfd_getfd, reading its memory and the answer all work), and starts with the
+// process limit the guard set, which it would not have otherwise.
 func TestExecCheck_probe(t *testing.T) {
 	bin, _ := filepath.Abs("../bin/wasmbox")
 	if err := probeExecCheck(bin); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := runExecProbe(bin, 0); err != nil || n == 4093 {
+		t.Errorf("without a limit to set, the program found RLIMIT_NPROC %d (%v)", n, err)
 	}
 }
 

@@ -96,9 +96,13 @@ var execListener = -1
 type execGuard struct {
 	f       *os.File
 	allowed map[string]bool
-	log     *slog.Logger
-	once    sync.Once
-	done    chan struct{}
+	// nproc is the RLIMIT_NPROC set on each program before its execve goes on (0: none): set
+	// there, no program runs a single instruction without it (the worker can set it only once
+	// the program has started).
+	nproc uint64
+	log   *slog.Logger
+	once  sync.Once
+	done  chan struct{}
 
 	mu              sync.Mutex
 	allowedN, denyN int
@@ -106,7 +110,7 @@ type execGuard struct {
 
 // takeExecListener copies the listener descriptor fd out of process pid and starts answering
 // it. allowed are the programs' canonical paths.
-func takeExecListener(pid, fd int, allowed map[string]bool, log *slog.Logger) (*execGuard, error) {
+func takeExecListener(pid, fd int, allowed map[string]bool, nproc uint64, log *slog.Logger) (*execGuard, error) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open: %w", err)
@@ -122,7 +126,7 @@ func takeExecListener(pid, fd int, allowed map[string]bool, log *slog.Logger) (*
 		unix.Close(nfd)
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), allowed: allowed, log: log, done: make(chan struct{})}
+	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), allowed: allowed, nproc: nproc, log: log, done: make(chan struct{})}
 	go g.serve()
 	return g, nil
 }
@@ -192,6 +196,10 @@ func (g *execGuard) answer(n *seccompNotif) {
 		errno = g.decide(int(n.pid), path)
 	}
 	resp := seccompNotifResp{id: n.id}
+	if errno == 0 && g.nproc > 0 {
+		// The pid is the program's while its notification is pending (valid said so).
+		unix.Prlimit(int(n.pid), unix.RLIMIT_NPROC, &unix.Rlimit{Cur: g.nproc, Max: g.nproc}, nil)
+	}
 	if errno == 0 {
 		resp.flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 	} else {
@@ -320,6 +328,13 @@ func ExecProbe(args []string) int {
 	if len(args) == 1 && args[0] == "exit" {
 		return 0
 	}
+	if len(args) == 1 && args[0] == "nproc" {
+		// The first thing this program does: what it was started with.
+		var l unix.Rlimit
+		unix.Getrlimit(unix.RLIMIT_NPROC, &l)
+		fmt.Println(l.Cur)
+		return 0
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: wasmbox "+ExecProbeCommand+" PROGRAM")
 		return 2
@@ -337,21 +352,33 @@ func ExecProbe(args []string) int {
 	}
 	fmt.Printf("%d\n", fd)
 	// The supervisor answers once it has the listener: until then this start waits in execve.
-	spawn.Do(func() { err = exec.Command(args[0], ExecProbeCommand, "exit").Run() })
+	var out []byte
+	spawn.Do(func() { out, err = exec.Command(args[0], ExecProbeCommand, "nproc").Output() })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		return 1
 	}
-	fmt.Println("ok")
+	fmt.Printf("ok %s", out)
 	return 0
 }
 
 // probeExecCheck runs exe's exec probe and answers it: nil when every step worked (the
-// listener, taking it, reading a program's memory, the answer).
+// listener, taking it, reading a program's memory, setting its process limit, the answer).
 func probeExecCheck(exe string) error {
+	const nproc = 4093 // no host's default
+	got, err := runExecProbe(exe, nproc)
+	if err == nil && got != nproc {
+		err = fmt.Errorf("the probe's program started with RLIMIT_NPROC %d, not %d", got, nproc)
+	}
+	return err
+}
+
+// runExecProbe runs the probe with a guard that sets nproc, and returns the RLIMIT_NPROC its
+// program found at its start.
+func runExecProbe(exe string, nproc uint64) (uint64, error) {
 	target, err := filepath.EvalSymlinks(exe)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cmd := exec.Command(exe, ExecProbeCommand, target)
 	cmd.Env = []string{}
@@ -359,10 +386,10 @@ func probeExecCheck(exe string) error {
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return 0, err
 	}
 	timer := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
 	defer timer.Stop()
@@ -377,23 +404,25 @@ func probeExecCheck(exe string) error {
 	}
 	line, err := r.ReadString('\n')
 	if err != nil {
-		return fail(errors.New("the probe made no listener"))
+		return 0, fail(errors.New("the probe made no listener"))
 	}
 	fd, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil {
-		return fail(fmt.Errorf("the probe said %q", line))
+		return 0, fail(fmt.Errorf("the probe said %q", line))
 	}
-	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, nil)
+	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, nproc, nil)
 	if err != nil {
-		return fail(err)
+		return 0, fail(err)
 	}
 	rest, _ := r.ReadString('\n')
 	werr := cmd.Wait()
 	g.close()
-	if allowed, _ := g.counts(); werr != nil || strings.TrimSpace(rest) != "ok" || allowed == 0 {
-		return fmt.Errorf("the probe's program did not run through the check: %v %q %s", werr, rest, strings.TrimSpace(stderr.String()))
+	limit, ok := strings.CutPrefix(strings.TrimSpace(rest), "ok ")
+	n, perr := strconv.ParseUint(limit, 10, 64)
+	if allowed, _ := g.counts(); werr != nil || !ok || perr != nil || allowed == 0 {
+		return 0, fmt.Errorf("the probe's program did not run through the check: %v %q %s", werr, rest, strings.TrimSpace(stderr.String()))
 	}
-	return nil
+	return n, nil
 }
 
 // execCheck is the probe's verdict, once per executable.

@@ -88,6 +88,9 @@ type message struct {
 	// ExecListener is the worker's descriptor of its exec listener (bound, with
 	// Confinement.ExecCheck): the supervisor copies it out with pidfd_getfd.
 	ExecListener int `json:"exec_listener,omitempty"`
+	// ProgramNproc is the RLIMIT_NPROC the worker gives its programs (bound; 0: none): the
+	// supervisor sets it on each program before its execve goes on.
+	ProgramNproc uint64 `json:"program_nproc,omitempty"`
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.

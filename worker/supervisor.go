@@ -1089,7 +1089,7 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 	}
 	if s.cfg.setup.Confine.ExecCheck {
 		// Until the guard answers, the worker's programs wait in execve.
-		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed, s.cfg.log)
+		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed, reply.ProgramNproc, s.cfg.log)
 		if err != nil {
 			p.kill()
 			s.release()
