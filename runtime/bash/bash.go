@@ -533,8 +533,27 @@ func wsLimits(l runtime.Limits) workspace.Limits {
 }
 
 // trim removes the newest entries a stopped run created past the entry cap (programs create
-// files without asking, so the watcher stops them a few entries late); it returns how many.
+// files without asking, so the watcher stops them some entries late: on a loaded machine,
+// thousands); it returns how many. A pass sees at most twice the cap, so it takes as many
+// passes as the excess needs, up to maxTrimPasses.
 func (ip *Interpreter) trim(l runtime.Limits, existed map[string]bool) int {
+	total := 0
+	for range maxTrimPasses {
+		n := ip.trimPass(l, existed)
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	return total
+}
+
+// maxTrimPasses bounds trim's work: the watcher stops a run far sooner than this many caps'
+// worth of entries.
+const maxTrimPasses = 64
+
+// trimPass is one pass of trim over at most twice the entry cap.
+func (ip *Interpreter) trimPass(l runtime.Limits, existed map[string]bool) int {
 	max := wsLimits(l).MaxEntries()
 	_, all, err := workspace.Entries(ip.jail.dir, 2*max)
 	if err != nil || len(all) <= max {
