@@ -8,3 +8,9 @@ const (
 	nativeAudit   = unix.AUDIT_ARCH_X86_64
 	foreignNrBase = 0x40000000
 )
+
+// fork and vfork, which arm64 does not have (it forks with clone only).
+const (
+	sysFork  = unix.SYS_FORK
+	sysVfork = unix.SYS_VFORK
+)

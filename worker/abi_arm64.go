@@ -8,3 +8,9 @@ const (
 	nativeAudit   = unix.AUDIT_ARCH_AARCH64
 	foreignNrBase = 0x40000000
 )
+
+// arm64 has no fork or vfork (it forks with clone only): numbers no syscall has.
+const (
+	sysFork  = 0x7ffffffe
+	sysVfork = 0x7fffffff
+)

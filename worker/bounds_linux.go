@@ -237,8 +237,17 @@ func uidTasks() int {
 //     workers' too: it is set to what the uid runs now plus [MaxProcesses], a ceiling for all
 //     workers together that keeps a fork bomb from the host's process table. Only programs
 //     get it ([ProgramStarted]), so the workers' own threads never fail for another's bomb.
-func boundProcesses(userNS bool) string {
+//
+// Where the exec check runs (no namespaces), the server also counts each worker's programs at
+// every fork they make and refuses one past [MaxProcesses] (see execGuard): a bound per worker,
+// as root too, without a cgroup.
+func boundProcesses(c Confinement) string {
+	userNS := c.MountNS
 	dir := ownCgroup("pids")
+	counted := dir == "" && c.ExecCheck
+	if counted {
+		programForks.Store(MaxProcesses)
+	}
 	switch {
 	case dir != "":
 		// Only the spawning thread moves: threads of one process may sit in different
@@ -253,6 +262,8 @@ func boundProcesses(userNS bool) string {
 		}
 		forkFailures = openCounter(filepath.Join(dir, "pids.events"), "max", MaxWorkerTasks)
 		return fmt.Sprintf("active (pids cgroup %s: at most %d tasks in the worker's tree, its own threads included)", dir, MaxWorkerTasks)
+	case os.Geteuid() == 0 && !userNS && counted:
+		return fmt.Sprintf("active (the server refuses a program's fork past %d processes of this worker's programs: it answers every fork through the exec check; running as root, where RLIMIT_NPROC does not apply, with no pids cgroup)", MaxProcesses)
 	case os.Geteuid() == 0 && !userNS:
 		return "inactive (running as root, where RLIMIT_NPROC does not apply, and no pids cgroup could be made)"
 	case userNS:
@@ -260,6 +271,14 @@ func boundProcesses(userNS bool) string {
 			return fmt.Sprintf("inactive (setrlimit NPROC: %v)", err)
 		}
 		return fmt.Sprintf("active (RLIMIT_NPROC %d in the worker's user namespace; not for a worker whose uid is root on the host, which has no pids cgroup)", MaxProcesses)
+	case counted:
+		// Each worker's programs are held to MaxProcesses by the count; the uid's ceiling,
+		// shared by all, is then made room for all of them, so that no worker's programs can
+		// use up another's, and stays a backstop for the host.
+		w := max(c.Workers, 1)
+		n := uint64(uidTasks() + MaxProcesses*w)
+		programNproc.Store(n)
+		return fmt.Sprintf("active (the server refuses a program's fork past %d processes of this worker's programs: it answers every fork through the exec check; and RLIMIT_NPROC %d on programs, the uid's tasks when the worker started plus %d for each of the %d workers the memory budget holds)", MaxProcesses, n, MaxProcesses, w)
 	default:
 		n := uint64(uidTasks() + MaxProcesses)
 		programNproc.Store(n)
@@ -273,13 +292,17 @@ var processBound, memoryBound string
 // boundTree applies both bounds once.
 func boundTree(s Setup) {
 	if processBound == "" {
-		processBound = boundProcesses(s.Confine.MountNS)
+		processBound = boundProcesses(s.Confine)
 		memoryBound = boundMemory(s.Limits.Memory)
 	}
 }
 
 // programNproc is the RLIMIT_NPROC each program gets (0: none), see [boundProcesses].
 var programNproc atomic.Uint64
+
+// programForks is how many processes this worker's programs may have, counted by the server
+// at each fork (0: not counted there), see [boundProcesses].
+var programForks atomic.Int64
 
 // ProgramStarted applies the per-program limits of this worker to a program bash just
 // started. It must not run on the spawning thread, whose filter refuses it (see

@@ -399,3 +399,83 @@ func TestSupervisor_killedWorker_leavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestSupervisor_forkBound: where the supervisor can make no cgroup and there is no user
+// namespace (as root, RLIMIT_NPROC does not apply), the exec check's count of each worker's
+// programs at every fork bounds a fork bomb, and a neighbour keeps answering.
+func TestSupervisor_forkBound(t *testing.T) {
+	s := newSupervisor(t, worker.WithNamespaces(false), worker.WithCgroups(false))
+	ip, _ := open(t, s)
+	neighbour, _ := open(t, s)
+	if res := run(t, neighbour, runtime.Bash, "echo ok"); res.Stdout != "ok\n" {
+		t.Fatalf("neighbour: %+v", res)
+	}
+	layers := s.Layers()
+	if !strings.Contains(layers["processes"], "the server refuses a program's fork") {
+		t.Fatalf("processes: %s", layers["processes"])
+	}
+	t.Logf("processes: %s", layers["processes"])
+	var worst int
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			for _, w := range workers(binary(t)) {
+				worst = max(worst, descendants(w))
+			}
+		}
+	}()
+	mark := fmt.Sprintf("3.%05d", os.Getpid()%100000)
+	start := time.Now()
+	res := run(t, ip, runtime.Bash, "seq 100000 | sed 's/.*/"+mark+"/' > list; echo x | xargs -I{} xargs -a list -P 0 -n 1 sleep")
+	took := time.Since(start)
+	close(stop)
+	wg.Wait()
+	t.Logf("fork bomb: %+v after %s; most programs of one worker: %d (bound %d)", res.Error, took.Round(time.Millisecond), worst, worker.MaxProcesses)
+	if res.Error == nil || took > 6*time.Second {
+		t.Errorf("fork bomb: %+v after %s, want an error within the timeout + 3 s", res.Error, took)
+	}
+	// A fork let through just before a count may not be in it yet: a few over, never many.
+	if worst > worker.MaxProcesses+8 {
+		t.Errorf("a worker's programs reached %d processes, over the bound of %d", worst, worker.MaxProcesses)
+	}
+	if !strings.Contains(res.Stderr, "reached the limit of") {
+		t.Errorf("the run does not say it reached the process limit: %q", res.Stderr)
+	}
+	if got := run(t, neighbour, runtime.Bash, "echo ok"); got.Stdout != "ok\n" {
+		t.Errorf("neighbour after the fork bomb: %+v", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if left := processesWith("sleep " + mark); len(left) > 0 {
+		t.Errorf("%d programs outlived the fork bomb's run", len(left))
+		for _, p := range left {
+			unix.Kill(p, unix.SIGKILL)
+		}
+	}
+}
+
+// descendants counts the processes below pid, from /proc.
+func descendants(pid int) int {
+	n := 0
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		p := strconv.Itoa(queue[0])
+		tasks, _ := os.ReadDir("/proc/" + p + "/task")
+		for _, task := range tasks {
+			b, _ := os.ReadFile("/proc/" + p + "/task/" + task.Name() + "/children")
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					n++
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return n
+}

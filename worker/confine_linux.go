@@ -39,6 +39,8 @@ type Confinement struct {
 	// ExecCheck: every execve of a program waits for the supervisor, which lets only the
 	// allowlisted programs run (see execcheck_linux.go). Needs Seccomp.
 	ExecCheck bool `json:"exec_check,omitempty"`
+	// Workers is how many workers the memory budget holds at once (see boundProcesses).
+	Workers int `json:"workers,omitempty"`
 }
 
 // readOnlyTrees are the system trees programs need: code, libraries, locale and magic data.

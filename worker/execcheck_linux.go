@@ -64,19 +64,27 @@ type seccompNotifResp struct {
 	flags uint32
 }
 
-// loadExecListener adds, on the calling thread only, a filter that sends every execve to a
-// listener, and returns the listener's descriptor (close-on-exec: programs never hold it).
+// loadExecListener adds, on the calling thread only, a filter that sends every execve and
+// every fork (fork, vfork, clone without CLONE_THREAD: threads go on unasked) to a listener,
+// and returns the listener's descriptor (close-on-exec: programs never hold it). clone3 is
+// answered ENOSYS by the ABI filter, so libc forks with clone.
 func loadExecListener() (int, error) {
 	const (
-		ldW = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		ret = unix.BPF_RET | unix.BPF_K
+		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+		ret  = unix.BPF_RET | unix.BPF_K
 	)
 	prog := []unix.SockFilter{
 		{Code: ldW, K: 4}, // arch: a foreign ABI is killed by the ABI filter
-		{Code: jeq, Jt: 0, Jf: 3, K: nativeAudit},
+		{Code: jeq, Jt: 0, Jf: 8, K: nativeAudit},
 		{Code: ldW, K: 0}, // nr
-		{Code: jeq, Jt: 0, Jf: 1, K: unix.SYS_EXECVE},
+		{Code: jeq, Jt: 5, Jf: 0, K: unix.SYS_EXECVE},
+		{Code: jeq, Jt: 4, Jf: 0, K: sysFork},
+		{Code: jeq, Jt: 3, Jf: 0, K: sysVfork},
+		{Code: jeq, Jt: 0, Jf: 3, K: unix.SYS_CLONE},
+		{Code: ldW, K: 16}, // clone's flags, their low half
+		{Code: jset, Jt: 1, Jf: 0, K: unix.CLONE_THREAD},
 		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
 	}
@@ -95,22 +103,37 @@ var execListener = -1
 // execGuard answers one worker's (or the probe's) exec notifications.
 type execGuard struct {
 	f       *os.File
+	root    int // the worker (or the probe): programs are its descendants
 	allowed map[string]bool
+	limits  programLimits
+	log     *slog.Logger
+	once    sync.Once
+	done    chan struct{}
+
+	// The programs counted at the last walk of the tree, when, and the forks let through since.
+	counted   int
+	countedAt time.Time
+	forked    int
+
+	mu              sync.Mutex
+	allowedN, denyN int
+	forksRefused    int
+}
+
+// programLimits are what the guard holds a worker's programs to.
+type programLimits struct {
 	// nproc is the RLIMIT_NPROC set on each program before its execve goes on (0: none): set
 	// there, no program runs a single instruction without it (the worker can set it only once
 	// the program has started).
 	nproc uint64
-	log   *slog.Logger
-	once  sync.Once
-	done  chan struct{}
-
-	mu              sync.Mutex
-	allowedN, denyN int
+	// processes bounds the processes of the worker's programs, counted at each fork they make
+	// (0: not counted; a pids cgroup or a user namespace bounds them instead).
+	processes int
 }
 
 // takeExecListener copies the listener descriptor fd out of process pid and starts answering
 // it. allowed are the programs' canonical paths.
-func takeExecListener(pid, fd int, allowed map[string]bool, nproc uint64, log *slog.Logger) (*execGuard, error) {
+func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits, log *slog.Logger) (*execGuard, error) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open: %w", err)
@@ -126,7 +149,7 @@ func takeExecListener(pid, fd int, allowed map[string]bool, nproc uint64, log *s
 		unix.Close(nfd)
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), allowed: allowed, nproc: nproc, log: log, done: make(chan struct{})}
+	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), root: pid, allowed: allowed, limits: limits, log: log, done: make(chan struct{})}
 	go g.serve()
 	return g, nil
 }
@@ -183,8 +206,12 @@ func (g *execGuard) serve() {
 	}
 }
 
-// answer decides one execve and replies.
+// answer decides one execve or fork and replies.
 func (g *execGuard) answer(n *seccompNotif) {
+	if n.nr != unix.SYS_EXECVE {
+		g.reply(n.id, g.fork())
+		return
+	}
 	path, err := readString(int(n.pid), uintptr(n.args[0]), unix.PathMax)
 	var errno unix.Errno
 	switch {
@@ -195,15 +222,9 @@ func (g *execGuard) answer(n *seccompNotif) {
 	default:
 		errno = g.decide(int(n.pid), path)
 	}
-	resp := seccompNotifResp{id: n.id}
-	if errno == 0 && g.nproc > 0 {
+	if errno == 0 && g.limits.nproc > 0 {
 		// The pid is the program's while its notification is pending (valid said so).
-		unix.Prlimit(int(n.pid), unix.RLIMIT_NPROC, &unix.Rlimit{Cur: g.nproc, Max: g.nproc}, nil)
-	}
-	if errno == 0 {
-		resp.flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
-	} else {
-		resp.error = -int32(errno)
+		unix.Prlimit(int(n.pid), unix.RLIMIT_NPROC, &unix.Rlimit{Cur: g.limits.nproc, Max: g.limits.nproc}, nil)
 	}
 	g.mu.Lock()
 	if errno == 0 {
@@ -214,6 +235,63 @@ func (g *execGuard) answer(n *seccompNotif) {
 	g.mu.Unlock()
 	if errno == unix.EACCES && g.log != nil {
 		g.log.Debug("a program's execve was refused", "path", path)
+	}
+	g.reply(n.id, errno)
+}
+
+// fork decides a fork (a clone without CLONE_THREAD) of a program or of the worker's thread
+// that starts them: EAGAIN, as RLIMIT_NPROC answers, when the programs hold their bound.
+func (g *execGuard) fork() unix.Errno {
+	if g.limits.processes <= 0 {
+		return 0
+	}
+	// A walk of the tree costs some microseconds a process: a program that forks in a loop
+	// must not make the server walk for each try, so a count is reused for a while, with the
+	// forks let through since added.
+	if time.Since(g.countedAt) > recount {
+		g.counted, g.countedAt, g.forked = descendants(g.root, 2*g.limits.processes), time.Now(), 0
+	}
+	if g.counted+g.forked >= g.limits.processes {
+		g.mu.Lock()
+		g.forksRefused++
+		g.mu.Unlock()
+		return unix.EAGAIN
+	}
+	g.forked++
+	return 0
+}
+
+// recount is how long the guard reuses a count of a worker's programs.
+const recount = 20 * time.Millisecond
+
+// descendants counts the processes below pid (its children, theirs, ...), at most max.
+func descendants(pid, max int) int {
+	n := 0
+	queue := []int{pid}
+	for len(queue) > 0 && n < max {
+		p := strconv.Itoa(queue[0])
+		queue = queue[1:]
+		tasks, _ := os.ReadDir("/proc/" + p + "/task")
+		for _, t := range tasks {
+			b, _ := os.ReadFile("/proc/" + p + "/task/" + t.Name() + "/children")
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					n++
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// reply answers notification id: go on (errno 0) or fail with errno.
+func (g *execGuard) reply(id uint64, errno unix.Errno) {
+	resp := seccompNotifResp{id: id}
+	if errno == 0 {
+		resp.flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+	} else {
+		resp.error = -int32(errno)
 	}
 	rc, err := g.f.SyscallConn()
 	if err != nil {
@@ -410,7 +488,7 @@ func runExecProbe(exe string, nproc uint64) (uint64, error) {
 	if err != nil {
 		return 0, fail(fmt.Errorf("the probe said %q", line))
 	}
-	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, nproc, nil)
+	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, programLimits{nproc: nproc}, nil)
 	if err != nil {
 		return 0, fail(err)
 	}

@@ -91,6 +91,9 @@ type message struct {
 	// ProgramNproc is the RLIMIT_NPROC the worker gives its programs (bound; 0: none): the
 	// supervisor sets it on each program before its execve goes on.
 	ProgramNproc uint64 `json:"program_nproc,omitempty"`
+	// ProgramForks is how many processes the worker's programs may have, counted by the
+	// supervisor at each of their forks (bound; 0: not counted).
+	ProgramForks int64 `json:"program_forks,omitempty"`
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.

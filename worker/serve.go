@@ -126,7 +126,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			sess.Close()
 		}
 	}()
-	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load()}); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load(), ProgramForks: programForks.Load()}); err != nil {
 		return err
 	}
 

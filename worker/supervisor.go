@@ -64,8 +64,15 @@ type supConfig struct {
 	// noExecCheck switches the exec check off (tests of the bounds behind it); execWhy says
 	// why it is not active, execAllowed is what it lets run.
 	noExecCheck bool
+	noCgroups   bool
 	execWhy     string
 	execAllowed map[string]bool
+}
+
+// WithCgroups lets the supervisor make cgroups for its workers where it may (the default) or
+// not: tests of the bounds that hold where none can be made.
+func WithCgroups(on bool) Option {
+	return func(c *supConfig) error { c.noCgroups = !on; return nil }
 }
 
 // WithExecCheck switches the exec check (see execcheck_linux.go) on or off where there is no
@@ -253,6 +260,7 @@ func New(opts ...Option) (*Supervisor, error) {
 	if c.budget < c.charge {
 		return nil, fmt.Errorf("worker: memory budget %d MiB is less than one worker's %d MiB", c.budget>>20, c.charge>>20)
 	}
+	c.setup.Confine.Workers = int(c.budget/c.charge) + maxParking
 	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{}),
 		freezing: make(chan struct{}, c.freezes)}
 	s.wg.Add(2)
@@ -458,7 +466,8 @@ func setupError(reply *message, build string) error {
 
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start(ctx context.Context) (*proc, error) {
-	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory})
+	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory,
+		noCgroups: s.cfg.noCgroups})
 	if err != nil {
 		return nil, err
 	}
@@ -951,6 +960,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	}
 	req.Deadline = time.Time{}
 
+	refusedBefore := p.forksRefused()
 	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
 	s.mu.Lock()
@@ -972,6 +982,9 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		}
 		if thawErr != "" {
 			res.Stderr = "[wasmbox] the session's saved Python state could not be restored: " + thawErr + "; Python started afresh\n" + res.Stderr
+		}
+		if n := p.forksRefused() - refusedBefore; n > 0 {
+			res.Stderr += fmt.Sprintf("[wasmbox] the programs reached the limit of %d processes; %d attempts to start another failed\n", MaxProcesses, n)
 		}
 		if reply.Retire {
 			// The guest could not be stopped in time: its worker goes, and Python continues
@@ -1089,7 +1102,8 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 	}
 	if s.cfg.setup.Confine.ExecCheck {
 		// Until the guard answers, the worker's programs wait in execve.
-		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed, reply.ProgramNproc, s.cfg.log)
+		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed,
+			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, s.cfg.log)
 		if err != nil {
 			p.kill()
 			s.release()
