@@ -276,14 +276,23 @@ func boundProcesses(c Confinement) string {
 		// shared by all, is then made room for all of them, so that no worker's programs can
 		// use up another's, and stays a backstop for the host.
 		w := max(c.Workers, 1)
-		n := uint64(uidTasks() + MaxProcesses*w)
+		n := hardNproc(uint64(uidTasks() + MaxProcesses*w))
 		programNproc.Store(n)
 		return fmt.Sprintf("active (the server refuses a program's fork past %d processes of this worker's programs: it answers every fork through the exec check; and RLIMIT_NPROC %d on programs, the uid's tasks when the worker started plus %d for each of the %d workers the memory budget holds)", MaxProcesses, n, MaxProcesses, w)
 	default:
-		n := uint64(uidTasks() + MaxProcesses)
+		n := hardNproc(uint64(uidTasks() + MaxProcesses))
 		programNproc.Store(n)
 		return fmt.Sprintf("active (RLIMIT_NPROC %d on programs: the uid's tasks when the worker started plus %d, shared by every worker of this uid)", n, MaxProcesses)
 	}
+}
+
+// hardNproc is n within this process's hard RLIMIT_NPROC, which a process may not raise.
+func hardNproc(n uint64) uint64 {
+	var l unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NPROC, &l) == nil && n > l.Max {
+		return l.Max
+	}
+	return n
 }
 
 // processBound and memoryBound are what [boundProcesses] and [boundMemory] reported.

@@ -479,3 +479,23 @@ func descendants(pid int) int {
 	}
 	return n
 }
+
+// BenchmarkSupervisor_programStarts: what the exec check costs a run that starts programs, in
+// Landlock-only mode with it and without: xargs starts 20 echo processes (20 forks and 20
+// execs the server answers, besides the shell's own start of seq and xargs).
+func BenchmarkSupervisor_programStarts(b *testing.B) {
+	for _, check := range []bool{true, false} {
+		b.Run(fmt.Sprintf("check=%v", check), func(b *testing.B) {
+			s := newSupervisor(b, worker.WithNamespaces(false), worker.WithExecCheck(check))
+			ip, _ := open(b, s)
+			code := "seq 20 | xargs -n 1 echo > /dev/null; echo done"
+			if res := run(b, ip, runtime.Bash, code); res.Stdout != "done\n" {
+				b.Fatalf("%+v", res)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				run(b, ip, runtime.Bash, code)
+			}
+		})
+	}
+}

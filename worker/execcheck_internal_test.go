@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -32,6 +33,8 @@ func TestExecGuard_decide(t *testing.T) {
 	os.WriteFile(prog, []byte("#!/bin/false\n"), 0o755)
 	os.Symlink(prog, filepath.Join(dir, "link"))
 	os.WriteFile(filepath.Join(dir, "other"), nil, 0o755)
+	os.Symlink("/proc/self/cwd", filepath.Join(dir, "cwd"))
+	os.Symlink("/dev", filepath.Join(dir, "devlink"))
 	g := &execGuard{allowed: canonical([]string{prog})}
 	cwd, _ := os.Getwd()
 	rel, _ := filepath.Rel(cwd, prog)
@@ -50,6 +53,9 @@ func TestExecGuard_decide(t *testing.T) {
 		{"/proc/" + strconv.Itoa(os.Getpid()) + "/exe", unix.EACCES},
 		{"/dev/fd/../../.." + prog, 0}, // cleaned first: /prog...
 		{"/dev/stdin", unix.EACCES},
+		{filepath.Join(dir, "cwd") + prog, unix.EACCES}, // through /proc by a link
+		{filepath.Join(dir, "devlink", "fd", "0"), unix.EACCES},
+		{filepath.Join(dir, "link", "x"), unix.ENOTDIR},
 		{"", unix.ENOENT},
 	} {
 		if got := g.decide(os.Getpid(), c.path); got != c.want {
@@ -86,5 +92,44 @@ func TestReadString(t *testing.T) {
 	}
 	if _, err := readString(os.Getpid(), 0, 100); err == nil {
 		t.Error("NULL was read")
+	}
+}
+
+// TestExecGuard_fork: forks are let through below the bound and refused at it; at the bound
+// the guard refuses for a while without walking the tree again, then counts anew.
+func TestExecGuard_fork(t *testing.T) {
+	var kids []*os.Process
+	for range 3 {
+		p, err := os.StartProcess("/bin/sleep", []string{"sleep", "30"}, &os.ProcAttr{})
+		if err != nil {
+			t.Skip(err)
+		}
+		kids = append(kids, p)
+	}
+	defer func() {
+		for _, p := range kids {
+			p.Kill()
+			p.Wait()
+		}
+	}()
+	g := &execGuard{root: os.Getpid(), limits: programLimits{processes: 3}}
+	if errno := g.fork(); errno != unix.EAGAIN {
+		t.Fatalf("at the bound (3 children): %v, want EAGAIN", errno)
+	}
+	walked := g.countedAt
+	for range 100 {
+		g.fork()
+	}
+	if g.countedAt != walked || g.forksRefused != 101 {
+		t.Errorf("refused forks walked the tree again (%v) or were not counted (%d)", g.countedAt != walked, g.forksRefused)
+	}
+	for _, p := range kids {
+		p.Kill()
+		p.Wait()
+	}
+	kids = nil
+	time.Sleep(refuseFor + recount)
+	if errno := g.fork(); errno != 0 {
+		t.Errorf("below the bound again: %v", errno)
 	}
 }

@@ -110,10 +110,13 @@ type execGuard struct {
 	once    sync.Once
 	done    chan struct{}
 
-	// The programs counted at the last walk of the tree, when, and the forks let through since.
-	counted   int
-	countedAt time.Time
-	forked    int
+	// The programs counted at the last walk of the tree, when, how long the walk took, the
+	// forks let through since, and until when forks are refused without counting.
+	counted     int
+	countedAt   time.Time
+	walk        time.Duration
+	forked      int
+	refuseUntil time.Time
 
 	mu              sync.Mutex
 	allowedN, denyN int
@@ -154,7 +157,8 @@ func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits
 	return g, nil
 }
 
-// close stops answering; pending and later execs of the worker's programs then fail (ENOSYS).
+// close stops answering; pending and later execs and forks of the worker's programs then
+// fail (ENOSYS: the worker closed its own copy of the listener once the supervisor had it).
 func (g *execGuard) close() {
 	if g == nil {
 		return
@@ -246,23 +250,39 @@ func (g *execGuard) fork() unix.Errno {
 		return 0
 	}
 	// A walk of the tree costs some microseconds a process: a program that forks in a loop
-	// must not make the server walk for each try, so a count is reused for a while, with the
-	// forks let through since added.
-	if time.Since(g.countedAt) > recount {
-		g.counted, g.countedAt, g.forked = descendants(g.root, 2*g.limits.processes), time.Now(), 0
+	// must not make the server walk for each try. A count is reused for a while (longer when
+	// walks are slow), with the forks let through since added; at the bound, forks are refused
+	// for a while without another walk.
+	now := time.Now()
+	if now.Before(g.refuseUntil) {
+		return g.refuse()
+	}
+	if now.Sub(g.countedAt) > max(recount, 20*g.walk) {
+		g.counted = descendants(g.root, 2*g.limits.processes)
+		g.countedAt = time.Now()
+		g.walk, g.forked = g.countedAt.Sub(now), 0
 	}
 	if g.counted+g.forked >= g.limits.processes {
-		g.mu.Lock()
-		g.forksRefused++
-		g.mu.Unlock()
-		return unix.EAGAIN
+		g.refuseUntil = now.Add(refuseFor)
+		return g.refuse()
 	}
 	g.forked++
 	return 0
 }
 
-// recount is how long the guard reuses a count of a worker's programs.
-const recount = 20 * time.Millisecond
+func (g *execGuard) refuse() unix.Errno {
+	g.mu.Lock()
+	g.forksRefused++
+	g.mu.Unlock()
+	return unix.EAGAIN
+}
+
+// recount is the shortest time the guard reuses a count of a worker's programs; refuseFor is
+// how long it refuses forks without counting again once they reached their bound.
+const (
+	recount   = 20 * time.Millisecond
+	refuseFor = 100 * time.Millisecond
+)
 
 // descendants counts the processes below pid (its children, theirs, ...), at most max.
 func descendants(pid, max int) int {
@@ -329,14 +349,7 @@ func (g *execGuard) decide(pid int, path string) unix.Errno {
 		}
 		path = filepath.Join(cwd, path)
 	}
-	path = filepath.Clean(path)
-	// These name different files for the program than for the server.
-	for _, p := range []string{"/proc", "/dev"} {
-		if path == p || strings.HasPrefix(path, p+"/") {
-			return unix.EACCES
-		}
-	}
-	real, err := filepath.EvalSymlinks(path)
+	real, err := resolve(filepath.Clean(path))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return unix.ENOENT // as execve says; stat tells the same without any program
@@ -348,6 +361,55 @@ func (g *execGuard) decide(pid int, path string) unix.Errno {
 		return unix.EACCES
 	}
 	return 0
+}
+
+// resolve returns the absolute, clean path with every symbolic link resolved, one component
+// at a time. It refuses a path that passes through /proc or /dev at any step: those name
+// different files for the program than for the server (/proc/self, /dev/fd), through a link
+// too.
+func resolve(path string) (string, error) {
+	cur := "/"
+	rest := strings.Split(path, "/")
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, c)
+		for _, p := range []string{"/proc", "/dev"} {
+			if next == p || strings.HasPrefix(next, p+"/") {
+				return "", fs.ErrPermission
+			}
+		}
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if links++; links > 40 {
+				return "", unix.ELOOP
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return "", err
+			}
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			rest = append(strings.Split(target, "/"), rest...)
+			continue
+		}
+		if len(rest) > 0 && !fi.IsDir() && strings.Trim(strings.Join(rest, ""), "/") != "" {
+			return "", unix.ENOTDIR
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
 // readString reads a NUL-terminated string of at most max bytes at addr in process pid, a
@@ -443,7 +505,14 @@ func ExecProbe(args []string) int {
 // probeExecCheck runs exe's exec probe and answers it: nil when every step worked (the
 // listener, taking it, reading a program's memory, setting its process limit, the answer).
 func probeExecCheck(exe string) error {
-	const nproc = 4093 // no host's default
+	// A value no host has by default, within this process's hard limit (a process may lower
+	// its children's limits, never raise them).
+	var l unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NPROC, &l)
+	nproc := min(uint64(4093), l.Max-1)
+	if nproc == l.Cur {
+		nproc--
+	}
 	got, err := runExecProbe(exe, nproc)
 	if err == nil && got != nproc {
 		err = fmt.Errorf("the probe's program started with RLIMIT_NPROC %d, not %d", got, nproc)

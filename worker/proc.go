@@ -24,6 +24,7 @@ type proc struct {
 	layers map[string]string
 	killed bool       // the supervisor killed it (timeout, close, idle)
 	guard  *execGuard // answers its programs' execve (nil: no exec check)
+	exited bool       // closeGuard ran: a guard set after it is closed at once
 	// pooledAt is when it joined the pool after its caller stopped waiting (see startFor).
 	pooledAt time.Time
 	mu       sync.Mutex
@@ -32,9 +33,12 @@ type proc struct {
 // setGuard makes g the worker's exec guard; it ends with the worker.
 func (p *proc) setGuard(g *execGuard) {
 	p.mu.Lock()
-	p.guard = g
+	gone := p.exited
+	if !gone {
+		p.guard = g
+	}
 	p.mu.Unlock()
-	if !p.alive() {
+	if gone {
 		g.close()
 	}
 }
@@ -52,9 +56,11 @@ func (p *proc) forksRefused() int {
 	return g.forksRefused
 }
 
+// closeGuard stops the worker's exec guard, and any set later (the worker is gone).
 func (p *proc) closeGuard() {
 	p.mu.Lock()
 	g := p.guard
+	p.exited = true
 	p.mu.Unlock()
 	g.close()
 }

@@ -136,6 +136,13 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		if err != nil {
 			return err
 		}
+		if execListener >= 0 {
+			// The supervisor took its copy before it sent anything after bound: from now on
+			// it alone answers, and if it stops, programs' execs and forks fail (ENOSYS)
+			// instead of waiting.
+			unix.Close(execListener)
+			execListener = -1
+		}
 		switch {
 		case m.Kind == kindFreeze:
 			if err := serveFreeze(ctx, conn, sess); err != nil {

@@ -20,6 +20,23 @@ import (
 // tarArgOptions are GNU tar's short options that take an argument.
 const tarArgOptions = "bCfFgHIKLNTVX"
 
+// tarLong are the long options a planned tar command may have, true for those that take an
+// argument (as --opt=ARG or --opt ARG). A command with any other (or an abbreviation, which
+// GNU tar accepts) runs as written: its meaning is not certain here.
+var tarLong = map[string]bool{
+	"--create": false, "--extract": false, "--get": false, "--list": false, "--gzip": false,
+	"--gunzip": false, "--ungzip": false, "--auto-compress": false, "--verbose": false,
+	"--to-stdout": false, "--keep-old-files": false, "--overwrite": false, "--no-same-owner": false,
+	"--no-same-permissions": false, "--preserve-permissions": false, "--same-permissions": false,
+	"--same-owner": false, "--numeric-owner": false, "--wildcards": false, "--no-recursion": false,
+	"--recursion": false, "--totals": false, "--touch": false, "--dereference": false,
+	"--ignore-zeros": false, "--skip-old-files": false, "--keep-newer-files": false,
+	"--file": true, "--directory": true, "--exclude": true, "--strip-components": true,
+	"--transform": true, "--xform": true, "--owner": true, "--group": true, "--mode": true,
+	"--mtime": true, "--files-from": true, "--exclude-from": true, "--newer": true,
+	"--newer-mtime": true, "--after-date": true,
+}
+
 // tarPlan is a tar command with gzip compression, taken apart.
 type tarPlan struct {
 	create  bool     // else extract or list
@@ -45,6 +62,8 @@ func (ip *Interpreter) planTarGzip(ctx context.Context, args []string) (tarPlan,
 			gz = true
 		case t == "-a" || t == "--auto-compress":
 			auto = true
+		case strings.HasPrefix(t, "--") && !knownLong(t):
+			return tarPlan{}, false
 		case t == "-f" || t == "--file":
 			if i+1 < len(toks) {
 				archive = toks[i+1]
@@ -66,7 +85,8 @@ func (ip *Interpreter) planTarGzip(ctx context.Context, args []string) (tarPlan,
 				mode = 't'
 			}
 			out = append(out, t)
-			if len(t) == 2 && t[0] == '-' && strings.IndexByte(tarArgOptions, t[1]) >= 0 && i+1 < len(toks) {
+			takesArg := len(t) == 2 && t[0] == '-' && strings.IndexByte(tarArgOptions, t[1]) >= 0 || tarLong[t]
+			if takesArg && i+1 < len(toks) {
 				out = append(out, toks[i+1])
 				i++
 			}
@@ -81,6 +101,13 @@ func (ip *Interpreter) planTarGzip(ctx context.Context, args []string) (tarPlan,
 		gz = ip.gzipped(ctx, archive) // tar finds the compression of an archive it reads
 	}
 	return tarPlan{create: mode == 'c', archive: archive, args: out}, gz
+}
+
+// knownLong reports whether t is one of tarLong, alone or as --opt=ARG.
+func knownLong(t string) bool {
+	name, _, hasArg := strings.Cut(t, "=")
+	takes, ok := tarLong[name]
+	return ok && (!hasArg || takes)
 }
 
 // tarTokens splits tar's arguments into one option per token ("-f" and its argument as two):
@@ -103,7 +130,13 @@ func tarTokens(rest []string) []string {
 		switch {
 		case a == "--":
 			return append(toks, rest[i:]...)
-		case strings.HasPrefix(a, "--") || len(a) < 2 || a[0] != '-':
+		case strings.HasPrefix(a, "--"):
+			toks = append(toks, a)
+			if tarLong[a] && i+1 < len(rest) { // its argument, whatever it looks like
+				i++
+				toks = append(toks, rest[i])
+			}
+		case len(a) < 2 || a[0] != '-':
 			toks = append(toks, a)
 		default:
 			for j := 1; j < len(a); j++ {
@@ -152,6 +185,18 @@ func (ip *Interpreter) tarGzip(ctx context.Context, hc interp.HandlerContext, ta
 	runTar := func() { tarErr = ip.start(ctx, tarHC, "tar", tarPath, plan.args) }
 	runGzip := func() { gzErr = ip.start(ctx, gzHC, "gzip", gzPath, gzArgs) }
 	writes, reads := runTar, runGzip // the programs at the pipe's two ends
+	// The paths tar is given are checked before the archive is made or emptied.
+	check := plan.args
+	if plan.archive != "-" {
+		check = append(append([]string{}, plan.args...), plan.archive)
+	}
+	if err := ip.jail.pathArgs(ip.jail.host(hc.Dir), ip.jail.hostArgs(check)); err != nil {
+		r.Close()
+		w.Close()
+		fmt.Fprintf(hc.Stderr, "tar: %v\n", err)
+		runOf(ctx).deny(fmt.Sprintf("tar: %v", err))
+		return interp.ExitStatus(126)
+	}
 	if plan.create {
 		tarHC.Stdout, gzHC.Stdin = w, r
 		if plan.archive != "-" {
