@@ -481,12 +481,16 @@ func descendants(pid int) int {
 }
 
 // BenchmarkSupervisor_programStarts: what the exec check costs a run that starts programs, in
-// Landlock-only mode with it and without: xargs starts 20 echo processes (20 forks and 20
-// execs the server answers, besides the shell's own start of seq and xargs).
+// Landlock-only mode: off; on, with a pids cgroup (the server answers each execve); on without
+// one (it answers each fork too, and counts). xargs starts 20 echo processes, besides the
+// shell's own start of seq and xargs.
 func BenchmarkSupervisor_programStarts(b *testing.B) {
-	for _, check := range []bool{true, false} {
-		b.Run(fmt.Sprintf("check=%v", check), func(b *testing.B) {
-			s := newSupervisor(b, worker.WithNamespaces(false), worker.WithExecCheck(check))
+	for _, c := range []struct {
+		name           string
+		check, cgroups bool
+	}{{"off", false, true}, {"execs", true, true}, {"execs+forks", true, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := newSupervisor(b, worker.WithNamespaces(false), worker.WithExecCheck(c.check), worker.WithCgroups(c.cgroups))
 			ip, _ := open(b, s)
 			code := "seq 20 | xargs -n 1 echo > /dev/null; echo done"
 			if res := run(b, ip, runtime.Bash, code); res.Stdout != "done\n" {

@@ -303,7 +303,7 @@ func loadSeccomp(execCheck bool) error {
 	var err error
 	spawn.Do(func() {
 		if err = loadProgramFilter(); err == nil && execCheck {
-			execListener, err = loadExecListener()
+			execListener, err = loadExecListener(programForks.Load() > 0)
 		}
 	})
 	return err

@@ -64,11 +64,12 @@ type seccompNotifResp struct {
 	flags uint32
 }
 
-// loadExecListener adds, on the calling thread only, a filter that sends every execve and
-// every fork (fork, vfork, clone without CLONE_THREAD: threads go on unasked) to a listener,
-// and returns the listener's descriptor (close-on-exec: programs never hold it). clone3 is
-// answered ENOSYS by the ABI filter, so libc forks with clone.
-func loadExecListener() (int, error) {
+// loadExecListener adds, on the calling thread only, a filter that sends every execve to a
+// listener, and with forks every fork too (fork, vfork, clone without CLONE_THREAD: threads
+// go on unasked), and returns the listener's descriptor (close-on-exec: programs never hold
+// it). clone3 is answered ENOSYS by the ABI filter, so libc forks with clone. Forks are sent
+// only where the server counts them (see boundProcesses): each costs a round trip.
+func loadExecListener(forks bool) (int, error) {
 	const (
 		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
@@ -87,6 +88,16 @@ func loadExecListener() (int, error) {
 		{Code: jset, Jt: 1, Jf: 0, K: unix.CLONE_THREAD},
 		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+	}
+	if !forks {
+		prog = []unix.SockFilter{
+			{Code: ldW, K: 4},
+			{Code: jeq, Jt: 0, Jf: 3, K: nativeAudit},
+			{Code: ldW, K: 0},
+			{Code: jeq, Jt: 0, Jf: 1, K: unix.SYS_EXECVE},
+			{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+			{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+		}
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	fd, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER,
@@ -485,7 +496,7 @@ func ExecProbe(args []string) int {
 	}
 	var fd int
 	var err error
-	spawn.Do(func() { fd, err = loadExecListener() })
+	spawn.Do(func() { fd, err = loadExecListener(true) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
