@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,11 +65,15 @@ func TestRun_commands(t *testing.T) {
 			if tc.process {
 				cmd := exec.CommandContext(ctx, buildBinary(t), tc.args...)
 				cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(tc.stdin), &out, &errb
+				// A process that hangs is asked for its goroutines (Go prints them on SIGQUIT)
+				// before it is killed, so the failure says where it hung.
+				cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+				cmd.WaitDelay = 10 * time.Second
 				start := time.Now()
 				err := cmd.Run()
 				code = cmd.ProcessState.ExitCode()
 				if took := time.Since(start); err != nil && code < 0 || took > 2*time.Minute {
-					t.Errorf("the process: %v after %s", err, took)
+					t.Errorf("the process: %v after %s; its stderr:\n%.20000s", err, took, errb.String())
 				}
 			} else {
 				code = run(ctx, tc.args, strings.NewReader(tc.stdin), &out, &errb)
