@@ -44,7 +44,7 @@ func loadSeccompAllThreads() error {
 	if err := noNewPrivs(); err != nil {
 		return err
 	}
-	return loadSeccomp(false)
+	return loadSeccomp(false, false)
 }
 
 type probeCall struct {

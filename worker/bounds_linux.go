@@ -238,13 +238,14 @@ func uidTasks() int {
 //     workers together that keeps a fork bomb from the host's process table. Only programs
 //     get it ([ProgramStarted]), so the workers' own threads never fail for another's bomb.
 //
-// Where the exec check runs (no namespaces), the server also counts each worker's programs at
+// Where there is no pids cgroup and the exec check runs (no namespaces), or the worker's uid
+// is root on the host ([Confinement.CountForks]), the server counts each worker's programs at
 // every fork they make and refuses one past [MaxProcesses] (see execGuard): a bound per worker,
 // as root too, without a cgroup.
 func boundProcesses(c Confinement) string {
 	userNS := c.MountNS
 	dir := ownCgroup("pids")
-	counted := dir == "" && c.ExecCheck
+	counted := dir == "" && (c.ExecCheck || c.CountForks)
 	if counted {
 		programForks.Store(MaxProcesses)
 	}
@@ -266,6 +267,8 @@ func boundProcesses(c Confinement) string {
 		return fmt.Sprintf("active (the server refuses a program's fork past %d processes of this worker's programs: it answers every fork through the exec check; running as root, where RLIMIT_NPROC does not apply, with no pids cgroup)", MaxProcesses)
 	case os.Geteuid() == 0 && !userNS:
 		return "inactive (running as root, where RLIMIT_NPROC does not apply, and no pids cgroup could be made)"
+	case userNS && counted:
+		return fmt.Sprintf("active (the server refuses a program's fork past %d processes of this worker's programs: it answers every fork through a seccomp listener; the worker's uid is root on the host, where RLIMIT_NPROC does not apply, and no pids cgroup could be made)", MaxProcesses)
 	case userNS:
 		if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: MaxProcesses, Max: MaxProcesses}); err != nil {
 			return fmt.Sprintf("inactive (setrlimit NPROC: %v)", err)

@@ -401,10 +401,21 @@ func TestSupervisor_killedWorker_leavesNothing(t *testing.T) {
 }
 
 // TestSupervisor_forkBound: where the supervisor can make no cgroup and there is no user
-// namespace (as root, RLIMIT_NPROC does not apply), the exec check's count of each worker's
-// programs at every fork bounds a fork bomb, and a neighbour keeps answering.
+// namespace, or one whose uid is root on the host (as root, RLIMIT_NPROC does not apply), the
+// server's count of each worker's programs at every fork bounds a fork bomb, and a neighbour
+// keeps answering.
 func TestSupervisor_forkBound(t *testing.T) {
-	s := newSupervisor(t, worker.WithNamespaces(false), worker.WithCgroups(false))
+	t.Run("landlock_only", func(t *testing.T) { testForkBound(t, false) })
+	t.Run("namespaces", func(t *testing.T) {
+		if os.Geteuid() != 0 || !worker.NamespacesAvailable() {
+			t.Skip("needs root and user namespaces (a worker of another uid is bound by RLIMIT_NPROC in its user namespace)")
+		}
+		testForkBound(t, true)
+	})
+}
+
+func testForkBound(t *testing.T, namespaces bool) {
+	s := newSupervisor(t, worker.WithNamespaces(namespaces), worker.WithCgroups(false))
 	ip, _ := open(t, s)
 	neighbour, _ := open(t, s)
 	if res := run(t, neighbour, runtime.Bash, "echo ok"); res.Stdout != "ok\n" {

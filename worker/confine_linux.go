@@ -39,6 +39,11 @@ type Confinement struct {
 	// ExecCheck: every execve of a program waits for the supervisor, which lets only the
 	// allowlisted programs run (see execcheck_linux.go). Needs Seccomp.
 	ExecCheck bool `json:"exec_check,omitempty"`
+	// CountForks: the supervisor can answer a listener (its probe passed) and the worker's
+	// uid is root on the host, where RLIMIT_NPROC does not apply: a worker in a user namespace
+	// that gets no pids cgroup sends its programs' forks to the supervisor, which counts them
+	// (see boundProcesses). Needs Seccomp.
+	CountForks bool `json:"count_forks,omitempty"`
 	// Workers is how many workers the memory budget holds at once (see boundProcesses).
 	Workers int `json:"workers,omitempty"`
 }
@@ -51,6 +56,13 @@ var readOnlyFiles = []string{"/etc/ld.so.cache", "/etc/localtime", "/etc/magic",
 
 // devices guests may open.
 var devices = []string{"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"}
+
+// LandlockAvailable reports whether the kernel offers Landlock (which workers then apply
+// unless their setup switches it off).
+func LandlockAvailable() bool {
+	abi, _ := llsys.LandlockGetABIVersion()
+	return abi >= 1
+}
 
 // confine applies c to this process, bound to workspace. It returns the workspace's path as
 // the guest sees it and what each layer did. A layer the kernel lacks is reported as
@@ -131,7 +143,7 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	}
 
 	if c.Seccomp {
-		if err := loadSeccomp(c.ExecCheck); err != nil {
+		if err := loadSeccomp(c.ExecCheck, programForks.Load() > 0); err != nil {
 			return layers, fmt.Errorf("seccomp: %w", err)
 		}
 		layers["seccomp"] = "active (non-native syscall ABIs kill the process; syscall allowlist: no network sockets, ptrace, mount, bpf, keyctl or namespaces)"
@@ -264,9 +276,10 @@ var selfOnly = []struct {
 const nsFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
 	unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
 
-// loadSeccomp loads the worker's filters; with execCheck the spawning thread also gets the
-// exec listener (see execcheck_linux.go), left in execListener.
-func loadSeccomp(execCheck bool) error {
+// loadSeccomp loads the worker's filters; with execCheck or forks the spawning thread also
+// gets the listener (see execcheck_linux.go) for its programs' execs, forks or both, left in
+// execListener.
+func loadSeccomp(execCheck, forks bool) error {
 	names := make([]string, 0, len(allowedSyscalls))
 	for _, n := range allowedSyscalls {
 		if n != "clone" {
@@ -302,8 +315,8 @@ func loadSeccomp(execCheck bool) error {
 	}
 	var err error
 	spawn.Do(func() {
-		if err = loadProgramFilter(); err == nil && execCheck {
-			execListener, err = loadExecListener(programForks.Load() > 0)
+		if err = loadProgramFilter(); err == nil && (execCheck || forks) {
+			execListener, err = loadExecListener(execCheck, forks)
 		}
 	})
 	return err

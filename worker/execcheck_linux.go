@@ -64,12 +64,13 @@ type seccompNotifResp struct {
 	flags uint32
 }
 
-// loadExecListener adds, on the calling thread only, a filter that sends every execve to a
-// listener, and with forks every fork too (fork, vfork, clone without CLONE_THREAD: threads
-// go on unasked), and returns the listener's descriptor (close-on-exec: programs never hold
-// it). clone3 is answered ENOSYS by the ABI filter, so libc forks with clone. Forks are sent
-// only where the server counts them (see boundProcesses): each costs a round trip.
-func loadExecListener(forks bool) (int, error) {
+// loadExecListener adds, on the calling thread only, a filter that sends to a listener every
+// execve (with execs), every fork (with forks: fork, vfork, clone without CLONE_THREAD;
+// threads go on unasked) or both, and returns the listener's descriptor (close-on-exec:
+// programs never hold it). clone3 is answered ENOSYS by the ABI filter, so libc forks with
+// clone. Forks are sent only where the server counts them (see boundProcesses): each costs a
+// round trip.
+func loadExecListener(execs, forks bool) (int, error) {
 	const (
 		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
@@ -89,7 +90,21 @@ func loadExecListener(forks bool) (int, error) {
 		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
 	}
-	if !forks {
+	switch {
+	case !execs:
+		prog = []unix.SockFilter{
+			{Code: ldW, K: 4},
+			{Code: jeq, Jt: 0, Jf: 7, K: nativeAudit},
+			{Code: ldW, K: 0},
+			{Code: jeq, Jt: 4, Jf: 0, K: sysFork},
+			{Code: jeq, Jt: 3, Jf: 0, K: sysVfork},
+			{Code: jeq, Jt: 0, Jf: 3, K: unix.SYS_CLONE},
+			{Code: ldW, K: 16},
+			{Code: jset, Jt: 1, Jf: 0, K: unix.CLONE_THREAD},
+			{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+			{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+		}
+	case !forks:
 		prog = []unix.SockFilter{
 			{Code: ldW, K: 4},
 			{Code: jeq, Jt: 0, Jf: 3, K: nativeAudit},
@@ -496,7 +511,7 @@ func ExecProbe(args []string) int {
 	}
 	var fd int
 	var err error
-	spawn.Do(func() { fd, err = loadExecListener(true) })
+	spawn.Do(func() { fd, err = loadExecListener(true, true) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

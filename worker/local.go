@@ -14,7 +14,7 @@ import (
 
 // Local runs a session's code in this process with a set of engines: one interpreter per
 // language, made on first use. The worker process serves its session through a Local; tests
-// and `wasmbox run` use one directly. It is safe for concurrent use.
+// use one directly. It is safe for concurrent use.
 type Local struct {
 	engines map[runtime.Language]runtime.Engine
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,14 @@ type Setup struct {
 	Confine Confinement `json:"confine"`
 	// SnapshotCap bounds one saved interpreter state, in bytes (0: no cap).
 	SnapshotCap int64 `json:"snapshot_cap,omitempty"`
+	// Languages are the engines the worker builds (nil: all): a worker for one language
+	// does not pay for the others (Python's engine costs most of a worker's start).
+	Languages []runtime.Language `json:"languages,omitempty"`
+}
+
+// Serves reports whether a worker of this setup builds lang's engine.
+func (s Setup) Serves(lang runtime.Language) bool {
+	return s.Languages == nil || slices.Contains(s.Languages, lang)
 }
 
 // Builder makes the engines of a worker from its setup. cmd/wasmbox provides it, so this

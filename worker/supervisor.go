@@ -77,7 +77,9 @@ func WithCgroups(on bool) Option {
 
 // WithExecCheck switches the exec check (see execcheck_linux.go) on or off where there is no
 // mount namespace (default on where the host allows it). Off, Landlock alone decides what
-// programs may execute, and the dynamic loader runs any file programs can read.
+// programs may execute, and the dynamic loader runs any file programs can read. Off, the
+// server does not count the forks of a root worker's programs either (see
+// [Confinement.CountForks]).
 func WithExecCheck(on bool) Option {
 	return func(c *supConfig) error { c.noExecCheck = !on; return nil }
 }
@@ -170,7 +172,8 @@ func WithNamespaces(on bool) Option {
 	return func(c *supConfig) error { c.namespaces = on; return nil }
 }
 
-// WithLanguages sets the languages workers serve (as reported by [Supervisor.Languages]).
+// WithLanguages sets the languages workers serve (as reported by [Supervisor.Languages]):
+// workers build only their engines (default: all).
 func WithLanguages(langs ...runtime.Language) Option {
 	return func(c *supConfig) error { c.langs = langs; return nil }
 }
@@ -214,7 +217,10 @@ func New(opts ...Option) (*Supervisor, error) {
 		return nil, fmt.Errorf("worker: read the build id of %s: %w", c.exe, err)
 	}
 	c.build = build
-	if c.setup.CacheDir != "" {
+	if c.langs != nil {
+		c.setup.Languages = c.langs
+	}
+	if c.setup.CacheDir != "" && c.setup.Serves(runtime.Python) {
 		// Compiling python.wasm takes more memory than a worker's cgroup allows: it is done
 		// here, once, and workers load the machine code from the cache. Workers run it
 		// uninterruptible (they are killed from outside at the deadline).
@@ -236,9 +242,19 @@ func New(opts ...Option) (*Supervisor, error) {
 	}
 	c.setup.Confine.MountNS = c.namespaces
 	c.setup.Confine.ExecCheck = false
+	c.setup.Confine.CountForks = false
 	switch {
 	case c.namespaces:
 		c.execWhy = "not needed (the workspace is mounted noexec, so the dynamic loader cannot map a file of it)"
+		// A worker whose uid is root on the host is not bound by RLIMIT_NPROC: where it gets
+		// no pids cgroup, the server counts its programs' forks through the same listener.
+		if os.Geteuid() == 0 && c.setup.Confine.Seccomp && !c.noExecCheck {
+			if err := execCheckWorks(c.exe); err != nil {
+				c.log.Warn("the server cannot count programs' forks on this host", "err", err)
+			} else {
+				c.setup.Confine.CountForks = true
+			}
+		}
 	case !c.setup.Confine.Seccomp:
 		c.execWhy = "off (needs seccomp, which is off)"
 	case c.noExecCheck:
@@ -1100,8 +1116,8 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 		}
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
-	if s.cfg.setup.Confine.ExecCheck {
-		// Until the guard answers, the worker's programs wait in execve.
+	if s.cfg.setup.Confine.ExecCheck || reply.ProgramForks > 0 {
+		// Until the guard answers, the worker's programs wait in execve (or fork).
 		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed,
 			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, s.cfg.log)
 		if err != nil {

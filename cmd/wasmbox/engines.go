@@ -24,36 +24,47 @@ import (
 // Python runs without wazero's per-loop interrupt check (the worker is killed from outside
 // at the deadline) and bash starts programs directly (they inherit the worker's confinement).
 func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error) {
-	popts := []python.Option{python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
-		python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap)}
-	if s.ImageDir != "" {
-		popts = append(popts, python.WithImageDir(s.ImageDir))
-	}
-	py, err := python.New(ctx, popts...)
-	if err != nil {
+	var engines []runtime.Engine
+	fail := func(err error) ([]runtime.Engine, error) {
+		for _, e := range engines {
+			e.Close(ctx)
+		}
 		return nil, err
 	}
-	js, err := javascript.New(runtime.JavaScript, javascript.WithLimits(s.Limits))
-	if err != nil {
-		py.Close(ctx)
-		return nil, err
+	if s.Serves(runtime.Python) {
+		popts := []python.Option{python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
+			python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap)}
+		if s.ImageDir != "" {
+			popts = append(popts, python.WithImageDir(s.ImageDir))
+		}
+		py, err := python.New(ctx, popts...)
+		if err != nil {
+			return fail(err)
+		}
+		engines = append(engines, py)
 	}
-	ts, err := javascript.New(runtime.TypeScript, javascript.WithLimits(s.Limits))
-	if err != nil {
-		py.Close(ctx)
-		return nil, err
+	for _, lang := range []runtime.Language{runtime.JavaScript, runtime.TypeScript} {
+		if s.Serves(lang) {
+			js, err := javascript.New(lang, javascript.WithLimits(s.Limits))
+			if err != nil {
+				return fail(err)
+			}
+			engines = append(engines, js)
+		}
 	}
-	opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll),
-		bash.WithProgramStarted(worker.ProgramStarted)}
-	if s.Allowlist != nil {
-		opts = append(opts, bash.WithAllowlist(s.Allowlist))
+	if s.Serves(runtime.Bash) {
+		opts := []bash.Option{bash.WithLimits(s.Limits), bash.WithDirectExec(), bash.WithStopAll(worker.StopAll),
+			bash.WithProgramStarted(worker.ProgramStarted)}
+		if s.Allowlist != nil {
+			opts = append(opts, bash.WithAllowlist(s.Allowlist))
+		}
+		sh, err := bash.New(opts...)
+		if err != nil {
+			return fail(err)
+		}
+		engines = append(engines, sh)
 	}
-	sh, err := bash.New(opts...)
-	if err != nil {
-		py.Close(ctx)
-		return nil, err
-	}
-	return []runtime.Engine{py, js, ts, sh}, nil
+	return engines, nil
 }
 
 // workerConfig is what serve and stdio read about workers from flags and the environment.
@@ -84,12 +95,13 @@ type backend struct {
 // errBashRefused explains why bash is not offered.
 var errBashRefused = errors.New("bash is off: neither Landlock nor user namespaces are available, so programs could reach the host's files; set WASMBOX_BASH_UNCONFINED=1 only for trusted local use on a server only you reach")
 
-// newBackend starts the supervisor and probes one worker: Python answers, and the layers that
-// took effect decide whether bash is offered.
-func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, getenv func(string) string, log *slog.Logger) (*backend, error) {
+// workerOptions are the supervisor options every command that starts workers (serve, stdio,
+// run) shares: the bash allowlist resolved to paths, the layers WASMBOX_DISABLE_LAYERS leaves
+// and whether workers get namespaces.
+func workerOptions(wc workerConfig, limits runtime.Limits, getenv func(string) string, log *slog.Logger) ([]worker.Option, *bash.Engine, bool, error) {
 	sh, err := newBashEngine(getenv, limits) // resolves the allowlist to paths; runs nothing
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	confine := worker.Confinement{Landlock: true, Seccomp: true, Executables: sh.Programs()}
 	namespaces := worker.NamespacesAvailable()
@@ -102,18 +114,28 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 		case "namespaces":
 			namespaces = false
 		default:
-			return nil, fmt.Errorf("WASMBOX_DISABLE_LAYERS: unknown layer %q (want landlock, seccomp, namespaces)", l)
+			return nil, nil, false, fmt.Errorf("WASMBOX_DISABLE_LAYERS: unknown layer %q (want landlock, seccomp, namespaces)", l)
 		}
 	}
 	setup := worker.Setup{Limits: limits, Allowlist: sh.Allowed(), CacheDir: wasm.DefaultCacheDir(), Confine: confine,
 		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir}
-	langs := []runtime.Language{runtime.Bash, runtime.JavaScript, runtime.Python, runtime.TypeScript}
 	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
-		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident),
-		worker.WithSnapshotStore(sessions.Snapshots{})}
+		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident)}
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
 	}
+	return opts, sh, namespaces, nil
+}
+
+// newBackend starts the supervisor and probes one worker: Python answers, and the layers that
+// took effect decide whether bash is offered.
+func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, getenv func(string) string, log *slog.Logger) (*backend, error) {
+	opts, sh, namespaces, err := workerOptions(wc, limits, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, worker.WithSnapshotStore(sessions.Snapshots{}))
+	langs := []runtime.Language{runtime.Bash, runtime.JavaScript, runtime.Python, runtime.TypeScript}
 	// The server's environment (API keys) stays out of reach of every process of this user:
 	// /proc/<pid>/environ of a process that is not dumpable is readable only with
 	// CAP_SYS_PTRACE, which no worker or program has. It matters where neither Landlock nor

@@ -6,17 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"wasmbox/runtime"
 	"wasmbox/runtime/bash"
-	"wasmbox/runtime/javascript"
 	"wasmbox/runtime/python"
 	"wasmbox/wasm/cpython"
+	"wasmbox/worker"
 )
 
 // version is wasmbox's version; release builds set it with -ldflags "-X main.version=...".
@@ -148,41 +150,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
 		return 2
 	}
-	dir, err := os.MkdirTemp("", "wasmbox-run-")
-	if err != nil {
-		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	var eng runtime.Engine
-	switch runtime.Language(*lang) {
-	case runtime.Python:
-		// Python runs as in a worker, without wazero's interrupt checks (about 3x faster
-		// loops, and the machine code the server's workers use): a runaway is not stopped from
-		// Go, it is abandoned at the deadline and ends when this process does, right after.
-		eng, err = python.New(ctx, python.WithPoolSize(0), python.WithLimits(limits), python.WithInterruptible(false))
-	case runtime.Bash:
-		eng, err = newBashEngine(os.Getenv, limits)
-	default:
-		eng, err = javascript.New(runtime.Language(*lang), javascript.WithLimits(limits))
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
-		return 1
-	}
-	ip, err := eng.New(ctx, dir)
-	if err != nil {
-		eng.Close(context.Background())
-		fmt.Fprintf(stderr, "wasmbox run: %v\n", err)
-		return 1
-	}
-	res, err := ip.Run(ctx, runtime.Request{Code: string(code), Language: runtime.Language(*lang), Limits: limits})
-	if h, ok := eng.(interface{ Healthy() bool }); !ok || h.Healthy() {
-		// An abandoned guest may still be running the engine's machine code: it is not
-		// released under it, the process exit takes both.
-		defer eng.Close(context.Background())
-		defer ip.Close()
-	}
+	res, err := runInWorker(ctx, runtime.Language(*lang), string(code), limits, os.Getenv, stderr)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "wasmbox run: interrupted")
@@ -206,6 +174,43 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 1
 	}
 	return 0
+}
+
+// runInWorker runs code once in a worker started for it alone, confined exactly as a
+// server's (the same layers, exec check and process bounds), with only lang's engine built; the
+// workspace is a temporary directory removed afterwards. At the deadline the worker's tree is
+// killed, whatever the guest does.
+func runInWorker(ctx context.Context, lang runtime.Language, code string, limits runtime.Limits, getenv func(string) string, stderr io.Writer) (*runtime.Result, error) {
+	wc := workerConfig{idle: time.Hour, unconfine: getenv("WASMBOX_BASH_UNCONFINED") == "1",
+		disable: splitList(getenv("WASMBOX_DISABLE_LAYERS"))}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, _, namespaces, err := workerOptions(wc, limits, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	landlock := worker.LandlockAvailable() && !slices.Contains(wc.disable, "landlock")
+	if lang == runtime.Bash && !landlock && !namespaces {
+		if !wc.unconfine {
+			return nil, errBashRefused
+		}
+		log.Warn("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT Landlock or namespaces: they can read every file this user can")
+	}
+	sup, err := worker.New(append(opts, worker.WithLanguages(lang))...)
+	if err != nil {
+		return nil, err
+	}
+	defer sup.Close()
+	dir, err := os.MkdirTemp("", "wasmbox-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	ip, err := sup.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ip.Close()
+	return ip.Run(ctx, runtime.Request{Code: code, Language: lang, Limits: limits})
 }
 
 func versionCmd(ctx context.Context, stdout, stderr io.Writer) int {
