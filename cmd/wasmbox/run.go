@@ -181,8 +181,10 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 // workspace is a temporary directory removed afterwards. At the deadline the worker's tree is
 // killed, whatever the guest does.
 func runInWorker(ctx context.Context, lang runtime.Language, code string, limits runtime.Limits, getenv func(string) string, stderr io.Writer) (*runtime.Result, error) {
+	// The command runs one worker: its budget is that worker's charge, whatever the machine's
+	// (or a small container's) memory would give a server.
 	wc := workerConfig{idle: time.Hour, unconfine: getenv("WASMBOX_BASH_UNCONFINED") == "1",
-		disable: splitList(getenv("WASMBOX_DISABLE_LAYERS"))}
+		disable: splitList(getenv("WASMBOX_DISABLE_LAYERS")), budget: worker.Charge(limits.Memory)}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts, _, namespaces, err := workerOptions(wc, limits, getenv, log)
 	if err != nil {

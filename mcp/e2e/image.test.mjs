@@ -56,6 +56,13 @@ test('the image runs as a Space runs it: uid 1000, a seccomp profile without use
   const id = await session(url);
   const py = await run(url, id, 'python', "import os\nopen('/mnt/data/p.txt', 'w').write('py')\nprint(open('/workspace/p.txt').read(), sorted(k for k in os.environ if 'CANARY' in k))");
   assert.equal(py.body.stdout, 'py []\n', JSON.stringify(py.body));
+  // `wasmbox run` in the container: a worker of its own, under the same profile, uid and layers.
+  assert.equal(exec(url, 'sh', '-c', 'echo "import os; print(6 * 7, [k for k in os.environ if \'CANARY\' in k])" | wasmbox run -'), '42 []');
+  assert.equal(exec(url, 'sh', '-c', 'echo "seq 3 | xargs echo" | wasmbox run --lang bash -'), '1 2 3');
+  // The dynamic loader on a copy of a program in its workspace is refused by the exec check.
+  const escape = exec(url, 'sh', '-c', "printf '%s\\n' \"echo /usr/bin/cat | xargs -I{} cp {} ./c && echo secret > s && printf '%s\\0' /lib64/ld-linux-x86-64.so.2 ./c s | xargs -0 xargs\" | wasmbox run --lang bash - 2>&1; true");
+  assert.doesNotMatch(escape, /secret/);
+  assert.match(escape, /Permission denied/);
 });
 
 // bashModes: the layer combinations a container host may give, each made by the kernel (through
