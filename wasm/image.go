@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
+	"time"
 
 	"wasmbox/wasm/cpython"
 )
@@ -180,7 +182,8 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 	h.baseOnce.Do(func() {
 		path := ""
 		if h.cacheDir != "" {
-			path = filepath.Join(h.cacheDir, "python-image-"+h.baseHash[:16]+".mem")
+			path = filepath.Join(h.cacheDir, imagePrefix+h.baseHash[:16]+".mem")
+			sweepImages(h.cacheDir, filepath.Base(path), time.Now())
 			if img := h.readBase(path); img != nil {
 				h.base = img
 				return
@@ -210,6 +213,37 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 		}
 	})
 	return h.base, h.baseErr
+}
+
+// imagePrefix starts the name of every base image file (and of its publishers' temporary
+// files, see [Host.publish]).
+const imagePrefix = "python-image-"
+
+// staleImage is how old a base image of another build, or a publisher's temporary file, must
+// be before it is removed: a process of another build may still start workers that map its
+// image (during an upgrade), and a publisher may still be writing.
+const staleImage = time.Hour
+
+// sweepImages removes from dir, once they are older than staleImage, the base images of other
+// builds (tens of megabytes each; every build that ran with this directory left one, and its
+// snapshots are reset on thaw anyway) and the temporary files of publishers that were killed.
+// keep is the current build's image. A process that still maps a removed image keeps its
+// pages: only a file that shrinks would hurt it.
+func sweepImages(dir, keep string, now time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == keep || !strings.HasPrefix(name, imagePrefix) ||
+			!(strings.HasSuffix(name, ".mem") || strings.Contains(name, ".mem.tmp-")) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && now.Sub(info.ModTime()) > staleImage {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
 }
 
 // publish writes img to path unless a well-formed image is there already. The first process

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"wasmbox/assets"
 )
@@ -184,5 +185,47 @@ func TestHost_readBase_damaged(t *testing.T) {
 				t.Errorf("baseFileOK: got %v, want %v", got, tc.ok)
 			}
 		})
+	}
+}
+
+// TestSweepImages: base images of other builds and publishers' temporary files go once they
+// are older than an hour; the current build's image, recent files and other files stay.
+func TestSweepImages(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	old, recent := now.Add(-2*staleImage), now.Add(-staleImage/2)
+	files := []struct {
+		name  string
+		mtime time.Time
+		kept  bool
+	}{
+		{"python-image-current.mem", old, true},
+		{"python-image-0123456789abcdef.mem", old, false},
+		{"python-image-fedcba9876543210.mem", recent, true},
+		{"python-image-0123456789abcdef.mem.tmp-123", old, false},
+		{"python-image-current.mem.tmp-456", recent, true},
+		{"notes.txt", old, true},
+		{"python-image-notes.txt", old, true},
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, f.mtime, f.mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(dir, "python-image-dir.mem"), 0o700)
+	os.Chtimes(filepath.Join(dir, "python-image-dir.mem"), old, old)
+	sweepImages(dir, "python-image-current.mem", now)
+	for _, f := range files {
+		_, err := os.Stat(filepath.Join(dir, f.name))
+		if kept := err == nil; kept != f.kept {
+			t.Errorf("%s: kept %v, want %v", f.name, kept, f.kept)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "python-image-dir.mem")); err != nil {
+		t.Errorf("a directory was removed: %v", err)
 	}
 }
