@@ -221,7 +221,8 @@ const imagePrefix = "python-image-"
 
 // staleImage is how old a base image of another build, or a publisher's temporary file, must
 // be before it is removed: a process of another build may still start workers that map its
-// image (during an upgrade), and a publisher may still be writing.
+// image (during an upgrade; one that finds it gone makes and publishes it again), and a
+// publisher may still be writing.
 const staleImage = time.Hour
 
 // sweepImages removes from dir, once they are older than staleImage, the base images of other

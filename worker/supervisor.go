@@ -1116,8 +1116,9 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 		}
 		return nil, fmt.Errorf("worker: bind to workspace: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
 	}
-	if s.cfg.setup.Confine.ExecCheck || reply.ProgramForks > 0 {
-		// Until the guard answers, the worker's programs wait in execve (or fork).
+	if c := s.cfg.setup.Confine; c.ExecCheck || c.CountForks && reply.ProgramForks > 0 {
+		// Until the guard answers, the worker's programs wait in execve (or fork). A worker
+		// that counts forks made a listener only if it got no pids cgroup (ProgramForks).
 		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed,
 			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, s.cfg.log)
 		if err != nil {

@@ -149,6 +149,20 @@ func workers(bin string) []int {
 	return out
 }
 
+// TestSupervisor_onlyItsLanguages: a supervisor for one language starts workers that build
+// only that engine (WithLanguages): JavaScript runs, Python is not there.
+func TestSupervisor_onlyItsLanguages(t *testing.T) {
+	s := newSupervisor(t, worker.WithLanguages(runtime.JavaScript))
+	ip, _ := open(t, s)
+	if res := run(t, ip, runtime.JavaScript, "console.log(6 * 7)"); res.Stdout != "42\n" {
+		t.Fatalf("JavaScript: %+v", res)
+	}
+	_, err := ip.Run(context.Background(), runtime.Request{Language: runtime.Python, Code: "print(1)"})
+	if err == nil || !strings.Contains(err.Error(), "language not available") || !strings.Contains(err.Error(), "available: [javascript]") {
+		t.Errorf("Python in a JavaScript worker: %v, want the language refused with javascript the only one available", err)
+	}
+}
+
 func TestSupervisor_Run_languages(t *testing.T) {
 	s := newSupervisor(t)
 	ip, dir := open(t, s)

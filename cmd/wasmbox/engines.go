@@ -176,29 +176,40 @@ func newBackend(ctx context.Context, wc workerConfig, limits runtime.Limits, get
 	}
 	b := &backend{sup: sup, layers: sup.Layers(), pyVersion: strings.TrimSpace(res.Stdout)}
 	landlockOn := strings.HasPrefix(b.layers["landlock"], "active")
-	switch {
-	case !landlockOn && !namespaces && wc.unconfine && wc.shared != "":
-		// Unconfined programs can read the data directory, every session's files: never on a
-		// server other people reach.
-		why := errBashRefused.Error() + "; WASMBOX_BASH_UNCONFINED=1 is ignored because this server is " + wc.shared +
-			": unconfined programs could read every session's files"
-		log.Error(why)
-		b.layers["bash"] = "refused: " + why
+	if err := bashVerdict(landlockOn, namespaces, wc, log); err != nil {
+		b.layers["bash"] = "refused: " + err.Error()
 		langs = []runtime.Language{runtime.JavaScript, runtime.Python, runtime.TypeScript}
-	case !landlockOn && !namespaces && !wc.unconfine:
-		log.Warn(errBashRefused.Error())
-		b.layers["bash"] = "refused: " + errBashRefused.Error()
-		langs = []runtime.Language{runtime.JavaScript, runtime.Python, runtime.TypeScript}
-	default:
+	} else {
 		b.layers["bash"] = "mvdan.cc/sh interpreter in the session's worker; builtins confined to the workspace; programs only from the allowlist (" + strings.Join(sh.Allowed(), " ") + "), started by the worker and confined as it is"
 		if !landlockOn && !namespaces {
 			b.layers["bash"] += "; WARNING: WASMBOX_BASH_UNCONFINED is set and neither Landlock nor namespaces are active"
-			log.Warn("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT Landlock or namespaces: they can read every file this user can, the data directory (other sessions' files) included; only for trusted local use",
-				"user", os.Getuid())
 		}
 	}
 	b.langs = langs
 	return b, nil
+}
+
+// bashVerdict says whether bash may run where Landlock and namespaces are active or not: nil,
+// or why not (logged). Without both, only WASMBOX_BASH_UNCONFINED lets it run, with a warning,
+// and never on a server other people reach.
+func bashVerdict(landlock, namespaces bool, wc workerConfig, log *slog.Logger) error {
+	switch {
+	case landlock || namespaces:
+		return nil
+	case wc.unconfine && wc.shared != "":
+		// Unconfined programs can read the data directory, every session's files: never on a
+		// server other people reach.
+		err := fmt.Errorf("%w; WASMBOX_BASH_UNCONFINED=1 is ignored because this server is %s: unconfined programs could read every session's files",
+			errBashRefused, wc.shared)
+		log.Error(err.Error())
+		return err
+	case !wc.unconfine:
+		log.Warn(errBashRefused.Error())
+		return errBashRefused
+	}
+	log.Warn("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT Landlock or namespaces: they can read every file this user can, the data directory (other sessions' files) included; only for trusted local use",
+		"user", os.Getuid())
+	return nil
 }
 
 // Languages and Open make a backend a sessions.Backend with the languages the probe allowed.

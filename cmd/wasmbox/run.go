@@ -190,12 +190,11 @@ func runInWorker(ctx context.Context, lang runtime.Language, code string, limits
 	if err != nil {
 		return nil, err
 	}
-	landlock := worker.LandlockAvailable() && !slices.Contains(wc.disable, "landlock")
-	if lang == runtime.Bash && !landlock && !namespaces {
-		if !wc.unconfine {
-			return nil, errBashRefused
+	if lang == runtime.Bash {
+		landlock := worker.LandlockAvailable() && !slices.Contains(wc.disable, "landlock")
+		if err := bashVerdict(landlock, namespaces, wc, log); err != nil {
+			return nil, err
 		}
-		log.Warn("WASMBOX_BASH_UNCONFINED=1: bash programs run WITHOUT Landlock or namespaces: they can read every file this user can")
 	}
 	sup, err := worker.New(append(opts, worker.WithLanguages(lang))...)
 	if err != nil {

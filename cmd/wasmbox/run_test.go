@@ -48,6 +48,15 @@ func TestRun_commands(t *testing.T) {
 		{name: "bash loader escape, no namespaces", args: []string{"run", "--lang", "bash", "-"}, env: map[string]string{"WASMBOX_DISABLE_LAYERS": "namespaces"},
 			stdin: loaderEscape, code: 123, notOut: "secret"},
 		{name: "bash loader escape", args: []string{"run", "--lang", "bash", "-"}, stdin: loaderEscape, code: 123, notOut: "secret"},
+		// Without Landlock and namespaces bash is refused, as in a server, unless the user
+		// says it may run unconfined; the other languages run.
+		{name: "bash without Landlock or namespaces", args: []string{"run", "--lang", "bash", "-"}, env: map[string]string{"WASMBOX_DISABLE_LAYERS": "landlock,namespaces"},
+			stdin: "echo hi", code: 1, err: "bash is off", notOut: "hi"},
+		{name: "bash unconfined", args: []string{"run", "--lang", "bash", "-"}, env: map[string]string{"WASMBOX_DISABLE_LAYERS": "landlock,namespaces", "WASMBOX_BASH_UNCONFINED": "1"},
+			stdin: "echo hi", code: 0, out: "hi\n", err: "WITHOUT Landlock or namespaces"},
+		{name: "python without Landlock or namespaces", args: []string{"run", "-"}, env: map[string]string{"WASMBOX_DISABLE_LAYERS": "landlock,namespaces"},
+			stdin: "print(6 * 7)", code: 0, out: "42\n"},
+		{name: "unknown layer", args: []string{"run", "-"}, env: map[string]string{"WASMBOX_DISABLE_LAYERS": "selinux"}, stdin: "print(1)", code: 1, err: "unknown layer"},
 		{name: "typescript", args: []string{"run", "--lang", "typescript", "-"}, stdin: "const n: number = 21; console.log(n * 2)", code: 0, out: "42\n"},
 		{name: "typescript syntax", args: []string{"run", "--lang", "typescript", "-"}, stdin: "let x: = 1", code: 1, err: "cell-1.ts:1:"},
 		{name: "missing file", args: []string{"run", "/nonexistent.py"}, code: 2, err: "no such file"},
