@@ -46,7 +46,9 @@ vet: python web
 # The Go tests run the quick part of numpy's and pandas' own test suites (TestPackageTestSuites).
 test: build vet pkgtests-inputs
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
-	$(GO) test -race -count=1 -timeout 30m ./...
+	# The cluster tests start SeaweedFS (built once from its pinned source by scripts/seaweedfs.sh)
+	# and Debian's redis-server.
+	WASMBOX_SEAWEEDFS="$$(scripts/seaweedfs.sh)" $(GO) test -race -count=1 -timeout 30m ./...
 	# The quick part of the packages' own test suites, and the plot corpus against native
 	# matplotlib: Python inside the guest, where -race only adds time (both skip themselves under
 	# it); they run side by side.

@@ -1,0 +1,458 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits on what a checkpoint's small objects may be.
+const (
+	maxHead     = 4 << 10
+	maxManifest = 16 << 20
+)
+
+// Layout in the store, under its prefix, for session ID:
+//
+//	sessions/ID/head              the newest committed checkpoint: generation, seq, manifest
+//	sessions/ID/ckpt/SEQ-GEN      a checkpoint's manifest: every file's path, mode, size, sha256
+//	sessions/ID/blobs/SHA256      file contents, each stored once per session
+//
+// A commit uploads the blobs the store lacks, then the manifest (written once, under a key no
+// other commit uses), then replaces head only if head is still the version the committer last
+// wrote (If-Match on its ETag). Taking a lease replaces head with the new generation first, so
+// from then on every older holder's commit fails: that is the fence.
+
+// Head is the pointer to a session's newest committed checkpoint.
+type Head struct {
+	Generation uint64    `json:"generation"`
+	Seq        uint64    `json:"seq"` // 0: nothing committed yet
+	Manifest   string    `json:"manifest,omitempty"`
+	Holder     string    `json:"holder"`
+	Nonce      string    `json:"nonce"` // every head differs, so ETags never repeat
+	Time       time.Time `json:"time"`
+}
+
+type manifest struct {
+	Seq        uint64      `json:"seq"`
+	Generation uint64      `json:"generation"`
+	Files      []fileEntry `json:"files"`
+	Dirs       []string    `json:"dirs"`
+}
+
+type fileEntry struct {
+	Path   string      `json:"path"`
+	Size   int64       `json:"size"`
+	Mode   fs.FileMode `json:"mode"`
+	SHA256 string      `json:"sha256"`
+}
+
+// Checkpoints keeps sessions' committed directories in an object store. Safe for concurrent use.
+type Checkpoints struct {
+	objects *Objects
+	skip    func(rel string) bool
+}
+
+// NewCheckpoints keeps checkpoints in objects. skip, if not nil, leaves out the files and
+// directories (slash-separated paths relative to the session's directory) it returns true for,
+// both when committing and when restoring (a restore keeps them as they are).
+func NewCheckpoints(objects *Objects, skip func(rel string) bool) *Checkpoints {
+	if skip == nil {
+		skip = func(string) bool { return false }
+	}
+	return &Checkpoints{objects: objects, skip: skip}
+}
+
+func headKey(id string) string { return "sessions/" + id + "/head" }
+
+// ReadHead reads session id's head; a session never committed has the zero Head and etag "".
+func (c *Checkpoints) ReadHead(ctx context.Context, id string) (Head, string, error) {
+	b, etag, err := c.objects.Get(ctx, headKey(id), maxHead)
+	if errors.Is(err, ErrNoObject) {
+		return Head{}, "", nil
+	}
+	if err != nil {
+		return Head{}, "", err
+	}
+	var h Head
+	if err := json.Unmarshal(b, &h); err != nil {
+		return Head{}, "", fmt.Errorf("cluster: head of %s: %w", id, err)
+	}
+	return h, etag, nil
+}
+
+// Holding is a lease holder's fenced handle on a session's checkpoints. Not safe for
+// concurrent use.
+type Holding struct {
+	c      *Checkpoints
+	id     string
+	lease  Lease
+	head   Head
+	etag   string
+	stored map[string]fileEntry // path -> entry, as of head
+	hashes map[string]hashed    // path -> the local file's hash, while size and time match
+}
+
+type hashed struct {
+	size  int64
+	mtime time.Time
+	at    time.Time // when it was hashed
+	sum   string
+}
+
+// Open fences session id's checkpoints for lease: after it returns, no holder of an older
+// generation can commit. It fails with ErrLeaseLost if a newer generation has already
+// written the head.
+func (c *Checkpoints) Open(ctx context.Context, id string, lease Lease) (*Holding, error) {
+	for attempt := 0; ; attempt++ {
+		h, etag, err := c.ReadHead(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if h.Generation >= lease.Generation {
+			return nil, fmt.Errorf("%w: session %s is at generation %d, the lease's is %d", ErrLeaseLost, id, h.Generation, lease.Generation)
+		}
+		next := h
+		next.Generation, next.Holder, next.Nonce, next.Time = lease.Generation, lease.Holder, nonce(), time.Now().UTC()
+		newTag, err := c.putHead(ctx, id, next, etag)
+		if errors.Is(err, ErrPrecondition) && attempt < 3 {
+			continue // an older holder committed in between: read its head again
+		}
+		if err != nil {
+			return nil, err
+		}
+		hd := &Holding{c: c, id: id, lease: lease, head: next, etag: newTag, stored: map[string]fileEntry{}, hashes: map[string]hashed{}}
+		if next.Seq > 0 {
+			m, err := c.readManifest(ctx, id, next.Manifest)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range m.Files {
+				hd.stored[f.Path] = f
+			}
+		}
+		return hd, nil
+	}
+}
+
+func (c *Checkpoints) putHead(ctx context.Context, id string, h Head, etag string) (string, error) {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", err
+	}
+	cond := Condition{IfMatch: etag}
+	if etag == "" {
+		cond = Condition{IfAbsent: true}
+	}
+	return c.objects.PutBytes(ctx, headKey(id), b, cond)
+}
+
+func (c *Checkpoints) readManifest(ctx context.Context, id, key string) (manifest, error) {
+	var m manifest
+	b, _, err := c.objects.Get(ctx, "sessions/"+id+"/"+key, maxManifest)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("cluster: manifest %s of %s: %w", key, id, err)
+	}
+	for _, f := range m.Files {
+		if !validRel(f.Path) || len(f.SHA256) != 64 {
+			return m, fmt.Errorf("cluster: manifest %s of %s names %q", key, id, f.Path)
+		}
+	}
+	for _, d := range m.Dirs {
+		if !validRel(d) {
+			return m, fmt.Errorf("cluster: manifest %s of %s names %q", key, id, d)
+		}
+	}
+	return m, nil
+}
+
+func validRel(p string) bool { return p != "" && filepath.IsLocal(p) && path.Clean(p) == p }
+
+// Head is the checkpoint the holding last committed or opened at.
+func (hd *Holding) Head() Head { return hd.head }
+
+// Lease is the lease the holding was opened with.
+func (hd *Holding) Lease() Lease { return hd.lease }
+
+// Restore makes dir hold the committed checkpoint: files that differ are downloaded, files and
+// directories it does not have are removed (skipped ones are left alone). A session never
+// committed restores to an empty directory.
+func (hd *Holding) Restore(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	var m manifest
+	if hd.head.Seq > 0 {
+		var err error
+		if m, err = hd.c.readManifest(ctx, hd.id, hd.head.Manifest); err != nil {
+			return err
+		}
+	}
+	want := map[string]bool{}
+	for _, d := range m.Dirs {
+		want[d] = true
+		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o700); err != nil {
+			return err
+		}
+	}
+	for _, f := range m.Files {
+		want[f.Path] = true
+	}
+	// Remove what the checkpoint lacks, deepest first.
+	local, err := hd.scan(dir)
+	if err != nil {
+		return err
+	}
+	for i := len(local) - 1; i >= 0; i-- {
+		if !want[local[i].Path] {
+			if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(local[i].Path))); err != nil {
+				return err
+			}
+		}
+	}
+	have := map[string]fileEntry{}
+	for _, e := range local {
+		have[e.Path] = e
+	}
+	for _, f := range m.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if l, ok := have[f.Path]; ok && l.Mode.IsRegular() && l.Size == f.Size {
+			if sum, err := hd.hash(dir, f.Path); err == nil && sum == f.SHA256 {
+				continue
+			}
+		}
+		tmp := p + ".restore-" + nonce()
+		n, err := hd.c.objects.GetFile(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256, tmp, f.Mode.Perm()|0o600)
+		if err == nil && n != f.Size {
+			err = fmt.Errorf("cluster: blob of %s is %d bytes, the manifest says %d", f.Path, n, f.Size)
+		}
+		if err == nil {
+			err = os.Rename(tmp, p)
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+	}
+	clear(hd.stored)
+	for _, f := range m.Files {
+		hd.stored[f.Path] = f
+	}
+	return nil
+}
+
+// Commit writes dir as the session's next checkpoint, uploading only contents the store does
+// not have. ErrLeaseLost means a newer holder fenced this one off: nothing was committed, and
+// the holding must not be used again.
+func (hd *Holding) Commit(ctx context.Context, dir string) error {
+	local, err := hd.scan(dir)
+	if err != nil {
+		return err
+	}
+	m := manifest{Seq: hd.head.Seq + 1, Generation: hd.lease.Generation, Files: []fileEntry{}, Dirs: []string{}}
+	inStore := map[string]bool{}
+	for _, f := range hd.stored {
+		inStore[f.SHA256] = true
+	}
+	var upload []fileEntry
+	for _, e := range local {
+		if e.Mode.IsDir() {
+			m.Dirs = append(m.Dirs, e.Path)
+			continue
+		}
+		sum, err := hd.hash(dir, e.Path)
+		if err != nil {
+			return err
+		}
+		e.SHA256 = sum
+		m.Files = append(m.Files, e)
+		if !inStore[sum] {
+			inStore[sum] = true
+			upload = append(upload, e)
+		}
+	}
+	if err := hd.uploadAll(ctx, dir, upload); err != nil {
+		return err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("ckpt/%020d-%d", m.Seq, m.Generation)
+	if _, err := hd.c.objects.PutBytes(ctx, "sessions/"+hd.id+"/"+key, b, Condition{IfAbsent: true}); err != nil {
+		if errors.Is(err, ErrPrecondition) {
+			return fmt.Errorf("%w: checkpoint %s of %s exists", ErrLeaseLost, key, hd.id)
+		}
+		return err
+	}
+	next := hd.head
+	next.Seq, next.Manifest, next.Nonce, next.Time = m.Seq, key, nonce(), time.Now().UTC()
+	etag, err := hd.c.putHead(ctx, hd.id, next, hd.etag)
+	if err != nil {
+		if errors.Is(err, ErrPrecondition) {
+			return fmt.Errorf("%w: session %s was taken over after generation %d", ErrLeaseLost, hd.id, hd.lease.Generation)
+		}
+		return err
+	}
+	old, oldKey := hd.stored, hd.head.Manifest
+	hd.head, hd.etag = next, etag
+	hd.stored = map[string]fileEntry{}
+	for _, f := range m.Files {
+		hd.stored[f.Path] = f
+	}
+	hd.prune(ctx, old, oldKey)
+	return nil
+}
+
+// prune deletes the previous checkpoint's manifest and the blobs only it used. Failures leave
+// garbage that the session's deletion removes, never a hole in the committed checkpoint.
+func (hd *Holding) prune(ctx context.Context, old map[string]fileEntry, oldKey string) {
+	used := map[string]bool{}
+	for _, f := range hd.stored {
+		used[f.SHA256] = true
+	}
+	for _, f := range old {
+		if !used[f.SHA256] {
+			used[f.SHA256] = true // once
+			_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256)
+		}
+	}
+	if oldKey != "" {
+		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+oldKey)
+	}
+}
+
+// uploadAll uploads files' contents, four at a time.
+func (hd *Holding) uploadAll(ctx context.Context, dir string, files []fileEntry) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, 4)
+	)
+	for _, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := hd.upload(ctx, dir, f)
+			mu.Lock()
+			if err != nil && first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+func (hd *Holding) upload(ctx context.Context, dir string, e fileEntry) error {
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(e.Path)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// The content must be what was hashed: a file changed since is an error, not a wrong blob.
+	h := sha256.New()
+	if _, err := hd.c.objects.Put(ctx, "sessions/"+hd.id+"/blobs/"+e.SHA256, io.TeeReader(io.LimitReader(f, e.Size), h), e.Size, Condition{}); err != nil {
+		return err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
+		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/blobs/"+e.SHA256)
+		return fmt.Errorf("cluster: %s changed while it was committed", e.Path)
+	}
+	return nil
+}
+
+// scan lists dir's files and directories (not dir itself), parents before children, sorted;
+// anything neither a regular file nor a directory is left out.
+func (hd *Holding) scan(dir string) ([]fileEntry, error) {
+	var out []fileEntry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if hd.c.skip(rel) || strings.Contains(path.Base(rel), ".restore-") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.IsDir():
+			out = append(out, fileEntry{Path: rel, Mode: info.Mode()})
+		case info.Mode().IsRegular():
+			out = append(out, fileEntry{Path: rel, Mode: info.Mode(), Size: info.Size()})
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, err
+}
+
+// hash is the sha256 of dir/rel, remembered while the file's size and time stay the same. A
+// hash is trusted only for a file whose time was a second older than the hashing: a change
+// within the clock's granularity after the hash could otherwise keep the time.
+func (hd *Holding) hash(dir, rel string) (string, error) {
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	info, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if c, ok := hd.hashes[rel]; ok && c.size == info.Size() && c.mtime.Equal(info.ModTime()) && c.mtime.Before(c.at.Add(-time.Second)) {
+		return c.sum, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	at := time.Now()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	hd.hashes[rel] = hashed{size: info.Size(), mtime: info.ModTime(), at: at, sum: sum}
+	return sum, nil
+}
+
+// Delete removes everything the store keeps of session id.
+func (c *Checkpoints) Delete(ctx context.Context, id string) error {
+	return c.objects.DeletePrefix(ctx, "sessions/"+id+"/")
+}
+
+func nonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

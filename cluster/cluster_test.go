@@ -1,0 +1,534 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"wasmbox/internal/clustertest"
+)
+
+func TestParseStore(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	for _, tc := range []struct {
+		url  string
+		env  func(string) string
+		want StoreConfig
+		err  string
+	}{
+		{url: "s3://b/p/q", env: env("AWS_REGION", "eu-west-1"), want: StoreConfig{Bucket: "b", Prefix: "p/q/", Endpoint: "s3.eu-west-1.amazonaws.com", Secure: true, Region: "eu-west-1"}},
+		{url: "s3://b", env: env(), want: StoreConfig{Bucket: "b", Endpoint: "s3.amazonaws.com", Secure: true}},
+		{url: "s3://b/", env: env("AWS_ENDPOINT_URL", "http://minio:9000", "AWS_DEFAULT_REGION", "x"), want: StoreConfig{Bucket: "b", Endpoint: "minio:9000", Region: "x"}},
+		{url: "s3://b/p", env: env("AWS_ENDPOINT_URL", "http://other", "AWS_ENDPOINT_URL_S3", "https://s3.example:8443"), want: StoreConfig{Bucket: "b", Prefix: "p/", Endpoint: "s3.example:8443", Secure: true}},
+		{url: "http://b/p", env: env(), err: "want s3://bucket/prefix"},
+		{url: "s3:///p", env: env(), err: "want s3://bucket/prefix"},
+		{url: "s3://key:secret@b/p", env: env(), err: "want s3://bucket/prefix"},
+		{url: "s3://b/p", env: env("AWS_ENDPOINT_URL", "minio:9000"), err: "want http(s)://host[:port]"},
+	} {
+		got, err := ParseStore(tc.url, tc.env)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.url, got, err, tc.want)
+		}
+	}
+}
+
+func objectsFor(t *testing.T, s3 *clustertest.S3) *Objects {
+	t.Helper()
+	c, err := ParseStore("s3://"+s3.Bucket+"/"+strings.ReplaceAll(t.Name(), "/", "_"), func(k string) string {
+		for _, kv := range s3.Env() {
+			if name, v, _ := strings.Cut(kv, "="); name == k {
+				return v
+			}
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Creds = credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")
+	o, err := OpenObjects(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestCluster(t *testing.T) {
+	s3 := clustertest.StartS3(t)
+	rd := clustertest.StartRedis(t)
+	t.Run("objects", func(t *testing.T) { testObjects(t, objectsFor(t, s3)) })
+	t.Run("leases", func(t *testing.T) { testLeases(t, rd) })
+	t.Run("checkpoints", func(t *testing.T) { testCheckpoints(t, objectsFor(t, s3), rd) })
+	t.Run("fence", func(t *testing.T) { testFence(t, objectsFor(t, s3), rd) })
+	t.Run("redis_restart", func(t *testing.T) { testRedisRestart(t, objectsFor(t, s3), rd) })
+	t.Run("store_unavailable", func(t *testing.T) { testStoreUnavailable(t, objectsFor(t, s3), rd, s3) })
+}
+
+func testObjects(t *testing.T, o *Objects) {
+	ctx := context.Background()
+	e1, err := o.PutBytes(ctx, "k", []byte("one"), Condition{IfAbsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.PutBytes(ctx, "k", []byte("two"), Condition{IfAbsent: true}); !errors.Is(err, ErrPrecondition) {
+		t.Fatalf("second write if absent: %v, want ErrPrecondition", err)
+	}
+	e2, err := o.PutBytes(ctx, "k", []byte("three"), Condition{IfMatch: e1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.PutBytes(ctx, "k", []byte("four"), Condition{IfMatch: e1}); !errors.Is(err, ErrPrecondition) {
+		t.Fatalf("write with a stale ETag: %v, want ErrPrecondition", err)
+	}
+	b, etag, err := o.Get(ctx, "k", 100)
+	if err != nil || string(b) != "three" || etag != e2 {
+		t.Fatalf("get: %q %q %v; want three %q", b, etag, err, e2)
+	}
+	if _, _, err := o.Get(ctx, "k", 2); err == nil {
+		t.Fatal("an object larger than the limit was read")
+	}
+	if _, _, err := o.Get(ctx, "missing", 100); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("missing object: %v", err)
+	}
+	if err := o.DeletePrefix(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := o.List(ctx, ""); err != nil || len(keys) != 0 {
+		t.Fatalf("after delete: %v %v", keys, err)
+	}
+}
+
+func testLeases(t *testing.T, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, err := OpenLeases(rd.URL, t.Name()+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, err := l.Acquire(ctx, "s1", "replica-a", time.Minute, 0)
+	if err != nil || a.Generation != 1 {
+		t.Fatalf("first lease: %+v %v", a, err)
+	}
+	_, err = l.Acquire(ctx, "s1", "replica-b", time.Minute, 0)
+	var held *HeldError
+	if !errors.As(err, &held) || held.Holder != "replica-a" || held.TTL <= 0 {
+		t.Fatalf("second holder: %v, want held by replica-a", err)
+	}
+	if err := l.Renew(ctx, a, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if err := l.Renew(ctx, a, time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renew after expiry: %v, want ErrLeaseLost", err)
+	}
+	b, err := l.Acquire(ctx, "s1", "replica-b", time.Minute, 0)
+	if err != nil || b.Generation != 2 {
+		t.Fatalf("lease after expiry: %+v %v", b, err)
+	}
+	if err := l.Release(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Acquire(ctx, "s1", "replica-c", time.Minute, 0); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("a stale holder's release freed the lease: %v", err)
+	}
+	if err := l.Release(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Acquire(ctx, "s1", "replica-c", time.Minute, 10)
+	if err != nil || c.Generation != 11 {
+		t.Fatalf("lease above a floor of 10: %+v %v", c, err)
+	}
+	// Wait takes the lease as soon as its holder lets it go.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		l.Release(ctx, c)
+	}()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := l.Wait(wctx, "s1", "replica-d", time.Minute, 0)
+	if err != nil || d.Generation != 12 {
+		t.Fatalf("wait: %+v %v", d, err)
+	}
+	if err := l.SetWarm(ctx, "s1", "replica-d", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := l.Warm(ctx, "s1"); err != nil || w != "replica-d" {
+		t.Fatalf("warm: %q %v", w, err)
+	}
+	if _, err := l.Acquire(ctx, "s2", "has space", time.Minute, 0); err == nil {
+		t.Fatal("a holder name with a space was accepted")
+	}
+	if err := l.Forget(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := l.Warm(ctx, "s1"); w != "" {
+		t.Fatalf("warm after forget: %q", w)
+	}
+}
+
+// writeTree makes dir hold exactly files (path -> content; a trailing / makes a directory).
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readTree lists dir as writeTree takes it.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			out[rel+"/"] = ""
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameTree(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	// Directories of files are implied.
+	norm := func(m map[string]string) []string {
+		var out []string
+		for p, c := range m {
+			if strings.HasSuffix(p, "/") {
+				continue
+			}
+			if len(c) > 40 {
+				c = fmt.Sprintf("%d bytes %x", len(c), sha256.Sum256([]byte(c)))
+			}
+			out = append(out, p+"="+c)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if g, w := norm(got), norm(want); fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("tree:\n got %v\nwant %v", g, w)
+	}
+	for p := range want {
+		if strings.HasSuffix(p, "/") {
+			if _, ok := got[p]; !ok {
+				t.Fatalf("directory %s missing: %v", p, got)
+			}
+		}
+	}
+}
+
+func blobs(t *testing.T, o *Objects, id string) []string {
+	keys, err := o.List(context.Background(), "sessions/"+id+"/blobs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func testCheckpoints(t *testing.T, o *Objects, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, err := OpenLeases(rd.URL, t.Name()+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cp := NewCheckpoints(o, func(rel string) bool { return strings.Contains(rel, ".tmp-") })
+
+	a := t.TempDir()
+	first := map[string]string{
+		"session.json": `{"id":"s"}`, "history.log": "one\n", "python.snapshot": strings.Repeat("x", 1<<20),
+		"workspace/data.csv": "a,b\n1,2\n", "workspace/sub/deep.txt": "deep", "workspace/empty/": "", "workspace/same1": "same", "workspace/same2": "same",
+	}
+	writeTree(t, a, first)
+	writeTree(t, a, map[string]string{"session.json.tmp-123": "partial"})
+
+	lease, err := l.Acquire(ctx, "s", "replica-a", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd, err := cp.Open(ctx, "s", lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hd.Commit(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(blobs(t, o, "s")); n != 6 {
+		t.Fatalf("%d blobs after the first commit, want 6 (two files share content)", n)
+	}
+
+	// A replica that never held the session restores it whole.
+	l.Release(ctx, lease)
+	lease2, err := l.Acquire(ctx, "s", "replica-b", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := cp.Open(ctx, "s", lease2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	writeTree(t, b, map[string]string{"stale.txt": "gone after restore", "workspace/data.csv": "old"})
+	if err := hb.Restore(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, readTree(t, b), first)
+
+	// Changes: one file rewritten, one removed, one added; only new contents are uploaded and
+	// the blobs the old checkpoint alone used are pruned.
+	writeTree(t, b, map[string]string{"workspace/data.csv": "a,b\n3,4\n", "workspace/new.txt": "new", "history.log": "one\ntwo\n"})
+	if err := os.Remove(filepath.Join(b, "workspace/sub/deep.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	want := readTree(t, b)
+	if n := len(blobs(t, o, "s")); n != 6 {
+		t.Fatalf("%d blobs after the second commit, want 6: %v", n, blobs(t, o, "s"))
+	}
+	manifests, _ := o.List(ctx, "sessions/s/ckpt/")
+	if len(manifests) != 1 {
+		t.Fatalf("manifests kept: %v, want the newest only", manifests)
+	}
+
+	// The first replica, holding an older copy, catches up.
+	l.Release(ctx, lease2)
+	lease3, _ := l.Acquire(ctx, "s", "replica-a", time.Minute, 0)
+	hc, err := cp.Open(ctx, "s", lease3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc.Head().Seq != 2 {
+		t.Fatalf("head %+v, want seq 2", hc.Head())
+	}
+	if err := hc.Restore(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	want["session.json.tmp-123"] = "partial" // skipped: left as it was
+	sameTree(t, readTree(t, a), want)
+	if _, err := os.Stat(filepath.Join(a, "session.json.tmp-123")); err != nil {
+		t.Fatalf("a skipped file was touched by the restore: %v", err)
+	}
+
+	if err := cp.Delete(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := o.List(ctx, "sessions/s/"); len(keys) != 0 {
+		t.Fatalf("left after delete: %v", keys)
+	}
+}
+
+// testFence: a holder whose lease expired while it was stopped cannot commit over its
+// successor, before or after the successor's own commit.
+func testFence(t *testing.T, o *Objects, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, _ := OpenLeases(rd.URL, t.Name()+":")
+	defer l.Close()
+	cp := NewCheckpoints(o, nil)
+	dirA, dirB := t.TempDir(), t.TempDir()
+
+	la, _ := l.Acquire(ctx, "f", "replica-a", 150*time.Millisecond, 0)
+	ha, err := cp.Open(ctx, "f", la)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dirA, map[string]string{"x": "1"})
+	if err := ha.Commit(ctx, dirA); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // replica-a is "stopped" past its lease
+
+	lb, err := l.Acquire(ctx, "f", "replica-b", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := cp.Open(ctx, "f", lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dirA, map[string]string{"x": "stale"})
+	if err := ha.Commit(ctx, dirA); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale commit before the successor's: %v, want ErrLeaseLost", err)
+	}
+	if err := hb.Restore(ctx, dirB); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, readTree(t, dirB), map[string]string{"x": "1"})
+	writeTree(t, dirB, map[string]string{"x": "2"})
+	if err := hb.Commit(ctx, dirB); err != nil {
+		t.Fatal(err)
+	}
+	if err := ha.Commit(ctx, dirA); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale commit after the successor's: %v, want ErrLeaseLost", err)
+	}
+	// An old generation cannot even open.
+	if _, err := cp.Open(ctx, "f", la); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("open with an old generation: %v", err)
+	}
+	check := t.TempDir()
+	l.Release(ctx, lb)
+	lc, err := l.Acquire(ctx, "f", "replica-c", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := cp.Open(ctx, "f", lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hc.Restore(ctx, check); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, readTree(t, check), map[string]string{"x": "2"})
+}
+
+// testRedisRestart: Redis loses its generation counters; the next lease is still above the
+// committed generation, so the holder can open and commit, and older holders stay fenced.
+func testRedisRestart(t *testing.T, o *Objects, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, _ := OpenLeases(rd.URL, t.Name()+":")
+	defer l.Close()
+	cp := NewCheckpoints(o, nil)
+	dir := t.TempDir()
+	var last Lease
+	for i := range 3 {
+		lease, err := l.Acquire(ctx, "r", "replica-a", time.Minute, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := cp.Open(ctx, "r", lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTree(t, dir, map[string]string{"n": fmt.Sprint(i)})
+		if err := h.Commit(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		l.Release(ctx, lease)
+		last = lease
+	}
+	rd.Stop()
+	if _, err := l.Acquire(ctx, "r", "replica-b", time.Minute, 0); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("acquire with Redis down: %v, want ErrUnavailable", err)
+	}
+	rd.Start()
+	head, _, err := cp.ReadHead(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lease Lease
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lease, err = l.Acquire(ctx, "r", "replica-b", time.Minute, head.Generation)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease.Generation <= last.Generation {
+		t.Fatalf("generation %d after the restart, not above the committed %d", lease.Generation, last.Generation)
+	}
+	h, err := cp.Open(ctx, "r", lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := t.TempDir()
+	if err := h.Restore(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, readTree(t, got), map[string]string{"n": "2"})
+}
+
+// testStoreUnavailable: a commit while the store hangs fails as retryable; once the store is
+// back the same holding commits, and nothing committed before was lost.
+func testStoreUnavailable(t *testing.T, o *Objects, rd *clustertest.Redis, s3 *clustertest.S3) {
+	ctx := context.Background()
+	l, _ := OpenLeases(rd.URL, t.Name()+":")
+	defer l.Close()
+	cp := NewCheckpoints(o, nil)
+	dir := t.TempDir()
+	lease, err := l.Acquire(ctx, "u", "replica-a", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := cp.Open(ctx, "u", lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"a": "committed"})
+	if err := h.Commit(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"b": "later"})
+	s3.Pause()
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = h.Commit(short, dir)
+	cancel()
+	s3.Resume()
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("commit with the store stopped: %v, want ErrUnavailable", err)
+	}
+	if err := h.Commit(ctx, dir); err != nil {
+		t.Fatalf("commit after the store came back: %v", err)
+	}
+	l.Release(ctx, lease)
+	lease2, _ := l.Acquire(ctx, "u", "replica-b", time.Minute, 0)
+	h2, err := cp.Open(ctx, "u", lease2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := t.TempDir()
+	if err := h2.Restore(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, readTree(t, got), map[string]string{"a": "committed", "b": "later"})
+}
