@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// restoreTemp starts the names of files a restore downloads at the top of the directory before
+// moving them in place; checkpoints leave them out.
+const restoreTemp = ".cluster-restore-"
+
 // Limits on what a checkpoint's small objects may be.
 const (
 	maxHead     = 4 << 10
@@ -237,7 +241,7 @@ func (hd *Holding) Restore(ctx context.Context, dir string) error {
 				continue
 			}
 		}
-		tmp := p + ".restore-" + nonce()
+		tmp := filepath.Join(dir, restoreTemp+nonce())
 		n, err := hd.c.objects.GetFile(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256, tmp, f.Mode.Perm()|0o600)
 		if err == nil && n != f.Size {
 			err = fmt.Errorf("cluster: blob of %s is %d bytes, the manifest says %d", f.Path, n, f.Size)
@@ -397,7 +401,7 @@ func (hd *Holding) scan(dir string) ([]fileEntry, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if hd.c.skip(rel) || strings.Contains(path.Base(rel), ".restore-") {
+		if hd.c.skip(rel) || strings.HasPrefix(rel, restoreTemp) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

@@ -64,6 +64,9 @@ func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
 }
 
 func (m *Manager) sessionRoot(id string) (*session, *os.Root, error) {
+	if _, err := m.lookupShared(id); err != nil {
+		return nil, nil, err
+	}
 	m.mu.Lock()
 	s, err := m.lookupLocked(id)
 	if err == nil {

@@ -28,6 +28,8 @@ type Manager struct {
 	wg     sync.WaitGroup
 	syncer logSyncer // makes appended history durable within a second
 	closed bool
+	// adoptMu serializes bringing sessions from the shared store (cluster mode).
+	adoptMu sync.Mutex
 }
 
 // Backend runs sessions' code: worker processes (package worker's Supervisor) in a server,
@@ -54,6 +56,7 @@ type config struct {
 	now           func() time.Time
 	reapEvery     time.Duration
 	log           *slog.Logger
+	shared        Shared
 }
 
 // Option configures a [Manager].
@@ -305,7 +308,13 @@ func (m *Manager) Create(owner string) (Info, error) {
 		os.RemoveAll(s.dir)
 		return Info{}, err
 	}
-	if err := m.persist(rec); err != nil {
+	err = m.persist(rec)
+	if err == nil && m.cfg.shared != nil {
+		if err = m.share(s); err != nil {
+			err = fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+		}
+	}
+	if err != nil {
 		m.mu.Lock()
 		if !s.gone {
 			m.endLocked(s, fmt.Errorf("%w: session %s could not be saved; start a new one", ErrNotFound, short(s.id)))
@@ -383,6 +392,10 @@ func (m *Manager) evictLocked(requester, only string) bool {
 		why = fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
 			ErrEvicted, short(lru.id), m.cfg.maxPerOwner)
 	}
+	if m.cfg.shared != nil {
+		m.dropLocked(lru) // the shared store keeps it
+		return true
+	}
 	m.endLocked(lru, why)
 	return true
 }
@@ -431,6 +444,9 @@ func (m *Manager) lookupLocked(id string) (*session, error) {
 
 // Get returns a session's info.
 func (m *Manager) Get(id string) (Info, error) {
+	if _, err := m.lookupShared(id); err != nil {
+		return Info{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, err := m.lookupLocked(id)
@@ -438,6 +454,13 @@ func (m *Manager) Get(id string) (Info, error) {
 		return Info{}, err
 	}
 	return m.infoLocked(s), nil
+}
+
+// lookupShared is lookup with the time a call without its own deadline gives the store.
+func (m *Manager) lookupShared(id string) (*session, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	return m.lookup(ctx, id)
 }
 
 func (m *Manager) infoLocked(s *session) Info {
@@ -471,6 +494,9 @@ func (m *Manager) List(owner string) []Info {
 
 // History returns a session's runs, oldest first.
 func (m *Manager) History(id string) ([]Entry, error) {
+	if _, err := m.lookupShared(id); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, err := m.lookupLocked(id)
@@ -482,6 +508,9 @@ func (m *Manager) History(id string) ([]Entry, error) {
 
 // Delete ends a session and removes its workspace.
 func (m *Manager) Delete(id string) error {
+	if _, err := m.lookupShared(id); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, err := m.lookupLocked(id)
@@ -489,6 +518,9 @@ func (m *Manager) Delete(id string) error {
 		return err
 	}
 	m.endLocked(s, fmt.Errorf("%w: session %s was deleted; start a new one", ErrNotFound, short(id)))
+	if m.cfg.shared != nil {
+		go m.unshare(id)
+	}
 	return nil
 }
 
@@ -502,6 +534,14 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	req.Limits = m.cfg.limits
 	req.Deadline = time.Now().Add(req.Limits.Timeout)
+	if m.cfg.shared != nil {
+		lctx, cancel := context.WithDeadline(ctx, req.Deadline)
+		_, err := m.lookup(lctx, id)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	s, err := m.lookupLocked(id)
 	if err != nil {
@@ -539,10 +579,29 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	defer m.slots.release(s.owner)
 
+	var held Held
+	if m.cfg.shared != nil {
+		held, err = m.cfg.shared.Hold(wait, id, s.dir, false)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				m.mu.Lock()
+				if !s.gone {
+					m.endLocked(s, fmt.Errorf("%w: session %s was deleted; start a new one", ErrNotFound, short(id)))
+				}
+				m.mu.Unlock()
+			}
+			return nil, m.sharedErr(id, err)
+		}
+		defer held.Release()
+		if held.Stale() {
+			m.reload(s)
+		}
+	}
+
 	m.mu.Lock()
 	if s.gone {
 		m.mu.Unlock()
-		return nil, m.dead.get(id)
+		return nil, m.goneErr(id)
 	}
 	box := s.box
 	restored := s.restored
@@ -557,7 +616,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		if s.gone {
 			m.mu.Unlock()
 			box.Close()
-			return nil, m.dead.get(id)
+			return nil, m.goneErr(id)
 		}
 		s.box = box
 		m.mu.Unlock()
@@ -604,7 +663,20 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		// keeps it.
 		m.cfg.log.Error("save session history", "session", short(s.id), "err", err)
 	}
+	if held != nil {
+		m.commit(s, box, held, res)
+	}
 	return res, nil
+}
+
+// goneErr says why a session that was found has gone since.
+func (m *Manager) goneErr(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if why := m.dead.get(id); why != nil {
+		return why
+	}
+	return fmt.Errorf("%w: session %s moved to the shared store while this call waited; try again", ErrUnavailable, short(id))
 }
 
 func entry(req runtime.Request, res *runtime.Result, at time.Time) Entry {
@@ -631,7 +703,13 @@ func (m *Manager) Reap() int {
 	n := 0
 	for _, s := range m.byID {
 		if s.active == 0 && now.Sub(s.lastUsed) > m.cfg.ttl {
-			m.endLocked(s, fmt.Errorf("%w: session %s expired after %s idle; start a new one", ErrExpired, short(s.id), m.cfg.ttl))
+			if m.cfg.shared != nil {
+				// Another replica may have used it since: only this copy goes, and the
+				// store's copy expires when a replica next finds it idle past the TTL.
+				m.dropLocked(s)
+			} else {
+				m.endLocked(s, fmt.Errorf("%w: session %s expired after %s idle; start a new one", ErrExpired, short(s.id), m.cfg.ttl))
+			}
 			n++
 		}
 	}

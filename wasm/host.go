@@ -18,8 +18,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,6 +244,9 @@ func (h *Host) Close(ctx context.Context) error { return h.rt.Close(ctx) }
 type Spec struct {
 	// Workspace are the limits of what the workspace may hold.
 	Workspace workspace.Limits
+	// fixed gives the guest a fixed random stream and clock: the base image is then the same
+	// bytes in every process of a build (see [Host.baseImage]).
+	fixed bool
 }
 
 // Instance is one guest. Its output goes to the writers set with SetOutput; [Instance.Call]
@@ -357,17 +362,22 @@ func (h *Host) instantiate(spec Spec) (*Instance, error) {
 		WithFSConfig(fsc).
 		WithRandSource(rand.Reader).
 		WithSysWalltime().
-		WithSysNanotime().
-		WithNanosleep(func(ns int64) {
-			t := time.NewTimer(time.Duration(ns))
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-done: // a sleeping guest must not outlive its deadline
-			}
-		})
-	for k, v := range h.env {
-		cfg = cfg.WithEnv(k, v)
+		WithSysNanotime()
+	if spec.fixed {
+		cfg = fixedWorld(cfg)
+	}
+	cfg = cfg.WithNanosleep(func(ns int64) {
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-done: // a sleeping guest must not outlive its deadline
+		}
+	})
+	// In a fixed order: the environment is in the base image's memory, which must be the same
+	// bytes in every process (see fixedWorld).
+	for _, k := range slices.Sorted(maps.Keys(h.env)) {
+		cfg = cfg.WithEnv(k, h.env[k])
 	}
 	alloc := &cowAllocator{}
 	mod, err := h.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), h.compiled, cfg)

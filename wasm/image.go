@@ -9,12 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
 
 	"wasmbox/wasm/cpython"
 )
@@ -189,7 +194,7 @@ func (h *Host) baseImage(ctx context.Context) (*Image, error) {
 				return
 			}
 		}
-		in, err := h.Boot(ctx, Spec{})
+		in, err := h.Boot(ctx, Spec{fixed: true})
 		if err != nil {
 			h.baseErr = err
 			return
@@ -402,4 +407,26 @@ func mapFile(f *os.File) ([]byte, error) {
 		return nil, fmt.Errorf("wasm: map %s: empty or unreadable", f.Name())
 	}
 	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+}
+
+// fixedWorld gives a guest a random stream from a fixed seed and a clock that starts at a
+// fixed time and advances 1 ms a reading. The base image is made so: its bytes then depend only
+// on the build, and every process of the build, on any machine (replicas of a cluster), makes
+// the same image, so each one thaws the others' snapshots (stored as pages that differ from
+// it). What CPython draws at start from that stream (its hash seed, random's and numpy's
+// seeds) is the same for every interpreter of a build anyway, as they all start from the one
+// image: the driver reseeds random and numpy from the real source in every new interpreter
+// (wasmbox_driver.py), and os.urandom and secrets read the real source.
+func fixedWorld(cfg wazero.ModuleConfig) wazero.ModuleConfig {
+	var seed [32]byte
+	copy(seed[:], "wasmbox base image")
+	var ticks atomic.Int64
+	now := func() int64 { return ticks.Add(int64(time.Millisecond)) }
+	const epoch = 1767225600 // 2026-01-01T00:00:00Z
+	return cfg.WithRandSource(mrand.NewChaCha8(seed)).
+		WithWalltime(func() (int64, int32) {
+			n := now()
+			return epoch + n/1e9, int32(n % 1e9)
+		}, sys.ClockResolution(time.Millisecond)).
+		WithNanotime(now, sys.ClockResolution(time.Millisecond))
 }

@@ -229,3 +229,27 @@ func TestSweepImages(t *testing.T) {
 		t.Errorf("a directory was removed: %v", err)
 	}
 }
+
+// TestBaseImage_sameBytes: hosts that do not share an image directory (replicas of a cluster,
+// each on its own machine) make the same base image, byte for byte, with several environment
+// variables (kept in the image in a fixed order), so each can thaw the others' snapshots.
+func TestBaseImage_sameBytes(t *testing.T) {
+	ctx := context.Background()
+	env := map[string]string{"PYTHONHOME": "/usr/local", "A": "1", "B": "2", "C": "3", "D": "4", "E": "5"}
+	var ids []string
+	for range 2 {
+		h, err := New(ctx, WithAssets(assets.Python()), WithEnv(env), WithImageDir(t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := h.BaseImage(ctx)
+		h.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, img.ID)
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("two hosts made different base images: %s and %s", ids[0], ids[1])
+	}
+}

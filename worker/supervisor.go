@@ -1218,6 +1218,46 @@ func (h *handle) park(p *proc, python bool) {
 	s.mu.Unlock()
 }
 
+// Save writes the session's Python state, when its worker holds one, to the snapshot store
+// now, and keeps the worker (cluster mode commits the snapshot with the session's files after
+// every run). A session whose worker is stopped already has its newest state saved.
+func (h *handle) Save(ctx context.Context) error {
+	s := h.s
+	if s.cfg.snapshots == nil {
+		return nil
+	}
+	if err := h.runMu.lock(ctx); err != nil {
+		return err
+	}
+	defer h.runMu.Unlock()
+	s.mu.Lock()
+	p, python := h.p, h.used[runtime.Python]
+	s.mu.Unlock()
+	if p == nil || !python || !p.alive() {
+		return nil
+	}
+	select {
+	case s.freezing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := h.saveState(p)
+	<-s.freezing
+	if errors.Is(err, errNoState) {
+		return nil
+	}
+	if err != nil {
+		// The worker may be part way through a stream: it is not used again, and the older
+		// snapshot goes too (it would bring back an older state than the user last saw).
+		h.drop(p)
+		s.cfg.snapshots.Remove(h.dir)
+		s.mu.Lock()
+		h.thawErr = "saving it after the last run failed: " + err.Error()
+		s.mu.Unlock()
+	}
+	return err
+}
+
 // errNoState is a freeze of a worker whose Python holds no state.
 var errNoState = errors.New("worker: no state to save")
 

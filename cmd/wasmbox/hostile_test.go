@@ -72,7 +72,13 @@ func startServerIn(t *testing.T, data string, env ...string) *hostileServer {
 // the binary and data directory are made reachable for it and its home is inside data.
 func startServer(t *testing.T, data string, uid int, env ...string) *hostileServer {
 	t.Helper()
-	bin := buildBinary(t)
+	return startServerBin(t, buildBinary(t), data, uid, env...)
+}
+
+// startServerBin is startServer with the binary bin (a copy of the built one gives a server
+// whose workers can be told from other servers').
+func startServerBin(t *testing.T, bin, data string, uid int, env ...string) *hostileServer {
+	t.Helper()
 	var wrap []string
 	if uid >= 0 {
 		for _, p := range []string{bin, data} {

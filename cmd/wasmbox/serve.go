@@ -282,6 +282,7 @@ type service struct {
 	mcp      *mcp.Server
 	front    *front.Front
 	handler  http.Handler
+	shared   *sharedStore // cluster mode; nil in local mode
 }
 
 func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*service, error) {
@@ -317,6 +318,15 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	if c.ownerRuns > 0 {
 		sopts = append(sopts, sessions.WithMaxRunsPerOwner(c.ownerRuns))
 	}
+	shared, err := openCluster(ctx, os.Getenv, log)
+	if err != nil {
+		b.sup.Close()
+		return nil, err
+	}
+	if shared != nil {
+		sopts = append(sopts, sessions.WithShared(shared))
+		isolation["cluster"] = "sessions are kept in the shared object store and run under a Redis lease; each run commits the session's files and Python snapshot"
+	}
 	mgr, err := sessions.New(sopts...)
 	if err != nil {
 		b.sup.Close()
@@ -335,7 +345,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	}
 	srv := mcp.New(fr)
 	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
-	return &service{backend: b, sessions: mgr, mcp: srv, front: fr, handler: handler}, nil
+	return &service{backend: b, sessions: mgr, mcp: srv, front: fr, handler: handler, shared: shared}, nil
 }
 
 // close stops the workers first, which saves each idle session's Python state beside its
@@ -343,6 +353,9 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 func (s *service) close() {
 	s.backend.sup.Close()
 	s.sessions.Close()
+	if s.shared != nil {
+		s.shared.close()
+	}
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

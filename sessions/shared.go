@@ -1,0 +1,220 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wasmbox/runtime"
+)
+
+// Shared keeps sessions that several replicas serve (cluster mode: package cluster's Store).
+// With it, a run holds its session (no other replica runs it meanwhile), starts from the
+// session's newest committed state, and ends by committing the session's directory (record,
+// history, workspace and Python snapshot), so any replica can serve the next call. The local
+// directory is then a cache: a replica drops it when the session idles or is evicted, and
+// finds the session in the store again on its next call.
+type Shared interface {
+	// Hold takes session id for one run and makes dir its newest committed state. Unless
+	// create is set, a session the store does not have is an error wrapping ErrNotFound;
+	// an unreachable store is an error wrapping ErrUnavailable.
+	Hold(ctx context.Context, id, dir string, create bool) (Held, error)
+	// Delete removes the session from the store.
+	Delete(ctx context.Context, id string) error
+}
+
+// Held is one run's hold on a session.
+type Held interface {
+	// Stale reports that Hold replaced the local directory's content: an interpreter the
+	// replica keeps for the session is older than its files.
+	Stale() bool
+	// Commit makes the directory the session's newest committed state.
+	Commit(ctx context.Context) error
+	// Release ends the hold.
+	Release()
+}
+
+// ErrUnavailable: the shared store (cluster mode) did not answer; the call may be retried. It
+// wraps ErrBusy, so the fronts answer it as they answer a busy server (HTTP 503).
+var ErrUnavailable = fmt.Errorf("%w: the shared session store is unavailable", ErrBusy)
+
+// WithShared makes the manager keep its sessions in a shared store (cluster mode).
+func WithShared(sh Shared) Option {
+	return func(c *config) error { c.shared = sh; return nil }
+}
+
+// sharedTimeout bounds what the store may take for committing a run or making a session.
+const sharedTimeout = 15 * time.Second
+
+// lookup finds a session, in cluster mode also in the shared store when this replica does not
+// have it.
+func (m *Manager) lookup(ctx context.Context, id string) (*session, error) {
+	m.mu.Lock()
+	s, err := m.lookupLocked(id)
+	m.mu.Unlock()
+	if err == nil || m.cfg.shared == nil || !errors.Is(err, ErrNotFound) || !validID(id) {
+		return s, err
+	}
+	m.mu.Lock()
+	dead := m.dead.get(id)
+	m.mu.Unlock()
+	if dead != nil {
+		return nil, dead
+	}
+	return m.adopt(ctx, id)
+}
+
+// adopt brings a session another replica made or ran from the shared store.
+func (m *Manager) adopt(ctx context.Context, id string) (*session, error) {
+	m.adoptMu.Lock()
+	defer m.adoptMu.Unlock()
+	m.mu.Lock()
+	if s, ok := m.byID[id]; ok {
+		m.mu.Unlock()
+		return s, nil
+	}
+	m.mu.Unlock()
+	dir := filepath.Join(m.cfg.dataDir, "sessions", id)
+	held, err := m.cfg.shared.Hold(ctx, id, dir, false)
+	if err != nil {
+		return nil, m.sharedErr(id, err)
+	}
+	defer held.Release()
+	b, err := os.ReadFile(filepath.Join(dir, "session.json"))
+	var r record
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	if err == nil && r.ID != id {
+		err = fmt.Errorf("record names %q", r.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sessions: session %s in the shared store: %w", short(id), err)
+	}
+	s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs, dir: dir,
+		restored: true, langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
+	m.loadHistory(s, false)
+	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
+		return nil, err
+	}
+	if m.cfg.now().Sub(s.lastUsed) > m.cfg.ttl {
+		why := fmt.Errorf("%w: session %s expired after %s idle; start a new one", ErrExpired, short(id), m.cfg.ttl)
+		m.mu.Lock()
+		m.dead.add(id, why)
+		m.mu.Unlock()
+		os.RemoveAll(dir)
+		go m.unshare(id)
+		return nil, why
+	}
+	if _, _, err := m.admit(s); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// reload re-reads s from its directory after a hold replaced it, and stops its interpreter,
+// whose memory is older than the directory (its next run restores the committed snapshot).
+func (m *Manager) reload(s *session) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "session.json"))
+	var r record
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	m.mu.Lock()
+	box := s.box
+	s.box = nil
+	if err == nil {
+		s.runs, s.lastUsed = r.Runs, r.LastUsed
+	}
+	s.history = nil
+	s.restored = true
+	s.langs = map[runtime.Language]bool{}
+	m.mu.Unlock()
+	if box != nil {
+		box.Close()
+	}
+	if err != nil {
+		m.cfg.log.Warn("reload session record", "session", short(s.id), "err", err)
+	}
+	m.loadHistory(s, false)
+}
+
+// commit saves a run's session to the shared store: its record, its Python state (from the
+// live worker) and its directory. What fails is said in the run's stderr: the run happened, but
+// another replica would not see it.
+func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, res *runtime.Result) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	m.mu.Lock()
+	rec := m.recordLocked(s)
+	m.mu.Unlock()
+	err := m.persist(rec)
+	if saver, ok := box.(interface{ Save(context.Context) error }); ok && err == nil {
+		if serr := saver.Save(ctx); serr != nil {
+			res.Stderr += "[wasmbox] the session's Python state could not be saved after this run: " + serr.Error() + "\n"
+		}
+	}
+	if err == nil {
+		err = held.Commit(ctx)
+	}
+	if err != nil {
+		m.cfg.log.Warn("commit session to the shared store", "session", short(s.id), "err", err)
+		res.Stderr += "[wasmbox] this run's changes could not be saved to the shared session store (" + err.Error() +
+			"); a call served by another replica may not see them\n"
+	}
+}
+
+// share makes a new session known to the shared store.
+func (m *Manager) share(s *session) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, true)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	return held.Commit(ctx)
+}
+
+// unshare removes a deleted or expired session from the shared store.
+func (m *Manager) unshare(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	if err := m.cfg.shared.Delete(ctx, id); err != nil {
+		m.cfg.log.Warn("delete session from the shared store", "session", short(id), "err", err)
+	}
+}
+
+// dropLocked removes this replica's copy of s (cluster mode: the store keeps the session).
+func (m *Manager) dropLocked(s *session) {
+	delete(m.byID, s.id)
+	s.gone = true
+	box := s.box
+	s.box = nil
+	dir := s.dir
+	go func() {
+		if box != nil {
+			box.Close()
+		}
+		s.saveMu.Lock()
+		defer s.saveMu.Unlock()
+		s.removed = true
+		os.RemoveAll(dir)
+	}()
+}
+
+// sharedErr says what a failed hold means to the caller.
+func (m *Manager) sharedErr(id string, err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: no session %s; it may have expired or been deleted; start a new one", ErrNotFound, short(id))
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	return fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+}
