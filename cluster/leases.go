@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -185,6 +187,25 @@ func (l *Leases) ClearWarm(ctx context.Context, id, holder string) error {
 // Forget removes everything Redis keeps of session id (after the session's deletion).
 func (l *Leases) Forget(ctx context.Context, id string) error {
 	return l.wrap(l.rdb.Del(ctx, l.leaseKey(id), l.genKey(id), l.warmKey(id)).Err())
+}
+
+// Secret returns the cluster's shared secret called name (32 bytes), made by the first replica
+// to ask. Redis keeps it without expiry; a Redis that lost its data gets a new one, and what was
+// signed with the old one is refused by replicas that read the new one.
+func (l *Leases) Secret(ctx context.Context, name string) ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	key := l.ns + "secret:" + name
+	if err := l.rdb.SetNX(ctx, key, hex.EncodeToString(b), 0).Err(); err != nil {
+		return nil, l.wrap(err)
+	}
+	v, err := l.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return nil, l.wrap(err)
+	}
+	return hex.DecodeString(v)
 }
 
 func (l *Leases) wrap(err error) error {

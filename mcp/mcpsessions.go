@@ -1,10 +1,13 @@
 package mcp
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +25,13 @@ const (
 	DefaultMCPSessionIdle          = 2 * time.Hour
 	mcpSessionIDLen                = 16
 )
+
+// WithSessionKey makes the server sign the Mcp-Session-Ids it issues with key and accept ids
+// signed with it that it did not issue: replicas of a cluster given one key serve each other's
+// MCP sessions. An id ended on one replica stays valid on the others until idle too long.
+func WithSessionKey(key []byte) Option {
+	return func(s *Server) { s.sessions.key = key }
+}
 
 // WithMCPSessionLimits sets the caps on streamable HTTP's MCP sessions, in total and per client
 // address, and their idle time (zero values keep the defaults).
@@ -49,6 +59,10 @@ type mcpSessions struct {
 	max, per int
 	idle     time.Duration
 	now      func() time.Time
+	// key, when set, signs the ids, and an id signed with it that this server does not know
+	// is taken as its own: replicas of a cluster share the key, so an MCP connection whose
+	// requests land on different replicas keeps working.
+	key []byte
 
 	mu       sync.Mutex
 	live     map[string]*mcpSession
@@ -82,15 +96,40 @@ type clientSessions struct {
 }
 
 func (c clientSessions) Generate() string                  { return c.m.generate(c.client) }
-func (c clientSessions) Validate(id string) (bool, error)  { return c.m.validate(id) }
+func (c clientSessions) Validate(id string) (bool, error)  { return c.m.validate(id, c.client) }
 func (c clientSessions) Terminate(id string) (bool, error) { return c.m.terminate(id) }
 
 func (m *mcpSessions) generate(client string) string {
 	var b [mcpSessionIDLen]byte
 	rand.Read(b[:])
 	id := "mcp-session-" + hex.EncodeToString(b[:])
+	if m.key != nil {
+		id += "-" + m.sign(id)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.addLocked(id, client)
+	return id
+}
+
+// sign is the signature a signed id carries after its random part.
+func (m *mcpSessions) sign(id string) string {
+	h := hmac.New(sha256.New, m.key)
+	h.Write([]byte(id))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// signed reports whether id carries this key's signature.
+func (m *mcpSessions) signed(id string) bool {
+	if m.key == nil {
+		return false
+	}
+	i := strings.LastIndexByte(id, '-')
+	return i > 0 && hmac.Equal([]byte(id[i+1:]), []byte(m.sign(id[:i])))
+}
+
+// addLocked records a live session of client, within the caps.
+func (m *mcpSessions) addLocked(id, client string) {
 	m.expireLocked()
 	if m.byClient[client] >= m.per {
 		m.forgetOldestLocked(func(s *mcpSession) bool { return s.client == client })
@@ -100,7 +139,6 @@ func (m *mcpSessions) generate(client string) string {
 	}
 	m.live[id] = &mcpSession{last: m.now(), client: client}
 	m.byClient[client]++
-	return id
 }
 
 // expireLocked forgets sessions idle too long (a walk of at most the total cap).
@@ -137,10 +175,15 @@ func (m *mcpSessions) deleteLocked(id string) {
 	}
 }
 
-func (m *mcpSessions) validate(id string) (isTerminated bool, err error) {
+func (m *mcpSessions) validate(id, client string) (isTerminated bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.live[id]
+	if !ok && m.signed(id) {
+		// Issued by another replica of the cluster.
+		m.addLocked(id, client)
+		return false, nil
+	}
 	if !ok || m.now().Sub(s.last) > m.idle {
 		m.deleteLocked(id)
 		return false, fmt.Errorf("unknown or ended MCP session %q; initialize a new one", id)

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,15 +58,54 @@ func CleanPath(p string) (string, error) {
 	return c, nil
 }
 
-// workspaceRoot opens a live session's workspace.
+// workspaceRoot opens a live session's workspace for reading.
 func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
-	_, root, err := m.sessionRoot(id)
-	return root, err
+	_, root, release, err := m.sessionRoot(id, false)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return root, nil
 }
 
-func (m *Manager) sessionRoot(id string) (*session, *os.Root, error) {
-	if _, err := m.lookupShared(id); err != nil {
-		return nil, nil, err
+// sessionRoot opens a live session's workspace. In cluster mode the session is held (its
+// newest committed files restored here) until release, which commits the workspace when write
+// is set and says whether that worked; release is always called once.
+func (m *Manager) sessionRoot(id string, write bool) (*session, *os.Root, func() error, error) {
+	var held Held
+	if m.cfg.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if _, err := m.lookup(ctx, id); err != nil {
+			return nil, nil, nil, err
+		}
+		m.mu.Lock()
+		s, err := m.lookupLocked(id)
+		m.mu.Unlock()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if held, err = m.cfg.shared.Hold(ctx, id, s.dir, false); err != nil {
+			return nil, nil, nil, m.sharedErr(id, err)
+		}
+		if held.Stale() {
+			m.reload(s)
+		}
+	}
+	release := func() error {
+		if held == nil {
+			return nil
+		}
+		defer held.Release()
+		if !write {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := held.Commit(ctx); err != nil {
+			return fmt.Errorf("%w (%v); the change was not saved, try again", ErrUnavailable, err)
+		}
+		return nil
 	}
 	m.mu.Lock()
 	s, err := m.lookupLocked(id)
@@ -74,10 +114,15 @@ func (m *Manager) sessionRoot(id string) (*session, *os.Root, error) {
 	}
 	m.mu.Unlock()
 	if err != nil {
-		return nil, nil, err
+		release()
+		return nil, nil, nil, err
 	}
 	root, err := os.OpenRoot(s.workspace())
-	return s, root, err
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return s, root, release, nil
 }
 
 // Files lists a session's workspace files, sorted by path.
@@ -197,11 +242,19 @@ func (m *Manager) WriteFileFrom(id, p string, r io.Reader, max int64) (FileInfo,
 	if err := workspace.CheckPath(clean); err != nil {
 		return FileInfo{}, fmt.Errorf("%w: %v", ErrBadPath, err)
 	}
-	s, root, err := m.sessionRoot(id)
+	s, root, release, err := m.sessionRoot(id, true)
 	if err != nil {
 		return FileInfo{}, err
 	}
 	defer root.Close()
+	info, err := m.writeFile(s, root, clean, r, max)
+	if rerr := release(); err == nil && rerr != nil {
+		return FileInfo{}, rerr
+	}
+	return info, err
+}
+
+func (m *Manager) writeFile(s *session, root *os.Root, clean string, r io.Reader, max int64) (FileInfo, error) {
 	s.files.Lock()
 	defer s.files.Unlock()
 	name := filepath.FromSlash(clean)
@@ -331,15 +384,16 @@ func (m *Manager) DeleteFile(id, p string) error {
 	if err != nil {
 		return err
 	}
-	root, err := m.workspaceRoot(id)
+	_, root, release, err := m.sessionRoot(id, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
 	if err := root.Remove(filepath.FromSlash(clean)); err != nil {
+		release()
 		return fileErr(clean, err)
 	}
-	return nil
+	return release()
 }
 
 // MaxCopyBytes bounds one file copied between sessions by [Manager.CopyFile].

@@ -38,14 +38,20 @@ func openCluster(ctx context.Context, getenv func(string) string, log *slog.Logg
 		leases.Close()
 		return nil, fmt.Errorf("WASMBOX_REDIS_URL: %w", err)
 	}
+	key, err := leases.Secret(cctx, "mcp-session-ids")
+	if err != nil {
+		leases.Close()
+		return nil, fmt.Errorf("WASMBOX_REDIS_URL: %w", err)
+	}
 	log.Info("cluster mode: sessions are kept in the shared store", "store", getenv("WASMBOX_STORE"), "replica", holder)
-	return &sharedStore{st: st, leases: leases}, nil
+	return &sharedStore{st: st, leases: leases, mcpKey: key}, nil
 }
 
 // sharedStore is cluster mode's store as package sessions sees it.
 type sharedStore struct {
 	st     *cluster.Store
 	leases *cluster.Leases
+	mcpKey []byte // signs MCP session ids, so every replica accepts them
 }
 
 func (s *sharedStore) Hold(ctx context.Context, id, dir string, create bool) (sessions.Held, error) {

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,6 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
+	mcplib "github.com/mark3labs/mcp-go/mcp"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"wasmbox/cluster"
 	"wasmbox/internal/clustertest"
 )
 
@@ -105,4 +115,180 @@ func TestCluster_replicas(t *testing.T) {
 	}
 	mustOK(r[1], "python", "print(x, open('f.txt').read())", "100 hello world")
 	mustOK(r[0], "python", "print(x, open('f.txt').read())", "100 hello world")
+}
+
+// startRoundRobin starts Debian's nginx in front of the replicas, round robin, no stickiness;
+// it returns the proxy's base URL.
+func startRoundRobin(t *testing.T, replicas []*hostileServer) string {
+	t.Helper()
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
+			t.Fatal("nginx is not installed (apt-get install nginx-light; .ci/run does)")
+		}
+		nginx = "/usr/sbin/nginx"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var servers strings.Builder
+	for _, r := range replicas {
+		fmt.Fprintf(&servers, "    server %s max_fails=0;\n", strings.TrimPrefix(r.url, "http://"))
+	}
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`user root;
+worker_processes 1;
+error_log %[1]s/error.log;
+pid %[1]s/nginx.pid;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  upstream wasmbox {
+%[3]s  }
+  server {
+    listen %[2]s;
+    location / {
+      proxy_pass http://wasmbox;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_read_timeout 120s;
+      proxy_next_upstream off;
+    }
+  }
+}
+`, dir, addr, servers.String())
+	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not come up: %s", b)
+		}
+	}
+}
+
+// TestCluster_behindNginx: three replicas behind nginx's round robin. One MCP connection over
+// streamable HTTP (mcp-go's client), whose requests land on every replica, keeps its session's
+// variables and files; a file uploaded through one replica is read and downloaded through the
+// others; a session deleted through one is gone on all of them, and its objects are removed.
+func TestCluster_behindNginx(t *testing.T) {
+	r, s3, _ := startReplicas(t, 3, "EXECUTION_TIMEOUT=40")
+	base := startRoundRobin(t, r)
+
+	c, err := client.NewStreamableHttpClient(base + "/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcplib.InitializeRequest{}
+	init.Params.ProtocolVersion = mcplib.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcplib.Implementation{Name: "cluster-test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	call := func(tool string, args map[string]any) map[string]any {
+		t.Helper()
+		req := mcplib.CallToolRequest{}
+		req.Params.Name, req.Params.Arguments = tool, args
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			t.Fatalf("%s: %v", tool, err)
+		}
+		out, _ := res.StructuredContent.(map[string]any)
+		if res.IsError {
+			t.Fatalf("%s %v: %v %v", tool, args, res.Content, out)
+		}
+		return out
+	}
+	out := call("execute_python_code", map[string]any{"code": "n = 1\nopen('notes.txt', 'w').write('a')\nprint('made')"})
+	id, _ := out["session_id"].(string)
+	if id == "" {
+		t.Fatalf("no session id: %v", out)
+	}
+	// Six more calls: round robin puts two on each replica.
+	for i := 2; i <= 7; i++ {
+		out = call("execute_python_code", map[string]any{"session_id": id,
+			"code": "n += 1\nopen('notes.txt', 'a').write('b')\nprint(n, open('notes.txt').read())"})
+		want := fmt.Sprintf("%d a%s\n", i, strings.Repeat("b", i-1))
+		if out["stdout"] != want {
+			t.Fatalf("call %d: stdout %q, want %q (%v)", i, out["stdout"], want, out)
+		}
+	}
+
+	// Files through different replicas (the JSON API, each request to a named replica).
+	if code := r[0].upload(id, "data/in.csv", []byte("x,y\n1,2\n")); code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("upload through replica 0: %d", code)
+	}
+	if res := r[1].run(id, "python", "import pandas as pd\nprint(pd.read_csv('data/in.csv').x.sum() + n)"); res.Stdout != "8\n" {
+		t.Fatalf("uploaded file on replica 1: %s", res.raw)
+	}
+	resp, err := http.Get(r[2].url + "/api/sessions/" + id + "/files/notes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "abbbbbb" {
+		t.Fatalf("download through replica 2: %d %q", resp.StatusCode, body)
+	}
+
+	// Deleted through one replica: gone on every one.
+	r[2].delete(id)
+	for i, s := range r {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			res := s.run(id, "python", "print(n)")
+			if res.status == http.StatusNotFound {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d still runs the deleted session: %s", i, res.raw)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	store, err := cluster.OpenObjects(cluster.StoreConfig{Bucket: s3.Bucket, Prefix: "cluster/",
+		Endpoint: strings.TrimPrefix(s3.Endpoint, "http://"), Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		keys, err := store.List(ctx, "sessions/"+id+"/")
+		if err == nil && len(keys) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted session's objects are still in the store: %v %v", keys, err)
+		}
+	}
 }

@@ -343,7 +343,11 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		b.sup.Close()
 		return nil, err
 	}
-	srv := mcp.New(fr)
+	var mopts []mcp.Option
+	if shared != nil {
+		mopts = append(mopts, mcp.WithSessionKey(shared.mcpKey))
+	}
+	srv := mcp.New(fr, mopts...)
 	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
 	return &service{backend: b, sessions: mgr, mcp: srv, front: fr, handler: handler, shared: shared}, nil
 }
