@@ -664,7 +664,7 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 		m.cfg.log.Error("save session history", "session", short(s.id), "err", err)
 	}
 	if held != nil {
-		m.commit(s, box, held, res)
+		m.commit(s, box, held, req.Language, res)
 	}
 	return res, nil
 }

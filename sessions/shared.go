@@ -145,23 +145,28 @@ func (m *Manager) reload(s *session) {
 }
 
 // commit saves a run's session to the shared store: its record, its Python state (from the
-// live worker) and its directory. What fails is said in the run's stderr: the run happened, but
-// another replica would not see it.
-func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, res *runtime.Result) {
+// live worker, after a Python run: the other languages do not change it) and its directory.
+// What fails is said in the run's stderr: the run happened, but another replica would not see
+// it.
+func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang runtime.Language, res *runtime.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
 	m.mu.Lock()
 	rec := m.recordLocked(s)
 	m.mu.Unlock()
+	start := time.Now()
 	err := m.persist(rec)
-	if saver, ok := box.(interface{ Save(context.Context) error }); ok && err == nil {
+	saved := time.Now()
+	if saver, ok := box.(interface{ Save(context.Context) error }); ok && err == nil && lang == runtime.Python {
 		if serr := saver.Save(ctx); serr != nil {
 			res.Stderr += "[wasmbox] the session's Python state could not be saved after this run: " + serr.Error() + "\n"
 		}
 	}
+	snapped := time.Now()
 	if err == nil {
 		err = held.Commit(ctx)
 	}
+	m.cfg.log.Debug("commit session", "session", short(s.id), "record", saved.Sub(start), "snapshot", snapped.Sub(saved), "store", time.Since(snapped))
 	if err != nil {
 		m.cfg.log.Warn("commit session to the shared store", "session", short(s.id), "err", err)
 		res.Stderr += "[wasmbox] this run's changes could not be saved to the shared session store (" + err.Error() +
