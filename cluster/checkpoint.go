@@ -450,6 +450,29 @@ func (hd *Holding) hash(dir, rel string) (string, error) {
 	return sum, nil
 }
 
+// ReadFile reads one file (slash-separated, relative to the session's directory) of session
+// id's newest committed checkpoint, without a lease, up to max bytes.
+func (c *Checkpoints) ReadFile(ctx context.Context, id, rel string, max int64) ([]byte, error) {
+	h, _, err := c.ReadHead(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if h.Seq == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrGone, id)
+	}
+	m, err := c.readManifest(ctx, id, h.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range m.Files {
+		if f.Path == rel {
+			b, _, err := c.objects.Get(ctx, "sessions/"+id+"/blobs/"+f.SHA256, max)
+			return b, err
+		}
+	}
+	return nil, fmt.Errorf("%w: %s of session %s", ErrNoObject, rel, id)
+}
+
 // Delete removes everything the store keeps of session id.
 func (c *Checkpoints) Delete(ctx context.Context, id string) error {
 	return c.objects.DeletePrefix(ctx, "sessions/"+id+"/")

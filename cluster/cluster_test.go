@@ -138,11 +138,17 @@ func testLeases(t *testing.T, rd *clustertest.Redis) {
 	if !errors.As(err, &held) || held.Holder != "replica-a" || held.TTL <= 0 {
 		t.Fatalf("second holder: %v, want held by replica-a", err)
 	}
-	if err := l.Renew(ctx, a, 200*time.Millisecond); err != nil {
+	if wanted, err := l.Renew(ctx, a, 200*time.Millisecond); err != nil || wanted {
+		t.Fatal(wanted, err)
+	}
+	if err := l.Want(ctx, "s1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	if wanted, err := l.Renew(ctx, a, 200*time.Millisecond); err != nil || !wanted {
+		t.Fatalf("renew after another replica asked: wanted %v, %v", wanted, err)
+	}
 	time.Sleep(400 * time.Millisecond)
-	if err := l.Renew(ctx, a, time.Minute); !errors.Is(err, ErrLeaseLost) {
+	if _, err := l.Renew(ctx, a, time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("renew after expiry: %v, want ErrLeaseLost", err)
 	}
 	b, err := l.Acquire(ctx, "s1", "replica-b", time.Minute, 0)

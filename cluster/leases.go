@@ -73,6 +73,7 @@ func (l *Leases) Check(ctx context.Context) error {
 func (l *Leases) leaseKey(id string) string { return l.ns + "lease:" + id }
 func (l *Leases) genKey(id string) string   { return l.ns + "gen:" + id }
 func (l *Leases) warmKey(id string) string  { return l.ns + "warm:" + id }
+func (l *Leases) wantKey(id string) string  { return l.ns + "want:" + id }
 
 // acquire: KEYS lease, gen; ARGV holder, ttl ms, floor. The generation is one more than both the
 // counter and floor (the newest generation the caller saw committed), so a Redis that lost its
@@ -91,10 +92,13 @@ redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 return {gen, v, 0}
 `)
 
-// renew: KEYS lease; ARGV value, ttl ms.
+// renew: KEYS lease, want; ARGV value, ttl ms. 0: lost; 1: renewed; 2: renewed, and another
+// replica wants the session.
 var renew = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+return 1
 `)
 
 // release: KEYS lease; ARGV value.
@@ -145,16 +149,35 @@ func (l *Leases) Wait(ctx context.Context, id, holder string, ttl time.Duration,
 	}
 }
 
-// Renew extends the lease to ttl from now, or says it was lost.
-func (l *Leases) Renew(ctx context.Context, lease Lease, ttl time.Duration) error {
-	n, err := renew.Run(ctx, l.rdb, []string{l.leaseKey(lease.Session)}, lease.value, ttl.Milliseconds()).Int()
+// Renew extends the lease to ttl from now, or says it was lost; wanted reports that another
+// replica asked for the session ([Leases.Want]).
+func (l *Leases) Renew(ctx context.Context, lease Lease, ttl time.Duration) (wanted bool, err error) {
+	n, err := renew.Run(ctx, l.rdb, []string{l.leaseKey(lease.Session), l.wantKey(lease.Session)}, lease.value, ttl.Milliseconds()).Int()
 	if err != nil {
-		return l.wrap(err)
+		return false, l.wrap(err)
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: session %s generation %d", ErrLeaseLost, lease.Session, lease.Generation)
+		return false, fmt.Errorf("%w: session %s generation %d", ErrLeaseLost, lease.Session, lease.Generation)
 	}
-	return nil
+	return n == 2, nil
+}
+
+// HolderOf names the replica holding session id's lease, "" if none does.
+func (l *Leases) HolderOf(ctx context.Context, id string) (string, error) {
+	v, err := l.rdb.Get(ctx, l.leaseKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", l.wrap(err)
+	}
+	_, who, _ := strings.Cut(v, " ")
+	return who, nil
+}
+
+// Want asks the replica holding session id to give it up when it is next idle, for ttl.
+func (l *Leases) Want(ctx context.Context, id string, ttl time.Duration) error {
+	return l.wrap(l.rdb.Set(ctx, l.wantKey(id), "1", ttl).Err())
 }
 
 // Release gives the lease up if it is still the holder's.
@@ -186,7 +209,7 @@ func (l *Leases) ClearWarm(ctx context.Context, id, holder string) error {
 
 // Forget removes everything Redis keeps of session id (after the session's deletion).
 func (l *Leases) Forget(ctx context.Context, id string) error {
-	return l.wrap(l.rdb.Del(ctx, l.leaseKey(id), l.genKey(id), l.warmKey(id)).Err())
+	return l.wrap(l.rdb.Del(ctx, l.leaseKey(id), l.genKey(id), l.warmKey(id), l.wantKey(id)).Err())
 }
 
 // Secret returns the cluster's shared secret called name (32 bytes), made by the first replica

@@ -7,68 +7,136 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// ErrGone: the shared store has no such session (never committed, or deleted).
-var ErrGone = errors.New("cluster: the session is not in the shared store")
+// Errors of the store; they wrap to these sentinels, so use errors.Is.
+var (
+	// ErrGone: the shared store has no such session (never committed, or deleted).
+	ErrGone = errors.New("cluster: the session is not in the shared store")
+	// ErrNotHeld: this replica does not hold the session (a forwarded call came too late).
+	ErrNotHeld = errors.New("cluster: this replica does not hold the session")
+)
 
-// Store is what one replica uses to run sessions that every replica shares: a run holds the
-// session's lease, starts from the newest committed checkpoint and ends by committing the next.
-// Safe for concurrent use.
+// Modes of [Store.Hold].
+type Mode int
+
+const (
+	Existing Mode = iota // a session the store has
+	Create               // a new session
+	OnlyWarm             // only a session this replica holds already (a forwarded call)
+)
+
+// Store is what one replica uses to run sessions that every replica shares. A replica holds a
+// session's lease while it keeps the session warm: from its first use until it has been idle
+// for warmFor, or another replica asks for it ([Leases.Want]), or the replica stops. Every run
+// ends by committing the session's directory, so a replica that dies loses only the run in
+// flight. Another replica's call for a held session is forwarded to its holder (by the caller;
+// the error names the holder) instead of moving the session. Safe for concurrent use.
 type Store struct {
-	leases *Leases
-	cps    *Checkpoints
-	holder string
-	ttl    time.Duration
+	leases  *Leases
+	cps     *Checkpoints
+	holder  string
+	ttl     time.Duration
+	warmFor time.Duration
 
-	mu    sync.Mutex
-	local map[string]uint64 // session id -> the checkpoint its local directory holds
+	mu     sync.Mutex
+	local  map[string]uint64 // session id -> the checkpoint its local directory holds
+	warm   map[string]*warm
+	closed bool
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
-// NewStore makes a replica's store. holder names the replica to the others (its internal
-// address); ttl is how long a lease outlives its holder's last renewal (renewed every ttl/3
-// while held).
-func NewStore(leases *Leases, cps *Checkpoints, holder string, ttl time.Duration) *Store {
-	return &Store{leases: leases, cps: cps, holder: holder, ttl: ttl, local: map[string]uint64{}}
+// warm is a session this replica holds.
+type warm struct {
+	id      string
+	lease   Lease
+	holding *Holding
+	busy    chan struct{} // taken by the Hold in use
+	last    time.Time     // guarded by Store.mu
+	wanted  atomic.Bool
+	dropped atomic.Bool // given up: a waiter that gets busy looks again
+	lost    atomic.Pointer[error]
+}
+
+// NewStore makes a replica's store. holder names the replica to the others (the address they
+// forward calls to); ttl is how long a lease outlives its holder's last renewal (renewed every
+// ttl/3); an idle session's lease is given up after warmFor.
+func NewStore(leases *Leases, cps *Checkpoints, holder string, ttl, warmFor time.Duration) *Store {
+	st := &Store{leases: leases, cps: cps, holder: holder, ttl: ttl, warmFor: warmFor,
+		local: map[string]uint64{}, warm: map[string]*warm{}, done: make(chan struct{})}
+	st.wg.Add(1)
+	go st.keep()
+	return st
 }
 
 // Holder is the replica's name.
 func (st *Store) Holder() string { return st.holder }
 
-// Hold takes session id's lease, waiting while another replica holds it (until ctx ends), and
-// brings dir to the newest committed checkpoint if it does not hold it already. Unless create is
-// set, a session the store does not have is ErrGone.
-func (st *Store) Hold(ctx context.Context, id, dir string, create bool) (*Hold, error) {
+// Hold takes session id for one use (a run, a file operation) and brings dir to its newest
+// committed checkpoint if the replica's copy is older. A session another replica holds is a
+// [*HeldError] naming it; a session the store lacks (mode Existing) is ErrGone; mode OnlyWarm
+// takes only a session this replica holds already, else ErrNotHeld.
+func (st *Store) Hold(ctx context.Context, id, dir string, mode Mode) (*Hold, error) {
+	for {
+		st.mu.Lock()
+		if st.closed {
+			st.mu.Unlock()
+			return nil, fmt.Errorf("%w: the replica is stopping", ErrUnavailable)
+		}
+		w := st.warm[id]
+		st.mu.Unlock()
+		if w == nil {
+			break
+		}
+		select {
+		case w.busy <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		switch {
+		case w.dropped.Load():
+			<-w.busy // given up while this waited: look again
+		case w.lost.Load() != nil:
+			st.drop(w) // lost while idle: take it again
+		default:
+			return &Hold{st: st, w: w, dir: dir}, nil
+		}
+	}
+	if mode == OnlyWarm {
+		return nil, fmt.Errorf("%w: %s", ErrNotHeld, id)
+	}
 	head, _, err := st.cps.ReadHead(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if head.Seq == 0 && !create {
+	if head.Seq == 0 && mode != Create {
 		return nil, fmt.Errorf("%w: %s", ErrGone, id)
 	}
-	lease, err := st.leases.Wait(ctx, id, st.holder, st.ttl, head.Generation)
+	lease, err := st.leases.Acquire(ctx, id, st.holder, st.ttl, head.Generation)
 	if err != nil {
 		return nil, err
 	}
-	h := &Hold{st: st, id: id, dir: dir, lease: lease, done: make(chan struct{})}
-	h.holding, err = st.cps.Open(ctx, id, lease)
+	holding, err := st.cps.Open(ctx, id, lease)
 	if err != nil {
 		st.release(lease)
 		return nil, err
 	}
-	seq := h.holding.Head().Seq
-	if seq == 0 && !create {
+	seq := holding.Head().Seq
+	if seq == 0 && mode != Create {
 		st.release(lease)
 		return nil, fmt.Errorf("%w: %s", ErrGone, id)
 	}
+	h := &Hold{st: st, dir: dir}
 	st.mu.Lock()
 	have, ok := st.local[id]
 	st.mu.Unlock()
 	if !ok || have != seq {
 		h.stale = true
-		if seq > 0 || !create {
-			if err := h.holding.Restore(ctx, dir); err != nil {
+		if seq > 0 {
+			if err := holding.Restore(ctx, dir); err != nil {
 				st.release(lease)
 				return nil, err
 			}
@@ -77,8 +145,86 @@ func (st *Store) Hold(ctx context.Context, id, dir string, create bool) (*Hold, 
 		st.local[id] = seq
 		st.mu.Unlock()
 	}
-	go h.renew()
+	w := &warm{id: id, lease: lease, holding: holding, busy: make(chan struct{}, 1)}
+	w.busy <- struct{}{}
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		st.release(lease)
+		return nil, fmt.Errorf("%w: the replica is stopping", ErrUnavailable)
+	}
+	w.last = time.Now()
+	st.warm[id] = w
+	st.mu.Unlock()
+	h.w = w
 	return h, nil
+}
+
+// Want asks the replica holding session id to give it up as soon as it is idle.
+func (st *Store) Want(ctx context.Context, id string) error {
+	return st.leases.Want(ctx, id, st.ttl)
+}
+
+// keep renews the leases of warm sessions and gives up those idle for warmFor or wanted by
+// another replica.
+func (st *Store) keep() {
+	defer st.wg.Done()
+	t := time.NewTicker(st.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.done:
+			return
+		case <-t.C:
+		}
+		st.mu.Lock()
+		list := make([]*warm, 0, len(st.warm))
+		for _, w := range st.warm {
+			list = append(list, w)
+		}
+		st.mu.Unlock()
+		for _, w := range list {
+			ctx, cancel := context.WithTimeout(context.Background(), st.ttl/3)
+			wanted, err := st.leases.Renew(ctx, w.lease, st.ttl)
+			cancel()
+			if errors.Is(err, ErrLeaseLost) {
+				w.lost.Store(&err)
+			}
+			if wanted {
+				w.wanted.Store(true)
+			}
+			st.mu.Lock()
+			idle := time.Since(w.last) > st.warmFor
+			st.mu.Unlock()
+			if (idle || wanted || err != nil && errors.Is(err, ErrLeaseLost)) && tryLock(w.busy) {
+				st.drop(w)
+			}
+		}
+	}
+}
+
+func tryLock(c chan struct{}) bool {
+	select {
+	case c <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// drop gives up w, whose busy the caller holds and which it lets go (a Hold waiting for it
+// sees it dropped and takes the lease anew).
+func (st *Store) drop(w *warm) {
+	st.mu.Lock()
+	if st.warm[w.id] == w {
+		delete(st.warm, w.id)
+	}
+	st.mu.Unlock()
+	if w.lost.Load() == nil && !w.dropped.Load() {
+		st.release(w.lease)
+	}
+	w.dropped.Store(true)
+	<-w.busy
 }
 
 func (st *Store) release(l Lease) {
@@ -93,11 +239,22 @@ func (st *Store) Has(ctx context.Context, id string) (bool, error) {
 	return h.Seq > 0, err
 }
 
+// ReadFile reads a file of session id's newest checkpoint (its record), without a lease.
+func (st *Store) ReadFile(ctx context.Context, id, rel string, max int64) ([]byte, error) {
+	return st.cps.ReadFile(ctx, id, rel, max)
+}
+
 // Delete removes session id from the store and Redis.
 func (st *Store) Delete(ctx context.Context, id string) error {
 	st.mu.Lock()
 	delete(st.local, id)
+	w := st.warm[id]
+	delete(st.warm, id)
 	st.mu.Unlock()
+	if w != nil {
+		w.dropped.Store(true)
+		st.release(w.lease)
+	}
 	return errors.Join(st.cps.Delete(ctx, id), st.leases.Forget(ctx, id))
 }
 
@@ -108,17 +265,40 @@ func (st *Store) Forget(id string) {
 	st.mu.Unlock()
 }
 
-// Hold is a replica's hold on one session for one run.
+// Close gives up every lease once its use ends (each session committed after its last run),
+// so other replicas take the sessions over at once.
+func (st *Store) Close() {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return
+	}
+	st.closed = true
+	list := make([]*warm, 0, len(st.warm))
+	for _, w := range st.warm {
+		list = append(list, w)
+	}
+	st.mu.Unlock()
+	close(st.done)
+	st.wg.Wait()
+	for _, w := range list {
+		ctx, cancel := context.WithTimeout(context.Background(), st.ttl)
+		select {
+		case w.busy <- struct{}{}:
+			st.drop(w)
+		case <-ctx.Done():
+		}
+		cancel()
+	}
+}
+
+// Hold is one use of a session this replica holds.
 type Hold struct {
-	st      *Store
-	id, dir string
-	lease   Lease
-	holding *Holding
-	stale   bool
-	done    chan struct{}
-	once    sync.Once
-	lost    error // set by renew; read after done
-	mu      sync.Mutex
+	st    *Store
+	w     *warm
+	dir   string
+	stale bool
+	once  sync.Once
 }
 
 // Stale reports whether Hold replaced the local directory's content: the session's interpreter
@@ -126,55 +306,39 @@ type Hold struct {
 func (h *Hold) Stale() bool { return h.stale }
 
 // Generation is the lease's generation.
-func (h *Hold) Generation() uint64 { return h.lease.Generation }
+func (h *Hold) Generation() uint64 { return h.w.lease.Generation }
 
 // Commit writes the session's directory as its next checkpoint.
 func (h *Hold) Commit(ctx context.Context) error {
-	h.mu.Lock()
-	lost := h.lost
-	h.mu.Unlock()
-	if lost != nil {
-		h.st.Forget(h.id)
-		return lost
+	if lost := h.w.lost.Load(); lost != nil {
+		h.st.Forget(h.w.id)
+		return *lost
 	}
-	if err := h.holding.Commit(ctx, h.dir); err != nil {
-		h.st.Forget(h.id)
+	if err := h.w.holding.Commit(ctx, h.dir); err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			h.w.lost.Store(&err)
+		}
+		h.st.Forget(h.w.id)
 		return err
 	}
 	h.st.mu.Lock()
-	h.st.local[h.id] = h.holding.Head().Seq
+	h.st.local[h.w.id] = h.w.holding.Head().Seq
 	h.st.mu.Unlock()
 	return nil
 }
 
-// Release gives the lease up.
+// Release ends the use; the replica keeps the lease while the session is warm (see [Store]).
 func (h *Hold) Release() {
 	h.once.Do(func() {
-		close(h.done)
-		h.st.release(h.lease)
-	})
-}
-
-// renew keeps the lease while the hold lasts.
-func (h *Hold) renew() {
-	t := time.NewTicker(h.st.ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.done:
+		h.st.mu.Lock()
+		h.w.last = time.Now()
+		h.st.mu.Unlock()
+		if h.w.lost.Load() != nil || h.w.wanted.Load() {
+			h.st.drop(h.w)
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), h.st.ttl/3)
-			err := h.st.leases.Renew(ctx, h.lease, h.st.ttl)
-			cancel()
-			if errors.Is(err, ErrLeaseLost) {
-				h.mu.Lock()
-				h.lost = err
-				h.mu.Unlock()
-				return
-			}
 		}
-	}
+		<-h.w.busy
+	})
 }
 
 // SkipTemp leaves out of checkpoints the temporary files durable writes leave in a session's
@@ -185,7 +349,7 @@ func SkipTemp(rel string) bool {
 
 // FromEnv opens cluster mode from WASMBOX_STORE and WASMBOX_REDIS_URL (both set, or neither:
 // local mode, nil), with holder as the replica's name.
-func FromEnv(getenv func(string) string, holder string, ttl time.Duration) (*Store, *Objects, *Leases, error) {
+func FromEnv(getenv func(string) string, holder string, ttl, warmFor time.Duration) (*Store, *Objects, *Leases, error) {
 	storeURL, redisURL := getenv("WASMBOX_STORE"), getenv("WASMBOX_REDIS_URL")
 	if storeURL == "" && redisURL == "" {
 		return nil, nil, nil, nil
@@ -209,5 +373,5 @@ func FromEnv(getenv func(string) string, holder string, ttl time.Duration) (*Sto
 	if holder == "" {
 		holder, _ = os.Hostname()
 	}
-	return NewStore(leases, NewCheckpoints(objects, SkipTemp), holder, ttl), objects, leases, nil
+	return NewStore(leases, NewCheckpoints(objects, SkipTemp), holder, ttl, warmFor), objects, leases, nil
 }

@@ -116,6 +116,9 @@ type Result struct {
 	StateRestored string  `json:"state_restored,omitempty"`
 	Images        []Image `json:"-"`
 	Files         []File  `json:"files,omitempty"`
+	// ImagesDone says Images already hold the image files the run wrote (a run another
+	// replica of a cluster served), which are not to be read again here.
+	ImagesDone bool `json:"-"`
 }
 
 // OK reports whether the run succeeded.

@@ -51,7 +51,7 @@ done
 serve() { # name data-dir port [env...]
   local name=$1 data=$2 p=$3
   shift 3
-  env "$@" RATE_LIMIT_PER_MINUTE=0 EXECUTION_TIMEOUT=60 MAX_SESSIONS=1000 WASMBOX_REPLICA="$name" \
+  env "$@" RATE_LIMIT_PER_MINUTE=0 EXECUTION_TIMEOUT=60 MAX_SESSIONS=1000 WASMBOX_REPLICA_URL="http://127.0.0.1:$p" \
     "$bin" serve --addr 127.0.0.1:"$p" --data-dir "$data" 2>"$work/$name.log" &
   pids+=($!)
   wait_http "http://127.0.0.1:$p/healthz"

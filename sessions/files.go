@@ -85,7 +85,7 @@ func (m *Manager) sessionRoot(id string, write bool) (*session, *os.Root, func()
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if held, err = m.cfg.shared.Hold(ctx, id, s.dir, false); err != nil {
+		if held, err = m.holdForFiles(ctx, s); err != nil {
 			return nil, nil, nil, m.sharedErr(id, err)
 		}
 		if held.Stale() {
@@ -429,6 +429,9 @@ var ImageMIME = map[string]bool{"image/png": true, "image/jpeg": true, "image/gi
 // a PNG written by bash), at most MaxRunImages of MaxRunImageBytes each; figures the run
 // already returned are not repeated.
 func (m *Manager) RunImages(id string, res *runtime.Result) []runtime.Image {
+	if res.ImagesDone {
+		return nil
+	}
 	var out []runtime.Image
 	for _, f := range res.Files {
 		if len(out) >= MaxRunImages {

@@ -418,6 +418,9 @@ func (m *Manager) endLocked(s *session, why error) {
 		if err := os.RemoveAll(dir); err != nil {
 			m.cfg.log.Warn("remove session directory", "session", short(s.id), "err", err)
 		}
+		if m.cfg.shared != nil {
+			m.cfg.shared.Forget(s.id)
+		}
 	}()
 }
 
@@ -529,11 +532,27 @@ func (m *Manager) Delete(id string) error {
 // fails with ErrBusy at once. The time limit counts from the call: what it waited for is taken
 // from its run's limit (see [runtime.Request.Deadline]), so every call is answered within it.
 func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*runtime.Result, error) {
+	return m.run(ctx, id, req, time.Time{}, false)
+}
+
+// RunHeld runs req in session id by deadline, only if this replica holds the session (cluster
+// mode: a call another replica forwarded); ErrNotHolder otherwise.
+func (m *Manager) RunHeld(ctx context.Context, id string, req runtime.Request, deadline time.Time) (*runtime.Result, error) {
+	if m.cfg.shared == nil {
+		return nil, ErrNotHolder
+	}
+	return m.run(ctx, id, req, deadline, true)
+}
+
+func (m *Manager) run(ctx context.Context, id string, req runtime.Request, deadline time.Time, onlyWarm bool) (*runtime.Result, error) {
 	if !m.hasLanguage(req.Language) {
 		return nil, fmt.Errorf("%w: %s (available: %v)", ErrLanguage, req.Language, m.Languages())
 	}
 	req.Limits = m.cfg.limits
 	req.Deadline = time.Now().Add(req.Limits.Timeout)
+	if !deadline.IsZero() && deadline.Before(req.Deadline) {
+		req.Deadline = deadline
+	}
 	if m.cfg.shared != nil {
 		lctx, cancel := context.WithDeadline(ctx, req.Deadline)
 		_, err := m.lookup(lctx, id)
@@ -567,21 +586,16 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 	}
 	defer func() { <-s.lock }()
 
-	switch err := m.slots.acquire(wait, s.owner); {
-	case errors.Is(err, errOwnerQueueFull):
-		return nil, fmt.Errorf("%w: you already have %d runs in progress (the most one client may have, WASMBOX_OWNER_MAX_RUNS) and %d waiting; wait for them to finish",
-			ErrBusy, m.slots.perOwner, m.slots.ownerQueue)
-	case errors.Is(err, errQueueFull):
-		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, m.cfg.maxQueue)
-	case err != nil:
-		return nil, fmt.Errorf("%w: no execution slot became free within %s (at most %d runs at once, %d per client); try again in a moment",
-			ErrBusy, req.Limits.Timeout, m.cfg.maxConcurrent, m.slots.perOwner)
-	}
-	defer m.slots.release(s.owner)
-
+	// Cluster mode: the session is held (or the call forwarded to the replica holding it)
+	// before a slot is taken, so no replica waits for another's slot while holding its own.
 	var held Held
 	if m.cfg.shared != nil {
-		held, err = m.cfg.shared.Hold(wait, id, s.dir, false)
+		var forwarded *runtime.Result
+		held, forwarded, err = m.holdForRun(wait, s, req, onlyWarm)
+		if forwarded != nil {
+			forwarded.ImagesDone = true
+			return forwarded, nil
+		}
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				m.mu.Lock()
@@ -597,6 +611,18 @@ func (m *Manager) Run(ctx context.Context, id string, req runtime.Request) (*run
 			m.reload(s)
 		}
 	}
+
+	switch err := m.slots.acquire(wait, s.owner); {
+	case errors.Is(err, errOwnerQueueFull):
+		return nil, fmt.Errorf("%w: you already have %d runs in progress (the most one client may have, WASMBOX_OWNER_MAX_RUNS) and %d waiting; wait for them to finish",
+			ErrBusy, m.slots.perOwner, m.slots.ownerQueue)
+	case errors.Is(err, errQueueFull):
+		return nil, fmt.Errorf("%w: %d runs are queued; try again in a moment", ErrBusy, m.cfg.maxQueue)
+	case err != nil:
+		return nil, fmt.Errorf("%w: no execution slot became free within %s (at most %d runs at once, %d per client); try again in a moment",
+			ErrBusy, req.Limits.Timeout, m.cfg.maxConcurrent, m.slots.perOwner)
+	}
+	defer m.slots.release(s.owner)
 
 	m.mu.Lock()
 	if s.gone {

@@ -15,26 +15,54 @@ import (
 // Shared keeps sessions that several replicas serve (cluster mode: package cluster's Store).
 // With it, a run holds its session (no other replica runs it meanwhile), starts from the
 // session's newest committed state, and ends by committing the session's directory (record,
-// history, workspace and Python snapshot), so any replica can serve the next call. The local
-// directory is then a cache: a replica drops it when the session idles or is evicted, and
-// finds the session in the store again on its next call.
+// history, workspace and Python snapshot), so any replica can serve the next call. A replica
+// keeps holding a session while it is warm; a call another replica receives meanwhile is
+// forwarded to it. The local directory is a cache: a replica drops it when the session idles
+// or is evicted, and finds the session in the store again on its next call.
 type Shared interface {
-	// Hold takes session id for one run and makes dir its newest committed state. Unless
-	// create is set, a session the store does not have is an error wrapping ErrNotFound;
-	// an unreachable store is an error wrapping ErrUnavailable.
-	Hold(ctx context.Context, id, dir string, create bool) (Held, error)
+	// Hold takes session id for one use and makes dir its newest committed state. A session
+	// the store does not have (mode HoldExisting) is an error wrapping ErrNotFound; one
+	// another replica holds is an *Elsewhere; with HoldOnlyWarm, one this replica does not
+	// hold already wraps ErrNotHolder.
+	Hold(ctx context.Context, id, dir string, mode HoldMode) (Held, error)
+	// Forward runs req in session id on the replica holder that holds it, by deadline;
+	// ErrNotHolder if it no longer does.
+	Forward(ctx context.Context, holder, id string, req runtime.Request, deadline time.Time) (*runtime.Result, error)
+	// Want asks the replica holding session id to let it go when idle.
+	Want(ctx context.Context, id string) error
+	// Record reads session id's record (session.json) from its newest committed state.
+	Record(ctx context.Context, id string) ([]byte, error)
 	// Delete removes the session from the store.
 	Delete(ctx context.Context, id string) error
+	// Forget says this replica's copy of the session's directory is gone.
+	Forget(id string)
 }
 
-// Held is one run's hold on a session.
+// HoldMode says what [Shared.Hold] may take.
+type HoldMode int
+
+const (
+	HoldExisting HoldMode = iota // a session the store has
+	HoldCreate                   // a session being made
+	HoldOnlyWarm                 // only a session this replica holds already
+)
+
+// Elsewhere is [Shared.Hold]'s error for a session another replica holds.
+type Elsewhere struct{ Holder string }
+
+func (e *Elsewhere) Error() string { return "sessions: the session is held by replica " + e.Holder }
+
+// ErrNotHolder: this replica does not hold the session a forwarded call was for.
+var ErrNotHolder = errors.New("sessions: this replica does not hold the session")
+
+// Held is one use's hold on a session.
 type Held interface {
 	// Stale reports that Hold replaced the local directory's content: an interpreter the
 	// replica keeps for the session is older than its files.
 	Stale() bool
 	// Commit makes the directory the session's newest committed state.
 	Commit(ctx context.Context) error
-	// Release ends the hold.
+	// Release ends the use.
 	Release()
 }
 
@@ -79,21 +107,21 @@ func (m *Manager) adopt(ctx context.Context, id string) (*session, error) {
 	}
 	m.mu.Unlock()
 	dir := filepath.Join(m.cfg.dataDir, "sessions", id)
-	held, err := m.cfg.shared.Hold(ctx, id, dir, false)
+	b, err := m.cfg.shared.Record(ctx, id)
 	if err != nil {
 		return nil, m.sharedErr(id, err)
 	}
-	defer held.Release()
-	b, err := os.ReadFile(filepath.Join(dir, "session.json"))
 	var r record
-	if err == nil {
-		err = json.Unmarshal(b, &r)
-	}
+	err = json.Unmarshal(b, &r)
 	if err == nil && r.ID != id {
 		err = fmt.Errorf("record names %q", r.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sessions: session %s in the shared store: %w", short(id), err)
+	}
+	// Its files come with its first hold here (the directory is older than any checkpoint).
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
 	s := &session{id: r.ID, owner: r.Owner, created: r.Created, lastUsed: r.LastUsed, runs: r.Runs, dir: dir,
 		restored: true, langs: map[runtime.Language]bool{}, lock: make(chan struct{}, 1)}
@@ -178,7 +206,7 @@ func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang ru
 func (m *Manager) share(s *session) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, true)
+	held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, HoldCreate)
 	if err != nil {
 		return err
 	}
@@ -210,13 +238,73 @@ func (m *Manager) dropLocked(s *session) {
 		defer s.saveMu.Unlock()
 		s.removed = true
 		os.RemoveAll(dir)
+		m.cfg.shared.Forget(s.id)
 	}()
+}
+
+// holdForRun holds s for a run by req.Deadline, or has the replica holding it run req
+// (forwarded): then the result is that run's. onlyWarm takes only a hold this replica has.
+func (m *Manager) holdForRun(ctx context.Context, s *session, req runtime.Request, onlyWarm bool) (Held, *runtime.Result, error) {
+	mode := HoldExisting
+	if onlyWarm {
+		mode = HoldOnlyWarm
+	}
+	for {
+		held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, mode)
+		var ew *Elsewhere
+		if err == nil || !errors.As(err, &ew) || onlyWarm {
+			return held, nil, err
+		}
+		res, ferr := m.cfg.shared.Forward(ctx, ew.Holder, s.id, req, req.Deadline)
+		if ferr == nil {
+			return nil, res, nil
+		}
+		if !errors.Is(ferr, ErrNotHolder) {
+			// The holder did not answer (stopped, gone): its lease ends within its TTL.
+			m.cfg.log.Debug("forward to the holding replica", "session", short(s.id), "holder", ew.Holder, "err", ferr)
+			t := time.NewTimer(200 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, nil, fmt.Errorf("%w: replica %s holds the session and did not answer (%v)", ErrUnavailable, ew.Holder, ferr)
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// holdForFiles holds s for a file operation, asking a replica that holds it to let it go.
+func (m *Manager) holdForFiles(ctx context.Context, s *session) (Held, error) {
+	asked := false
+	for {
+		held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, HoldExisting)
+		var ew *Elsewhere
+		if err == nil || !errors.As(err, &ew) {
+			return held, err
+		}
+		if !asked {
+			asked = true
+			if err := m.cfg.shared.Want(ctx, s.id); err != nil {
+				return nil, err
+			}
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
 }
 
 // sharedErr says what a failed hold means to the caller.
 func (m *Manager) sharedErr(id string, err error) error {
+	var ew *Elsewhere
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.As(err, &ew):
+		return fmt.Errorf("%w: replica %s holds session %s; try again in a moment", ErrUnavailable, ew.Holder, short(id))
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrNotHolder):
 		return fmt.Errorf("%w: no session %s; it may have expired or been deleted; start a new one", ErrNotFound, short(id))
 	case errors.Is(err, context.Canceled):
 		return err

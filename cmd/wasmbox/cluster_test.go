@@ -33,13 +33,11 @@ func startReplicas(t *testing.T, n int, env ...string) ([]*hostileServer, *clust
 	base := append(s3.Env(), "WASMBOX_STORE=s3://"+s3.Bucket+"/cluster", "WASMBOX_REDIS_URL="+rd.URL)
 	built := buildBinary(t)
 	var out []*hostileServer
-	for i := range n {
+	for range n {
 		dir := t.TempDir()
 		bin := filepath.Join(dir, "wasmbox")
 		copyFile(t, built, bin)
-		name := "replica-" + string(rune('a'+i))
-		e := append(append([]string{}, base...), "WASMBOX_REPLICA="+name)
-		out = append(out, startServerBin(t, bin, filepath.Join(dir, "data"), -1, append(e, env...)...))
+		out = append(out, startServerBin(t, bin, filepath.Join(dir, "data"), -1, append(append([]string{}, base...), env...)...))
 	}
 	return out, s3, rd
 }

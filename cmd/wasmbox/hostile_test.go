@@ -113,6 +113,8 @@ func startServerBin(t *testing.T, bin, data string, uid int, env ...string) *hos
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Env = append(os.Environ(), "WASMBOX_SECRET_CANARY="+s.canary, "EXECUTION_TIMEOUT=3", "RATE_LIMIT_PER_MINUTE=0",
 		"WASMBOX_POOL_SIZE=2", "MAX_CONCURRENT_EXECUTIONS=16")
+	// In cluster mode, the address other replicas forward calls to.
+	s.cmd.Env = append(s.cmd.Env, "WASMBOX_REPLICA_URL="+s.url)
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.logw = &lockedWriter{w: s.logs}
 	s.cmd.Stderr = s.logw

@@ -318,7 +318,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	if c.ownerRuns > 0 {
 		sopts = append(sopts, sessions.WithMaxRunsPerOwner(c.ownerRuns))
 	}
-	shared, err := openCluster(ctx, os.Getenv, log)
+	shared, err := openCluster(ctx, os.Getenv, c.addr, log)
 	if err != nil {
 		b.sup.Close()
 		return nil, err
@@ -349,6 +349,9 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	}
 	srv := mcp.New(fr, mopts...)
 	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
+	if shared != nil {
+		handler = shared.internal(mgr, handler)
+	}
 	return &service{backend: b, sessions: mgr, mcp: srv, front: fr, handler: handler, shared: shared}, nil
 }
 
