@@ -290,3 +290,80 @@ func TestCluster_behindNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestCluster_failures: Redis restarted (losing every key), the object store stopped for a
+// while, and a replica drained by a graceful stop. Calls fail with a retryable error or
+// succeed; no replica dies; every session keeps the state of its last completed run.
+func TestCluster_failures(t *testing.T) {
+	r, s3, rd := startReplicas(t, 3, "EXECUTION_TIMEOUT=40")
+	const n = 6
+	ids := make([]string, n)
+	for i := range ids {
+		s := r[i%3]
+		s.timeout = 40 * time.Second
+		ids[i] = s.session()
+		code := fmt.Sprintf("v = %d\nopen('f.txt', 'w').write(str(v))\nprint('ok')", i)
+		if res := s.run(ids[i], "python", code); res.Stdout != "ok\n" {
+			t.Fatalf("session %d: %s", i, res.raw)
+		}
+	}
+	// check asks each session, through the given replicas in turn, for its state, retrying
+	// answers that say to try again, until limit.
+	check := func(stage string, via []*hostileServer, limit time.Duration) {
+		t.Helper()
+		for i, id := range ids {
+			deadline := time.Now().Add(limit)
+			for try := 0; ; try++ {
+				s := via[(i+try)%len(via)]
+				res, err := s.tryRun(id, "python", "print(v, open('f.txt').read())")
+				want := fmt.Sprintf("%d %d\n", i, i)
+				if err == nil && res.status == http.StatusOK && res.Stdout == want {
+					break
+				}
+				retryable := err == nil && res.status == http.StatusServiceUnavailable
+				if !retryable || time.Now().After(deadline) {
+					t.Fatalf("%s: session %d through %s: %v %.600s", stage, i, s.url, err, res.raw)
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		}
+	}
+	check("before", r, time.Minute)
+
+	// Redis loses everything: leases, generations, the secrets. Calls meanwhile fail as
+	// retryable; afterwards the replicas carry on.
+	rd.Stop()
+	if res, err := r[0].tryRun(ids[1], "python", "print(v)"); err != nil || res.status != http.StatusServiceUnavailable && res.status != http.StatusOK {
+		t.Errorf("a call while Redis is down: %v %.400s", err, res.raw)
+	}
+	rd.Start()
+	check("after Redis restarted", r, time.Minute)
+
+	// The object store stops answering for 3 s during calls: they succeed (the commit waits)
+	// or say their changes were not saved; nothing committed is lost.
+	s3.Pause()
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := r[i].tryRun(ids[i], "python", "w = 1")
+			if err != nil || res.status != http.StatusOK && res.status != http.StatusServiceUnavailable {
+				t.Errorf("a call while the store is stopped: %v %.400s", err, res.raw)
+			}
+		}()
+	}
+	time.Sleep(3 * time.Second)
+	s3.Resume()
+	wg.Wait()
+	check("after the store came back", r, time.Minute)
+
+	// A replica drained (SIGTERM): it gives its sessions up, and the others serve them all.
+	r[0].stop()
+	check("after replica 0 was drained", r[1:], time.Minute)
+	for _, s := range r[1:] {
+		if s.cmd.ProcessState != nil {
+			t.Errorf("replica %s exited: %s", s.url, s.logs.String())
+		}
+	}
+}
