@@ -309,6 +309,9 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 	next.Seq, next.Manifest, next.Nonce, next.Time = m.Seq, key, nonce(), time.Now().UTC()
 	etag, err := hd.c.putHead(ctx, hd.id, next, hd.etag)
 	if err != nil {
+		// The manifest is this commit's alone: it goes. Its blobs may be a newer holder's too
+		// (contents are shared by name), so they stay until the session is deleted.
+		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+key)
 		if errors.Is(err, ErrPrecondition) {
 			return fmt.Errorf("%w: session %s was taken over after generation %d", ErrLeaseLost, hd.id, hd.lease.Generation)
 		}

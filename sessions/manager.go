@@ -511,19 +511,31 @@ func (m *Manager) History(id string) ([]Entry, error) {
 
 // Delete ends a session and removes its workspace.
 func (m *Manager) Delete(id string) error {
-	if _, err := m.lookupShared(id); err != nil {
+	s, err := m.lookupShared(id)
+	if err != nil {
 		return err
+	}
+	if m.cfg.shared != nil {
+		// Cluster mode: the session is held first (a replica holding it lets it go), so no
+		// replica commits it again once its objects are gone.
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		held, err := m.holdForFiles(ctx, s)
+		if err != nil {
+			return m.sharedErr(id, err)
+		}
+		defer held.Release()
+		if err := m.cfg.shared.Delete(ctx, id); err != nil {
+			return fmt.Errorf("%w (%v); try again", ErrUnavailable, err)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, err := m.lookupLocked(id)
+	s, err = m.lookupLocked(id)
 	if err != nil {
 		return err
 	}
 	m.endLocked(s, fmt.Errorf("%w: session %s was deleted; start a new one", ErrNotFound, short(id)))
-	if m.cfg.shared != nil {
-		go m.unshare(id)
-	}
 	return nil
 }
 

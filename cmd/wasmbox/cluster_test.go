@@ -151,8 +151,20 @@ http {
   scgi_temp_path %[1]s/scgi;
   upstream wasmbox {
 %[3]s  }
+  # SSE: a stream and the messages posted for it must reach one replica.
+  upstream wasmbox_sse {
+    hash $remote_addr consistent;
+%[3]s  }
   server {
     listen %[2]s;
+    location ~ ^/(sse|message|gradio_api/mcp/) {
+      proxy_pass http://wasmbox_sse;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_read_timeout 120s;
+    }
     location / {
       proxy_pass http://wasmbox;
       proxy_http_version 1.1;
@@ -243,11 +255,37 @@ func TestCluster_behindNginx(t *testing.T) {
 		}
 	}
 
+	// MCP over SSE through the proxy: the stream and its messages go to one replica (by the
+	// client's address), while the session's runs are forwarded to the replica holding it.
+	sse, err := client.NewSSEMCPClient(base + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sse.Close()
+	if err := sse.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sse.Initialize(ctx, init); err != nil {
+		t.Fatalf("initialize over SSE through the proxy: %v", err)
+	}
+	for i := 8; i <= 10; i++ {
+		req := mcplib.CallToolRequest{}
+		req.Params.Name = "execute_python_code"
+		req.Params.Arguments = map[string]any{"session_id": id, "code": "n += 1\nprint(n)"}
+		res, err := sse.CallTool(ctx, req)
+		if err != nil || res.IsError {
+			t.Fatalf("run over SSE: %v %v", err, res)
+		}
+		if out, _ := res.StructuredContent.(map[string]any); out["stdout"] != fmt.Sprintf("%d\n", i) {
+			t.Fatalf("run over SSE: %v", out)
+		}
+	}
+
 	// Files through different replicas (the JSON API, each request to a named replica).
 	if code := r[0].upload(id, "data/in.csv", []byte("x,y\n1,2\n")); code != http.StatusOK && code != http.StatusCreated {
 		t.Fatalf("upload through replica 0: %d", code)
 	}
-	if res := r[1].run(id, "python", "import pandas as pd\nprint(pd.read_csv('data/in.csv').x.sum() + n)"); res.Stdout != "8\n" {
+	if res := r[1].run(id, "python", "import pandas as pd\nprint(pd.read_csv('data/in.csv').x.sum() + n)"); res.Stdout != "11\n" {
 		t.Fatalf("uploaded file on replica 1: %s", res.raw)
 	}
 	resp, err := http.Get(r[2].url + "/api/sessions/" + id + "/files/notes.txt")
