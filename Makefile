@@ -49,6 +49,8 @@ test: build vet pkgtests-inputs
 	# The cluster tests start SeaweedFS (built once from its pinned source by scripts/seaweedfs.sh)
 	# and Debian's redis-server.
 	WASMBOX_SEAWEEDFS="$$(scripts/seaweedfs.sh)" $(GO) test -race -count=1 -timeout 30m ./...
+	# The Kubernetes manifests against Kubernetes' own API types (a module of its own).
+	cd deploy/kubernetes && $(GO) test -count=1 ./...
 	# The quick part of the packages' own test suites, and the plot corpus against native
 	# matplotlib: Python inside the guest, where -race only adds time (both skip themselves under
 	# it); they run side by side.
