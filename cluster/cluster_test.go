@@ -141,7 +141,7 @@ func testLeases(t *testing.T, rd *clustertest.Redis) {
 	if wanted, err := l.Renew(ctx, a, 200*time.Millisecond); err != nil || wanted {
 		t.Fatal(wanted, err)
 	}
-	if err := l.Want(ctx, "s1", time.Minute); err != nil {
+	if err := l.Want(ctx, "s1", "replica-a", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if wanted, err := l.Renew(ctx, a, 200*time.Millisecond); err != nil || !wanted {

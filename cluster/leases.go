@@ -175,9 +175,36 @@ func (l *Leases) HolderOf(ctx context.Context, id string) (string, error) {
 	return who, nil
 }
 
-// Want asks the replica holding session id to give it up when it is next idle, for ttl.
-func (l *Leases) Want(ctx context.Context, id string, ttl time.Duration) error {
-	return l.wrap(l.rdb.Set(ctx, l.wantKey(id), "1", ttl).Err())
+// Want asks the replica holding session id to give it up when it is next idle, for ttl: the
+// holder sees it at its next renewal, and at once if it listens ([Leases.Wanted]) and holder
+// names it.
+func (l *Leases) Want(ctx context.Context, id, holder string, ttl time.Duration) error {
+	if err := l.rdb.Set(ctx, l.wantKey(id), "1", ttl).Err(); err != nil {
+		return l.wrap(err)
+	}
+	if holder != "" {
+		return l.wrap(l.rdb.Publish(ctx, l.ns+"want:"+holder, id).Err())
+	}
+	return nil
+}
+
+// Wanted calls f with the id of every session another replica asks holder for, until ctx
+// ends (messages sent while Redis was unreachable are lost; renewals catch those).
+func (l *Leases) Wanted(ctx context.Context, holder string, f func(id string)) {
+	sub := l.rdb.Subscribe(ctx, l.ns+"want:"+holder)
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			f(m.Payload)
+		}
+	}
 }
 
 // Release gives the lease up if it is still the holder's.

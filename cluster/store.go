@@ -47,6 +47,8 @@ type Store struct {
 	closed bool
 	done   chan struct{}
 	wg     sync.WaitGroup
+	// stopListen ends the subscription to other replicas' requests.
+	stopListen context.CancelFunc
 }
 
 // warm is a session this replica holds.
@@ -67,8 +69,11 @@ type warm struct {
 func NewStore(leases *Leases, cps *Checkpoints, holder string, ttl, warmFor time.Duration) *Store {
 	st := &Store{leases: leases, cps: cps, holder: holder, ttl: ttl, warmFor: warmFor,
 		local: map[string]uint64{}, warm: map[string]*warm{}, done: make(chan struct{})}
-	st.wg.Add(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	st.stopListen = cancel
+	st.wg.Add(2)
 	go st.keep()
+	go st.listen(ctx)
 	return st
 }
 
@@ -160,9 +165,26 @@ func (st *Store) Hold(ctx context.Context, id, dir string, mode Mode) (*Hold, er
 	return h, nil
 }
 
-// Want asks the replica holding session id to give it up as soon as it is idle.
-func (st *Store) Want(ctx context.Context, id string) error {
-	return st.leases.Want(ctx, id, st.ttl)
+// Want asks holder, the replica holding session id, to give it up as soon as it is idle.
+func (st *Store) Want(ctx context.Context, id, holder string) error {
+	return st.leases.Want(ctx, id, holder, st.ttl)
+}
+
+// listen gives up, as soon as they are idle, the sessions other replicas ask for.
+func (st *Store) listen(ctx context.Context) {
+	defer st.wg.Done()
+	st.leases.Wanted(ctx, st.holder, func(id string) {
+		st.mu.Lock()
+		w := st.warm[id]
+		st.mu.Unlock()
+		if w == nil {
+			return
+		}
+		w.wanted.Store(true) // a Hold in use gives it up at its Release
+		if tryLock(w.busy) {
+			st.drop(w)
+		}
+	})
 }
 
 // keep renews the leases of warm sessions and gives up those idle for warmFor or wanted by
@@ -280,6 +302,7 @@ func (st *Store) Close() {
 	}
 	st.mu.Unlock()
 	close(st.done)
+	st.stopListen()
 	st.wg.Wait()
 	for _, w := range list {
 		ctx, cancel := context.WithTimeout(context.Background(), st.ttl)

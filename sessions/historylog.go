@@ -88,8 +88,13 @@ func readLog(path string) ([]logLine, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	var lines []logLine
-	torn := len(b) > 0 && b[len(b)-1] != '\n'
+	lines, torn := parseLog(b)
+	return lines, torn, nil
+}
+
+// parseLog reads a history log's lines; torn reports a line that could not be read.
+func parseLog(b []byte) (lines []logLine, torn bool) {
+	torn = len(b) > 0 && b[len(b)-1] != '\n'
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -103,7 +108,7 @@ func readLog(path string) ([]logLine, bool, error) {
 	if sc.Err() != nil {
 		torn = true
 	}
-	return lines, torn, nil
+	return lines, torn
 }
 
 // logSyncer syncs the history logs appended to since its last round, once a second: one

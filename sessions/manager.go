@@ -500,6 +500,9 @@ func (m *Manager) History(id string) ([]Entry, error) {
 	if _, err := m.lookupShared(id); err != nil {
 		return nil, err
 	}
+	if m.cfg.shared != nil {
+		return m.sharedHistory(id)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, err := m.lookupLocked(id)

@@ -28,10 +28,11 @@ type Shared interface {
 	// Forward runs req in session id on the replica holder that holds it, by deadline;
 	// ErrNotHolder if it no longer does.
 	Forward(ctx context.Context, holder, id string, req runtime.Request, deadline time.Time) (*runtime.Result, error)
-	// Want asks the replica holding session id to let it go when idle.
-	Want(ctx context.Context, id string) error
-	// Record reads session id's record (session.json) from its newest committed state.
-	Record(ctx context.Context, id string) ([]byte, error)
+	// Want asks holder, the replica holding session id, to let it go when idle.
+	Want(ctx context.Context, id, holder string) error
+	// ReadFile reads a file of session id's directory (slash-separated: "session.json", its
+	// record) from its newest committed state, up to max bytes; ErrNotFound if there is none.
+	ReadFile(ctx context.Context, id, rel string, max int64) ([]byte, error)
 	// Delete removes the session from the store.
 	Delete(ctx context.Context, id string) error
 	// Forget says this replica's copy of the session's directory is gone.
@@ -107,7 +108,7 @@ func (m *Manager) adopt(ctx context.Context, id string) (*session, error) {
 	}
 	m.mu.Unlock()
 	dir := filepath.Join(m.cfg.dataDir, "sessions", id)
-	b, err := m.cfg.shared.Record(ctx, id)
+	b, err := m.cfg.shared.ReadFile(ctx, id, "session.json", 1<<20)
 	if err != nil {
 		return nil, m.sharedErr(id, err)
 	}
@@ -276,6 +277,7 @@ func (m *Manager) holdForRun(ctx context.Context, s *session, req runtime.Reques
 // holdForFiles holds s for a file operation, asking a replica that holds it to let it go.
 func (m *Manager) holdForFiles(ctx context.Context, s *session) (Held, error) {
 	asked := false
+	delay := 10 * time.Millisecond
 	for {
 		held, err := m.cfg.shared.Hold(ctx, s.id, s.dir, HoldExisting)
 		var ew *Elsewhere
@@ -284,11 +286,12 @@ func (m *Manager) holdForFiles(ctx context.Context, s *session) (Held, error) {
 		}
 		if !asked {
 			asked = true
-			if err := m.cfg.shared.Want(ctx, s.id); err != nil {
+			if err := m.cfg.shared.Want(ctx, s.id, ew.Holder); err != nil {
 				return nil, err
 			}
 		}
-		t := time.NewTimer(100 * time.Millisecond)
+		delay = min(2*delay, 250*time.Millisecond)
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -296,6 +299,29 @@ func (m *Manager) holdForFiles(ctx context.Context, s *session) (Held, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// sharedHistory is session id's history as last committed (every run commits before it
+// answers), whichever replica ran it.
+func (m *Manager) sharedHistory(id string) ([]Entry, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	b, err := m.cfg.shared.ReadFile(ctx, id, historyLog, 64<<20)
+	if errors.Is(err, ErrNotFound) {
+		return []Entry{}, nil // no run yet
+	}
+	if err != nil {
+		return nil, m.sharedErr(id, err)
+	}
+	lines, _ := parseLog(b)
+	out := make([]Entry, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, l.Entry)
+	}
+	if over := len(out) - m.cfg.historyCap; over > 0 {
+		out = out[over:]
+	}
+	return out, nil
 }
 
 // sharedErr says what a failed hold means to the caller.

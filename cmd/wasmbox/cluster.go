@@ -108,10 +108,12 @@ func (s *sharedStore) Hold(ctx context.Context, id, dir string, mode sessions.Ho
 	return nil, err
 }
 
-func (s *sharedStore) Want(ctx context.Context, id string) error { return s.st.Want(ctx, id) }
+func (s *sharedStore) Want(ctx context.Context, id, holder string) error {
+	return s.st.Want(ctx, id, holder)
+}
 
-func (s *sharedStore) Record(ctx context.Context, id string) ([]byte, error) {
-	b, err := s.st.ReadFile(ctx, id, "session.json", 1<<20)
+func (s *sharedStore) ReadFile(ctx context.Context, id, rel string, max int64) ([]byte, error) {
+	b, err := s.st.ReadFile(ctx, id, rel, max)
 	if errors.Is(err, cluster.ErrGone) || errors.Is(err, cluster.ErrNoObject) {
 		return nil, fmt.Errorf("%w: %v", sessions.ErrNotFound, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -281,6 +282,24 @@ func TestCluster_behindNginx(t *testing.T) {
 		}
 	}
 
+	// Every replica reports the whole history, whichever ran the calls.
+	for _, s := range r {
+		resp, err := http.Get(s.url + "/api/sessions/" + id + "/history")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			History []struct {
+				Code string `json:"code"`
+			} `json:"history"`
+		}
+		json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if len(h.History) != 10 || !strings.Contains(h.History[9].Code, "print(n)") {
+			t.Fatalf("history through %s: %d entries %v", s.url, len(h.History), h.History)
+		}
+	}
+
 	// Files through different replicas (the JSON API, each request to a named replica).
 	if code := r[0].upload(id, "data/in.csv", []byte("x,y\n1,2\n")); code != http.StatusOK && code != http.StatusCreated {
 		t.Fatalf("upload through replica 0: %d", code)
@@ -402,6 +421,42 @@ func TestCluster_failures(t *testing.T) {
 	for _, s := range r[1:] {
 		if s.cmd.ProcessState != nil {
 			t.Errorf("replica %s exited: %s", s.url, s.logs.String())
+		}
+	}
+}
+
+// TestCluster_drain200: 200 sessions made across three replicas, each with a file of its own;
+// one replica is drained (SIGTERM) and every session still answers, with its file, through the
+// other two.
+func TestCluster_drain200(t *testing.T) {
+	r, _, _ := startReplicas(t, 3, "MAX_SESSIONS=1000", "WASMBOX_MAX_SESSIONS_PER_OWNER=1000")
+	const n = 200
+	ids := make([]string, n)
+	for i := range ids {
+		s := r[i%3]
+		ids[i] = s.session()
+		if code := s.upload(ids[i], "mine.txt", []byte(fmt.Sprintf("session %d", i))); code != http.StatusOK && code != http.StatusCreated {
+			t.Fatalf("upload to session %d: %d", i, code)
+		}
+	}
+	r[0].stop()
+	for i, id := range ids {
+		s := r[1+i%2]
+		var body []byte
+		status := 0
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			resp, err := http.Get(s.url + "/api/sessions/" + id + "/files/mine.txt")
+			if err == nil {
+				body, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+			}
+			if status == http.StatusOK || status != http.StatusServiceUnavailable && status != 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if status != http.StatusOK || string(body) != fmt.Sprintf("session %d", i) {
+			t.Fatalf("session %d through %s after the drain: %d %q", i, s.url, status, body)
 		}
 	}
 }
