@@ -400,11 +400,18 @@ func (m *Manager) evictLocked(requester, only string) bool {
 	return true
 }
 
-// endLocked removes s, closes its interpreters and deletes its directory.
+// endLocked removes s, closes its interpreters and deletes its directory; why is what a later
+// call for it is told.
 func (m *Manager) endLocked(s *session, why error) {
+	m.dead.add(s.id, why)
+	m.removeLocked(s)
+}
+
+// removeLocked takes s out of the manager, then closes its interpreters and deletes its
+// directory in the background.
+func (m *Manager) removeLocked(s *session) {
 	delete(m.byID, s.id)
 	s.gone = true
-	m.dead.add(s.id, why)
 	box := s.box
 	s.box = nil
 	dir := s.dir

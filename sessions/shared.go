@@ -225,23 +225,7 @@ func (m *Manager) unshare(id string) {
 }
 
 // dropLocked removes this replica's copy of s (cluster mode: the store keeps the session).
-func (m *Manager) dropLocked(s *session) {
-	delete(m.byID, s.id)
-	s.gone = true
-	box := s.box
-	s.box = nil
-	dir := s.dir
-	go func() {
-		if box != nil {
-			box.Close()
-		}
-		s.saveMu.Lock()
-		defer s.saveMu.Unlock()
-		s.removed = true
-		os.RemoveAll(dir)
-		m.cfg.shared.Forget(s.id)
-	}()
-}
+func (m *Manager) dropLocked(s *session) { m.removeLocked(s) }
 
 // holdForRun holds s for a run by req.Deadline, or has the replica holding it run req
 // (forwarded): then the result is that run's. onlyWarm takes only a hold this replica has.

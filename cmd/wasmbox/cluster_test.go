@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,17 +115,10 @@ func TestCluster_replicas(t *testing.T) {
 	mustOK(r[0], "python", "print(x, open('f.txt').read())", "100 hello world")
 }
 
-// startRoundRobin starts Debian's nginx in front of the replicas, round robin, no stickiness;
-// it returns the proxy's base URL.
+// startRoundRobin starts Debian's nginx in front of the replicas, round robin, no stickiness
+// (but SSE streams and their messages by client address); it returns the proxy's base URL.
 func startRoundRobin(t *testing.T, replicas []*hostileServer) string {
 	t.Helper()
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Fatal("nginx is not installed (apt-get install nginx-light; .ci/run does)")
-		}
-		nginx = "/usr/sbin/nginx"
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -137,27 +129,14 @@ func startRoundRobin(t *testing.T, replicas []*hostileServer) string {
 	for _, r := range replicas {
 		fmt.Fprintf(&servers, "    server %s max_fails=0;\n", strings.TrimPrefix(r.url, "http://"))
 	}
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`user root;
-worker_processes 1;
-error_log %[1]s/error.log;
-pid %[1]s/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  upstream wasmbox {
-%[3]s  }
+	startNginx(t, fmt.Sprintf(`  upstream wasmbox {
+%[2]s  }
   # SSE: a stream and the messages posted for it must reach one replica.
   upstream wasmbox_sse {
     hash $remote_addr consistent;
-%[3]s  }
+%[2]s  }
   server {
-    listen %[2]s;
+    listen %[1]s;
     location ~ ^/(sse|message|gradio_api/mcp/) {
       proxy_pass http://wasmbox_sse;
       proxy_http_version 1.1;
@@ -176,31 +155,8 @@ http {
       proxy_next_upstream off;
     }
   }
-}
-`, dir, addr, servers.String())
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not come up: %s", b)
-		}
-	}
+`, addr, servers.String()), "http://"+addr+"/healthz")
+	return "http://" + addr
 }
 
 // TestCluster_behindNginx: three replicas behind nginx's round robin. One MCP connection over

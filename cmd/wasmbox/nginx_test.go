@@ -27,14 +27,6 @@ func TestNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts nginx and a server")
 	}
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
-			// A missing tool fails: a silent skip would read as a pass.
-			t.Fatal("nginx is not installed (apt-get install nginx-light; .ci/run does)")
-		}
-		nginx = "/usr/sbin/nginx"
-	}
 	s := startHostileServer(t, "WASMBOX_TRUSTED_PROXIES=127.0.0.1/32", "RATE_LIMIT_PER_MINUTE=5",
 		"WASMBOX_ALLOWED_HOSTS=wasmbox.test,127.0.0.2") // the name clients call the proxy by
 	upstream := strings.TrimPrefix(s.url, "http://")
@@ -45,23 +37,11 @@ func TestNginx(t *testing.T) {
 	}
 	front := ln.Addr().String()
 	ln.Close()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`user root;
-worker_processes 1;
-error_log %[1]s/error.log;
-pid %[1]s/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
+	startNginx(t, fmt.Sprintf(`
   server {
-    listen %[2]s;
+    listen %[1]s;
     location /prefix/ {
-      proxy_pass http://%[3]s/;
+      proxy_pass http://%[2]s/;
       proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -70,33 +50,8 @@ http {
       proxy_read_timeout 120s;
     }
   }
-}
-`, dir, front, upstream)
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
+`, front, upstream), "http://"+front+"/prefix/api/info")
 	base := "http://" + front + "/prefix"
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/api/info"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not come up: %s %s", logs.String(), b)
-		}
-	}
 
 	// Two users, each from its own address, both through nginx.
 	user := func(ip string) *http.Client {
@@ -189,5 +144,58 @@ http {
 	}
 	if out, _ := res.StructuredContent.(map[string]any); out["stdout"] != "42\n" {
 		t.Errorf("stdout %v", out)
+	}
+}
+
+// startNginx runs Debian's nginx, stopped at the test's end, with servers (the body of its
+// http block: upstreams and servers), and waits until probe answers 200.
+func startNginx(t *testing.T, servers, probe string) {
+	t.Helper()
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
+			// A missing tool fails: a silent skip would read as a pass.
+			t.Fatal("nginx is not installed (apt-get install nginx-light; .ci/run does)")
+		}
+		nginx = "/usr/sbin/nginx"
+	}
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`user root;
+worker_processes 1;
+error_log %[1]s/error.log;
+pid %[1]s/nginx.pid;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+%[2]s}
+`, dir, servers)
+	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(probe); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not come up: %s %s", logs.String(), b)
+		}
 	}
 }
