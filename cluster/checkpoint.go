@@ -16,8 +16,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
+
+// maxEntries bounds the entries a checkpoint lists.
+const maxEntries = 100_000
 
 // restoreTemp starts the names of files a restore downloads at the top of the directory before
 // moving them in place; checkpoints leave them out.
@@ -201,33 +205,43 @@ func (hd *Holding) Restore(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	// Everything below dir goes through root: a symbolic link a guest left in its workspace
+	// leads nowhere outside it.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	var m manifest
 	if hd.head.Seq > 0 {
-		var err error
 		if m, err = hd.c.readManifest(ctx, hd.id, hd.head.Manifest); err != nil {
 			return err
 		}
 	}
+	// What the checkpoint has at each path: a directory (true) or a file (false).
 	want := map[string]bool{}
 	for _, d := range m.Dirs {
 		want[d] = true
-		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o700); err != nil {
-			return err
-		}
 	}
 	for _, f := range m.Files {
-		want[f.Path] = true
+		want[f.Path] = false
 	}
-	// Remove what the checkpoint lacks, deepest first.
+	// Remove what the checkpoint lacks, or has as another kind, deepest first.
 	local, err := hd.scan(dir)
 	if err != nil {
 		return err
 	}
 	for i := len(local) - 1; i >= 0; i-- {
-		if !want[local[i].Path] {
-			if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(local[i].Path))); err != nil {
+		isDir, ok := want[local[i].Path]
+		if !ok || isDir && !local[i].Mode.IsDir() || !isDir && !local[i].Mode.IsRegular() {
+			if err := root.RemoveAll(filepath.FromSlash(local[i].Path)); err != nil {
 				return err
 			}
+		}
+	}
+	for _, d := range m.Dirs {
+		if err := root.MkdirAll(filepath.FromSlash(d), 0o700); err != nil {
+			return err
 		}
 	}
 	have := map[string]fileEntry{}
@@ -235,22 +249,12 @@ func (hd *Holding) Restore(ctx context.Context, dir string) error {
 		have[e.Path] = e
 	}
 	for _, f := range m.Files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if l, ok := have[f.Path]; ok && l.Mode.IsRegular() && l.Size == f.Size {
-			if sum, err := hd.hash(dir, f.Path); err == nil && sum == f.SHA256 {
+			if sum, err := hd.hash(root, f.Path); err == nil && sum == f.SHA256 {
 				continue
 			}
 		}
-		tmp := filepath.Join(dir, restoreTemp+nonce())
-		n, err := hd.c.objects.GetFile(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256, tmp, f.Mode.Perm()|0o600)
-		if err == nil && n != f.Size {
-			err = fmt.Errorf("cluster: blob of %s is %d bytes, the manifest says %d", f.Path, n, f.Size)
-		}
-		if err == nil {
-			err = os.Rename(tmp, p)
-		}
-		if err != nil {
-			os.Remove(tmp)
+		if err := hd.download(ctx, root, f); err != nil {
 			return err
 		}
 	}
@@ -261,10 +265,39 @@ func (hd *Holding) Restore(ctx context.Context, dir string) error {
 	return nil
 }
 
+// download writes f's content in place of root/f.Path: into a temporary file at the top of
+// root, then renamed over it.
+func (hd *Holding) download(ctx context.Context, root *os.Root, f fileEntry) error {
+	tmp := restoreTemp + nonce()
+	w, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode.Perm()|0o600)
+	if err != nil {
+		return err
+	}
+	n, err := hd.c.objects.GetTo(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256, w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != f.Size {
+		err = fmt.Errorf("cluster: blob of %s is %d bytes, the manifest says %d", f.Path, n, f.Size)
+	}
+	if err == nil {
+		err = root.Rename(tmp, filepath.FromSlash(f.Path))
+	}
+	if err != nil {
+		root.Remove(tmp)
+	}
+	return err
+}
+
 // Commit writes dir as the session's next checkpoint, uploading only contents the store does
 // not have. ErrLeaseLost means a newer holder fenced this one off: nothing was committed, and
 // the holding must not be used again.
 func (hd *Holding) Commit(ctx context.Context, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	local, err := hd.scan(dir)
 	if err != nil {
 		return err
@@ -280,7 +313,10 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 			m.Dirs = append(m.Dirs, e.Path)
 			continue
 		}
-		sum, err := hd.hash(dir, e.Path)
+		if !e.Mode.IsRegular() {
+			continue
+		}
+		sum, err := hd.hash(root, e.Path)
 		if err != nil {
 			return err
 		}
@@ -291,7 +327,7 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 			upload = append(upload, e)
 		}
 	}
-	if err := hd.uploadAll(ctx, dir, upload); err != nil {
+	if err := hd.uploadAll(ctx, root, upload); err != nil {
 		return err
 	}
 	b, err := json.Marshal(m)
@@ -346,7 +382,7 @@ func (hd *Holding) prune(ctx context.Context, old map[string]fileEntry, oldKey s
 }
 
 // uploadAll uploads files' contents, four at a time.
-func (hd *Holding) uploadAll(ctx context.Context, dir string, files []fileEntry) error {
+func (hd *Holding) uploadAll(ctx context.Context, root *os.Root, files []fileEntry) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -358,7 +394,7 @@ func (hd *Holding) uploadAll(ctx context.Context, dir string, files []fileEntry)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := hd.upload(ctx, dir, f)
+			err := hd.upload(ctx, root, f)
 			mu.Lock()
 			if err != nil && first == nil {
 				first = err
@@ -370,8 +406,8 @@ func (hd *Holding) uploadAll(ctx context.Context, dir string, files []fileEntry)
 	return first
 }
 
-func (hd *Holding) upload(ctx context.Context, dir string, e fileEntry) error {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(e.Path)))
+func (hd *Holding) upload(ctx context.Context, root *os.Root, e fileEntry) error {
+	f, _, err := openRegular(root, e.Path)
 	if err != nil {
 		return err
 	}
@@ -388,8 +424,8 @@ func (hd *Holding) upload(ctx context.Context, dir string, e fileEntry) error {
 	return nil
 }
 
-// scan lists dir's files and directories (not dir itself), parents before children, sorted;
-// anything neither a regular file nor a directory is left out.
+// scan lists what dir holds (not dir itself), parents before children, sorted, at most
+// maxEntries (a workspace holds at most WORKSPACE_MAX_FILES).
 func (hd *Holding) scan(dir string) ([]fileEntry, error) {
 	var out []fileEntry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -414,35 +450,30 @@ func (hd *Holding) scan(dir string) ([]fileEntry, error) {
 		if err != nil {
 			return err
 		}
-		switch {
-		case info.IsDir():
-			out = append(out, fileEntry{Path: rel, Mode: info.Mode()})
-		case info.Mode().IsRegular():
-			out = append(out, fileEntry{Path: rel, Mode: info.Mode(), Size: info.Size()})
+		if len(out) >= maxEntries {
+			return fmt.Errorf("cluster: %s holds more than %d entries", dir, maxEntries)
 		}
+		// Symbolic links, FIFOs and the like are listed (a restore removes them) but never
+		// committed.
+		out = append(out, fileEntry{Path: rel, Mode: info.Mode(), Size: info.Size()})
 		return nil
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, err
 }
 
-// hash is the sha256 of dir/rel, remembered while the file's size and time stay the same. A
+// hash is the sha256 of root/rel, remembered while the file's size and time stay the same. A
 // hash is trusted only for a file whose time was a second older than the hashing: a change
 // within the clock's granularity after the hash could otherwise keep the time.
-func (hd *Holding) hash(dir, rel string) (string, error) {
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	info, err := os.Stat(p)
-	if err != nil {
-		return "", err
-	}
-	if c, ok := hd.hashes[rel]; ok && c.size == info.Size() && c.mtime.Equal(info.ModTime()) && c.mtime.Before(c.at.Add(-time.Second)) {
-		return c.sum, nil
-	}
-	f, err := os.Open(p)
+func (hd *Holding) hash(root *os.Root, rel string) (string, error) {
+	f, info, err := openRegular(root, rel)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if c, ok := hd.hashes[rel]; ok && c.size == info.Size() && c.mtime.Equal(info.ModTime()) && c.mtime.Before(c.at.Add(-time.Second)) {
+		return c.sum, nil
+	}
 	at := time.Now()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
@@ -451,6 +482,25 @@ func (hd *Holding) hash(dir, rel string) (string, error) {
 	sum := hex.EncodeToString(h.Sum(nil))
 	hd.hashes[rel] = hashed{size: info.Size(), mtime: info.ModTime(), at: at, sum: sum}
 	return sum, nil
+}
+
+// openRegular opens root/rel for reading if it is a regular file, checked on the descriptor
+// it opened: without following a symbolic link and without blocking on a FIFO a guest may
+// have put there since the directory was listed.
+func openRegular(root *os.Root, rel string) (*os.File, os.FileInfo, error) {
+	f, err := root.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("cluster: %s is not a regular file", rel)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
 }
 
 // ReadFile reads one file (slash-separated, relative to the session's directory) of session

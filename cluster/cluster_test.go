@@ -293,6 +293,10 @@ func testCheckpoints(t *testing.T, o *Objects, rd *clustertest.Redis) {
 	}
 	writeTree(t, a, first)
 	writeTree(t, a, map[string]string{"session.json.tmp-123": "partial"})
+	// A link to a host file is never committed (nor followed).
+	if err := os.Symlink("/etc/hostname", filepath.Join(a, "workspace", "host")); err != nil {
+		t.Fatal(err)
+	}
 
 	lease, err := l.Acquire(ctx, "s", "replica-a", time.Minute, 0)
 	if err != nil {
@@ -321,10 +325,22 @@ func testCheckpoints(t *testing.T, o *Objects, rd *clustertest.Redis) {
 	}
 	b := t.TempDir()
 	writeTree(t, b, map[string]string{"stale.txt": "gone after restore", "workspace/data.csv": "old"})
+	// What a guest may leave in its workspace: a link out of it where the checkpoint has a
+	// directory, and one to a host file. The restore writes nothing through either.
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(b, "workspace", "sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/hostname", filepath.Join(b, "workspace", "same1")); err != nil {
+		t.Fatal(err)
+	}
 	if err := hb.Restore(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, readTree(t, b), first)
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("the restore wrote through a symbolic link: %v", entries)
+	}
 
 	// Changes: one file rewritten, one removed, one added; only new contents are uploaded and
 	// the blobs the old checkpoint alone used are pruned.

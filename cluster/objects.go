@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -166,22 +165,14 @@ func (o *Objects) Get(ctx context.Context, key string, max int64) ([]byte, strin
 	return b, st.ETag, nil
 }
 
-// GetFile streams key's object into the file path (created or truncated, mode perm), returning
-// its size.
-func (o *Objects) GetFile(ctx context.Context, key, path string, perm os.FileMode) (int64, error) {
+// GetTo streams key's object into w, returning its size.
+func (o *Objects) GetTo(ctx context.Context, key string, w io.Writer) (int64, error) {
 	obj, err := o.client.GetObject(ctx, o.bucket, o.prefix+key, minio.GetObjectOptions{})
 	if err != nil {
 		return 0, o.wrap(key, err)
 	}
 	defer obj.Close()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(f, obj)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	n, err := io.Copy(w, obj)
 	if err != nil {
 		return n, o.wrap(key, err)
 	}

@@ -107,7 +107,23 @@ func (st *Store) Hold(ctx context.Context, id, dir string, mode Mode) (*Hold, er
 		case w.lost.Load() != nil:
 			st.drop(w) // lost while idle: take it again
 		default:
-			return &Hold{st: st, w: w, dir: dir}, nil
+			h := &Hold{st: st, w: w, dir: dir}
+			// The local copy may have gone (evicted) while the lease stayed: restore it.
+			seq := w.holding.Head().Seq
+			st.mu.Lock()
+			have, ok := st.local[id]
+			st.mu.Unlock()
+			if !ok || have != seq {
+				h.stale = true
+				if err := w.holding.Restore(ctx, dir); err != nil {
+					st.drop(w)
+					return nil, err
+				}
+				st.mu.Lock()
+				st.local[id] = seq
+				st.mu.Unlock()
+			}
+			return h, nil
 		}
 	}
 	if mode == OnlyWarm {

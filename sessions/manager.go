@@ -415,6 +415,16 @@ func (m *Manager) removeLocked(s *session) {
 	box := s.box
 	s.box = nil
 	dir := s.dir
+	if m.cfg.shared != nil {
+		// Cluster mode may bring the session back here before the removal below runs: its
+		// directory moves aside now (a temporary name the startup sweep also removes), so
+		// the removal never takes the new copy.
+		aside := fmt.Sprintf("%s%sgone-%d", dir, tmpInfix, time.Now().UnixNano())
+		if os.Rename(dir, aside) == nil {
+			dir = aside
+		}
+		m.cfg.shared.Forget(s.id)
+	}
 	go func() {
 		if box != nil {
 			box.Close()
@@ -424,9 +434,6 @@ func (m *Manager) removeLocked(s *session) {
 		s.removed = true
 		if err := os.RemoveAll(dir); err != nil {
 			m.cfg.log.Warn("remove session directory", "session", short(s.id), "err", err)
-		}
-		if m.cfg.shared != nil {
-			m.cfg.shared.Forget(s.id)
 		}
 	}()
 }
@@ -910,7 +917,7 @@ func (m *Manager) load() {
 		dir := filepath.Join(root, e.Name())
 		if !e.IsDir() || !validID(e.Name()) {
 			if isTemp(e.Name()) || !e.IsDir() {
-				os.Remove(dir)
+				os.RemoveAll(dir) // a temporary file, or a removed session's directory set aside
 				swept++
 			}
 			continue

@@ -244,16 +244,19 @@ func (m *Manager) holdForRun(ctx context.Context, s *session, req runtime.Reques
 		if ferr == nil {
 			return nil, res, nil
 		}
+		// The holder is letting the session go (try again soon), or did not answer (stopped,
+		// gone: its lease ends within its TTL).
+		pause := 10 * time.Millisecond
 		if !errors.Is(ferr, ErrNotHolder) {
-			// The holder did not answer (stopped, gone): its lease ends within its TTL.
 			m.cfg.log.Debug("forward to the holding replica", "session", short(s.id), "holder", ew.Holder, "err", ferr)
-			t := time.NewTimer(200 * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, nil, fmt.Errorf("%w: replica %s holds the session and did not answer (%v)", ErrUnavailable, ew.Holder, ferr)
-			case <-t.C:
-			}
+			pause = 200 * time.Millisecond
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, fmt.Errorf("%w: replica %s holds the session and did not run the call (%v)", ErrUnavailable, ew.Holder, ferr)
+		case <-t.C:
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,8 +30,13 @@ const (
 	warmFor  = 5 * time.Minute
 )
 
-// forwardPath is where replicas send each other the calls for sessions they hold.
-const forwardPath = "/internal/cluster/run"
+// forwardPath is where replicas send each other the calls for sessions they hold; a call is at
+// most maxForward bytes (1 MiB of code, escaped in JSON), signed at most forwardSkew ago.
+const (
+	forwardPath = "/internal/cluster/run"
+	maxForward  = 8 << 20
+	forwardSkew = 5 * time.Minute
+)
 
 // openCluster starts cluster mode when WASMBOX_STORE and WASMBOX_REDIS_URL say so (nil, nil
 // otherwise: local mode), after checking that both answer. addr is the address serve listens on,
@@ -190,6 +196,9 @@ func (s *sharedStore) Forward(ctx context.Context, holder, id string, req runtim
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("X-Wasmbox-Cluster", s.sign(body))
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	hr.Header.Set("X-Wasmbox-Cluster-Time", stamp)
+	hr.Header.Set("X-Wasmbox-Cluster-Auth", s.sign([]byte("forward "+stamp)))
 	resp, err := s.client.Do(hr)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -233,9 +242,19 @@ func (s *sharedStore) internal(mgr *sessions.Manager, next http.Handler) http.Ha
 			w.WriteHeader(code)
 			json.NewEncoder(w).Encode(rep)
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
-		if r.Method != http.MethodPost || err != nil || !hmac.Equal([]byte(r.Header.Get("X-Wasmbox-Cluster")), []byte(s.sign(body))) {
-			reply(http.StatusForbidden, forwardReply{Error: "not a call from a replica of this cluster"})
+		// Who calls is checked before the body is read (anyone may reach this path): a
+		// signature of a recent time, then the body's own.
+		refuse := func() { reply(http.StatusForbidden, forwardReply{Error: "not a call from a replica of this cluster"}) }
+		stamp := r.Header.Get("X-Wasmbox-Cluster-Time")
+		at, err := strconv.ParseInt(stamp, 10, 64)
+		if r.Method != http.MethodPost || err != nil || time.Since(time.Unix(at, 0)).Abs() > forwardSkew ||
+			!hmac.Equal([]byte(r.Header.Get("X-Wasmbox-Cluster-Auth")), []byte(s.sign([]byte("forward "+stamp)))) {
+			refuse()
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForward))
+		if err != nil || !hmac.Equal([]byte(r.Header.Get("X-Wasmbox-Cluster")), []byte(s.sign(body))) {
+			refuse()
 			return
 		}
 		var call forwardCall

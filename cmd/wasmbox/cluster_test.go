@@ -238,6 +238,24 @@ func TestCluster_behindNginx(t *testing.T) {
 		}
 	}
 
+	// The replicas' internal path takes only calls signed with the cluster's key: a forged or
+	// unsigned one is refused before its body is read, and runs nothing.
+	for _, hdr := range []map[string]string{{}, {"X-Wasmbox-Cluster-Time": fmt.Sprint(time.Now().Unix()), "X-Wasmbox-Cluster-Auth": strings.Repeat("0", 64)}} {
+		body := fmt.Sprintf(`{"session_id":%q,"request":{"Code":"n = -1","Language":"python"}}`, id)
+		req, _ := http.NewRequest(http.MethodPost, base+"/internal/cluster/run", strings.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("an unsigned internal call (%v): %d, want 403", hdr, resp.StatusCode)
+		}
+	}
+
 	// Every replica reports the whole history, whichever ran the calls.
 	for _, s := range r {
 		resp, err := http.Get(s.url + "/api/sessions/" + id + "/history")
@@ -414,5 +432,28 @@ func TestCluster_drain200(t *testing.T) {
 		if status != http.StatusOK || string(body) != fmt.Sprintf("session %d", i) {
 			t.Fatalf("session %d through %s after the drain: %d %q", i, s.url, status, body)
 		}
+	}
+}
+
+// TestCluster_evictedWhileWarm: a session evicted from a replica's disk while the replica still
+// holds its lease comes back whole on its next call there (its files and variables restored
+// from the store, not an empty directory committed over them).
+func TestCluster_evictedWhileWarm(t *testing.T) {
+	r, _, _ := startReplicas(t, 1, "EXECUTION_TIMEOUT=40", "WASMBOX_MAX_SESSIONS_PER_OWNER=2")
+	s := r[0]
+	s.timeout = 40 * time.Second
+	id := s.session()
+	if res := s.run(id, "python", "k = 5\nopen('keep.txt', 'w').write('kept')\nprint('ok')"); res.Stdout != "ok\n" {
+		t.Fatalf("setup: %s", res.raw)
+	}
+	// Two more sessions of the same client: the first is evicted from this replica's disk.
+	s.session()
+	s.session()
+	if _, err := os.Stat(filepath.Join(s.data, "sessions", id)); err == nil {
+		t.Fatal("the session was not evicted")
+	}
+	res := s.run(id, "python", "print(k, open('keep.txt').read())")
+	if res.Stdout != "5 kept\n" {
+		t.Fatalf("after eviction: %s", res.raw)
 	}
 }
