@@ -526,6 +526,11 @@ func (c *Checkpoints) ReadFile(ctx context.Context, id, rel string, max int64) (
 	return nil, fmt.Errorf("%w: %s of session %s", ErrNoObject, rel, id)
 }
 
+// Sessions returns the ids of the sessions the store has objects of, at most max.
+func (c *Checkpoints) Sessions(ctx context.Context, max int) ([]string, error) {
+	return c.objects.ListDirs(ctx, "sessions/", max)
+}
+
 // Delete removes everything the store keeps of session id.
 func (c *Checkpoints) Delete(ctx context.Context, id string) error {
 	return c.objects.DeletePrefix(ctx, "sessions/"+id+"/")

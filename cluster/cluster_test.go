@@ -86,6 +86,176 @@ func TestCluster(t *testing.T) {
 	t.Run("fence", func(t *testing.T) { testFence(t, objectsFor(t, s3), rd) })
 	t.Run("redis_restart", func(t *testing.T) { testRedisRestart(t, objectsFor(t, s3), rd) })
 	t.Run("store_unavailable", func(t *testing.T) { testStoreUnavailable(t, objectsFor(t, s3), rd, s3) })
+	t.Run("directory", func(t *testing.T) { testDirectory(t, rd) })
+	t.Run("remove", func(t *testing.T) { testRemove(t, objectsFor(t, s3), rd) })
+}
+
+func testDirectory(t *testing.T, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, err := OpenLeases(rd.URL, t.Name()+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	at := time.UnixMilli(1_700_000_000_000)
+	e := func(id, owner string, ago time.Duration) Listing {
+		return Listing{ID: id, Owner: owner, LastUsed: at.Add(-ago), Info: []byte(`{"id":"` + id + `"}`)}
+	}
+	// The caps hold per owner and in all, and a listed session is only updated.
+	for _, tc := range []struct {
+		e    Listing
+		want Full
+	}{
+		{e("a1", "A", 3*time.Minute), NotFull}, {e("a2", "A", 2*time.Minute), NotFull}, {e("a3", "A", 0), OwnerFull},
+		{e("a1", "A", time.Minute), NotFull}, {e("b1", "B", 5*time.Minute), NotFull}, {e("c1", "C", 0), AllFull},
+	} {
+		if full, err := l.Admit(ctx, tc.e, 2, 3); err != nil || full != tc.want {
+			t.Fatalf("admit %s of %s: %v %v, want %v", tc.e.ID, tc.e.Owner, full, err, tc.want)
+		}
+	}
+	ids := func(list []Listing, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range list {
+			out = append(out, e.ID+"@"+e.Owner)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := ids(l.Listed(ctx, "A", 10)); got != "a1@A a2@A" {
+		t.Fatalf("A's sessions: %q, want a1 (used last) then a2", got)
+	}
+	if list, _ := l.Listed(ctx, "A", 1); len(list) != 1 || string(list[0].Info) != `{"id":"a1"}` || !list[0].LastUsed.Equal(at.Add(-time.Minute)) {
+		t.Fatalf("A's newest: %+v", list)
+	}
+	if got := ids(l.Idle(ctx, "", at.Add(-90*time.Second), 10)); got != "b1@B a2@A" {
+		t.Fatalf("idle for 90 s: %q, want b1 then a2", got)
+	}
+	if got := ids(l.Idle(ctx, "A", at, 10)); got != "a2@A a1@A" {
+		t.Fatalf("A's idle: %q", got)
+	}
+	if err := l.Unlist(ctx, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Count(ctx, "A"); err != nil || n != 1 {
+		t.Fatalf("A after unlisting a2: %d %v", n, err)
+	}
+	if full, err := l.Admit(ctx, e("a3", "A", 0), 2, 3); err != nil || full != NotFull {
+		t.Fatalf("admit a3 after a2 went: %v %v", full, err)
+	}
+	// Touch lists a session the directory lost (Redis lost its data), whatever the caps.
+	if err := l.Touch(ctx, e("d1", "D", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := l.Count(ctx, ""); n != 4 {
+		t.Fatalf("%d sessions listed, want 4", n)
+	}
+	// Bad input is refused before Redis sees it.
+	for _, bad := range []Listing{{ID: "x", Owner: "a b"}, {ID: "x", Owner: "o\nx"}, {ID: "", Owner: "o"}, {ID: "x", Owner: "o", Info: make([]byte, maxInfo+1)}} {
+		if _, err := l.Admit(ctx, bad, 9, 9); err == nil {
+			t.Fatalf("listing %+v was admitted", bad)
+		}
+	}
+	// One replica at a time has a turn; a flag is there until Redis loses it.
+	if ok, err := l.Turn(ctx, "sweep", "r1", time.Minute); !ok || err != nil {
+		t.Fatalf("first turn: %v %v", ok, err)
+	}
+	if ok, err := l.Turn(ctx, "sweep", "r2", time.Minute); ok || err != nil {
+		t.Fatalf("second turn: %v %v", ok, err)
+	}
+	if ok, _ := l.Marked(ctx, "built"); ok {
+		t.Fatal("a flag never set is set")
+	}
+	if err := l.Mark(ctx, "built"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l.Marked(ctx, "built"); !ok {
+		t.Fatal("a flag set is not set")
+	}
+}
+
+// testRemove: a session removed for eviction or expiry is taken from its holder once idle, and
+// its objects, leases and listing go.
+func testRemove(t *testing.T, o *Objects, rd *clustertest.Redis) {
+	ctx := context.Background()
+	l, _ := OpenLeases(rd.URL, t.Name()+":")
+	defer l.Close()
+	cp := NewCheckpoints(o, SkipTemp)
+	// A fresh store's first write can take seconds (SeaweedFS makes its volumes): leases of
+	// 10 s outlast it.
+	a := NewStore(l, cp, "replica-a", 10*time.Second, time.Minute)
+	defer a.Close()
+	b := NewStore(l, cp, "replica-b", 10*time.Second, time.Minute)
+	defer b.Close()
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"session.json": "{}", "workspace/f": "x"})
+	h, err := a.Hold(ctx, "s1", dir, Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Admit(ctx, Listing{ID: "s1", Owner: "o", LastUsed: time.Now()}, 9, 9); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := b.Sessions(ctx, 10); err != nil || len(ids) != 1 || ids[0] != "s1" {
+		t.Fatalf("stored sessions: %v %v", ids, err)
+	}
+	// In use on a: b's removal waits, and fails when its time is up.
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = b.Remove(short, "s1")
+	cancel()
+	if !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("remove of a session in use: %v, want ErrLeaseHeld", err)
+	}
+	if ok, _ := a.Has(ctx, "s1"); !ok {
+		t.Fatal("a session in use was removed")
+	}
+	// Idle (held warm by a): a lets it go when asked, and b removes it.
+	h.Release()
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := b.Remove(wait, "s1"); err != nil {
+		t.Fatalf("remove of an idle session held warm elsewhere: %v", err)
+	}
+	if keys, err := o.List(ctx, ""); err != nil || len(keys) != 0 {
+		t.Fatalf("objects left after removal: %v", keys)
+	}
+	if n, _ := l.Count(ctx, ""); n != 0 {
+		t.Fatalf("%d sessions still listed", n)
+	}
+	if holder, _ := l.HolderOf(ctx, "s1"); holder != "" {
+		t.Fatalf("lease left with %s", holder)
+	}
+	if _, err := a.Hold(ctx, "s1", dir, Existing); !errors.Is(err, ErrGone) {
+		t.Fatalf("hold after removal: %v, want ErrGone", err)
+	}
+
+	// A session held warm whose local copy went (Forget) is restored by its next hold, not
+	// committed empty over its checkpoint.
+	dir2 := t.TempDir()
+	writeTree(t, dir2, map[string]string{"session.json": "{}", "workspace/keep.txt": "kept"})
+	h, err = a.Hold(ctx, "s2", dir2, Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	a.Forget("s2")
+	os.RemoveAll(dir2)
+	h, err = a.Hold(ctx, "s2", dir2, Existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if b, err := os.ReadFile(filepath.Join(dir2, "workspace", "keep.txt")); err != nil || string(b) != "kept" || !h.Stale() {
+		t.Fatalf("a warm hold whose copy was forgotten: %q %v, stale %v", b, err, h.Stale())
+	}
 }
 
 func testObjects(t *testing.T, o *Objects) {

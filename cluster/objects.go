@@ -203,6 +203,26 @@ func (o *Objects) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
+// ListDirs returns the names one level under prefix (the part of each key between prefix and
+// the next "/"), in order, at most max.
+func (o *Objects) ListDirs(ctx context.Context, prefix string, max int) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing when max is reached
+	var names []string
+	for info := range o.client.ListObjects(ctx, o.bucket, minio.ListObjectsOptions{Prefix: o.prefix + prefix}) {
+		if info.Err != nil {
+			return nil, o.wrap(prefix, info.Err)
+		}
+		if name, ok := strings.CutSuffix(strings.TrimPrefix(info.Key, o.prefix+prefix), "/"); ok && name != "" {
+			names = append(names, name)
+			if len(names) == max {
+				break
+			}
+		}
+	}
+	return names, nil
+}
+
 // Delete removes key's object; a missing one is not an error.
 func (o *Objects) Delete(ctx context.Context, key string) error {
 	if err := o.client.RemoveObject(ctx, o.bucket, o.prefix+key, minio.RemoveObjectOptions{}); err != nil {

@@ -293,7 +293,59 @@ func (st *Store) Delete(ctx context.Context, id string) error {
 		w.dropped.Store(true)
 		st.release(w.lease)
 	}
-	return errors.Join(st.cps.Delete(ctx, id), st.leases.Forget(ctx, id))
+	return errors.Join(st.cps.Delete(ctx, id), st.leases.Forget(ctx, id), st.leases.Unlist(ctx, id))
+}
+
+// Remove deletes session id (eviction, expiry) once no replica uses it: the replica holding it
+// is asked to let it go when idle, and the deletion takes the session's lease, so no replica
+// commits the session again. A session still in use when ctx ends is an error wrapping
+// [ErrLeaseHeld].
+func (st *Store) Remove(ctx context.Context, id string) error {
+	asked := false
+	delay := 5 * time.Millisecond
+	for {
+		st.mu.Lock()
+		w := st.warm[id]
+		st.mu.Unlock()
+		if w != nil {
+			select { // held here: once idle, let it go
+			case w.busy <- struct{}{}:
+				st.drop(w)
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %s is in use here", ErrLeaseHeld, id)
+			}
+			continue
+		}
+		lease, err := st.leases.Acquire(ctx, id, st.holder, st.ttl, 0)
+		var held *HeldError
+		if errors.As(err, &held) {
+			if !asked && held.Holder != st.holder {
+				asked = true
+				if err := st.Want(ctx, id, held.Holder); err != nil {
+					return err
+				}
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
+			}
+			delay = min(2*delay, 100*time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		defer st.release(lease)
+		return st.Delete(ctx, id)
+	}
+}
+
+// Sessions returns the ids of the sessions the store has objects of, at most max.
+func (st *Store) Sessions(ctx context.Context, max int) ([]string, error) {
+	return st.cps.Sessions(ctx, max)
 }
 
 // Forget drops what the replica remembers of session id's local directory (it was removed).

@@ -73,6 +73,7 @@ func (m *Manager) workspaceRoot(id string) (*os.Root, error) {
 // is set and says whether that worked; release is always called once.
 func (m *Manager) sessionRoot(id string, write bool) (*session, *os.Root, func() error, error) {
 	var held Held
+	var shared *session
 	if m.cfg.shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
@@ -91,20 +92,21 @@ func (m *Manager) sessionRoot(id string, write bool) (*session, *os.Root, func()
 		if held.Stale() {
 			m.reload(s)
 		}
+		shared = s
 	}
 	release := func() error {
 		if held == nil {
 			return nil
 		}
 		defer held.Release()
-		if !write {
-			return nil
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
-		if err := held.Commit(ctx); err != nil {
-			return fmt.Errorf("%w (%v); the change was not saved, try again", ErrUnavailable, err)
+		if write {
+			if err := held.Commit(ctx); err != nil {
+				return fmt.Errorf("%w (%v); the change was not saved, try again", ErrUnavailable, err)
+			}
 		}
+		m.touchShared(ctx, shared)
 		return nil
 	}
 	m.mu.Lock()

@@ -184,7 +184,8 @@ func WithClock(now func() time.Time) Option {
 	return func(c *config) error { c.now = now; return nil }
 }
 
-// WithReapInterval sets how often idle sessions are looked for (default a minute; 0 turns
+// WithReapInterval sets how often idle sessions are looked for (default a quarter of the TTL,
+// at least a second and at most a minute; 0 turns
 // the background reaper off, leaving [Manager.Reap] to the caller).
 func WithReapInterval(d time.Duration) Option {
 	return func(c *config) error { c.reapEvery = d; return nil }
@@ -205,7 +206,7 @@ func New(opts ...Option) (*Manager, error) {
 		maxConcurrent: 2 * goruntime.NumCPU(),
 		historyCap:    100,
 		now:           time.Now,
-		reapEvery:     time.Minute,
+		reapEvery:     -1, // a quarter of the TTL, from a second to a minute
 		log:           slog.Default(),
 	}
 	c.maxQueue = 8 * c.maxConcurrent
@@ -216,6 +217,9 @@ func New(opts ...Option) (*Manager, error) {
 	}
 	if c.dataDir == "" {
 		return nil, fmt.Errorf("sessions: data dir: not set")
+	}
+	if c.reapEvery < 0 {
+		c.reapEvery = min(max(c.ttl/4, time.Second), time.Minute)
 	}
 	if c.maxPerOwner == 0 {
 		c.maxPerOwner = DefaultSessionsPerOwner(c.maxSessions)
@@ -303,16 +307,24 @@ func (m *Manager) Create(owner string) (Info, error) {
 	if err := os.MkdirAll(s.workspace(), 0o700); err != nil {
 		return Info{}, fmt.Errorf("sessions: create workspace: %w", err)
 	}
+	if m.cfg.shared != nil {
+		// The cluster's caps first: making room there ends this replica's copies too.
+		if err := m.listShared(s); err != nil {
+			os.RemoveAll(s.dir)
+			return Info{}, err
+		}
+	}
 	info, rec, err := m.admit(s)
 	if err != nil {
 		os.RemoveAll(s.dir)
+		if m.cfg.shared != nil {
+			m.unlistShared(s.id)
+		}
 		return Info{}, err
 	}
 	err = m.persist(rec)
 	if err == nil && m.cfg.shared != nil {
-		if err = m.share(s); err != nil {
-			err = fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
-		}
+		err = m.createShared(s)
 	}
 	if err != nil {
 		m.mu.Lock()
@@ -497,6 +509,13 @@ func (m *Manager) infoLocked(s *session) Info {
 // List returns owner's sessions, most recently used first.
 func (m *Manager) List(owner string) []Info {
 	key := ownerKey(owner)
+	if m.cfg.shared != nil {
+		list, err := m.listedShared(key)
+		if err == nil {
+			return list
+		}
+		m.cfg.log.Warn("list sessions from the directory (listing this replica's)", "err", err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Info
@@ -782,6 +801,9 @@ func (m *Manager) reaper() {
 		case <-t.C:
 			if n := m.Reap(); n > 0 {
 				m.cfg.log.Info("expired idle sessions", "count", n)
+			}
+			if m.cfg.shared != nil {
+				m.sweepShared()
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"wasmbox/runtime"
@@ -37,7 +38,51 @@ type Shared interface {
 	Delete(ctx context.Context, id string) error
 	// Forget says this replica's copy of the session's directory is gone.
 	Forget(id string)
+	// Remove deletes session id from the store once no replica is using it (eviction,
+	// expiry): a replica holding it is asked to let it go when idle. It fails if the session
+	// is still in use when ctx ends.
+	Remove(ctx context.Context, id string) error
+
+	// The cluster's session directory: what the caps count, what an owner's list shows, what
+	// expiry scans.
+
+	// Admit lists new session e unless its owner has perOwner sessions listed, or the
+	// cluster total; it says which cap is full (then nothing is listed).
+	Admit(ctx context.Context, e Listing, perOwner, total int) (Full, error)
+	// Touch updates e's listing after a use (listing it again if the directory lost it).
+	Touch(ctx context.Context, e Listing) error
+	// Listed returns owner's sessions, most recently used first, at most max.
+	Listed(ctx context.Context, owner string, max int) ([]Listing, error)
+	// Idle returns the sessions (owner's, or everyone's when owner is "") last used before t,
+	// least recently used first, at most max.
+	Idle(ctx context.Context, owner string, before time.Time, max int) ([]Listing, error)
+	// Sweep gives this replica the directory's sweep until every has passed, if no replica
+	// has it (turn); rebuild says the directory lost its content (Redis lost its data): the
+	// sessions the store has (Stored) are to be listed again, then Rebuilt called.
+	Sweep(ctx context.Context, every time.Duration) (turn, rebuild bool, err error)
+	// Stored returns the ids of the sessions the store has, at most max.
+	Stored(ctx context.Context, max int) ([]string, error)
+	// Rebuilt says the directory lists every stored session again.
+	Rebuilt(ctx context.Context) error
 }
+
+// Listing is a session as the cluster's directory shows it.
+type Listing struct {
+	ID, Owner string
+	Created   time.Time
+	LastUsed  time.Time
+	Runs      int
+	Languages []string
+}
+
+// Full says which cap [Shared.Admit] found full.
+type Full int
+
+const (
+	NotFull   Full = iota
+	OwnerFull      // the owner's sessions (WASMBOX_MAX_SESSIONS_PER_OWNER)
+	AllFull        // the cluster's sessions (MAX_SESSIONS)
+)
 
 // HoldMode says what [Shared.Hold] may take.
 type HoldMode int
@@ -196,10 +241,31 @@ func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang ru
 		err = held.Commit(ctx)
 	}
 	m.cfg.log.Debug("commit session", "session", short(s.id), "record", saved.Sub(start), "snapshot", snapped.Sub(saved), "store", time.Since(snapped))
+	if err == nil {
+		m.touchShared(ctx, s)
+	}
 	if err != nil {
 		m.cfg.log.Warn("commit session to the shared store", "session", short(s.id), "err", err)
 		res.Stderr += "[wasmbox] this run's changes could not be saved to the shared session store (" + err.Error() +
 			"); a call served by another replica may not see them\n"
+	}
+}
+
+// createShared makes a new session, listed already, known to the shared store.
+func (m *Manager) createShared(s *session) error {
+	if err := m.share(s); err != nil {
+		m.unlistShared(s.id)
+		return fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// unlistShared takes back a session whose creation failed after it was listed.
+func (m *Manager) unlistShared(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), evictWait)
+	defer cancel()
+	if err := m.cfg.shared.Remove(ctx, id); err != nil {
+		m.cfg.log.Warn("remove a session whose creation failed from the shared store", "session", short(id), "err", err)
 	}
 }
 
@@ -323,4 +389,220 @@ func (m *Manager) sharedErr(id string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+}
+
+// listingLocked is what the cluster's directory shows of s.
+func (m *Manager) listingLocked(s *session) Listing {
+	info := m.infoLocked(s)
+	return Listing{ID: s.id, Owner: s.owner, Created: s.created, LastUsed: s.lastUsed, Runs: s.runs, Languages: info.Languages}
+}
+
+// touchShared updates s's listing in the cluster's directory after a use.
+func (m *Manager) touchShared(ctx context.Context, s *session) {
+	m.mu.Lock()
+	e := m.listingLocked(s)
+	m.mu.Unlock()
+	if err := m.cfg.shared.Touch(ctx, e); err != nil {
+		m.cfg.log.Warn("update the session directory", "session", short(s.id), "err", err)
+	}
+}
+
+// evictTries bounds how many sessions one new session may try to remove to make room, and
+// evictWait how long it waits for each to be idle.
+const (
+	evictTries = 4
+	evictWait  = time.Second
+)
+
+// listShared lists new session s in the cluster's directory within the caps, which count every
+// replica's sessions. To make room it removes, least recently used first, an idle session of
+// its owner (owner's cap), or one of its owner's or another owner's idle for protectedFor (the
+// cluster's cap), as evictLocked does on one machine; a session in use is skipped.
+func (m *Manager) listShared(s *session) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	err := m.listSharedCtx(ctx, s)
+	if err != nil && !errors.Is(err, ErrBusy) {
+		err = fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+	}
+	return err
+}
+
+func (m *Manager) listSharedCtx(ctx context.Context, s *session) error {
+	sh := m.cfg.shared
+	m.mu.Lock()
+	e := m.listingLocked(s)
+	m.mu.Unlock()
+	tried := map[string]bool{s.id: true}
+	for {
+		full, err := sh.Admit(ctx, e, m.cfg.maxPerOwner, m.cfg.maxSessions)
+		if err != nil || full == NotFull {
+			return err
+		}
+		now := m.cfg.now()
+		cands, err := sh.Idle(ctx, s.owner, now, evictTries)
+		if err != nil {
+			return err
+		}
+		why := func(id string) error {
+			return fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
+				ErrEvicted, short(id), m.cfg.maxPerOwner)
+		}
+		if full == AllFull {
+			others, err := sh.Idle(ctx, "", now.Add(-protectedFor), evictTries)
+			if err != nil {
+				return err
+			}
+			cands = append(cands, others...)
+			sort.Slice(cands, func(i, j int) bool { return cands[i].LastUsed.Before(cands[j].LastUsed) })
+			why = func(id string) error {
+				return fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(id), m.cfg.maxSessions)
+			}
+		}
+		removed := false
+		for _, c := range cands {
+			if tried[c.ID] || len(tried) > evictTries {
+				continue
+			}
+			tried[c.ID] = true
+			rctx, cancel := context.WithTimeout(ctx, evictWait)
+			err := sh.Remove(rctx, c.ID)
+			cancel()
+			if err == nil {
+				m.removedShared(c.ID, why(c.ID))
+				removed = true
+				break
+			}
+			m.cfg.log.Debug("evict a session of the directory", "session", short(c.ID), "err", err)
+		}
+		if !removed {
+			if full == OwnerFull {
+				return fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
+					ErrBusy, m.cfg.maxPerOwner)
+			}
+			return fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+		}
+	}
+}
+
+// removedShared ends this replica's copy of a session removed from the store; why is what a
+// later call for it is told here.
+func (m *Manager) removedShared(id string, why error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.byID[id]; ok {
+		m.endLocked(s, why)
+		return
+	}
+	m.dead.add(id, why)
+}
+
+// listedShared is owner's sessions as the cluster's directory lists them, with what this
+// replica knows better (a session it is running) taking the directory's place.
+func (m *Manager) listedShared(owner string) ([]Info, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	list, err := m.cfg.shared.Listed(ctx, owner, m.cfg.maxPerOwner)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.cfg.now()
+	out := make([]Info, 0, len(list))
+	for _, e := range list {
+		if s, ok := m.byID[e.ID]; ok && !s.lastUsed.Before(e.LastUsed) {
+			out = append(out, m.infoLocked(s))
+			continue
+		}
+		left := max(m.cfg.ttl-now.Sub(e.LastUsed), 0)
+		out = append(out, Info{ID: e.ID, Created: e.Created, LastUsed: e.LastUsed, Runs: e.Runs, Languages: e.Languages,
+			ExpiresIn: left.Round(time.Second).String()})
+	}
+	return out, nil
+}
+
+// sweepShared, on the one replica whose turn it is, lists the store's sessions in the
+// directory again if Redis lost it, then deletes the sessions idle for longer than the TTL
+// from the store (on one machine Reap does this).
+func (m *Manager) sweepShared() {
+	sh := m.cfg.shared
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	turn, rebuild, err := sh.Sweep(ctx, m.cfg.reapEvery*9/10) // one replica per interval
+	if err != nil || !turn {
+		if err != nil {
+			m.cfg.log.Warn("sweep the session directory", "err", err)
+		}
+		return
+	}
+	if rebuild {
+		if err := m.rebuildShared(ctx); err != nil {
+			m.cfg.log.Warn("list the store's sessions in the directory again", "err", err)
+			return
+		}
+	}
+	n := 0
+	for {
+		idle, err := sh.Idle(ctx, "", m.cfg.now().Add(-m.cfg.ttl), 100)
+		if err != nil {
+			m.cfg.log.Warn("sweep the session directory", "err", err)
+			break
+		}
+		gone := 0
+		for _, e := range idle {
+			rctx, rcancel := context.WithTimeout(ctx, evictWait)
+			err := sh.Remove(rctx, e.ID)
+			rcancel()
+			if err != nil {
+				continue // in use after all: it is no longer idle, or goes at the next sweep
+			}
+			m.removedShared(e.ID, fmt.Errorf("%w: session %s expired after %s idle; start a new one", ErrExpired, short(e.ID), m.cfg.ttl))
+			gone++
+		}
+		n += gone
+		if gone == 0 || len(idle) < 100 {
+			break
+		}
+	}
+	if n > 0 {
+		m.cfg.log.Info("expired idle sessions from the shared store", "count", n)
+	}
+}
+
+// maxRebuild bounds the sessions a directory rebuild reads from the store.
+const maxRebuild = 100_000
+
+// rebuildShared lists every session of the store in the directory again, from its committed
+// record (after Redis lost its data: without it the caps would count too few sessions and
+// expiry would miss sessions nobody calls again).
+func (m *Manager) rebuildShared(ctx context.Context) error {
+	sh := m.cfg.shared
+	ids, err := sh.Stored(ctx, maxRebuild)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if !validID(id) {
+			continue
+		}
+		b, err := sh.ReadFile(ctx, id, "session.json", 1<<20)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted meanwhile, or not committed yet (its creator lists it)
+		}
+		if err != nil {
+			return err
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil || r.ID != id {
+			m.cfg.log.Warn("session record in the shared store", "session", short(id), "err", err)
+			continue
+		}
+		e := Listing{ID: id, Owner: r.Owner, Created: r.Created, LastUsed: r.LastUsed, Runs: r.Runs}
+		if err := sh.Touch(ctx, e); err != nil {
+			return err
+		}
+	}
+	m.cfg.log.Info("listed the shared store's sessions in the directory again", "sessions", len(ids))
+	return sh.Rebuilt(ctx)
 }

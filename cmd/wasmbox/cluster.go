@@ -130,6 +130,81 @@ func (s *sharedStore) Delete(ctx context.Context, id string) error { return s.st
 
 func (s *sharedStore) Forget(id string) { s.st.Forget(id) }
 
+func (s *sharedStore) Remove(ctx context.Context, id string) error { return s.st.Remove(ctx, id) }
+
+// listingInfo is what the directory keeps of a session besides its owner and last use.
+type listingInfo struct {
+	Created   time.Time `json:"c"`
+	Runs      int       `json:"r"`
+	Languages []string  `json:"l,omitempty"`
+}
+
+func toListing(e sessions.Listing) (cluster.Listing, error) {
+	b, err := json.Marshal(listingInfo{Created: e.Created, Runs: e.Runs, Languages: e.Languages})
+	return cluster.Listing{ID: e.ID, Owner: e.Owner, LastUsed: e.LastUsed, Info: b}, err
+}
+
+func (s *sharedStore) Admit(ctx context.Context, e sessions.Listing, perOwner, total int) (sessions.Full, error) {
+	l, err := toListing(e)
+	if err != nil {
+		return sessions.NotFull, err
+	}
+	full, err := s.leases.Admit(ctx, l, perOwner, total)
+	switch full {
+	case cluster.OwnerFull:
+		return sessions.OwnerFull, err
+	case cluster.AllFull:
+		return sessions.AllFull, err
+	}
+	return sessions.NotFull, err
+}
+
+func (s *sharedStore) Touch(ctx context.Context, e sessions.Listing) error {
+	l, err := toListing(e)
+	if err != nil {
+		return err
+	}
+	return s.leases.Touch(ctx, l)
+}
+
+func fromListings(list []cluster.Listing) []sessions.Listing {
+	out := make([]sessions.Listing, 0, len(list))
+	for _, l := range list {
+		var info listingInfo
+		_ = json.Unmarshal(l.Info, &info) // a listing without info shows its id and last use
+		out = append(out, sessions.Listing{ID: l.ID, Owner: l.Owner, LastUsed: l.LastUsed, Created: info.Created, Runs: info.Runs, Languages: info.Languages})
+	}
+	return out
+}
+
+func (s *sharedStore) Listed(ctx context.Context, owner string, max int) ([]sessions.Listing, error) {
+	list, err := s.leases.Listed(ctx, owner, max)
+	return fromListings(list), err
+}
+
+func (s *sharedStore) Idle(ctx context.Context, owner string, before time.Time, max int) ([]sessions.Listing, error) {
+	list, err := s.leases.Idle(ctx, owner, before, max)
+	return fromListings(list), err
+}
+
+// directoryBuilt is the flag that says the directory lists the store's sessions; Redis loses
+// it with its data.
+const directoryBuilt = "directory-built"
+
+func (s *sharedStore) Sweep(ctx context.Context, every time.Duration) (turn, rebuild bool, err error) {
+	if turn, err = s.leases.Turn(ctx, "sweep", s.st.Holder(), every); !turn || err != nil {
+		return false, false, err
+	}
+	built, err := s.leases.Marked(ctx, directoryBuilt)
+	return true, !built, err
+}
+
+func (s *sharedStore) Stored(ctx context.Context, max int) ([]string, error) {
+	return s.st.Sessions(ctx, max)
+}
+
+func (s *sharedStore) Rebuilt(ctx context.Context) error { return s.leases.Mark(ctx, directoryBuilt) }
+
 func (s *sharedStore) close() {
 	s.st.Close()
 	s.leases.Close()

@@ -435,25 +435,139 @@ func TestCluster_drain200(t *testing.T) {
 	}
 }
 
-// TestCluster_evictedWhileWarm: a session evicted from a replica's disk while the replica still
-// holds its lease comes back whole on its next call there (its files and variables restored
-// from the store, not an empty directory committed over them).
-func TestCluster_evictedWhileWarm(t *testing.T) {
-	r, _, _ := startReplicas(t, 1, "EXECUTION_TIMEOUT=40", "WASMBOX_MAX_SESSIONS_PER_OWNER=2")
-	s := r[0]
-	s.timeout = 40 * time.Second
-	id := s.session()
-	if res := s.run(id, "python", "k = 5\nopen('keep.txt', 'w').write('kept')\nprint('ok')"); res.Stdout != "ok\n" {
-		t.Fatalf("setup: %s", res.raw)
+// storeObjects opens the test's object store as the replicas see it (prefix "cluster/").
+func storeObjects(t *testing.T, s3 *clustertest.S3) *cluster.Objects {
+	t.Helper()
+	store, err := cluster.OpenObjects(cluster.StoreConfig{Bucket: s3.Bucket, Prefix: "cluster/",
+		Endpoint: strings.TrimPrefix(s3.Endpoint, "http://"), Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Two more sessions of the same client: the first is evicted from this replica's disk.
-	s.session()
-	s.session()
-	if _, err := os.Stat(filepath.Join(s.data, "sessions", id)); err == nil {
-		t.Fatal("the session was not evicted")
+	return store
+}
+
+// listed is the ids of the caller's sessions as a replica lists them (GET /api/sessions, what
+// list_execution_sessions shows), with their run counts.
+func (s *hostileServer) listed() map[string]int {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/api/sessions")
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	res := s.run(id, "python", "print(k, open('keep.txt').read())")
-	if res.Stdout != "5 kept\n" {
-		t.Fatalf("after eviction: %s", res.raw)
+	defer resp.Body.Close()
+	var v struct {
+		Sessions []struct {
+			ID   string `json:"session_id"`
+			Runs int    `json:"runs"`
+		} `json:"sessions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("list sessions: %d %v", resp.StatusCode, err)
+	}
+	out := map[string]int{}
+	for _, e := range v.Sessions {
+		out[e.ID] = e.Runs
+	}
+	return out
+}
+
+// TestCluster_directory: the cluster's session directory, on hosts without user namespaces
+// (Landlock and seccomp only, as on a Space). Every replica lists all of a client's sessions,
+// whichever replica made or ran them; the per-client cap counts every replica's sessions (a
+// fourth session evicts the client's least recently used one from the store); after Redis loses
+// its data the directory is listed again from the store; sessions nobody calls again are
+// deleted from the store after their TTL.
+func TestCluster_directory(t *testing.T) {
+	r, s3, rd := startReplicas(t, 3, "EXECUTION_TIMEOUT=40", "WASMBOX_MAX_SESSIONS_PER_OWNER=3", "SESSION_TTL=40",
+		"WASMBOX_DISABLE_LAYERS=namespaces")
+	if _, iso := r[0].info(); !strings.HasPrefix(iso["namespaces"], "unavailable") {
+		t.Fatalf("namespaces not turned off: %v", iso)
+	}
+	ids := make([]string, 3)
+	for i := range ids {
+		r[i].timeout = 40 * time.Second
+		ids[i] = r[i].session()
+	}
+	if res := r[1].run(ids[0], "python", "x = 1\nprint('set')"); res.Stdout != "set\n" {
+		t.Fatalf("python: %s", res.raw)
+	}
+	if res := r[2].run(ids[1], "bash", "echo hi > f.txt; cat f.txt; ls /"); !strings.HasPrefix(res.Stdout, "hi\n") || strings.Contains(res.Stdout, "etc") {
+		t.Fatalf("bash (confined to its workspace): %s", res.raw)
+	}
+	if res := r[0].run(ids[0], "python", "print(x)"); res.Stdout != "1\n" {
+		t.Fatalf("python on another replica: %s", res.raw)
+	}
+	// ids[2] is now the least recently used.
+	if res := r[1].run(ids[1], "python", "print(open('f.txt').read())"); res.Stdout != "hi\n\n" {
+		t.Fatalf("a file on another replica: %s", res.raw)
+	}
+	for _, s := range r {
+		got := s.listed()
+		if len(got) != 3 || got[ids[0]] != 2 || got[ids[1]] != 2 || got[ids[2]] != 0 {
+			t.Fatalf("%s lists %v; want %v with 2, 2 and 0 runs", s.url, got, ids)
+		}
+	}
+
+	// A fourth session of the same client, on another replica than the one that made the
+	// least recently used: that one is removed from the store.
+	fourth := r[1].session()
+	store := storeObjects(t, s3)
+	ctx := context.Background()
+	if keys, err := store.List(ctx, "sessions/"+ids[2]+"/"); err != nil || len(keys) != 0 {
+		t.Fatalf("the evicted session's objects: %v %v", keys, err)
+	}
+	for _, s := range r {
+		if res, err := s.tryRun(ids[2], "python", "1"); err != nil || res.status != http.StatusNotFound {
+			t.Fatalf("the evicted session on %s: %v %.400s", s.url, err, res.raw)
+		}
+	}
+	want := map[string]bool{ids[0]: true, ids[1]: true, fourth: true}
+	same := func(got map[string]int) bool {
+		if len(got) != len(want) {
+			return false
+		}
+		for id := range got {
+			if !want[id] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range r {
+		if got := s.listed(); !same(got) {
+			t.Fatalf("%s lists %v after the eviction; want %v", s.url, got, want)
+		}
+	}
+
+	// Redis loses everything: within a sweep the directory lists the store's sessions again.
+	rd.Stop()
+	rd.Start()
+	for i, deadline := 0, time.Now().Add(90*time.Second); ; i++ {
+		if got := r[i%3].listed(); same(got) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Redis lost its data, the replicas list %v %v %v; want %v", r[0].listed(), r[1].listed(), r[2].listed(), want)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Nobody calls them again: the sweep deletes them from the store after the TTL (40 s).
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		keys, err := store.List(ctx, "sessions/")
+		if err == nil && len(keys) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions idle past their TTL are still in the store: %d objects, %v", len(keys), err)
+		}
+	}
+	for _, s := range r {
+		if got := s.listed(); len(got) != 0 {
+			t.Fatalf("%s lists %v after every session expired", s.url, got)
+		}
+		if res, err := s.tryRun(ids[0], "python", "1"); err != nil || res.status != http.StatusNotFound {
+			t.Fatalf("an expired session on %s: %v %.400s", s.url, err, res.raw)
+		}
 	}
 }
