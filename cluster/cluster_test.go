@@ -158,6 +158,35 @@ func testDirectory(t *testing.T, rd *clustertest.Redis) {
 			t.Fatalf("listing %+v was admitted", bad)
 		}
 	}
+	// A rate shared by every replica: a burst of the allowance, then refusals; keys apart.
+	for i := range 5 {
+		if ok, err := l.Take(ctx, "k1", 5); !ok || err != nil {
+			t.Fatalf("request %d of 5 a minute: %v %v", i+1, ok, err)
+		}
+	}
+	if ok, err := l.Take(ctx, "k1", 5); ok || err != nil {
+		t.Fatalf("a 6th request: %v %v", ok, err)
+	}
+	if ok, _ := l.Take(ctx, "k2", 5); !ok {
+		t.Fatal("another key was refused")
+	}
+	if _, err := l.Take(ctx, "k 3", 5); err == nil {
+		t.Fatal("a key with a space was taken")
+	}
+	// The allowance comes back with time: at 1200 a minute, one request every 50 ms.
+	allowed := 0
+	for ok := true; ok && allowed <= 2000; {
+		if ok, _ = l.Take(ctx, "k4", 1200); ok {
+			allowed++
+		}
+	}
+	if allowed < 1200 || allowed > 2000 {
+		t.Fatalf("%d requests allowed before the first refusal, want the burst of 1200 and those refilled meanwhile", allowed)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if ok, _ := l.Take(ctx, "k4", 1200); !ok {
+		t.Fatal("no request allowed 150 ms after the burst was spent")
+	}
 	// One replica at a time has a turn; a flag is there until Redis loses it.
 	if ok, err := l.Turn(ctx, "sweep", "r1", time.Minute); !ok || err != nil {
 		t.Fatalf("first turn: %v %v", ok, err)

@@ -179,3 +179,32 @@ func (l *Leases) Marked(ctx context.Context, name string) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+// take: KEYS the allowance; ARGV the interval between requests (µs), the burst. A generic cell
+// rate algorithm on Redis's clock: the key holds the theoretical arrival time of the next
+// request, and a request is allowed while that is at most burst intervals ahead of now.
+var take = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local nxt = tat + interval
+if nxt - now > interval * burst then return 0 end
+redis.call('SET', KEYS[1], nxt, 'PX', math.ceil((nxt - now) / 1000))
+return 1
+`)
+
+// Take counts one request of key against an allowance of perMinute requests a minute (at most
+// perMinute at once), shared by every replica, and reports whether it is within it.
+func (l *Leases) Take(ctx context.Context, key string, perMinute int) (bool, error) {
+	if perMinute <= 0 || strings.ContainsAny(key, " \n") || key == "" {
+		return false, fmt.Errorf("cluster: rate of %q: %d a minute", key, perMinute)
+	}
+	interval := time.Minute.Microseconds() / int64(perMinute)
+	n, err := take.Run(ctx, l.rdb, []string{l.ns + "rate:" + key}, interval, perMinute).Int()
+	if err != nil {
+		return false, l.wrap(err)
+	}
+	return n == 1, nil
+}

@@ -7,11 +7,13 @@
 package front
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +35,9 @@ type Config struct {
 	APIKeys []string
 	// RatePerMinute limits requests per key (or per client IP without keys); 0 turns it off.
 	RatePerMinute int
+	// SharedRates, when set, keeps the rate limit's allowances where every replica counts
+	// them (cluster mode); when it fails, each replica limits on its own meanwhile.
+	SharedRates SharedRates
 	// MaxCodeBytes caps the code of one run (default 1 MiB); request bodies are capped a little above.
 	MaxCodeBytes int
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed (WASMBOX_TRUSTED_PROXIES).
@@ -64,6 +69,13 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// SharedRates counts requests against allowances shared by several replicas.
+type SharedRates interface {
+	// Take counts one request of key (an opaque digest) against an allowance of perMinute
+	// requests a minute, at most perMinute at once, and reports whether it is within it.
+	Take(ctx context.Context, key string, perMinute int) (bool, error)
+}
+
 // AuthFailuresPerMinute is how many requests with a wrong or missing API key one client
 // address may make a minute; past it, its requests are refused before any key is compared.
 // Behind a proxy, the address is the client's only with WASMBOX_TRUSTED_PROXIES set.
@@ -81,6 +93,8 @@ type Front struct {
 	metrics *metrics
 	started time.Time
 	limiter *limiter
+	// rateWarned: a failure of the shared rate limit was logged in the last minute.
+	rateWarned atomic.Bool
 	// authFailures bounds requests with a wrong or missing API key per client address.
 	authFailures *failures
 	keyHashes    [][32]byte

@@ -1,8 +1,10 @@
 package front
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -153,13 +155,37 @@ func (f *Front) rateLimit(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.limiter.allow(f.caller(r).RateKey()) {
+		if !f.allow(r.Context(), f.caller(r).RateKey()) {
 			f.Reject("rate_limited")
 			TooMany(w, (59+f.cfg.RatePerMinute)/f.cfg.RatePerMinute, "rate limit exceeded: at most "+itoa(f.cfg.RatePerMinute)+" requests per minute; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sharedRateWait bounds what a request waits for the shared rate limit before this replica's
+// own limiter decides instead.
+const sharedRateWait = 250 * time.Millisecond
+
+// allow says whether key's request is within the rate limit: the one every replica shares
+// when there is one and it answers, else this replica's.
+func (f *Front) allow(ctx context.Context, key string) bool {
+	if f.cfg.SharedRates == nil {
+		return f.limiter.allow(key)
+	}
+	sum := sha256.Sum256([]byte("wasmbox-rate:" + key)) // API keys never leave the process
+	ctx, cancel := context.WithTimeout(ctx, sharedRateWait)
+	ok, err := f.cfg.SharedRates.Take(ctx, hex.EncodeToString(sum[:16]), f.cfg.RatePerMinute)
+	cancel()
+	if err == nil {
+		return ok
+	}
+	if f.rateWarned.CompareAndSwap(false, true) {
+		f.cfg.Logger.Warn("shared rate limit unavailable; limiting on this replica alone until it answers", "err", err)
+		time.AfterFunc(time.Minute, func() { f.rateWarned.Store(false) })
+	}
+	return f.limiter.allow(key)
 }
 
 // TooMany answers 429 with the wait in the Retry-After header and in the body, in the shape

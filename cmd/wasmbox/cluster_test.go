@@ -571,3 +571,38 @@ func TestCluster_directory(t *testing.T) {
 		}
 	}
 }
+
+// TestCluster_rateLimit: a client's requests are counted by every replica together
+// (RATE_LIMIT_PER_MINUTE is per client, not per replica); while Redis is down each replica
+// limits on its own.
+func TestCluster_rateLimit(t *testing.T) {
+	r, _, rd := startReplicas(t, 2, "RATE_LIMIT_PER_MINUTE=6")
+	status := func(s *hostileServer) int {
+		t.Helper()
+		resp, err := http.Get(s.url + "/api/info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 6 {
+		if code := status(r[i%2]); code != http.StatusOK {
+			t.Fatalf("request %d of 6 a minute: %d", i+1, code)
+		}
+	}
+	for _, s := range r {
+		if code := status(s); code != http.StatusTooManyRequests {
+			t.Fatalf("a 7th request through %s: %d, want 429", s.url, code)
+		}
+	}
+	rd.Stop()
+	for i := range 6 {
+		if code := status(r[0]); code != http.StatusOK {
+			t.Fatalf("with Redis down, request %d of this replica's own 6: %d", i+1, code)
+		}
+	}
+	if code := status(r[0]); code != http.StatusTooManyRequests {
+		t.Fatalf("with Redis down, a 7th request: %d, want 429", code)
+	}
+}

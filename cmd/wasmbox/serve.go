@@ -332,12 +332,16 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		b.sup.Close()
 		return nil, err
 	}
-	fr, err := front.New(front.Config{
+	fcfg := front.Config{
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
 		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
 		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
 		FrameAncestors: c.frame, BasePath: c.basePath, Unavailable: unavailable(b.langs),
-	})
+	}
+	if shared != nil {
+		fcfg.SharedRates = shared.leases // every replica counts a client's requests
+	}
+	fr, err := front.New(fcfg)
 	if err != nil {
 		mgr.Close()
 		b.sup.Close()
