@@ -83,6 +83,26 @@ func BenchmarkCluster(b *testing.B) {
 			l.Release(ctx, lease)
 		}
 	})
+	b.Run("commit_small", func(b *testing.B) {
+		lease, err := l.Acquire(ctx, "b", "bench", time.Minute, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Release(ctx, lease)
+		h, err := cp.Open(ctx, "b", lease)
+		if err != nil {
+			b.Fatal(err)
+		}
+		small := make([]byte, 50<<10)
+		for i := range b.N {
+			small[0], small[1000] = byte(i), byte(i>>8)
+			os.WriteFile(filepath.Join(src, "python.snapshot"), small, 0o600)
+			os.WriteFile(filepath.Join(src, "session.json"), []byte(fmt.Sprintf(`{"runs":%d}`, i)), 0o600)
+			if err := h.Commit(ctx, src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("commit", func(b *testing.B) {
 		lease, err := l.Acquire(ctx, "b", "bench", time.Minute, 0)
 		if err != nil {

@@ -27,31 +27,35 @@ const maxEntries = 100_000
 // moving them in place; checkpoints leave them out.
 const restoreTemp = ".cluster-restore-"
 
-// Limits on what a checkpoint's small objects may be.
-const (
-	maxHead     = 4 << 10
-	maxManifest = 16 << 20
-)
+// maxManifest bounds a checkpoint's head (or manifest, in the earlier layout).
+const maxManifest = 16 << 20
 
 // Layout in the store, under its prefix, for session ID:
 //
-//	sessions/ID/head              the newest committed checkpoint: generation, seq, manifest
-//	sessions/ID/ckpt/SEQ-GEN      a checkpoint's manifest: every file's path, mode, size, sha256
-//	sessions/ID/blobs/SHA256      file contents, each stored once per session
+//	sessions/ID/head              the newest committed checkpoint: generation, seq, and its
+//	                              manifest (every file's path, mode, size, sha256 and blob)
+//	sessions/ID/blobs/SHA256-GEN  file contents, each stored once per session and generation
+//	sessions/ID/ckpt/SEQ-GEN      a manifest of an earlier layout, named by its head (read)
+//	sessions/ID/blobs/SHA256      contents of an earlier layout (read)
 //
-// A commit uploads the blobs the store lacks, then the manifest (written once, under a key no
-// other commit uses), then replaces head only if head is still the version the committer last
-// wrote (If-Match on its ETag). Taking a lease replaces head with the new generation first, so
-// from then on every older holder's commit fails: that is the fence.
+// A commit uploads the blobs the store lacks, then replaces head only if head is still the
+// version the committer last wrote (If-Match on its ETag): two requests in a row. Taking a
+// lease replaces head with the new generation first, so from then on every older holder's
+// commit fails: that is the fence. The blobs only the previous checkpoint used are deleted
+// after the commit, off the caller's path; a holder's next commit waits for that. A blob's
+// name carries the generation that uploaded it, so the deletions of a holder that was fenced
+// off while they ran never hit a blob its successor uploaded.
 
-// Head is the pointer to a session's newest committed checkpoint.
+// Head is a session's newest committed checkpoint.
 type Head struct {
-	Generation uint64    `json:"generation"`
-	Seq        uint64    `json:"seq"` // 0: nothing committed yet
-	Manifest   string    `json:"manifest,omitempty"`
-	Holder     string    `json:"holder"`
-	Nonce      string    `json:"nonce"` // every head differs, so ETags never repeat
-	Time       time.Time `json:"time"`
+	Generation uint64      `json:"generation"`
+	Seq        uint64      `json:"seq"`                // 0: nothing committed yet
+	Manifest   string      `json:"manifest,omitempty"` // the manifest's key, in the earlier layout
+	Files      []fileEntry `json:"files,omitempty"`
+	Dirs       []string    `json:"dirs,omitempty"`
+	Holder     string      `json:"holder"`
+	Nonce      string      `json:"nonce"` // every head differs, so ETags never repeat
+	Time       time.Time   `json:"time"`
 }
 
 type manifest struct {
@@ -66,6 +70,33 @@ type fileEntry struct {
 	Size   int64       `json:"size"`
 	Mode   fs.FileMode `json:"mode"`
 	SHA256 string      `json:"sha256"`
+	Blob   string      `json:"blob,omitempty"` // its content's object under the session; blobs/SHA256 if empty
+}
+
+// blob is the key of f's content, relative to the session's objects.
+func (f fileEntry) blob() string {
+	if f.Blob != "" {
+		return f.Blob
+	}
+	return "blobs/" + f.SHA256
+}
+
+// validBlob: blobs/ and 64 hex digits, with or without -GEN.
+func validBlob(b string) bool {
+	name, ok := strings.CutPrefix(b, "blobs/")
+	if !ok || len(name) < 64 {
+		return false
+	}
+	if _, err := hex.DecodeString(name[:64]); err != nil {
+		return false
+	}
+	if rest := name[64:]; rest != "" {
+		gen, ok := strings.CutPrefix(rest, "-")
+		if !ok || gen == "" || strings.Trim(gen, "0123456789") != "" || len(gen) > 20 {
+			return false
+		}
+	}
+	return true
 }
 
 // Checkpoints keeps sessions' committed directories in an object store. Safe for concurrent use.
@@ -88,7 +119,7 @@ func headKey(id string) string { return "sessions/" + id + "/head" }
 
 // ReadHead reads session id's head; a session never committed has the zero Head and etag "".
 func (c *Checkpoints) ReadHead(ctx context.Context, id string) (Head, string, error) {
-	b, etag, err := c.objects.Get(ctx, headKey(id), maxHead)
+	b, etag, err := c.objects.Get(ctx, headKey(id), maxManifest)
 	if errors.Is(err, ErrNoObject) {
 		return Head{}, "", nil
 	}
@@ -97,6 +128,9 @@ func (c *Checkpoints) ReadHead(ctx context.Context, id string) (Head, string, er
 	}
 	var h Head
 	if err := json.Unmarshal(b, &h); err != nil {
+		return Head{}, "", fmt.Errorf("cluster: head of %s: %w", id, err)
+	}
+	if err := validEntries(h.Files, h.Dirs); err != nil {
 		return Head{}, "", fmt.Errorf("cluster: head of %s: %w", id, err)
 	}
 	return h, etag, nil
@@ -112,6 +146,8 @@ type Holding struct {
 	etag   string
 	stored map[string]fileEntry // path -> entry, as of head
 	hashes map[string]hashed    // path -> the local file's hash, while size and time match
+	// pruning: the deletions after the last commit, which the next commit and restore wait for.
+	pruning sync.WaitGroup
 }
 
 type hashed struct {
@@ -144,7 +180,7 @@ func (c *Checkpoints) Open(ctx context.Context, id string, lease Lease) (*Holdin
 		}
 		hd := &Holding{c: c, id: id, lease: lease, head: next, etag: newTag, stored: map[string]fileEntry{}, hashes: map[string]hashed{}}
 		if next.Seq > 0 {
-			m, err := c.readManifest(ctx, id, next.Manifest)
+			m, err := c.manifestOf(ctx, id, next)
 			if err != nil {
 				return nil, err
 			}
@@ -177,17 +213,34 @@ func (c *Checkpoints) readManifest(ctx context.Context, id, key string) (manifes
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, fmt.Errorf("cluster: manifest %s of %s: %w", key, id, err)
 	}
-	for _, f := range m.Files {
-		if !validRel(f.Path) || len(f.SHA256) != 64 {
-			return m, fmt.Errorf("cluster: manifest %s of %s names %q", key, id, f.Path)
-		}
-	}
-	for _, d := range m.Dirs {
-		if !validRel(d) {
-			return m, fmt.Errorf("cluster: manifest %s of %s names %q", key, id, d)
-		}
+	if err := validEntries(m.Files, m.Dirs); err != nil {
+		return m, fmt.Errorf("cluster: manifest %s of %s: %w", key, id, err)
 	}
 	return m, nil
+}
+
+// manifestOf is head h's list of files and directories (read from its manifest in the
+// earlier layout).
+func (c *Checkpoints) manifestOf(ctx context.Context, id string, h Head) (manifest, error) {
+	if h.Manifest != "" {
+		return c.readManifest(ctx, id, h.Manifest)
+	}
+	return manifest{Seq: h.Seq, Generation: h.Generation, Files: h.Files, Dirs: h.Dirs}, nil
+}
+
+// validEntries checks the paths and blobs a checkpoint names (written by replicas, read back).
+func validEntries(files []fileEntry, dirs []string) error {
+	for _, f := range files {
+		if !validRel(f.Path) || len(f.SHA256) != 64 || f.Blob != "" && !validBlob(f.Blob) {
+			return fmt.Errorf("names %q", f.Path)
+		}
+	}
+	for _, d := range dirs {
+		if !validRel(d) {
+			return fmt.Errorf("names %q", d)
+		}
+	}
+	return nil
 }
 
 func validRel(p string) bool { return p != "" && filepath.IsLocal(p) && path.Clean(p) == p }
@@ -202,6 +255,7 @@ func (hd *Holding) Lease() Lease { return hd.lease }
 // directories it does not have are removed (skipped ones are left alone). A session never
 // committed restores to an empty directory.
 func (hd *Holding) Restore(ctx context.Context, dir string) error {
+	hd.pruning.Wait()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -214,7 +268,7 @@ func (hd *Holding) Restore(ctx context.Context, dir string) error {
 	defer root.Close()
 	var m manifest
 	if hd.head.Seq > 0 {
-		if m, err = hd.c.readManifest(ctx, hd.id, hd.head.Manifest); err != nil {
+		if m, err = hd.c.manifestOf(ctx, hd.id, hd.head); err != nil {
 			return err
 		}
 	}
@@ -273,7 +327,7 @@ func (hd *Holding) download(ctx context.Context, root *os.Root, f fileEntry) err
 	if err != nil {
 		return err
 	}
-	n, err := hd.c.objects.GetTo(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256, w)
+	n, err := hd.c.objects.GetTo(ctx, "sessions/"+hd.id+"/"+f.blob(), w)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -302,10 +356,11 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	hd.pruning.Wait() // the previous commit's deletions: none may hit a blob this one reuses
 	m := manifest{Seq: hd.head.Seq + 1, Generation: hd.lease.Generation, Files: []fileEntry{}, Dirs: []string{}}
-	inStore := map[string]bool{}
+	inStore := map[string]string{} // sha256 -> blob
 	for _, f := range hd.stored {
-		inStore[f.SHA256] = true
+		inStore[f.SHA256] = f.blob()
 	}
 	var upload []fileEntry
 	for _, e := range local {
@@ -321,33 +376,22 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 			return err
 		}
 		e.SHA256 = sum
-		m.Files = append(m.Files, e)
-		if !inStore[sum] {
-			inStore[sum] = true
+		if blob, ok := inStore[sum]; ok {
+			e.Blob = blob
+		} else {
+			e.Blob = fmt.Sprintf("blobs/%s-%d", sum, hd.lease.Generation)
+			inStore[sum] = e.Blob
 			upload = append(upload, e)
 		}
+		m.Files = append(m.Files, e)
 	}
 	if err := hd.uploadAll(ctx, root, upload); err != nil {
 		return err
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	key := fmt.Sprintf("ckpt/%020d-%d", m.Seq, m.Generation)
-	if _, err := hd.c.objects.PutBytes(ctx, "sessions/"+hd.id+"/"+key, b, Condition{IfAbsent: true}); err != nil {
-		if errors.Is(err, ErrPrecondition) {
-			return fmt.Errorf("%w: checkpoint %s of %s exists", ErrLeaseLost, key, hd.id)
-		}
-		return err
-	}
 	next := hd.head
-	next.Seq, next.Manifest, next.Nonce, next.Time = m.Seq, key, nonce(), time.Now().UTC()
+	next.Seq, next.Manifest, next.Files, next.Dirs, next.Nonce, next.Time = m.Seq, "", m.Files, m.Dirs, nonce(), time.Now().UTC()
 	etag, err := hd.c.putHead(ctx, hd.id, next, hd.etag)
 	if err != nil {
-		// The manifest is this commit's alone: it goes. Its blobs may be a newer holder's too
-		// (contents are shared by name), so they stay until the session is deleted.
-		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+key)
 		if errors.Is(err, ErrPrecondition) {
 			return fmt.Errorf("%w: session %s was taken over after generation %d", ErrLeaseLost, hd.id, hd.lease.Generation)
 		}
@@ -359,26 +403,51 @@ func (hd *Holding) Commit(ctx context.Context, dir string) error {
 	for _, f := range m.Files {
 		hd.stored[f.Path] = f
 	}
-	hd.prune(ctx, old, oldKey)
+	used := map[string]bool{}
+	for _, f := range hd.stored {
+		used[f.blob()] = true
+	}
+	hd.pruning.Add(1)
+	go func() {
+		defer hd.pruning.Done()
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pruneTimeout)
+		defer cancel()
+		hd.prune(pctx, old, used, oldKey)
+	}()
 	return nil
 }
 
-// prune deletes the previous checkpoint's manifest and the blobs only it used. Failures leave
-// garbage that the session's deletion removes, never a hole in the committed checkpoint.
-func (hd *Holding) prune(ctx context.Context, old map[string]fileEntry, oldKey string) {
-	used := map[string]bool{}
-	for _, f := range hd.stored {
-		used[f.SHA256] = true
-	}
+// Pruned waits for the deletions after the last commit.
+func (hd *Holding) Pruned() { hd.pruning.Wait() }
+
+// pruneTimeout bounds the deletions after a commit.
+const pruneTimeout = time.Minute
+
+// prune deletes the previous checkpoint's manifest and the blobs only it used (not in used).
+// Failures leave garbage that the session's deletion removes, never a hole in the committed
+// checkpoint.
+func (hd *Holding) prune(ctx context.Context, old map[string]fileEntry, used map[string]bool, oldKey string) {
+	var keys []string
 	for _, f := range old {
-		if !used[f.SHA256] {
-			used[f.SHA256] = true // once
-			_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/blobs/"+f.SHA256)
+		if b := f.blob(); !used[b] {
+			used[b] = true // once
+			keys = append(keys, b)
 		}
 	}
 	if oldKey != "" {
-		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+oldKey)
+		keys = append(keys, oldKey)
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, k := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+k)
+		}()
+	}
+	wg.Wait()
 }
 
 // uploadAll uploads files' contents, four at a time.
@@ -414,11 +483,11 @@ func (hd *Holding) upload(ctx context.Context, root *os.Root, e fileEntry) error
 	defer f.Close()
 	// The content must be what was hashed: a file changed since is an error, not a wrong blob.
 	h := sha256.New()
-	if _, err := hd.c.objects.Put(ctx, "sessions/"+hd.id+"/blobs/"+e.SHA256, io.TeeReader(io.LimitReader(f, e.Size), h), e.Size, Condition{}); err != nil {
+	if _, err := hd.c.objects.Put(ctx, "sessions/"+hd.id+"/"+e.blob(), io.TeeReader(io.LimitReader(f, e.Size), h), e.Size, Condition{}); err != nil {
 		return err
 	}
 	if hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
-		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/blobs/"+e.SHA256)
+		_ = hd.c.objects.Delete(ctx, "sessions/"+hd.id+"/"+e.blob())
 		return fmt.Errorf("cluster: %s changed while it was committed", e.Path)
 	}
 	return nil
@@ -513,13 +582,13 @@ func (c *Checkpoints) ReadFile(ctx context.Context, id, rel string, max int64) (
 	if h.Seq == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrGone, id)
 	}
-	m, err := c.readManifest(ctx, id, h.Manifest)
+	m, err := c.manifestOf(ctx, id, h)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range m.Files {
 		if f.Path == rel {
-			b, _, err := c.objects.Get(ctx, "sessions/"+id+"/blobs/"+f.SHA256, max)
+			b, _, err := c.objects.Get(ctx, "sessions/"+id+"/"+f.blob(), max)
 			return b, err
 		}
 	}

@@ -551,12 +551,20 @@ func testCheckpoints(t *testing.T, o *Objects, rd *clustertest.Redis) {
 		t.Fatal(err)
 	}
 	want := readTree(t, b)
+	hb.Pruned()
 	if n := len(blobs(t, o, "s")); n != 6 {
 		t.Fatalf("%d blobs after the second commit, want 6: %v", n, blobs(t, o, "s"))
 	}
-	manifests, _ := o.List(ctx, "sessions/s/ckpt/")
-	if len(manifests) != 1 {
-		t.Fatalf("manifests kept: %v, want the newest only", manifests)
+	if manifests, _ := o.List(ctx, "sessions/s/ckpt/"); len(manifests) != 0 {
+		t.Fatalf("manifests written: %v, want none (the head holds the list)", manifests)
+	}
+	head, _, err := cp.ReadHead(ctx, "s")
+	names := map[string]bool{}
+	for _, f := range head.Files {
+		names[f.Path] = true
+	}
+	if err != nil || head.Seq != 2 || !names["workspace/new.txt"] || names["workspace/sub/deep.txt"] {
+		t.Fatalf("head after the second commit: seq %d, files %v, %v", head.Seq, names, err)
 	}
 
 	// The first replica, holding an older copy, catches up.

@@ -377,6 +377,7 @@ func (st *Store) Close() {
 		select {
 		case w.busy <- struct{}{}:
 			st.drop(w)
+			w.holding.Pruned() // the last commit's deletions, so a stop leaves no garbage
 		case <-ctx.Done():
 		}
 		cancel()

@@ -149,6 +149,7 @@ func DefaultCacheDir() string {
 
 // New compiles python.wasm (or loads it from the compilation cache).
 func New(ctx context.Context, opts ...Option) (*Host, error) {
+	OpenPagemap() // now: a worker is confined later, without /proc
 	o := options{memory: 256 << 20, cacheDir: DefaultCacheDir(), wasm: cpython.Wasm, interruptible: true}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -34,6 +34,7 @@ import (
 
 // serviceConfig is everything serve and stdio read from flags and the environment.
 type serviceConfig struct {
+	logLevel      slog.Level
 	addr          string
 	dataDir       string
 	maxSessions   int
@@ -147,6 +148,11 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	if c.frame == "" && getenv("SPACE_ID") != "" {
 		// A Hugging Face Space shows its app in an iframe on huggingface.co.
 		c.frame = "https://huggingface.co"
+	}
+	if lv := getenv("WASMBOX_LOG_LEVEL"); lv != "" {
+		if e := c.logLevel.UnmarshalText([]byte(lv)); e != nil {
+			err = errors.Join(err, fmt.Errorf("WASMBOX_LOG_LEVEL=%q: want debug, info, warn or error", lv))
+		}
 	}
 	c.workers.unconfine = getenv("WASMBOX_BASH_UNCONFINED") == "1"
 	for _, l := range strings.Split(getenv("WASMBOX_DISABLE_LAYERS"), ",") {
@@ -375,7 +381,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "wasmbox serve: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	// Listen first, so a bad or busy address is reported before anything else starts.
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -443,7 +449,7 @@ func stdioCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "wasmbox stdio: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	svc, err := newService(ctx, c, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmbox stdio: %v\n", err)

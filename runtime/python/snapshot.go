@@ -20,16 +20,18 @@ import (
 // A snapshot is an interpreter at rest, stored: its linear memory as the pages that differ
 // from the base image, compressed. Pages equal to the base image's, and zero pages past it,
 // are not stored, so a session that imported little and holds little data costs little. A
-// page of the base image's range that differs is stored as its XOR with the base page: most
-// of such a page is as it was (a few objects' reference counts and fields changed), so the
-// delta is mostly zeros and compresses to little.
+// page of the base image's range that differs is stored as the 4 KiB blocks of it that differ,
+// each as its XOR with the base image's block: a few objects' reference counts and fields
+// changed in such a block, so the delta is mostly zeros and compresses to little.
 //
-//	"WBXSNAP2"                   magic
+//	"WBXSNAP3"                   magic ("WBXSNAP2": the same without kind 4, still read)
 //	u16 + build id               the wasm.Host.BuildID it belongs to
 //	u16 + base id                the base image's wasm.Image.ID its pages are relative to
 //	u32 pages                    the memory's size in 64 KiB pages
 //	pages bytes                  per page: 0 as the base image, 1 zero, 2 stored, 3 stored as
-//	                             its XOR with the base image's page
+//	                             its XOR with the base image's page, 4 stored as the blocks
+//	                             that differ: a u16 mask of them (bit i: bytes i*4096 on)
+//	                             and each one's XOR with the base image's block, in order
 //	deflate stream               the stored pages, in order
 //	u32 CRC-32C                  of every byte before it
 //
@@ -37,12 +39,15 @@ import (
 // decode to a different memory without an error, and a session would go on from a corrupt
 // state.
 const (
-	snapMagic = "WBXSNAP2"
-	snapPage  = 64 << 10
-	pageBase  = 0
-	pageZero  = 1
-	pageData  = 2
-	pageDelta = 3
+	snapMagic   = "WBXSNAP3"
+	snapMagicV2 = "WBXSNAP2"
+	snapPage    = 64 << 10
+	snapBlock   = 4 << 10 // the unit of kind 4
+	pageBase    = 0
+	pageZero    = 1
+	pageData    = 2
+	pageDelta   = 3
+	pageBlocks  = 4
 )
 
 // Snapshot errors: each leaves the session with a fresh interpreter (state_reset) and says why.
@@ -57,8 +62,10 @@ var (
 
 // encodeSnapshot writes the linear memory mem of build as a snapshot against base to w, as it
 // goes: only a page map (one byte per 64 KiB page) and the compressor's state are held. Over
-// max bytes (0: no cap) it stops with ErrSnapshotTooLarge.
-func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max int64) error {
+// max bytes (0: no cap) it stops with ErrSnapshotTooLarge. hints (empty, or one per page: see
+// [wasm.Instance.ViewMemory]) name the pages and blocks known to be as the base image or
+// zeros, which are then not read.
+func encodeSnapshot(w io.Writer, mem []byte, hints wasm.Hints, build string, base *wasm.Image, max int64) error {
 	if len(mem)%snapPage != 0 {
 		return fmt.Errorf("python: memory of %d bytes is not whole pages", len(mem))
 	}
@@ -74,36 +81,70 @@ func encodeSnapshot(w io.Writer, mem []byte, build string, base *wasm.Image, max
 	}
 	binary.Write(bw, binary.LittleEndian, uint32(pages))
 	kinds := make([]byte, pages)
+	masks := make([]uint16, pages) // of kind pageBlocks
 	var zero [snapPage]byte
+	if len(hints.Kind) != pages {
+		hints = wasm.Hints{}
+	}
 	for i := range pages {
 		p := mem[i*snapPage : (i+1)*snapPage]
 		inBase := (i+1)*snapPage <= len(base.Memory)
+		hint, read := wasm.HintRead, uint16(0xffff)
+		if hints.Kind != nil {
+			hint, read = hints.Kind[i], hints.Blocks[i]
+		}
 		switch {
-		case inBase && bytes.Equal(p, base.Memory[i*snapPage:(i+1)*snapPage]):
+		case hint == wasm.HintBase && inBase:
 			kinds[i] = pageBase
-		case bytes.Equal(p, zero[:]):
+		case hint == wasm.HintZero:
 			kinds[i] = pageZero
 		case inBase:
-			kinds[i] = pageDelta
+			// Only the blocks that may have been written are read (the others are still
+			// the base image's file).
+			b := base.Memory[i*snapPage : (i+1)*snapPage]
+			for k := range snapPage / snapBlock {
+				lo, hi := k*snapBlock, (k+1)*snapBlock
+				if read&(1<<k) != 0 && !bytes.Equal(p[lo:hi], b[lo:hi]) {
+					masks[i] |= 1 << k
+				}
+			}
+			kinds[i] = pageBase
+			if masks[i] != 0 {
+				kinds[i] = pageBlocks
+			}
+		case bytes.Equal(p, zero[:]):
+			kinds[i] = pageZero
 		default:
 			kinds[i] = pageData
 		}
 	}
 	bw.Write(kinds)
 	zw, _ := flate.NewWriter(bw, flate.BestSpeed)
-	delta := make([]byte, snapPage)
+	delta := make([]byte, snapBlock)
 	for i, k := range kinds {
 		p := mem[i*snapPage : (i+1)*snapPage]
 		switch k {
-		case pageDelta:
-			subtle.XORBytes(delta, p, base.Memory[i*snapPage:(i+1)*snapPage])
-			p = delta
+		case pageBlocks:
+			var m [2]byte
+			binary.LittleEndian.PutUint16(m[:], masks[i])
+			if _, err := zw.Write(m[:]); err != nil {
+				return err
+			}
+			b := base.Memory[i*snapPage : (i+1)*snapPage]
+			for k := range snapPage / snapBlock {
+				if masks[i]&(1<<k) == 0 {
+					continue
+				}
+				lo, hi := k*snapBlock, (k+1)*snapBlock
+				subtle.XORBytes(delta, p[lo:hi], b[lo:hi])
+				if _, err := zw.Write(delta); err != nil {
+					return err
+				}
+			}
 		case pageData:
-		default:
-			continue
-		}
-		if _, err := zw.Write(p); err != nil {
-			return err
+			if _, err := zw.Write(p); err != nil {
+				return err
+			}
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -188,8 +229,12 @@ func readSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) 
 	raw := bufio.NewReaderSize(r, 1<<20)
 	br := &summing{r: raw}
 	magic := make([]byte, len(snapMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapMagic {
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapMagic && string(magic) != snapMagicV2 {
 		return nil, fmt.Errorf("%w: not a wasmbox snapshot", ErrBadSnapshot)
+	}
+	maxKind := byte(pageBlocks)
+	if string(magic) == snapMagicV2 {
+		maxKind = pageDelta
 	}
 	var ids [2]string
 	for i := range ids {
@@ -222,10 +267,10 @@ func readSnapshot(r io.Reader, base *wasm.Image, build string, maxMemory int64) 
 		return nil, ErrBadSnapshot
 	}
 	for i, k := range kinds { // checked before any memory is touched
-		if k > pageDelta {
+		if k > maxKind {
 			return nil, fmt.Errorf("%w: page kind %d", ErrBadSnapshot, k)
 		}
-		if (k == pageBase || k == pageDelta) && (i+1)*snapPage > len(base.Memory) {
+		if (k == pageBase || k == pageDelta || k == pageBlocks) && (i+1)*snapPage > len(base.Memory) {
 			return nil, fmt.Errorf("%w: page %d refers past the base image", ErrBadSnapshot, i)
 		}
 	}
@@ -261,6 +306,23 @@ func (s *snapReader) decodeInto(mem []byte, base *wasm.Image) error {
 		case pageData:
 			if _, err := io.ReadFull(zr, p); err != nil {
 				return fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+			}
+		case pageBlocks:
+			var m [2]byte
+			if _, err := io.ReadFull(zr, m[:]); err != nil {
+				return fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+			}
+			mask := binary.LittleEndian.Uint16(m[:])
+			for k := range snapPage / snapBlock {
+				if mask&(1<<k) == 0 {
+					continue
+				}
+				d := delta[:snapBlock]
+				if _, err := io.ReadFull(zr, d); err != nil {
+					return fmt.Errorf("%w: page %d: %v", ErrBadSnapshot, i, err)
+				}
+				b := p[k*snapBlock : (k+1)*snapBlock]
+				subtle.XORBytes(b, b, d)
 			}
 		case pageDelta:
 			if _, err := io.ReadFull(zr, delta); err != nil {
@@ -333,8 +395,8 @@ func (ip *Interpreter) Freeze(ctx context.Context, w io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = g.in.ViewMemory(func(build string, mem []byte) error {
-		return encodeSnapshot(w, mem, build, base, ip.engine.snapshotCap)
+	err = g.in.ViewMemory(func(build string, mem []byte, hints wasm.Hints) error {
+		return encodeSnapshot(w, mem, hints, build, base, ip.engine.snapshotCap)
 	})
 	if err != nil {
 		return false, fmt.Errorf("python: freeze: %w", err)

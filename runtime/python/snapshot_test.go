@@ -2,8 +2,13 @@ package python
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
+	"crypto/subtle"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -257,17 +262,17 @@ func TestSnapshot_roundTrip(t *testing.T) {
 	mem[snapPage+3] = 1            // page 1 differs from the base
 	copy(mem[5*snapPage:], "tail") // page 4 is zero, page 5 holds data
 	var buf bytes.Buffer
-	if err := encodeSnapshot(&buf, mem, "build", base, 0); err != nil {
+	if err := encodeSnapshot(&buf, mem, wasm.Hints{}, "build", base, 0); err != nil {
 		t.Fatal(err)
 	}
 	img, err := decodeSnapshot(&buf, base, "build", 1<<30)
 	if err != nil || !bytes.Equal(img.Memory, mem) {
 		t.Fatalf("round trip: %v, equal %v", err, img != nil && bytes.Equal(img.Memory, mem))
 	}
-	if err := encodeSnapshot(&bytes.Buffer{}, mem, "build", base, 40); !errors.Is(err, ErrSnapshotTooLarge) {
+	if err := encodeSnapshot(&bytes.Buffer{}, mem, wasm.Hints{}, "build", base, 40); !errors.Is(err, ErrSnapshotTooLarge) {
 		t.Errorf("over a 40-byte cap: %v, want ErrSnapshotTooLarge", err)
 	}
-	if err := encodeSnapshot(&bytes.Buffer{}, mem[:100], "build", base, 0); err == nil {
+	if err := encodeSnapshot(&bytes.Buffer{}, mem[:100], wasm.Hints{}, "build", base, 0); err == nil {
 		t.Error("a memory of part of a page was encoded")
 	}
 }
@@ -285,7 +290,7 @@ func TestSnapshot_delta(t *testing.T) {
 		mem[i*snapPage+1000] ^= 0xff // each page differs in one byte
 	}
 	var buf bytes.Buffer
-	if err := encodeSnapshot(&buf, mem, "build", base, 0); err != nil {
+	if err := encodeSnapshot(&buf, mem, wasm.Hints{}, "build", base, 0); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() > 4<<10 {
@@ -307,7 +312,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	mem[snapPage] = 9
 	copy(mem[5*snapPage:], "data")
 	var buf bytes.Buffer
-	encodeSnapshot(&buf, mem, "build", base, 0)
+	encodeSnapshot(&buf, mem, wasm.Hints{}, "build", base, 0)
 	f.Add(buf.Bytes())
 	f.Add([]byte(snapMagic))
 	f.Add([]byte(snapMagic + "\x05\x00build\x04\x00base\xff\xff\xff\xff"))
@@ -325,7 +330,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			t.Fatalf("image of %d bytes", len(img.Memory))
 		}
 		var again bytes.Buffer
-		if err := encodeSnapshot(&again, img.Memory, "build", base, 0); err != nil {
+		if err := encodeSnapshot(&again, img.Memory, wasm.Hints{}, "build", base, 0); err != nil {
 			t.Fatal(err)
 		}
 		back, err := decodeSnapshot(&again, base, "build", maxMemory)
@@ -333,4 +338,92 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			t.Fatalf("re-encoded image differs: %v", err)
 		}
 	})
+}
+
+// TestSnapshot_hints: a snapshot that skips the pages the page table says are unchanged (as
+// the base image, or never touched) is byte for byte the one that reads every page, before and
+// after the memory grew past the image's mapping; and most of the base image's pages are
+// skipped, before and after the growth (else the hints went unused, or the growth copied the
+// image's mapping instead of mapping it again).
+func TestSnapshot_hints(t *testing.T) {
+	ip, _ := newInterp(t)
+	base, err := ip.engine.host.BaseImage(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(base.Memory) / snapPage / 2
+	check := func(stage string, minSkipped int) {
+		t.Helper()
+		if _, err := ip.g.in.Call(context.Background(), []byte(`{"op":"freeze"}`), nil); err != nil {
+			t.Fatal(err)
+		}
+		err := ip.g.in.ViewMemory(func(build string, mem []byte, hints wasm.Hints) error {
+			if hints.Kind == nil {
+				return fmt.Errorf("no hints (is /proc/self/pagemap readable?)")
+			}
+			var with, without bytes.Buffer
+			if err := encodeSnapshot(&with, mem, hints, build, base, 0); err != nil {
+				return err
+			}
+			if err := encodeSnapshot(&without, mem, wasm.Hints{}, build, base, 0); err != nil {
+				return err
+			}
+			if !bytes.Equal(with.Bytes(), without.Bytes()) {
+				return fmt.Errorf("the snapshot with hints (%d bytes) differs from the one without (%d bytes)", with.Len(), without.Len())
+			}
+			skipped := bytes.Count(hints.Kind, []byte{wasm.HintBase}) + bytes.Count(hints.Kind, []byte{wasm.HintZero})
+			t.Logf("%s: %d of %d pages skipped, snapshot %d bytes", stage, skipped, len(hints.Kind), with.Len())
+			if skipped < minSkipped {
+				return fmt.Errorf("only %d of %d pages skipped, want %d", skipped, len(hints.Kind), minSkipped)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+	}
+	run(t, ip, "import collections\nx = 42\nwords = collections.Counter('a b c a'.split())\ns = 'z' * 100_000")
+	check("small", half)
+	run(t, ip, "big = bytearray(120 << 20)\nbig[::4096] = b'x' * len(big[::4096])\ndel s")
+	check("grown", half)
+	run(t, ip, "del big\ny = [i * i for i in range(10_000)]")
+	check("shrunk", half)
+}
+
+// TestSnapshot_v2: a snapshot of the previous format (whole pages as deltas, "WBXSNAP2"), saved
+// by an older server for the same python.wasm, still thaws; the new page kind is refused in it.
+func TestSnapshot_v2(t *testing.T) {
+	base := fakeBase()
+	mem := make([]byte, 6*snapPage)
+	copy(mem, base.Memory)
+	mem[snapPage+3] ^= 0x5a
+	copy(mem[5*snapPage:], "tail")
+	v2 := func(kinds []byte, pages ...[]byte) []byte {
+		var body bytes.Buffer
+		body.WriteString(snapMagicV2)
+		for _, s := range []string{"build", base.ID} {
+			binary.Write(&body, binary.LittleEndian, uint16(len(s)))
+			body.WriteString(s)
+		}
+		binary.Write(&body, binary.LittleEndian, uint32(len(kinds)))
+		body.Write(kinds)
+		zw, _ := flate.NewWriter(&body, flate.BestSpeed)
+		for _, p := range pages {
+			zw.Write(p)
+		}
+		zw.Close()
+		binary.Write(&body, binary.LittleEndian, crc32.Checksum(body.Bytes(), castagnoli))
+		return body.Bytes()
+	}
+	delta := make([]byte, snapPage)
+	subtle.XORBytes(delta, mem[snapPage:2*snapPage], base.Memory[snapPage:2*snapPage])
+	old := v2([]byte{pageBase, pageDelta, pageBase, pageBase, pageZero, pageData}, delta, mem[5*snapPage:])
+	img, err := decodeSnapshot(bytes.NewReader(old), base, "build", 1<<30)
+	if err != nil || !bytes.Equal(img.Memory, mem) {
+		t.Fatalf("a WBXSNAP2 snapshot: %v", err)
+	}
+	bad := v2([]byte{pageBase, pageBlocks, pageBase, pageBase, pageZero, pageZero}, []byte{1, 0}, make([]byte, snapBlock))
+	if _, err := decodeSnapshot(bytes.NewReader(bad), base, "build", 1<<30); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("kind 4 in a WBXSNAP2 snapshot: %v, want ErrBadSnapshot", err)
+	}
 }
