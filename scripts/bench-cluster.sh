@@ -2,7 +2,7 @@
 # Cluster mode on this machine: Debian's redis-server, SeaweedFS (scripts/seaweedfs.sh) as the
 # S3 store, `wasmbox serve` replicas and Debian's nginx (round robin) in front. Measures with
 # `wasmbox load` (print(1), one session per client): local mode against cluster mode with one
-# replica, then 1 and 3 replicas through nginx. Usage: scripts/bench-cluster.sh [seconds]
+# replica, then 1 and 3 replicas through nginx, then a replica that commits after answering. Usage: scripts/bench-cluster.sh [seconds]
 # (BENCH_LOGS=dir keeps the servers' logs there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +62,9 @@ cluster_env=(AWS_ENDPOINT_URL_S3="$s3" AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCES
 load() { # url clients duration
   "$bin" load --url "$1/mcp" --clients "$2" --duration "$3" --code 'print(1)'
 }
+think() { # url duration: one client, its calls 50 ms apart (an agent's turn between tool calls)
+  "$bin" load --url "$1/mcp" --clients 1 --duration "$2" --think 50ms --code 'print(1)'
+}
 row() { # label output
   local calls p50 p99 server
   calls=$(echo "$2" | sed -n 's/^calls .* \([0-9.]*\) calls\/s.*/\1/p' | head -1)
@@ -77,6 +80,7 @@ echo "|---|---|---|---|---|"
 p=$(port); serve local "$work/local" "$p"
 row "local mode, 1 client" "$(load "http://127.0.0.1:$p" 1 "${secs}s")"
 row "local mode, 8 clients" "$(load "http://127.0.0.1:$p" 8 "${secs}s")"
+row "local mode, 1 client, calls 50 ms apart" "$(think "http://127.0.0.1:$p" "${secs}s")"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 
 upstreams=""
@@ -120,3 +124,13 @@ for n in 1 3; do
   wait_http "http://127.0.0.1:$p/healthz"
   row "cluster mode, $n replica(s) behind nginx, 8 clients" "$(load "http://127.0.0.1:$p" 8 "${secs}s")"
 done
+
+# A replica that answers each run before committing it (WASMBOX_CHECKPOINT=after-answer).
+p=$(port); serve "replica-after" "$work/r4" "$p" "${cluster_env[@]}" WASMBOX_CHECKPOINT=after-answer
+row "cluster mode (after-answer), 1 replica direct, 1 client" "$(load "http://127.0.0.1:$p" 1 "${secs}s")"
+row "cluster mode (after-answer), 1 replica direct, 8 clients" "$(load "http://127.0.0.1:$p" 8 "${secs}s")"
+
+# Calls 50 ms apart (an agent's turn between tool calls): what one call waits for in each mode.
+p2=$(port); serve "replica-before" "$work/r5" "$p2" "${cluster_env[@]}"
+row "cluster mode (before-answer), 1 client, calls 50 ms apart" "$(think "http://127.0.0.1:$p2" "${secs}s")"
+row "cluster mode (after-answer), 1 client, calls 50 ms apart" "$(think "http://127.0.0.1:$p" "${secs}s")"

@@ -30,6 +30,8 @@ type Manager struct {
 	closed bool
 	// adoptMu serializes bringing sessions from the shared store (cluster mode).
 	adoptMu sync.Mutex
+	// commits: runs answered before their commit (cluster mode, WithCommitAfterAnswer).
+	commits sync.WaitGroup
 }
 
 // Backend runs sessions' code: worker processes (package worker's Supervisor) in a server,
@@ -57,6 +59,8 @@ type config struct {
 	reapEvery     time.Duration
 	log           *slog.Logger
 	shared        Shared
+	// commitAfterAnswer: cluster mode commits a run after its answer (WithCommitAfterAnswer).
+	commitAfterAnswer bool
 }
 
 // Option configures a [Manager].
@@ -618,11 +622,19 @@ func (m *Manager) run(ctx context.Context, id string, req runtime.Request, deadl
 	s.active++
 	s.lastUsed = m.cfg.now()
 	m.mu.Unlock()
-	defer func() {
+	leave := func() {
 		m.mu.Lock()
 		s.active--
 		s.lastUsed = m.cfg.now()
 		m.mu.Unlock()
+	}
+	// detached: the run's commit goes on after its answer and releases the session (the
+	// deferred releases below are its).
+	detached := false
+	defer func() {
+		if !detached {
+			leave()
+		}
 	}()
 
 	wait, cancel := context.WithDeadline(ctx, req.Deadline)
@@ -632,7 +644,11 @@ func (m *Manager) run(ctx context.Context, id string, req runtime.Request, deadl
 	case <-wait.Done():
 		return nil, fmt.Errorf("%w: session %s is still running an earlier request after %s; try again when it is done", ErrBusy, short(id), req.Limits.Timeout)
 	}
-	defer func() { <-s.lock }()
+	defer func() {
+		if !detached {
+			<-s.lock
+		}
+	}()
 
 	// Cluster mode: the session is held (or the call forwarded to the replica holding it)
 	// before a slot is taken, so no replica waits for another's slot while holding its own.
@@ -654,7 +670,11 @@ func (m *Manager) run(ctx context.Context, id string, req runtime.Request, deadl
 			}
 			return nil, m.sharedErr(id, err)
 		}
-		defer held.Release()
+		defer func() {
+			if !detached {
+				held.Release()
+			}
+		}()
 		if held.Stale() {
 			m.reload(s)
 		}
@@ -737,8 +757,21 @@ func (m *Manager) run(ctx context.Context, id string, req runtime.Request, deadl
 		// keeps it.
 		m.cfg.log.Error("save session history", "session", short(s.id), "err", err)
 	}
-	if held != nil {
-		m.commit(s, box, held, req.Language, res)
+	m.mu.Lock()
+	if s.commitNote != "" {
+		res.Stderr = s.commitNote + res.Stderr
+		s.commitNote = ""
+	}
+	m.mu.Unlock()
+	if held != nil && m.cfg.commitAfterAnswer {
+		detached = m.commitAfter(s, box, held, req.Language, func() {
+			held.Release()
+			<-s.lock
+			leave()
+		})
+	}
+	if held != nil && !detached {
+		res.Stderr += m.commit(s, box, held, req.Language)
 	}
 	return res, nil
 }
@@ -809,6 +842,11 @@ func (m *Manager) reaper() {
 	}
 }
 
+// WaitCommits waits for the commits of runs answered before them (cluster mode,
+// WithCommitAfterAnswer); a server stopping calls it before it stops the workers those
+// commits save the Python state of.
+func (m *Manager) WaitCommits() { m.commits.Wait() }
+
 // Close stops the reaper and every interpreter. Session directories stay on disk, so a new
 // manager on the same data dir lists the sessions again.
 func (m *Manager) Close() error {
@@ -818,6 +856,9 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	m.mu.Unlock()
+	m.commits.Wait() // runs answered before their commit: committed from live interpreters
+	m.mu.Lock()
 	var boxes []runtime.Interpreter
 	var recs []saveRecord
 	for _, s := range m.byID {

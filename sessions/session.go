@@ -72,7 +72,10 @@ type session struct {
 	files    sync.Mutex // serializes uploads, whose room is measured before they write
 	gone     bool
 	saveSeq  uint64 // records made for saving, the latest numbered highest
-	logged   int    // lines in the history log (see historyLog)
+	// commitNote says what failed in the commit of a run answered before it (cluster mode,
+	// WithCommitAfterAnswer); the next run's stderr tells it.
+	commitNote string
+	logged     int // lines in the history log (see historyLog)
 
 	// saveMu serializes writes of session.json and the removal of the session's directory, so
 	// a save never recreates a file in a directory being removed.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"wasmbox/runtime"
@@ -220,9 +221,9 @@ func (m *Manager) reload(s *session) {
 
 // commit saves a run's session to the shared store: its record, its Python state (from the
 // live worker, after a Python run: the other languages do not change it) and its directory.
-// What fails is said in the run's stderr: the run happened, but another replica would not see
-// it.
-func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang runtime.Language, res *runtime.Result) {
+// What failed is returned as a note for the caller to show: the run happened, but another
+// replica would not see it.
+func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang runtime.Language) (note string) {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
 	m.mu.Lock()
@@ -233,22 +234,56 @@ func (m *Manager) commit(s *session, box runtime.Interpreter, held Held, lang ru
 	saved := time.Now()
 	if saver, ok := box.(interface{ Save(context.Context) error }); ok && err == nil && lang == runtime.Python {
 		if serr := saver.Save(ctx); serr != nil {
-			res.Stderr += "[wasmbox] the session's Python state could not be saved after this run: " + serr.Error() + "\n"
+			note += "[wasmbox] the session's Python state could not be saved after this run: " + serr.Error() + "\n"
 		}
 	}
 	snapped := time.Now()
 	if err == nil {
 		err = held.Commit(ctx)
 	}
-	m.cfg.log.Debug("commit session", "session", short(s.id), "record", saved.Sub(start), "snapshot", snapped.Sub(saved), "store", time.Since(snapped))
 	if err == nil {
 		m.touchShared(ctx, s)
 	}
+	m.cfg.log.Debug("commit session", "session", short(s.id), "record", saved.Sub(start), "snapshot", snapped.Sub(saved), "store", time.Since(snapped))
 	if err != nil {
 		m.cfg.log.Warn("commit session to the shared store", "session", short(s.id), "err", err)
-		res.Stderr += "[wasmbox] this run's changes could not be saved to the shared session store (" + err.Error() +
+		note += "[wasmbox] this run's changes could not be saved to the shared session store (" + err.Error() +
 			"); a call served by another replica may not see them\n"
 	}
+	return note
+}
+
+// commitAfter commits a run whose answer goes first (WithCommitAfterAnswer), then lets the
+// session go: done releases what the run held (its hold, its lock). What failed is told with
+// the session's next run here. It reports false, doing nothing, when the manager is closing
+// (the caller commits before answering).
+func (m *Manager) commitAfter(s *session, box runtime.Interpreter, held Held, lang runtime.Language, done func()) bool {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return false
+	}
+	m.commits.Add(1) // under mu, before Close's Wait
+	m.mu.Unlock()
+	go func() {
+		defer m.commits.Done()
+		defer done()
+		if note := m.commit(s, box, held, lang); note != "" {
+			m.mu.Lock()
+			s.commitNote = strings.ReplaceAll(note, "this run's", "the previous run's")
+			s.commitNote = strings.ReplaceAll(s.commitNote, "after this run", "after the previous run")
+			m.mu.Unlock()
+		}
+	}()
+	return true
+}
+
+// WithCommitAfterAnswer makes cluster mode answer a run before committing it (the session's
+// next run waits for the commit): a run costs about a millisecond more than in local mode
+// instead of the commit's time, and a replica that crashes may lose, besides the run in
+// flight, each session's last answered run.
+func WithCommitAfterAnswer(on bool) Option {
+	return func(c *config) error { c.commitAfterAnswer = on; return nil }
 }
 
 // createShared makes a new session, listed already, known to the shared store.

@@ -606,3 +606,35 @@ func TestCluster_rateLimit(t *testing.T) {
 		t.Fatalf("with Redis down, a 7th request: %d, want 429", code)
 	}
 }
+
+// TestCluster_commitAfterAnswer: with WASMBOX_CHECKPOINT=after-answer a run is answered before
+// its commit, and nothing else changes: the next call, on any replica, sees the run (it waits
+// for the commit), a burst of calls across replicas loses none, and a replica stopped
+// gracefully right after answering commits before it exits.
+func TestCluster_commitAfterAnswer(t *testing.T) {
+	r, _, _ := startReplicas(t, 2, "EXECUTION_TIMEOUT=40", "WASMBOX_CHECKPOINT=after-answer")
+	for _, s := range r {
+		s.timeout = 40 * time.Second
+	}
+	id := r[0].session()
+	if res := r[0].run(id, "python", "x = 0\nopen('n.txt', 'w').write('0')\nprint('ok')"); res.Stdout != "ok\n" {
+		t.Fatalf("first run: %s", res.raw)
+	}
+	for i := 1; i <= 10; i++ {
+		res := r[i%2].run(id, "python", "x += 1\nopen('n.txt', 'w').write(str(x))\nprint(x)")
+		if want := fmt.Sprintf("%d\n", i); res.Stdout != want || res.Stderr != "" {
+			t.Fatalf("call %d through %s: %s, want %q", i, r[i%2].url, res.raw, want)
+		}
+	}
+	// The holder (which ran the last call) stops gracefully at once: its last commit lands.
+	holder := r[0]
+	other := r[1]
+	if res := holder.run(id, "python", "x += 100\nprint(x)"); res.Stdout != "110\n" {
+		t.Fatalf("before the stop: %s", res.raw)
+	}
+	holder.stop()
+	res := other.run(id, "python", "print(x, open('n.txt').read())")
+	if res.Stdout != "110 10\n" {
+		t.Fatalf("after the holder stopped: %s", res.raw)
+	}
+}

@@ -36,6 +36,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noSession := fs.Bool("no-session", false, "call without a session_id, as a client that never keeps one (each call makes a session, which is kept)")
 	calls := fs.Int("calls", 0, "stop after this many calls in all (0: run for --duration)")
 	key := fs.String("key", "", "API key, if the server needs one")
+	think := fs.Duration("think", 0, "pause between a client's calls (an agent's turn between tool calls); not counted in the latencies")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,8 +49,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmbox load: --tool %q: want execute_python_code, execute_javascript_code or execute_bash_command\n", *tool)
 		return 2
 	}
-	if *clients < 1 || *duration <= 0 {
-		fmt.Fprintln(stderr, "wasmbox load: want --clients >= 1 and a positive --duration")
+	if *clients < 1 || *duration <= 0 || *think < 0 {
+		fmt.Fprintln(stderr, "wasmbox load: want --clients >= 1, a positive --duration and --think >= 0")
 		return 2
 	}
 	headers := map[string]string{}
@@ -142,6 +143,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					del := mcplib.CallToolRequest{}
 					del.Params.Name, del.Params.Arguments = "delete_session", map[string]any{"session_id": sid}
 					c.CallTool(ctx, del)
+				}
+				if *think > 0 {
+					time.Sleep(*think)
 				}
 			}
 		}()

@@ -34,29 +34,31 @@ import (
 
 // serviceConfig is everything serve and stdio read from flags and the environment.
 type serviceConfig struct {
-	logLevel      slog.Level
-	addr          string
-	dataDir       string
-	maxSessions   int
-	perOwner      int
-	ttl           time.Duration
-	maxConcurrent int
-	ownerRuns     int // WASMBOX_OWNER_MAX_RUNS; 0: half of maxConcurrent
-	poolSize      int
-	ratePerMinute int
-	apiKeys       []string
-	workers       workerConfig
-	proxies       []netip.Prefix
-	hosts         []string // WASMBOX_ALLOWED_HOSTS; nil: see allowedHosts
-	space         bool     // SPACE_ID is set: serving as a Hugging Face Space
-	spaceHost     string   // SPACE_HOST, a Hugging Face Space's own name
-	origins       []string
-	frame         string
-	basePath      string
-	loopback      bool // serve listens on loopback only
-	maxConns      int  // WASMBOX_MAX_CONNECTIONS
-	maxConnsPer   int  // WASMBOX_MAX_CONNECTIONS_PER_CLIENT
-	libreChatJWT  *librechat.Verifier
+	logLevel slog.Level
+	// commitAfterAnswer: cluster mode answers a run before committing it (WASMBOX_CHECKPOINT).
+	commitAfterAnswer bool
+	addr              string
+	dataDir           string
+	maxSessions       int
+	perOwner          int
+	ttl               time.Duration
+	maxConcurrent     int
+	ownerRuns         int // WASMBOX_OWNER_MAX_RUNS; 0: half of maxConcurrent
+	poolSize          int
+	ratePerMinute     int
+	apiKeys           []string
+	workers           workerConfig
+	proxies           []netip.Prefix
+	hosts             []string // WASMBOX_ALLOWED_HOSTS; nil: see allowedHosts
+	space             bool     // SPACE_ID is set: serving as a Hugging Face Space
+	spaceHost         string   // SPACE_HOST, a Hugging Face Space's own name
+	origins           []string
+	frame             string
+	basePath          string
+	loopback          bool // serve listens on loopback only
+	maxConns          int  // WASMBOX_MAX_CONNECTIONS
+	maxConnsPer       int  // WASMBOX_MAX_CONNECTIONS_PER_CLIENT
+	libreChatJWT      *librechat.Verifier
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -148,6 +150,13 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	if c.frame == "" && getenv("SPACE_ID") != "" {
 		// A Hugging Face Space shows its app in an iframe on huggingface.co.
 		c.frame = "https://huggingface.co"
+	}
+	switch cp := getenv("WASMBOX_CHECKPOINT"); cp {
+	case "", "before-answer":
+	case "after-answer":
+		c.commitAfterAnswer = true
+	default:
+		err = errors.Join(err, fmt.Errorf("WASMBOX_CHECKPOINT=%q: want before-answer or after-answer", cp))
 	}
 	if lv := getenv("WASMBOX_LOG_LEVEL"); lv != "" {
 		if e := c.logLevel.UnmarshalText([]byte(lv)); e != nil {
@@ -330,7 +339,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		return nil, err
 	}
 	if shared != nil {
-		sopts = append(sopts, sessions.WithShared(shared))
+		sopts = append(sopts, sessions.WithShared(shared), sessions.WithCommitAfterAnswer(c.commitAfterAnswer))
 		isolation["cluster"] = "sessions are kept in the shared object store and run under a Redis lease; each run commits the session's files and Python snapshot"
 	}
 	mgr, err := sessions.New(sopts...)
@@ -368,6 +377,7 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 // close stops the workers first, which saves each idle session's Python state beside its
 // workspace, then writes the sessions' metadata.
 func (s *service) close() {
+	s.sessions.WaitCommits()
 	s.backend.sup.Close()
 	s.sessions.Close()
 	if s.shared != nil {

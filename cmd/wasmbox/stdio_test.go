@@ -254,15 +254,15 @@ func TestParseServiceFlags(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	env = map[string]string{"MAX_RESIDENT_SESSIONS": "3", "WASMBOX_SNAPSHOT_MAX_MB": "8", "CODEAPI_JWT_PUBLIC_KEY": pemKey, "WASMBOX_OWNER_MAX_RUNS": "3",
-		"WASMBOX_LOG_LEVEL": "debug"}
+		"WASMBOX_LOG_LEVEL": "debug", "WASMBOX_CHECKPOINT": "after-answer"}
 	c, err = parseServiceFlags("serve", nil, func(k string) string { return env[k] }, os.Stderr)
-	if err != nil || c.workers.resident != 3 || c.workers.snapshotCap != 8<<20 || c.libreChatJWT == nil || c.ownerRuns != 3 || c.logLevel != slog.LevelDebug {
+	if err != nil || c.workers.resident != 3 || c.workers.snapshotCap != 8<<20 || c.libreChatJWT == nil || c.ownerRuns != 3 || c.logLevel != slog.LevelDebug || !c.commitAfterAnswer {
 		t.Errorf("got %+v, owner runs %d, %v", c.workers, c.ownerRuns, err)
 	}
 	for _, bad := range []map[string]string{{"MAX_SESSIONS": "0"}, {"SESSION_TTL": "soon"}, {"WASMBOX_POOL_SIZE": "-1"}, {"MAX_CONCURRENT_EXECUTIONS": "x"},
 		{"MAX_RESIDENT_SESSIONS": "-1"}, {"WASMBOX_SNAPSHOT_MAX_MB": "0"}, {"CODEAPI_JWT_PUBLIC_KEY": "not a key"},
 		{"CODEAPI_JWT_JWKS_JSON": `{"keys": [{"kty": "OKP"}]}`}, {"CODEAPI_JWT_PUBLIC_KEY": pemKey, "CODEAPI_JWT_ALLOWED_ALGS": "HS256"},
-		{"CODEAPI_JWT_PUBLIC_KEY_BASE64": "!!"}, {"WASMBOX_OWNER_MAX_RUNS": "-1"}, {"WASMBOX_OWNER_MAX_RUNS": "many"}, {"WASMBOX_LOG_LEVEL": "loud"}} {
+		{"CODEAPI_JWT_PUBLIC_KEY_BASE64": "!!"}, {"WASMBOX_OWNER_MAX_RUNS": "-1"}, {"WASMBOX_OWNER_MAX_RUNS": "many"}, {"WASMBOX_LOG_LEVEL": "loud"}, {"WASMBOX_CHECKPOINT": "never"}} {
 		if _, err := parseServiceFlags("serve", nil, func(k string) string { return bad[k] }, os.Stderr); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
