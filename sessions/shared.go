@@ -586,6 +586,9 @@ func (m *Manager) sweepShared() {
 		}
 		gone := 0
 		for _, e := range idle {
+			if m.usedSince(ctx, e) {
+				continue // the directory missed a use (Redis was down): listed again
+			}
 			rctx, rcancel := context.WithTimeout(ctx, evictWait)
 			err := sh.Remove(rctx, e.ID)
 			rcancel()
@@ -603,6 +606,25 @@ func (m *Manager) sweepShared() {
 	if n > 0 {
 		m.cfg.log.Info("expired idle sessions from the shared store", "count", n)
 	}
+}
+
+// usedSince reports whether session e's committed record says it was used within the TTL,
+// although the directory says otherwise (a use whose listing update failed); it lists it again
+// then.
+func (m *Manager) usedSince(ctx context.Context, e Listing) bool {
+	b, err := m.cfg.shared.ReadFile(ctx, e.ID, "session.json", 1<<20)
+	if err != nil {
+		return false // gone, or unreadable: the removal decides
+	}
+	var r record
+	if json.Unmarshal(b, &r) != nil || m.cfg.now().Sub(r.LastUsed) > m.cfg.ttl {
+		return false
+	}
+	e.LastUsed, e.Runs = r.LastUsed, r.Runs
+	if err := m.cfg.shared.Touch(ctx, e); err != nil {
+		m.cfg.log.Warn("update the session directory", "session", short(e.ID), "err", err)
+	}
+	return true
 }
 
 // maxRebuild bounds the sessions a directory rebuild reads from the store.

@@ -253,3 +253,17 @@ func TestBaseImage_sameBytes(t *testing.T) {
 		t.Fatalf("two hosts made different base images: %s and %s", ids[0], ids[1])
 	}
 }
+
+// TestPagemap: where /proc/self/pagemap can be read, its flags pass the check that snapshot
+// hints rely on (a failing check turns the hints off, which would only make snapshots slower:
+// this test says when that happens).
+func TestPagemap(t *testing.T) {
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		t.Skipf("no page table to read here: %v", err)
+	}
+	defer f.Close()
+	if err := checkPagemap(f); err != nil {
+		t.Fatal(err)
+	}
+}

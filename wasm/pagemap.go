@@ -2,9 +2,12 @@ package wasm
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"sync"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Which pages of a linear memory the guest may have changed, from the kernel's page table
@@ -24,10 +27,70 @@ var pagemap struct {
 // page, as they would anyway.
 func OpenPagemap() {
 	pagemap.once.Do(func() {
-		if f, err := os.Open("/proc/self/pagemap"); err == nil {
-			pagemap.f = f
+		f, err := os.Open("/proc/self/pagemap")
+		if err != nil {
+			return
 		}
+		if err := checkPagemap(f); err != nil {
+			f.Close()
+			return
+		}
+		pagemap.f = f
 	})
+}
+
+// pagemapSink keeps checkPagemap's read of a page from being left out by the compiler.
+var pagemapSink byte
+
+// checkPagemap makes sure the page table is reported as the hints need it (a kernel or a
+// sandbox that left the flags out would make written pages look unwritten): a page of a private
+// mapping of a file is the file's once read and no longer once written, and of two anonymous
+// pages, the one written is present and the other not.
+func checkPagemap(f *os.File) error {
+	ps := os.Getpagesize()
+	entry := func(b []byte, i int) (uint64, error) {
+		var e [8]byte
+		_, err := f.ReadAt(e[:], int64(uintptr(unsafe.Pointer(&b[i*ps]))/uintptr(ps))*8)
+		return binary.LittleEndian.Uint64(e[:]), err
+	}
+	anon, err := unix.Mmap(-1, 0, 2*ps, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(anon)
+	anon[0] = 1
+	written, err1 := entry(anon, 0)
+	untouched, err2 := entry(anon, 1)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if written&pmPresent == 0 || written&pmFile != 0 || untouched&(pmPresent|pmSwapped) != 0 {
+		return errors.New("wasm: the page table does not tell written anonymous pages")
+	}
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	defer exe.Close()
+	file, err := unix.Mmap(int(exe.Fd()), 0, ps, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(file)
+	pagemapSink = file[0] // read: the file's page
+	read, err := entry(file, 0)
+	if err != nil {
+		return err
+	}
+	file[0] ^= 1 // written: a private copy
+	copied, err := entry(file, 0)
+	if err != nil {
+		return err
+	}
+	if read&pmPresent == 0 || read&pmFile == 0 || copied&pmPresent == 0 || copied&pmFile != 0 {
+		return errors.New("wasm: the page table does not tell a file's pages from private copies")
+	}
+	return nil
 }
 
 // Hints say, per 64 KiB page of a linear memory, what is known of it without reading it (see
