@@ -13,7 +13,7 @@ export WASMBOX_PACKAGE_TESTS = $(PKGTESTS)
 # packages for the native CPython build (wasm/cpython/native-analysis.sh).
 export WASMBOX_NATIVE_ANALYSIS = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wasmbox/native-analysis
 
-.PHONY: all build python web run test vet e2e bench load clean pkgtests pkgtests-inputs image e2e-image
+.PHONY: all build python web run test vet e2e bench load clean pkgtests pkgtests-inputs image e2e-image node-deps
 
 all: build
 
@@ -44,7 +44,7 @@ vet: python web
 	$(GO) vet -stdmethods=false ./...
 
 # The Go tests run the quick part of numpy's and pandas' own test suites (TestPackageTestSuites).
-test: build vet pkgtests-inputs
+test: build vet pkgtests-inputs node-deps
 	wasm/cpython/native-analysis.sh $(WASMBOX_NATIVE_ANALYSIS)
 	# The cluster tests start SeaweedFS (built once from its pinned source by scripts/seaweedfs.sh)
 	# and Debian's redis-server.
@@ -87,17 +87,23 @@ image:
 # /data a volume, a seccomp profile without user namespaces), the MCP part again under the
 # engine's own profile (with them), and the image's own checks (mcp/e2e/image.test.mjs; bin/wasmbox
 # is what the image's binary must equal).
-e2e-image: build image
-	eval "$$(scripts/image.sh --env)" && cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && \
-		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && \
+e2e-image: build image node-deps
+	eval "$$(scripts/image.sh --env)" && cd mcp/e2e && \
 		WASMBOX_IMAGE=$(IMAGE) WASMBOX_CONTAINER_SECCOMP=space npm run test:image && \
 		WASMBOX_IMAGE=$(IMAGE) WASMBOX_CONTAINER_SECCOMP=engine node --test e2e.test.mjs
 
 # End-to-end against bin/wasmbox: the official MCP TypeScript SDK, the MCP conformance suite, the
 # playground in Chromium, and LibreChat's own client package.
-e2e: build
+e2e: build node-deps
+	cd mcp/e2e && npm test
+
+# The end-to-end suites' npm packages, pinned by their lock files (the Go tests use LibreChat's
+# client too: TestCluster_libreChat).
+node-deps: mcp/e2e/node_modules/.installed
+mcp/e2e/node_modules/.installed: mcp/e2e/package-lock.json mcp/e2e/librechat/package-lock.json
 	cd mcp/e2e && npm ci --no-audit --no-fund --loglevel=error && \
-		(cd librechat && npm ci --no-audit --no-fund --loglevel=error) && npm test
+		(cd librechat && npm ci --no-audit --no-fund --loglevel=error)
+	touch $@
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./runtime/python/

@@ -187,6 +187,30 @@ func testDirectory(t *testing.T, rd *clustertest.Redis) {
 	if ok, _ := l.Take(ctx, "k4", 1200); !ok {
 		t.Fatal("no request allowed 150 ms after the burst was spent")
 	}
+	// LibreChat's runtime session hints: kept per caller, at most maxHintsPerCaller of them.
+	if id, err := l.Hint(ctx, "c0ffee", "aa"); id != "" || err != nil {
+		t.Fatalf("a hint never set: %q %v", id, err)
+	}
+	if err := l.SetHint(ctx, "c0ffee", "aa", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := l.Hint(ctx, "c0ffee", "aa"); id != "s1" || err != nil {
+		t.Fatalf("a hint set: %q %v", id, err)
+	}
+	if id, _ := l.Hint(ctx, "beef", "aa"); id != "" {
+		t.Fatalf("another caller's hint: %q", id)
+	}
+	for i := range maxHintsPerCaller + 40 {
+		if err := l.SetHint(ctx, "c0ffee", fmt.Sprintf("%x", 0x1000+i), "s2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := l.rdb.HLen(ctx, l.ns+"hints:c0ffee").Result(); n != maxHintsPerCaller {
+		t.Fatalf("%d hints kept for one caller, want %d", n, maxHintsPerCaller)
+	}
+	if _, err := l.Hint(ctx, "not hex", "aa"); err == nil {
+		t.Fatal("a caller that is not a digest was read")
+	}
 	// One replica at a time has a turn; a flag is there until Redis loses it.
 	if ok, err := l.Turn(ctx, "sweep", "r1", time.Minute); !ok || err != nil {
 		t.Fatalf("first turn: %v %v", ok, err)

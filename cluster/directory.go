@@ -208,3 +208,53 @@ func (l *Leases) Take(ctx context.Context, key string, perMinute int) (bool, err
 	}
 	return n == 1, nil
 }
+
+// LibreChat's runtime session hints: a hash per caller (its key a digest of the caller, its
+// fields digests of hints, its values session ids), at most maxHintsPerCaller fields (past it
+// an arbitrary one goes: a forgotten hint costs a new session), gone a day after its last use.
+const (
+	maxHintsPerCaller = 256
+	hintIdle          = 24 * time.Hour
+)
+
+// hintGet: KEYS the caller's hints; ARGV the hint, the idle time (ms).
+var hintGet = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v
+`)
+
+// hintSet: KEYS the caller's hints; ARGV the hint, the session, the most fields, the idle time (ms).
+var hintSet = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  redis.call('HDEL', KEYS[1], redis.call('HRANDFIELD', KEYS[1]))
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 0
+`)
+
+func validDigest(s string) bool {
+	return len(s) > 0 && len(s) <= 64 && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// Hint returns the session caller's hint names ("" if none); both are hex digests.
+func (l *Leases) Hint(ctx context.Context, caller, hint string) (string, error) {
+	if !validDigest(caller) || !validDigest(hint) {
+		return "", fmt.Errorf("cluster: hint %q of %q: want hex digests", hint, caller)
+	}
+	v, err := hintGet.Run(ctx, l.rdb, []string{l.ns + "hints:" + caller}, hint, hintIdle.Milliseconds()).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, l.wrap(err)
+}
+
+// SetHint makes caller's hint name session.
+func (l *Leases) SetHint(ctx context.Context, caller, hint, session string) error {
+	if !validDigest(caller) || !validDigest(hint) || session == "" || len(session) > 64 {
+		return fmt.Errorf("cluster: hint %q of %q: want hex digests and a session id", hint, caller)
+	}
+	_, err := hintSet.Run(ctx, l.rdb, []string{l.ns + "hints:" + caller}, hint, session, maxHintsPerCaller, hintIdle.Milliseconds()).Result()
+	return l.wrap(err)
+}

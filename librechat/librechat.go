@@ -4,6 +4,7 @@
 package librechat
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"wasmbox/front"
 	"wasmbox/runtime"
@@ -29,9 +32,58 @@ const Path = "/librechat/v1"
 
 // API is LibreChat's code API. It is safe for concurrent use.
 type API struct {
-	front *front.Front
-	jwt   *Verifier
-	hints *hintSessions // LibreChat's runtime session hints
+	front  *front.Front
+	jwt    *Verifier
+	hints  *hintSessions // LibreChat's runtime session hints
+	shared SharedHints   // where replicas share them (cluster mode), if set
+	log    *slog.Logger
+}
+
+// SharedHints keeps LibreChat's runtime session hints where every replica reads them (cluster
+// mode), so a conversation's calls find its session whichever replica they reach. Keys are
+// digests of the caller and of the hint; an implementation bounds how many one caller has.
+type SharedHints interface {
+	Hint(ctx context.Context, owner, hint string) (session string, err error) // "" if none
+	SetHint(ctx context.Context, owner, hint, session string) error
+}
+
+// WithSharedHints makes the API keep runtime session hints in h (cluster mode); while h fails,
+// each replica remembers its own.
+func (s *API) WithSharedHints(h SharedHints, log *slog.Logger) *API {
+	s.shared, s.log = h, log
+	return s
+}
+
+// hintWait bounds what a call waits for the shared hints before this replica's own decide.
+const hintWait = time.Second
+
+// hintSession is the session hint name of owner maps to, "" if none.
+func (s *API) hintSession(ctx context.Context, owner, name string) string {
+	if s.shared != nil {
+		key, ownerKey := hintKeys(owner, name)
+		ctx, cancel := context.WithTimeout(ctx, hintWait)
+		id, err := s.shared.Hint(ctx, hex.EncodeToString(ownerKey[:16]), hex.EncodeToString(key[:16]))
+		cancel()
+		if err == nil {
+			return id
+		}
+		s.log.Warn("read a runtime session hint from the shared store (using this replica's)", "err", err)
+	}
+	id, _ := s.hints.get(owner, name)
+	return id
+}
+
+// setHint maps hint name of owner to session id.
+func (s *API) setHint(ctx context.Context, owner, name, id string) {
+	s.hints.put(owner, name, id)
+	if s.shared != nil {
+		key, ownerKey := hintKeys(owner, name)
+		ctx, cancel := context.WithTimeout(ctx, hintWait)
+		defer cancel()
+		if err := s.shared.SetHint(ctx, hex.EncodeToString(ownerKey[:16]), hex.EncodeToString(key[:16]), id); err != nil {
+			s.log.Warn("keep a runtime session hint in the shared store", "err", err)
+		}
+	}
 }
 
 // New builds the API on f. With v, requests may also authenticate with the tokens LibreChat
@@ -157,7 +209,7 @@ func (s *API) libreExec(w http.ResponseWriter, r *http.Request) {
 	owner := c.Owner()
 	sid, status := "", ""
 	if req.RuntimeSessionHint != "" {
-		if id, ok := s.hints.get(owner, req.RuntimeSessionHint); ok {
+		if id := s.hintSession(r.Context(), owner, req.RuntimeSessionHint); id != "" {
 			if _, err := s.front.Sessions().Get(id); err == nil {
 				sid, status = id, "reused"
 			}
@@ -180,8 +232,8 @@ func (s *API) libreExec(w http.ResponseWriter, r *http.Request) {
 		}
 		sid, status = info.ID, "new"
 	}
-	if req.RuntimeSessionHint != "" {
-		s.hints.put(owner, req.RuntimeSessionHint, sid)
+	if req.RuntimeSessionHint != "" && status != "reused" {
+		s.setHint(r.Context(), owner, req.RuntimeSessionHint, sid)
 	}
 	// Input files that live in another session are copied in under their names, each once,
 	// and no more of them than a workspace may hold.

@@ -371,10 +371,25 @@ func (m *Manager) FindByPrefix(prefix, owner string) (string, error) {
 	}
 	key := ownerKey(owner)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for id, s := range m.byID {
 		if strings.HasPrefix(id, prefix) && s.owner == key {
+			m.mu.Unlock()
 			return id, nil
+		}
+	}
+	m.mu.Unlock()
+	if m.cfg.shared != nil {
+		// Cluster mode: the owner's sessions on every replica, from the directory.
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		list, err := m.cfg.shared.Listed(ctx, key, m.cfg.maxPerOwner)
+		if err != nil {
+			return "", fmt.Errorf("%w (%v); try again in a moment", ErrUnavailable, err)
+		}
+		for _, e := range list {
+			if strings.HasPrefix(e.ID, prefix) {
+				return e.ID, nil
+			}
 		}
 	}
 	return "", fmt.Errorf("%w: no session matches; it may have expired or been deleted", ErrNotFound)

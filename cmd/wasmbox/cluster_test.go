@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -636,5 +637,55 @@ func TestCluster_commitAfterAnswer(t *testing.T) {
 	res := other.run(id, "python", "print(x, open('n.txt').read())")
 	if res.Stdout != "110 10\n" {
 		t.Fatalf("after the holder stopped: %s", res.raw)
+	}
+}
+
+// TestCluster_libreChat: LibreChat's own client package (@librechat/agents, pinned in
+// mcp/e2e/librechat) against three replicas behind nginx's round robin: a conversation with
+// statefulSessions keeps its variables, and files pass between Python and bash, while its calls
+// land on every replica (mcp/e2e/librechat/cluster.mjs).
+func TestCluster_libreChat(t *testing.T) {
+	dir, err := filepath.Abs("../../mcp/e2e/librechat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@librechat", "agents")); err != nil {
+		// A missing client fails: a silent skip would read as a pass.
+		t.Fatalf("LibreChat's client is not installed: run `make node-deps` (npm ci in mcp/e2e/librechat): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is needed: %v", err)
+	}
+	r, _, _ := startReplicas(t, 3, "EXECUTION_TIMEOUT=40")
+	base := startRoundRobin(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "cluster.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "WASMBOX_URL="+base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("LibreChat's client through the cluster: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	// The calls were spread: every replica answered some of them.
+	for _, s := range r {
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		served := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "wasmbox_http_post_duration_seconds_count{") && strings.Contains(line, `route="librechat"`) &&
+				!strings.HasSuffix(line, " 0") {
+				served = true
+			}
+		}
+		if !served {
+			t.Errorf("replica %s answered none of LibreChat's calls", s.url)
+		}
 	}
 }

@@ -367,7 +367,11 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 		mopts = append(mopts, mcp.WithSessionKey(shared.mcpKey))
 	}
 	srv := mcp.New(fr, mopts...)
-	handler := fr.Handler(srv.Mount, api.New(fr).Mount, librechat.New(fr, c.libreChatJWT).Mount)
+	lc := librechat.New(fr, c.libreChatJWT)
+	if shared != nil {
+		lc.WithSharedHints(shared.leases, log) // a conversation's session, whichever replica a call reaches
+	}
+	handler := fr.Handler(srv.Mount, api.New(fr).Mount, lc.Mount)
 	if shared != nil {
 		handler = shared.internal(mgr, handler)
 	}
