@@ -572,7 +572,11 @@ func (m *Manager) sweepShared() {
 		return
 	}
 	if rebuild {
-		if err := m.rebuildShared(ctx); err != nil {
+		// Its own time: it reads every stored session's record (a few milliseconds each).
+		rctx, rcancel := context.WithTimeout(context.Background(), rebuildTimeout)
+		err := m.rebuildShared(rctx)
+		rcancel()
+		if err != nil {
 			m.cfg.log.Warn("list the store's sessions in the directory again", "err", err)
 			return
 		}
@@ -626,6 +630,10 @@ func (m *Manager) usedSince(ctx context.Context, e Listing) bool {
 	}
 	return true
 }
+
+// rebuildTimeout bounds a directory rebuild's time (about 2 ms a session on a store next to
+// the replica: maxRebuild of them fit).
+const rebuildTimeout = 10 * time.Minute
 
 // maxRebuild bounds the sessions a directory rebuild reads from the store.
 const maxRebuild = 100_000
