@@ -785,3 +785,19 @@ func testStoreUnavailable(t *testing.T, o *Objects, rd *clustertest.Redis, s3 *c
 	}
 	sameTree(t, readTree(t, got), map[string]string{"a": "committed", "b": "later"})
 }
+
+// TestValidBlob: a blob name read from the store is blobs/ and 64 hex digits, with or without
+// -GEN; nothing else (no path, no other prefix) becomes an object key.
+func TestValidBlob(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	for b, want := range map[string]bool{
+		"blobs/" + sum: true, "blobs/" + sum + "-7": true, "blobs/" + sum + "-18446744073709551615": true,
+		"": false, sum: false, "blobs/" + sum[:63]: false, "blobs/" + sum + "-": false, "blobs/" + sum + "-x": false,
+		"blobs/" + sum + "7": false, "blobs/" + strings.Repeat("zz", 32): false, "blobs/../" + sum: false,
+		"ckpt/" + sum: false, "blobs/" + sum + "-1/../../x": false, "blobs/" + sum + "-123456789012345678901": false,
+	} {
+		if got := validBlob(b); got != want {
+			t.Errorf("validBlob(%q) = %v, want %v", b, got, want)
+		}
+	}
+}

@@ -351,13 +351,12 @@ func (m *Manager) admit(s *session) (Info, saveRecord, error) {
 	key := s.owner
 	if n := m.ownedLocked(key); n >= m.cfg.maxPerOwner {
 		if !m.evictLocked(key, key) {
-			return Info{}, saveRecord{}, fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
-				ErrBusy, n)
+			return Info{}, saveRecord{}, m.ownerFullErr(n)
 		}
 	}
 	if len(m.byID) >= m.cfg.maxSessions {
 		if !m.evictLocked(key, "") {
-			return Info{}, saveRecord{}, fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+			return Info{}, saveRecord{}, m.allFullErr()
 		}
 	}
 	m.byID[s.id] = s
@@ -403,17 +402,34 @@ func (m *Manager) evictLocked(requester, only string) bool {
 	if lru == nil {
 		return false
 	}
-	why := fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(lru.id), m.cfg.maxSessions)
-	if only != "" {
-		why = fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
-			ErrEvicted, short(lru.id), m.cfg.maxPerOwner)
-	}
+	why := m.evictedErr(lru.id, only != "")
 	if m.cfg.shared != nil {
 		m.dropLocked(lru) // the shared store keeps it
 		return true
 	}
 	m.endLocked(lru, why)
 	return true
+}
+
+// ownerFullErr says a client holds its most sessions (n), none of which could make room.
+func (m *Manager) ownerFullErr(n int) error {
+	return fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
+		ErrBusy, n)
+}
+
+// allFullErr says the server (or cluster) holds its most sessions, none of which could make room.
+func (m *Manager) allFullErr() error {
+	return fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+}
+
+// evictedErr is what a later call for session id, evicted to make room, is told: for a newer
+// session of the same client (own), or for anyone's.
+func (m *Manager) evictedErr(id string, own bool) error {
+	if own {
+		return fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
+			ErrEvicted, short(id), m.cfg.maxPerOwner)
+	}
+	return fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(id), m.cfg.maxSessions)
 }
 
 // endLocked removes s, closes its interpreters and deletes its directory; why is what a later

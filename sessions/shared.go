@@ -479,10 +479,6 @@ func (m *Manager) listSharedCtx(ctx context.Context, s *session) error {
 		if err != nil {
 			return err
 		}
-		why := func(id string) error {
-			return fmt.Errorf("%w: session %s was evicted to make room for a newer session of the same client (at most %d sessions per client); start a new one",
-				ErrEvicted, short(id), m.cfg.maxPerOwner)
-		}
 		if full == AllFull {
 			others, err := sh.Idle(ctx, "", now.Add(-protectedFor), evictTries)
 			if err != nil {
@@ -490,9 +486,6 @@ func (m *Manager) listSharedCtx(ctx context.Context, s *session) error {
 			}
 			cands = append(cands, others...)
 			sort.Slice(cands, func(i, j int) bool { return cands[i].LastUsed.Before(cands[j].LastUsed) })
-			why = func(id string) error {
-				return fmt.Errorf("%w: session %s was evicted to make room (at most %d sessions); start a new one", ErrEvicted, short(id), m.cfg.maxSessions)
-			}
 		}
 		removed := false
 		for _, c := range cands {
@@ -504,7 +497,7 @@ func (m *Manager) listSharedCtx(ctx context.Context, s *session) error {
 			err := sh.Remove(rctx, c.ID)
 			cancel()
 			if err == nil {
-				m.removedShared(c.ID, why(c.ID))
+				m.removedShared(c.ID, m.evictedErr(c.ID, full == OwnerFull))
 				removed = true
 				break
 			}
@@ -512,10 +505,9 @@ func (m *Manager) listSharedCtx(ctx context.Context, s *session) error {
 		}
 		if !removed {
 			if full == OwnerFull {
-				return fmt.Errorf("%w: you hold %d sessions, the most one client may hold (WASMBOX_MAX_SESSIONS_PER_OWNER), and all are running code; wait for one to finish, or delete one you no longer need",
-					ErrBusy, m.cfg.maxPerOwner)
+				return m.ownerFullErr(m.cfg.maxPerOwner)
 			}
-			return fmt.Errorf("%w: all %d sessions are in use; try again in a few minutes or delete one of yours", ErrBusy, m.cfg.maxSessions)
+			return m.allFullErr()
 		}
 	}
 }

@@ -3,24 +3,11 @@
 // store, Redis and nginx and passes the proxy's URL in WASMBOX_URL (not part of `npm test`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-const agents = require('@librechat/agents');
-const { AIMessage } = require('@langchain/core/messages');
+import { agents, call, text } from './toolnode.mjs';
 
 const url = process.env.WASMBOX_URL;
 if (!url) throw new Error('WASMBOX_URL: the cluster to test (see cmd/wasmbox TestCluster_libreChat)');
 const base = `${url}/librechat/v1`;
-
-async function call(node, name, args, threadID = 't1') {
-  const ai = new AIMessage({ content: '', tool_calls: [{ id: `call_${Math.random().toString(36).slice(2)}`, name, args }] });
-  const out = await node.invoke({ messages: [ai] }, { configurable: { thread_id: threadID } });
-  const msgs = Array.isArray(out) ? out : out.messages;
-  return msgs[msgs.length - 1];
-}
-
-const text = (m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
 
 test('statefulSessions keep variables while the calls go round the replicas', { timeout: 300_000 }, async () => {
   const tool = agents.createCodeExecutionTool({ baseUrl: base, statefulSessions: true, runtimeSessionHint: 'cluster-conversation' });

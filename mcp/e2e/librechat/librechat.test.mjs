@@ -2,24 +2,10 @@
 // the tools and ToolNode exactly as LibreChat wires them, with no model in the loop.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { agents, call, text } from './toolnode.mjs';
 import { startServer, stopAll } from '../server.mjs';
 
-const require = createRequire(import.meta.url);
-const agents = require('@librechat/agents');
-const { AIMessage } = require('@langchain/core/messages');
-
 after(stopAll);
-
-// call runs one tool call through a ToolNode and returns the tool message.
-async function call(node, name, args, threadID = 't1') {
-  const ai = new AIMessage({ content: '', tool_calls: [{ id: `call_${Math.random().toString(36).slice(2)}`, name, args }] });
-  const out = await node.invoke({ messages: [ai] }, { configurable: { thread_id: threadID } });
-  const msgs = Array.isArray(out) ? out : out.messages;
-  return msgs[msgs.length - 1];
-}
-
-const text = (m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
 
 test('a ToolNode conversation: a file written by Python is read by Python and bash later', { timeout: 120_000 }, async () => {
   const base = `${await startServer()}/librechat/v1`;
