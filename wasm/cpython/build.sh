@@ -40,6 +40,9 @@ PYVER=3.13.5
 PYMM=3.13
 ZIP=python313.zip
 
+# The toolchain's versions are part of every part's key: install it before the keys are taken,
+# or a first build on a fresh machine names its parts with one key and looks for them by another.
+[ "${1:-}" = "--cache-dir" ] || ensure_packages
 core=$("$here/core.sh" --dir)
 numpy=$("$here/numpy.sh" --dir "$core")
 pandas=$("$here/pandas.sh" --dir "$core" "$numpy")
