@@ -80,6 +80,7 @@ type Host struct {
 	base     *Image
 	baseErr  error
 	baseHash string
+	shareErr error // why the machine code is not shared (see [Host.ShareError])
 	// baseFile is the open base image file when the base image was mapped from one: new
 	// instances map it copy-on-write (see cowMemory).
 	baseFile *os.File
@@ -96,6 +97,7 @@ type options struct {
 	interruptible bool
 	env           map[string]string
 	imageDir      *string
+	buildHash     string
 }
 
 // WithEnv sets every instance's whole environment (the base image is made with it).
@@ -138,6 +140,20 @@ func WithAssets(f fs.FS) Option {
 	return func(o *options) error { o.assets = f; return nil }
 }
 
+// WithBuildHash sets the build hash the base image is named and checked by, as [BuildHash]
+// returns it for the same assets and environment. A process that starts many hosts' processes
+// (the worker supervisor) computes it once and passes it on, instead of every process hashing
+// python.wasm, the standard library and the assets again; "" computes it.
+func WithBuildHash(h string) Option {
+	return func(o *options) error { o.buildHash = h; return nil }
+}
+
+// BuildHash is the hash that names this build's base image: python.wasm, the standard
+// library, assets (the guest driver) and the guests' environment.
+func BuildHash(assets fs.FS, env map[string]string) string {
+	return buildHash(cpython.Wasm, assets, env)
+}
+
 // DefaultCacheDir returns where compiled modules are cached unless configured otherwise.
 func DefaultCacheDir() string {
 	d, err := os.UserCacheDir()
@@ -175,9 +191,14 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate the wasmbox host module: %w", err)
 	}
-	// The build hash (of ~20 MB of embedded files) is computed while the module loads.
+	// The build hash (of tens of megabytes of embedded files) is computed while the module
+	// loads, unless the caller knows it (a worker is told by its server).
 	hashed := make(chan string, 1)
-	go func() { hashed <- buildHash(o.wasm, o.assets, o.env) }()
+	if o.buildHash != "" {
+		hashed <- o.buildHash
+	} else {
+		go func() { hashed <- buildHash(o.wasm, o.assets, o.env) }()
+	}
 	start := time.Now()
 	compiled, err := rt.CompileModule(ctx, o.wasm)
 	if err != nil {
@@ -187,6 +208,12 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	if err := instantiateCxx(ctx, rt, compiled); err != nil {
 		rt.Close(ctx)
 		return nil, err
+	}
+	releaseBodies(compiled)
+	var shareErr error
+	if o.cacheDir != "" {
+		// Failing to share costs memory, not correctness: the host keeps its private copy.
+		_, _, shareErr = shareCode(filepath.Join(o.cacheDir, codeDir))
 	}
 	zoneinfo, err := fs.Sub(cpython.Zoneinfo, "zoneinfo")
 	if err != nil {
@@ -204,7 +231,7 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	}
 	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, mplData: mplData, assets: o.assets, memory: o.memory,
 		cacheDir: imageDir, compile: time.Since(start), interruptible: o.interruptible, env: o.env,
-		baseHash: <-hashed}, nil
+		baseHash: <-hashed, shareErr: shareErr}, nil
 }
 
 // Precompile compiles python.wasm into the compilation cache in dir, unless it is there
@@ -226,8 +253,19 @@ func Precompile(ctx context.Context, dir string, interruptible bool) (time.Durat
 	if _, err := rt.CompileModule(ctx, cpython.Wasm); err != nil {
 		return 0, fmt.Errorf("wasm: compile python.wasm: %w", err)
 	}
-	return time.Since(start), nil
+	took := time.Since(start)
+	// The machine code file the workers will map is written now, by the server, from the code it
+	// just compiled or loaded; workers then only compare and map it.
+	code := filepath.Join(dir, codeDir)
+	if _, names, err := shareCode(code); err == nil {
+		sweepCode(code, names, time.Now())
+	}
+	return took, nil
 }
+
+// ShareError is why this host's machine code is not mapped from a file shared with other
+// processes, or nil when it is (or there is no compilation cache to share through).
+func (h *Host) ShareError() error { return h.shareErr }
 
 // CompileTime is how long compiling (or loading from the cache) took.
 func (h *Host) CompileTime() time.Duration { return h.compile }

@@ -2,8 +2,11 @@ package wasm
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +28,13 @@ func TestPrecompile_sameKeyAsWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The host's machine code is mapped from the file Precompile wrote, not held privately.
+	if err := h.ShareError(); err != nil {
+		t.Errorf("the host's machine code is not shared: %v", err)
+	}
+	if got := mappedFrom(t, filepath.Join(dir, codeDir)); got < 64<<20 {
+		t.Errorf("%d bytes of code mapped from %s, want python.wasm's (over 64 MiB)", got, codeDir)
+	}
 	h.Close(ctx)
 	if after := cacheEntries(t, dir); after != before {
 		t.Errorf("an uninterruptible host added %d cache entries after Precompile: their keys differ", after-before)
@@ -38,10 +48,15 @@ func TestPrecompile_sameKeyAsWorkers(t *testing.T) {
 	}
 }
 
+// cacheEntries counts wazero's cache entries in dir (not the shared code files, which the other
+// tests' hosts in this process may add to).
 func cacheEntries(t *testing.T, dir string) int {
 	t.Helper()
 	n := 0
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == codeDir {
+			return filepath.SkipDir
+		}
 		if err == nil && !d.IsDir() {
 			n++
 		}
@@ -49,6 +64,27 @@ func cacheEntries(t *testing.T, dir string) int {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return n
+}
+
+// mappedFrom sums the read-and-execute mappings of this process that map a file in dir.
+func mappedFrom(t *testing.T, dir string) int64 {
+	t.Helper()
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "r-xp" || !strings.HasPrefix(f[5], dir+"/") {
+			continue
+		}
+		var lo, hi int64
+		if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
+			n += hi - lo
+		}
 	}
 	return n
 }

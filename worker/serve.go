@@ -32,6 +32,9 @@ type Setup struct {
 	ImageDir string `json:"image_dir,omitempty"`
 	// Confine says which layers to apply; see [Confinement].
 	Confine Confinement `json:"confine"`
+	// BaseHash is the build hash of the Python base image, which the server computes once for
+	// all its workers ("": the worker computes it; see python.BuildHash).
+	BaseHash string `json:"base_hash,omitempty"`
 	// SnapshotCap bounds one saved interpreter state, in bytes (0: no cap).
 	SnapshotCap int64 `json:"snapshot_cap,omitempty"`
 	// Languages are the engines the worker builds (nil: all): a worker for one language

@@ -33,7 +33,8 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 	}
 	if s.Serves(runtime.Python) {
 		popts := []python.Option{python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
-			python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap)}
+			python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap),
+			python.WithBuildHash(s.BaseHash)}
 		if s.ImageDir != "" {
 			popts = append(popts, python.WithImageDir(s.ImageDir))
 		}
@@ -118,7 +119,7 @@ func workerOptions(wc workerConfig, limits runtime.Limits, getenv func(string) s
 		}
 	}
 	setup := worker.Setup{Limits: limits, Allowlist: sh.Allowed(), CacheDir: wasm.DefaultCacheDir(), Confine: confine,
-		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir}
+		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir, BaseHash: python.BuildHash()}
 	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
 		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident)}
 	if wc.budget > 0 {

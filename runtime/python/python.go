@@ -43,6 +43,7 @@ type config struct {
 	refill        bool
 	snapshotCap   int64
 	imageDir      *string
+	buildHash     string
 }
 
 // WithPoolRefill sets whether a guest taken from the pool is replaced (default true). A worker,
@@ -86,6 +87,18 @@ func WithImageDir(dir string) Option {
 	return func(c *config) error { c.imageDir = &dir; return nil }
 }
 
+// WithBuildHash sets the build hash of the base image, as [BuildHash] returns it ("" computes
+// it): a worker is told it by its server rather than hashing tens of megabytes as it starts.
+func WithBuildHash(h string) Option {
+	return func(c *config) error { c.buildHash = h; return nil }
+}
+
+var buildHash = sync.OnceValue(func() string { return wasm.BuildHash(assets.Python(), guestEnv) })
+
+// BuildHash is the hash that names the base image of this build's Python: the same in every
+// process of the same binary. Computed once per process.
+func BuildHash() string { return buildHash() }
+
 // WithCacheDir sets wazero's compilation cache directory ("" disables it).
 func WithCacheDir(dir string) Option {
 	return func(c *config) error { c.cacheDir = &dir; return nil }
@@ -100,7 +113,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		}
 	}
 	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python()),
-		wasm.WithInterruptible(c.interruptible), wasm.WithEnv(guestEnv)}
+		wasm.WithInterruptible(c.interruptible), wasm.WithEnv(guestEnv), wasm.WithBuildHash(c.buildHash)}
 	if c.cacheDir != nil {
 		hopts = append(hopts, wasm.WithCacheDir(*c.cacheDir))
 	}
