@@ -25,7 +25,7 @@ type proc struct {
 	killed bool       // the supervisor killed it (timeout, close, idle)
 	guard  *execGuard // answers its programs' execve (nil: no exec check)
 	exited bool       // closeGuard ran: a guard set after it is closed at once
-	// pooledAt is when it joined the pool after its caller stopped waiting (see startFor).
+	// pooledAt is when it joined the pool (see StopIdle).
 	pooledAt time.Time
 	mu       sync.Mutex
 }

@@ -30,6 +30,10 @@ type Supervisor struct {
 	mu      sync.Mutex
 	live    int // processes alive or starting: pooled, bound and in setup
 	pool    []*proc
+	// takes are when sessions last took a worker (from the pool or by starting one), a ring of
+	// the pool's largest size: how many of them are recent sizes the pool (see poolTargetLocked).
+	takes []time.Time
+	taken int
 	handles map[*handle]struct{}
 	layers  map[string]string // what the last bound worker reported
 	wake    chan struct{}
@@ -50,6 +54,7 @@ type supConfig struct {
 	freeze     time.Duration
 	freezes    int // freezes at once
 	poolSize   int
+	poolMax    int // -1: the default, from poolSize
 	setup      Setup
 	budget     int64
 	charge     int64
@@ -131,6 +136,20 @@ func WithPoolSize(n int) Option {
 	}
 }
 
+// WithPoolMax sets how large the pool may grow while sessions arrive faster than it refills
+// (default four times the pool size, at most 16; never below the pool size). The pool keeps one
+// worker ready for each session that took one within the last [demandWindow], between the pool
+// size and this, within the memory budget; workers beyond that stop after [extraPooled].
+func WithPoolMax(n int) Option {
+	return func(c *supConfig) error {
+		if n < 0 || n > 64 {
+			return fmt.Errorf("worker: largest pool %d: must be between 0 and 64", n)
+		}
+		c.poolMax = n
+		return nil
+	}
+}
+
 // WithSetup sets what every worker is told at start: limits, bash allowlist, cache, layers.
 func WithSetup(s Setup) Option {
 	return func(c *supConfig) error {
@@ -197,13 +216,19 @@ func Charge(memory int64) int64 { return 2*memory + workerOverhead }
 
 // New returns a supervisor and starts filling its pool.
 func New(opts ...Option) (*Supervisor, error) {
-	c := supConfig{poolSize: 2, idle: 10 * time.Minute, grace: 500 * time.Millisecond, freeze: 30 * time.Second, freezes: 2,
+	c := supConfig{poolSize: 2, poolMax: -1, idle: 10 * time.Minute, grace: 500 * time.Millisecond, freeze: 30 * time.Second, freezes: 2,
 		namespaces: NamespacesAvailable(), now: time.Now, log: slog.Default(),
 		setup: Setup{Limits: runtime.DefaultLimits(), Confine: Confinement{Landlock: true, Seccomp: true}}}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
 		}
+	}
+	if c.poolMax < 0 {
+		c.poolMax = min(4*c.poolSize, max(16, c.poolSize))
+	}
+	if c.poolMax < c.poolSize {
+		return nil, fmt.Errorf("worker: largest pool %d is less than the pool size %d", c.poolMax, c.poolSize)
 	}
 	c.argv0 = c.exe
 	if c.exe == "" {
@@ -278,7 +303,7 @@ func New(opts ...Option) (*Supervisor, error) {
 	}
 	c.setup.Confine.Workers = int(c.budget/c.charge) + maxParking
 	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{}),
-		freezing: make(chan struct{}, c.freezes)}
+		freezing: make(chan struct{}, c.freezes), takes: make([]time.Time, c.poolMax)}
 	s.wg.Add(2)
 	go s.fill()
 	go s.janitor()
@@ -319,6 +344,8 @@ func (s *Supervisor) Budget() (budget, charge int64) { return s.cfg.budget, s.cf
 type Stats struct {
 	Live   int `json:"live"`
 	Pooled int `json:"pooled"`
+	// PoolTarget is how many the pool keeps ready now (see [WithPoolMax]).
+	PoolTarget int `json:"pool_target"`
 	Bound  int `json:"bound"`
 	// Parking counts workers being stopped (their state saved) to make room for others.
 	Parking int `json:"parking"`
@@ -328,7 +355,7 @@ type Stats struct {
 func (s *Supervisor) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Live: s.live, Pooled: len(s.pool), Parking: s.parking}
+	st := Stats{Live: s.live, Pooled: len(s.pool), PoolTarget: s.poolTargetLocked(s.cfg.now()), Parking: s.parking}
 	for h := range s.handles {
 		if h.p != nil {
 			st.Bound++
@@ -379,7 +406,7 @@ func (s *Supervisor) fill() {
 		}
 		for {
 			s.mu.Lock()
-			want := !s.closed && len(s.pool) < s.cfg.poolSize && s.fitsLocked()
+			want := !s.closed && len(s.pool) < s.poolTargetLocked(s.cfg.now()) && s.fitsLocked()
 			if want {
 				s.live++
 			}
@@ -411,10 +438,39 @@ func (s *Supervisor) fill() {
 				}
 				continue
 			}
+			p.pooledAt = s.cfg.now()
 			s.pool = append(s.pool, p)
 			s.mu.Unlock()
 		}
 	}
+}
+
+// demandWindow is how far back the sessions that took a worker count for the pool's size.
+const demandWindow = 2 * time.Minute
+
+// poolTargetLocked is how many workers the pool keeps ready now: one for each session that took
+// a worker within demandWindow, at least the pool size and at most the largest pool. A burst of
+// new sessions (clients that never keep a session make one per call) thus finds the workers its
+// predecessors started; when it is over, the pool shrinks back (see StopIdle). Workers are
+// started one at a time and only within the memory budget, so a larger pool never takes
+// memory a session's worker needs: sessions take pooled workers first.
+func (s *Supervisor) poolTargetLocked(now time.Time) int {
+	n := 0
+	for _, t := range s.takes {
+		if !t.IsZero() && now.Sub(t) < demandWindow {
+			n++
+		}
+	}
+	return min(max(n, s.cfg.poolSize), s.cfg.poolMax)
+}
+
+// tookLocked records that a session took a worker.
+func (s *Supervisor) tookLocked(now time.Time) {
+	if len(s.takes) == 0 {
+		return
+	}
+	s.takes[s.taken%len(s.takes)] = now
+	s.taken++
 }
 
 func (s *Supervisor) fitsLocked() bool {
@@ -526,6 +582,7 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
+	s.tookLocked(s.cfg.now())
 	for len(s.pool) > 0 {
 		p := s.pool[0]
 		s.pool = s.pool[1:]
@@ -708,18 +765,7 @@ func (s *Supervisor) StopIdle(d time.Duration) int {
 	now := s.cfg.now()
 	var victims []parked
 	s.mu.Lock()
-	// Workers a caller stopped waiting for joined the pool beyond its size (see startFor):
-	// those its retry did not take within extraPooled stop.
-	var extra []*proc
-	for i := 0; i < len(s.pool) && len(s.pool) > s.cfg.poolSize; {
-		if p := s.pool[i]; !p.pooledAt.IsZero() && now.Sub(p.pooledAt) > extraPooled {
-			extra = append(extra, p)
-			s.pool = slices.Delete(s.pool, i, i+1)
-			s.live--
-			continue
-		}
-		i++
-	}
+	extra := s.trimPoolLocked(now)
 	for h := range s.handles {
 		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d && h.runMu.TryLock() {
 			victims = append(victims, parked{h, h.p, h.used[runtime.Python]})
@@ -738,8 +784,27 @@ func (s *Supervisor) StopIdle(d time.Duration) int {
 	return len(victims)
 }
 
-// extraPooled is how long a worker whose caller stopped waiting for its start stays in the
-// pool beyond the pool's size.
+// trimPoolLocked takes out of the pool, and returns for the caller to stop, the workers beyond
+// its target (see poolTargetLocked): the target fell when demand did, or a caller stopped
+// waiting for a start that then joined the pool (see startFor). Only workers pooled for longer
+// than extraPooled go, the longest pooled first, so a pool that just grew keeps its workers
+// through a lull.
+func (s *Supervisor) trimPoolLocked(now time.Time) []*proc {
+	var extra []*proc
+	for i, target := 0, s.poolTargetLocked(now); i < len(s.pool) && len(s.pool) > target; {
+		if p := s.pool[i]; now.Sub(p.pooledAt) > extraPooled {
+			extra = append(extra, p)
+			s.pool = slices.Delete(s.pool, i, i+1)
+			s.live--
+			continue
+		}
+		i++
+	}
+	return extra
+}
+
+// extraPooled is how long a worker stays in the pool beyond the pool's target: the target just
+// fell, or its caller stopped waiting for its start.
 const extraPooled = time.Minute
 
 // parked is a session's worker being stopped, with its handle's runMu held.

@@ -57,3 +57,60 @@ func TestAcquire_parkingFull(t *testing.T) {
 	s.live, s.parking = 0, 0
 	s.mu.Unlock()
 }
+
+// TestPoolTarget: the pool keeps one worker ready per session that took one within
+// demandWindow, between the pool size and the largest pool.
+func TestPoolTarget(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		size, max  int
+		takesAgo   []time.Duration
+		wantTarget int
+	}{
+		{"no demand: the pool size", 2, 8, nil, 2},
+		{"fewer takes than the size", 2, 8, []time.Duration{time.Second}, 2},
+		{"five recent takes", 2, 8, []time.Duration{1, 2, 3, 4, 5}, 5},
+		{"takes past the window do not count", 2, 8, []time.Duration{demandWindow + time.Second, demandWindow * 2, time.Second, 2, 3}, 3},
+		{"at most the largest pool", 2, 4, []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9}, 4},
+		{"no pool", 0, 0, []time.Duration{1, 2, 3}, 0},
+		{"a fixed pool", 3, 3, []time.Duration{1, 2, 3, 4, 5, 6}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Supervisor{cfg: supConfig{poolSize: tc.size, poolMax: tc.max}, takes: make([]time.Time, tc.max)}
+			// Oldest first, as they happen; the ring keeps the newest max of them.
+			for i := len(tc.takesAgo) - 1; i >= 0; i-- {
+				s.tookLocked(now.Add(-tc.takesAgo[i]))
+			}
+			if got := s.poolTargetLocked(now); got != tc.wantTarget {
+				t.Errorf("target %d, want %d", got, tc.wantTarget)
+			}
+		})
+	}
+}
+
+// TestTrimPool: when the target falls, the workers beyond it that were pooled for longer than
+// extraPooled leave the pool, the longest pooled first; those pooled since stay.
+func TestTrimPool(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	old1, old2 := &proc{pooledAt: now.Add(-3 * extraPooled)}, &proc{pooledAt: now.Add(-2 * extraPooled)}
+	fresh := &proc{pooledAt: now.Add(-time.Second)}
+	s := &Supervisor{cfg: supConfig{poolSize: 1, poolMax: 4}, takes: make([]time.Time, 4),
+		pool: []*proc{old1, old2, fresh}, live: 3}
+	got := s.trimPoolLocked(now)
+	if len(got) != 2 || got[0] != old1 || got[1] != old2 {
+		t.Errorf("trimmed %v, want the two pooled longest", got)
+	}
+	if len(s.pool) != 1 || s.pool[0] != fresh || s.live != 1 {
+		t.Errorf("pool %v live %d, want the fresh worker alone", s.pool, s.live)
+	}
+	// Demand keeps the pool: three recent takes hold three workers, however long pooled.
+	s = &Supervisor{cfg: supConfig{poolSize: 1, poolMax: 4}, takes: make([]time.Time, 4),
+		pool: []*proc{old1, old2, fresh}, live: 3}
+	for range 3 {
+		s.tookLocked(now.Add(-time.Minute))
+	}
+	if got := s.trimPoolLocked(now); len(got) != 0 {
+		t.Errorf("trimmed %d workers while demand holds the pool at 3", len(got))
+	}
+}

@@ -321,6 +321,30 @@ func TestSupervisor_pool(t *testing.T) {
 	}
 }
 
+// TestSupervisor_poolGrows: sessions that arrive faster than the pool refills make it grow
+// (one worker ready per recent session, up to WithPoolMax), so the next burst finds workers
+// started.
+func TestSupervisor_poolGrows(t *testing.T) {
+	s := newSupervisor(t, worker.WithPoolSize(1), worker.WithPoolMax(3), worker.WithLanguages(runtime.JavaScript))
+	for range 4 {
+		ip, _ := open(t, s)
+		if res := run(t, ip, runtime.JavaScript, "1"); res.Error != nil {
+			t.Fatalf("run: %+v", res.Error)
+		}
+	}
+	if st := s.Stats(); st.PoolTarget != 3 {
+		t.Errorf("after 4 sessions: pool target %d, want the largest pool, 3", st.PoolTarget)
+	}
+	for end := time.Now().Add(2 * time.Minute); s.Stats().Pooled < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the pool did not grow to 3: %+v", s.Stats())
+		}
+	}
+	if st := s.Stats(); st.Live != 4+3 || st.Bound != 4 {
+		t.Errorf("stats %+v, want 4 bound and 3 pooled", st)
+	}
+}
+
 // TestSupervisor_escapes: what walked out of the sandbox before, attempted in a worker.
 func TestSupervisor_escapes(t *testing.T) {
 	s := newSupervisor(t)

@@ -71,6 +71,7 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 // workerConfig is what serve and stdio read about workers from flags and the environment.
 type workerConfig struct {
 	poolSize int
+	poolMax  int // -1: the supervisor's default (see worker.WithPoolMax)
 	idle     time.Duration
 	budget   int64
 	// resident caps the sessions with a worker (MAX_RESIDENT_SESSIONS; 0: the memory budget
@@ -122,6 +123,9 @@ func workerOptions(wc workerConfig, limits runtime.Limits, getenv func(string) s
 		SnapshotCap: wc.snapshotCap, ImageDir: wc.imageDir, BaseHash: python.BuildHash()}
 	opts := []worker.Option{worker.WithSetup(setup), worker.WithPoolSize(wc.poolSize), worker.WithIdleTimeout(wc.idle),
 		worker.WithNamespaces(namespaces), worker.WithLogger(log), worker.WithMaxResident(wc.resident)}
+	if wc.poolMax >= 0 {
+		opts = append(opts, worker.WithPoolMax(wc.poolMax))
+	}
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
 	}

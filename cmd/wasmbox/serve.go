@@ -89,6 +89,7 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	ttl := fs.String("session-ttl", envOr(getenv, "SESSION_TTL", "1h"), "idle time before a session expires, a duration or seconds (env SESSION_TTL)")
 	maxConc := fs.String("max-concurrent", envOr(getenv, "MAX_CONCURRENT_EXECUTIONS", strconv.Itoa(2*goruntime.NumCPU())), "runs at once across sessions (env MAX_CONCURRENT_EXECUTIONS)")
 	pool := fs.String("pool-size", envOr(getenv, "WASMBOX_POOL_SIZE", "2"), "started workers kept ready for new sessions (env WASMBOX_POOL_SIZE)")
+	poolMax := fs.String("pool-max", envOr(getenv, "WASMBOX_POOL_MAX", ""), "largest the pool grows while new sessions arrive faster than it refills; default 4x the pool size, at most 16 (env WASMBOX_POOL_MAX)")
 	idle := fs.String("worker-idle", envOr(getenv, "WASMBOX_WORKER_IDLE", "10m"), "idle time before a session's worker stops; its files stay (env WASMBOX_WORKER_IDLE)")
 	budget := fs.String("memory-budget", envOr(getenv, "WASMBOX_MEMORY_BUDGET", ""), "memory all workers may be charged, in MiB or with a unit (512M, 8G); default half the machine's (env WASMBOX_MEMORY_BUDGET)")
 	rateLimit := fs.String("rate-limit", envOr(getenv, "RATE_LIMIT_PER_MINUTE", "120"), "requests per minute per API key or client IP, 0 for none (env RATE_LIMIT_PER_MINUTE)")
@@ -115,6 +116,13 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.maxConns = atoi("WASMBOX_MAX_CONNECTIONS", envOr(getenv, "WASMBOX_MAX_CONNECTIONS", strconv.Itoa(front.DefaultMaxConns)), 1)
 	c.maxConnsPer = atoi("WASMBOX_MAX_CONNECTIONS_PER_CLIENT", envOr(getenv, "WASMBOX_MAX_CONNECTIONS_PER_CLIENT", strconv.Itoa(front.DefaultMaxConnsPerClient)), 1)
 	c.workers.poolSize = c.poolSize
+	c.workers.poolMax = -1
+	if *poolMax != "" {
+		c.workers.poolMax = atoi("WASMBOX_POOL_MAX", *poolMax, 0)
+		if c.workers.poolMax < c.poolSize || c.workers.poolMax > 64 {
+			err = errors.Join(err, fmt.Errorf("WASMBOX_POOL_MAX=%q: want a whole number from WASMBOX_POOL_SIZE (%d) to 64", *poolMax, c.poolSize))
+		}
+	}
 	c.workers.resident = atoi("MAX_RESIDENT_SESSIONS", envOr(getenv, "MAX_RESIDENT_SESSIONS", "0"), 0)
 	c.workers.snapshotCap = int64(atoi("WASMBOX_SNAPSHOT_MAX_MB", envOr(getenv, "WASMBOX_SNAPSHOT_MAX_MB", "256"), 1)) << 20
 	if d, e := time.ParseDuration(*idle); e == nil && d > 0 {
