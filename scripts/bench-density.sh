@@ -69,8 +69,8 @@ cat <<TABLE
 | measure ($n sessions, each: numpy and pandas imported, a 1000-row DataFrame) | value |
 |---|---|
 | sessions made (each a worker start and the run), wall time | $made s |
-| live workers | $workers |
-| PSS of the server and workers, total / per session | $((all / 1024)) MiB / $((all / 1024 / (workers > 0 ? workers : 1))) MiB |
+| live workers (the sessions' and the pool's) | $workers |
+| PSS of the server and workers, total / per session (the total over $n) | $((all / 1024)) MiB / $((all / 1024 / n)) MiB |
 | RSS of the workers, total (shared pages counted in each) | $((wrss / 1024)) MiB |
 | server PSS | $((server_pss / 1024)) MiB |
 | a warm call in one of them (JSON API, best of 5) | ${warm} ms |
