@@ -345,6 +345,38 @@ func TestSupervisor_poolGrows(t *testing.T) {
 	}
 }
 
+// TestSupervisor_sharedCode: a worker that serves Python maps python.wasm's machine code from
+// the file the supervisor's Precompile wrote beside the compilation cache (read and execute,
+// shared through the page cache), not from a private copy.
+func TestSupervisor_sharedCode(t *testing.T) {
+	s := newSupervisor(t)
+	ip, _ := open(t, s)
+	if res := run(t, ip, runtime.Python, "print(1)"); res.Stdout != "1\n" {
+		t.Fatalf("run: %q %+v", res.Stdout, res.Error)
+	}
+	code := filepath.Join(wasm.DefaultCacheDir(), "code") + "/code-"
+	python := 0
+	for _, pid := range workers(binary(t)) {
+		maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+		if err != nil || !strings.Contains(string(maps), "python-image-") {
+			continue // gone, not readable, or a worker without Python
+		}
+		python++
+		shared := false
+		for _, line := range strings.Split(string(maps), "\n") {
+			if f := strings.Fields(line); len(f) >= 6 && f[1] == "r-xp" && strings.HasPrefix(f[5], code) {
+				shared = true
+			}
+		}
+		if !shared {
+			t.Errorf("worker %d serves Python without mapping its machine code from %s*", pid, code)
+		}
+	}
+	if python == 0 {
+		t.Fatal("no worker serving Python found")
+	}
+}
+
 // TestSupervisor_escapes: what walked out of the sandbox before, attempted in a worker.
 func TestSupervisor_escapes(t *testing.T) {
 	s := newSupervisor(t)
