@@ -26,14 +26,14 @@ import (
 
 // Supervisor starts, pools, binds and stops worker processes. It is safe for concurrent use.
 type Supervisor struct {
-	cfg     supConfig
-	mu      sync.Mutex
-	live    int // processes alive or starting: pooled, bound and in setup
-	pool    []*proc
+	cfg  supConfig
+	mu   sync.Mutex
+	live int // processes alive or starting: pooled, bound and in setup
+	pool []*proc
 	// takes are when sessions last took a worker (from the pool or by starting one), a ring of
 	// the pool's largest size: how many of them are recent sizes the pool (see poolTargetLocked).
-	takes []time.Time
-	taken int
+	takes   []time.Time
+	taken   int
 	handles map[*handle]struct{}
 	layers  map[string]string // what the last bound worker reported
 	wake    chan struct{}
@@ -346,7 +346,7 @@ type Stats struct {
 	Pooled int `json:"pooled"`
 	// PoolTarget is how many the pool keeps ready now (see [WithPoolMax]).
 	PoolTarget int `json:"pool_target"`
-	Bound  int `json:"bound"`
+	Bound      int `json:"bound"`
 	// Parking counts workers being stopped (their state saved) to make room for others.
 	Parking int `json:"parking"`
 }
