@@ -2,7 +2,7 @@
 # How many live analysis sessions a machine holds: starts a wasmbox server, makes N sessions
 # (default 100) that each import numpy and pandas and hold a 1000-row DataFrame, and reports the
 # memory of the server and its workers (PSS: pages shared between processes are split among
-# them).
+# them; only this server's workers are counted).
 # Usage: scripts/bench-density.sh [sessions]   (expects make build; builds nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +43,7 @@ sleep 3
 pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 workers=0; total=0; wrss=0
-for p in $(pgrep -f "$bin __worker" || true); do
+for p in $(pgrep -P "$server" -f "__worker" || true); do
   total=$((total + $(pss "$p"))); wrss=$((wrss + $(rss "$p"))); workers=$((workers + 1))
 done
 server_pss=$(pss $server)

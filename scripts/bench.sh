@@ -87,7 +87,7 @@ sleep 2
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 total=0; n=0; total_pss=0
-for p in $(pgrep -f "$bin __worker" || true); do total=$((total + $(rss "$p"))); total_pss=$((total_pss + $(pss "$p"))); n=$((n + 1)); done
+for p in $(pgrep -P "$server" -f "__worker" || true); do total=$((total + $(rss "$p"))); total_pss=$((total_pss + $(pss "$p"))); n=$((n + 1)); done
 server_rss=$(( $(rss $server) / 1024 ))
 
 cat <<TABLE

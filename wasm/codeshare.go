@@ -15,58 +15,61 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tetratelabs/wazero"
 	"golang.org/x/sys/unix"
 )
 
 // Machine code shared between processes through the page cache.
 //
 // wazero loads a module's machine code from its compilation cache by copying it into anonymous
-// memory of each process: python.wasm with numpy, pandas and matplotlib is 116 MiB of code, so
+// memory of each process: python.wasm with numpy, pandas and matplotlib is 139 MiB of code, so
 // every worker held its own private copy, most of an idle worker's memory. The code is
 // position independent (the cache stores it once and wazero maps it anywhere), so every process
 // that loaded the same module holds the same bytes. [shareCode] puts a file of those bytes
 // under the code's own mapping (MAP_FIXED, read and execute only): the page cache then holds one
 // copy for every worker, and each worker's share of it shrinks with the number of workers.
 //
-// The file lives beside wazero's cache, written by whichever process loads the code first, before
-// it runs any guest (a worker is confined later and can no longer write there), so it is trusted
-// exactly as the compilation cache is. It is never trusted blindly: the bytes are compared with
-// the loaded code before the mapping is replaced, and a file that differs (a torn write, another
-// build's code under a colliding name) is written again from memory instead.
+// The file lives beside wazero's cache, written by the server (see [Precompile]) before any
+// worker starts, or by a process that finds it missing before it runs any guest (a worker is
+// confined later and can no longer write there), so it is trusted exactly as the compilation
+// cache is. It is never trusted blindly: the bytes are compared with the loaded code before the
+// mapping is replaced, and a file that differs (a torn write, another build's code under a
+// colliding name) is written again from memory instead.
 
-// minShared is the smallest code mapping worth a file: python.wasm's code is over 8 MiB in any
-// build, while the small modules a host also instantiates (WASI, the host services) are not
-// loaded from the cache at all.
-const minShared = 4 << 20
+// codeDir is the directory, inside the compilation cache's, of the shared code files.
+const codeDir = "code"
+
+// codePrefix starts the name of every shared code file.
+const codePrefix = "code-"
 
 // sharedCode is how many bytes of machine code this process maps from shared files.
 var sharedCode atomic.Int64
 
 // SharedCode reports how many bytes of this process's machine code are mapped from files shared
-// with other processes (see [WithSharedCode]).
+// with other processes.
 func SharedCode() int64 { return sharedCode.Load() }
 
-// codeRegion is one mapping of /proc/self/maps.
+// codeRegion is a range of the address space, whole pages.
 type codeRegion struct{ start, end uintptr }
 
 // ptr is the region's start as a pointer. The memory is mapped by wazero outside Go's heap,
 // where the garbage collector neither moves nor frees anything.
 func (r codeRegion) ptr() unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), r.start) }
 
-// codeRegions lists the process's anonymous, private, read-and-execute mappings of at least
-// minShared bytes: wazero's machine code (Go's own code is a mapping of the executable file).
-func codeRegions() ([]codeRegion, error) {
+// anonymousCode reports whether r lies inside one anonymous, private, read-and-execute mapping
+// of the process: what wazero's machine code is, unlike a hugetlb mapping (which names a file
+// in /proc/self/maps) or memory already unmapped.
+func anonymousCode(r codeRegion) (bool, error) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer f.Close()
-	var out []codeRegion
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// start-end perms offset dev inode [path]
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 || fields[1] != "r-xp" || fields[4] != "0" || len(fields) > 5 {
+		if len(fields) < 5 {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
@@ -75,65 +78,76 @@ func codeRegions() ([]codeRegion, error) {
 		}
 		start, err1 := strconv.ParseUint(lo, 16, 64)
 		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end-start < minShared {
+		if err1 != nil || err2 != nil || uintptr(start) > r.start || r.start >= uintptr(end) {
 			continue
 		}
-		out = append(out, codeRegion{uintptr(start), uintptr(end)})
+		return fields[1] == "r-xp" && fields[4] == "0" && len(fields) == 5 && r.end <= uintptr(end), nil
 	}
-	return out, sc.Err()
+	return false, sc.Err()
 }
 
-// codeDir is the directory, inside the compilation cache's, of the shared code files.
-const codeDir = "code"
-
-// codePrefix starts the name of every shared code file.
-const codePrefix = "code-"
-
-// shareCode maps every large anonymous code mapping of the process from a file of the same
-// bytes in dir (made when missing). It returns how many bytes it shared and the files' names. A
-// region it cannot share stays as it was: sharing saves memory and changes nothing else.
-func shareCode(dir string) (shared int64, names []string, err error) {
-	regions, err := codeRegions()
-	if err != nil {
-		return 0, nil, fmt.Errorf("wasm: list code mappings: %w", err)
+// shareCode maps the machine code of compiled from a file of the same bytes in dir (made when
+// missing) and returns the file's name. Where it cannot, the code stays as it was (sharing saves
+// memory and changes nothing else) and it says why; fatal is set only when the code could not
+// be put back as it was, and the host must not be used.
+func shareCode(compiled wazero.CompiledModule, dir string) (name string, fatal bool, err error) {
+	start, n, ok := executableOf(compiled)
+	if !ok {
+		return "", false, errors.New("wasm: share machine code: wazero's compiled module is not what this build knows")
 	}
-	if len(regions) == 0 {
-		return 0, nil, nil
+	ps := uintptr(os.Getpagesize())
+	r := codeRegion{start, start + (uintptr(n)+ps-1)&^(ps-1)}
+	if r.start%ps != 0 {
+		return "", false, fmt.Errorf("wasm: share machine code: it starts at %#x, not on a page", r.start)
+	}
+	if ok, err := anonymousCode(r); err != nil || !ok {
+		return "", false, fmt.Errorf("wasm: share machine code: not one anonymous read-and-execute mapping (%v)", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, nil, fmt.Errorf("wasm: shared code directory: %w", err)
+		return "", false, fmt.Errorf("wasm: shared code directory: %w", err)
 	}
-	var errs []error
-	for _, r := range regions {
-		name, err := shareRegion(dir, r)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		shared += int64(r.end - r.start)
-		names = append(names, name)
+	name, fatal, err = shareRegion(dir, r)
+	if err == nil {
+		sharedCode.Add(int64(r.end - r.start))
 	}
-	sharedCode.Add(shared)
-	return shared, names, errors.Join(errs...)
+	return name, fatal, err
 }
 
 // shareRegion replaces one code mapping with a mapping of a file holding the same bytes and
 // returns the file's name.
-func shareRegion(dir string, r codeRegion) (string, error) {
+func shareRegion(dir string, r codeRegion) (name string, fatal bool, err error) {
 	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
-	name := fmt.Sprintf("%s%d-%08x", codePrefix, len(code), sampleSum(code))
+	name = fmt.Sprintf("%s%d-%08x", codePrefix, len(code), sampleSum(code))
 	f, err := openCode(filepath.Join(dir, name), code)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer f.Close()
 	// MAP_FIXED swaps the pages in one step; the bytes are the same, so code running in them (none
 	// yet: no guest has run) would not notice.
 	if _, err := unix.MmapPtr(int(f.Fd()), 0, r.ptr(), r.end-r.start,
 		unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
-		return "", fmt.Errorf("wasm: map shared code %s: %w", name, err)
+		// A kernel may have unmapped the range before it failed: put the code back from the
+		// file, which holds the same bytes.
+		if rerr := restoreRegion(f, r); rerr != nil {
+			return "", true, fmt.Errorf("wasm: map shared code %s: %w; the code could not be put back: %w", name, err, rerr)
+		}
+		return "", false, fmt.Errorf("wasm: map shared code %s: %w", name, err)
 	}
-	return name, nil
+	return name, false, nil
+}
+
+// restoreRegion maps r anonymous again, with the bytes of f, read and execute only.
+func restoreRegion(f *os.File, r codeRegion) error {
+	if _, err := unix.MmapPtr(-1, 0, r.ptr(), r.end-r.start, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED); err != nil {
+		return err
+	}
+	mem := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	if _, err := f.ReadAt(mem, 0); err != nil {
+		return err
+	}
+	return unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC)
 }
 
 // sweepCode removes from dir the code files not named in keep (other builds', or compiled with
@@ -187,6 +201,12 @@ func openCode(name string, code []byte) (*os.File, error) {
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
 	if _, err := tmp.Write(code); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("wasm: write shared code: %w", err)
+	}
+	// Synced before it is published: a write error must surface now, not when evicted pages are
+	// read back under every worker's mapping.
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("wasm: write shared code: %w", err)
 	}

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tetratelabs/wazero"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,54 +49,92 @@ func mappingOf(t *testing.T, addr uintptr) string {
 	return ""
 }
 
-func TestShareCode(t *testing.T) {
+// regionOf is the region of a page-aligned mapping.
+func regionOf(b []byte) codeRegion {
+	start := uintptr(unsafe.Pointer(&b[0]))
+	return codeRegion{start, start + uintptr(len(b))}
+}
+
+// TestShareRegion: code is mapped from a file of its bytes, read and execute only, and a second
+// process's copy of the same bytes (here, a second mapping) maps the same file.
+func TestShareRegion(t *testing.T) {
 	dir := t.TempDir()
 	code := fakeCode(t, 8<<20)
 	want := bytes.Clone(code)
-	addr := uintptr(unsafe.Pointer(&code[0]))
-
-	shared, names, err := shareCode(dir)
-	if err != nil {
+	if ok, err := anonymousCode(regionOf(code)); err != nil || !ok {
+		t.Fatalf("anonymousCode of fresh code: %v, %v; want true", ok, err)
+	}
+	name, fatal, err := shareRegion(dir, regionOf(code))
+	if err != nil || fatal {
 		t.Fatal(err)
 	}
-	if shared < int64(len(code)) || len(names) == 0 {
-		t.Fatalf("shared %d bytes in %v, want at least the %d of the fake code", shared, names, len(code))
-	}
-	line := mappingOf(t, addr)
-	if !strings.Contains(line, dir) || !strings.Contains(line, " r-xp ") {
-		t.Errorf("the code's mapping after sharing is %q, want a read-and-execute mapping of a file in %s", line, dir)
+	line := mappingOf(t, regionOf(code).start)
+	if !strings.Contains(line, filepath.Join(dir, name)) || !strings.Contains(line, " r-xp ") {
+		t.Errorf("the code's mapping after sharing is %q, want a read-and-execute mapping of %s", line, name)
 	}
 	if !bytes.Equal(code, want) {
 		t.Error("the code's bytes changed when it was shared")
 	}
-	name := ""
-	for _, n := range names {
-		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Size() == int64(len(code)) {
-			name = n
-			if st.Mode().Perm() != 0o400 {
-				t.Errorf("%s has mode %v, want 0400", n, st.Mode().Perm())
-			}
-		}
+	if ok, _ := anonymousCode(regionOf(code)); ok {
+		t.Error("anonymousCode is true for code mapped from a file")
 	}
-	if name == "" {
-		t.Fatalf("no file of %d bytes among %v", len(code), names)
+	st, err := os.Stat(filepath.Join(dir, name))
+	if err != nil || st.Size() != int64(len(code)) || st.Mode().Perm() != 0o400 {
+		t.Fatalf("the file: %v, %v; want %d bytes, mode 0400", st, err, len(code))
 	}
 
-	// A second process's code of the same bytes maps the same file: here, a second copy.
 	again := fakeCode(t, len(code))
 	unix.Mprotect(again, unix.PROT_READ|unix.PROT_WRITE)
 	copy(again, want)
 	unix.Mprotect(again, unix.PROT_READ|unix.PROT_EXEC)
-	before, _ := os.Stat(filepath.Join(dir, name))
-	if _, _, err := shareCode(dir); err != nil {
-		t.Fatal(err)
+	name2, _, err := shareRegion(dir, regionOf(again))
+	if err != nil || name2 != name {
+		t.Fatalf("second copy: %q, %v; want %q", name2, err, name)
 	}
 	after, _ := os.Stat(filepath.Join(dir, name))
-	if !os.SameFile(before, after) {
+	if !os.SameFile(st, after) {
 		t.Error("the file was written again although it held the same bytes")
 	}
-	if line := mappingOf(t, uintptr(unsafe.Pointer(&again[0]))); !strings.Contains(line, filepath.Join(dir, name)) {
+	if line := mappingOf(t, regionOf(again).start); !strings.Contains(line, filepath.Join(dir, name)) {
 		t.Errorf("the second copy's mapping is %q, want %s", line, name)
+	}
+}
+
+// TestShareCode: a compiled module's machine code, exactly its own pages, is mapped from the
+// file, and the module still runs; a second runtime's copy maps the same file.
+func TestShareCode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var names []string
+	for i := range 2 {
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+		defer rt.Close(ctx)
+		compiled, err := rt.CompileModule(ctx, addWasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, _, ok := executableOf(compiled)
+		if !ok {
+			t.Fatal("executableOf found no machine code")
+		}
+		name, fatal, err := shareCode(compiled, dir)
+		if err != nil || fatal {
+			t.Fatalf("runtime %d: %v", i, err)
+		}
+		names = append(names, name)
+		if line := mappingOf(t, start); !strings.Contains(line, filepath.Join(dir, name)) {
+			t.Errorf("runtime %d: the code's mapping is %q, want %s", i, line, name)
+		}
+		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := mod.ExportedFunction("add").Call(ctx, 40, 2); err != nil || res[0] != 42 {
+			t.Fatalf("runtime %d: add(40, 2) = %v, %v; want 42 from the shared code", i, res, err)
+		}
+	}
+	if names[0] != names[1] {
+		t.Errorf("two copies of the same code map %q and %q, want one file", names[0], names[1])
 	}
 }
 
@@ -114,7 +154,7 @@ func TestShareCode_damaged(t *testing.T) {
 			code := fakeCode(t, 4<<20+4096)
 			want := bytes.Clone(code)
 			// The name the code will look for.
-			name, err := shareRegion(t.TempDir(), codeRegion{uintptr(unsafe.Pointer(&code[0])), uintptr(unsafe.Pointer(&code[0])) + uintptr(len(code))})
+			name, _, err := shareRegion(t.TempDir(), regionOf(code))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +165,7 @@ func TestShareCode_damaged(t *testing.T) {
 			unix.Mprotect(other, unix.PROT_READ|unix.PROT_WRITE)
 			copy(other, want)
 			unix.Mprotect(other, unix.PROT_READ|unix.PROT_EXEC)
-			if _, err := shareRegion(dir, codeRegion{uintptr(unsafe.Pointer(&other[0])), uintptr(unsafe.Pointer(&other[0])) + uintptr(len(other))}); err != nil {
+			if _, _, err := shareRegion(dir, regionOf(other)); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(other, want) {

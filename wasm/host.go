@@ -213,7 +213,12 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	var shareErr error
 	if o.cacheDir != "" {
 		// Failing to share costs memory, not correctness: the host keeps its private copy.
-		_, _, shareErr = shareCode(filepath.Join(o.cacheDir, codeDir))
+		var fatal bool
+		_, fatal, shareErr = shareCode(compiled, filepath.Join(o.cacheDir, codeDir))
+		if fatal {
+			rt.Close(ctx)
+			return nil, shareErr
+		}
 	}
 	zoneinfo, err := fs.Sub(cpython.Zoneinfo, "zoneinfo")
 	if err != nil {
@@ -250,15 +255,20 @@ func Precompile(ctx context.Context, dir string, interruptible bool) (time.Durat
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	defer rt.Close(ctx)
 	start := time.Now()
-	if _, err := rt.CompileModule(ctx, cpython.Wasm); err != nil {
+	compiled, err := rt.CompileModule(ctx, cpython.Wasm)
+	if err != nil {
 		return 0, fmt.Errorf("wasm: compile python.wasm: %w", err)
 	}
 	took := time.Since(start)
 	// The machine code file the workers will map is written now, by the server, from the code it
 	// just compiled or loaded; workers then only compare and map it.
 	code := filepath.Join(dir, codeDir)
-	if _, names, err := shareCode(code); err == nil {
-		sweepCode(code, names, time.Now())
+	name, fatal, err := shareCode(compiled, code)
+	if fatal {
+		return 0, err
+	}
+	if err == nil {
+		sweepCode(code, []string{name}, time.Now())
 	}
 	return took, nil
 }

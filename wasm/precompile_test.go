@@ -35,6 +35,10 @@ func TestPrecompile_sameKeyAsWorkers(t *testing.T) {
 	if got := mappedFrom(t, filepath.Join(dir, codeDir)); got < 64<<20 {
 		t.Errorf("%d bytes of code mapped from %s, want python.wasm's (over 64 MiB)", got, codeDir)
 	}
+	// One file: the one Precompile wrote is the one the host maps (the same bytes, to the page).
+	if files, _ := os.ReadDir(filepath.Join(dir, codeDir)); len(files) != 1 {
+		t.Errorf("%d files in %s after Precompile and a host, want 1: they did not map the same code", len(files), codeDir)
+	}
 	h.Close(ctx)
 	if after := cacheEntries(t, dir); after != before {
 		t.Errorf("an uninterruptible host added %d cache entries after Precompile: their keys differ", after-before)

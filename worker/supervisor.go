@@ -242,6 +242,11 @@ func New(opts ...Option) (*Supervisor, error) {
 		return nil, fmt.Errorf("worker: read the build id of %s: %w", c.exe, err)
 	}
 	c.build = build
+	if build != BuildID() {
+		// The base image's hash the caller computed is its own binary's: a worker of another
+		// binary (WithExecutable) computes its own.
+		c.setup.BaseHash = ""
+	}
 	if c.langs != nil {
 		c.setup.Languages = c.langs
 	}
@@ -582,11 +587,11 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	s.tookLocked(s.cfg.now())
 	for len(s.pool) > 0 {
 		p := s.pool[0]
 		s.pool = s.pool[1:]
 		if p.alive() {
+			s.tookLocked(s.cfg.now())
 			s.mu.Unlock()
 			s.kick()
 			return p, nil
@@ -636,6 +641,11 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		}
 		return nil, err
 	}
+	// Only sessions that got a worker count as demand: refusals while the budget is spent, or
+	// a start its caller stopped waiting for, would grow the pool just when memory is short.
+	s.mu.Lock()
+	s.tookLocked(s.cfg.now())
+	s.mu.Unlock()
 	s.kick()
 	return p, nil
 }

@@ -345,16 +345,24 @@ func TestSupervisor_poolGrows(t *testing.T) {
 	}
 }
 
-// TestSupervisor_sharedCode: a worker that serves Python maps python.wasm's machine code from
-// the file the supervisor's Precompile wrote beside the compilation cache (read and execute,
-// shared through the page cache), not from a private copy.
+// TestSupervisor_sharedCode: workers that serve Python map python.wasm's machine code from the
+// one file the supervisor's Precompile wrote beside the compilation cache (read and execute,
+// shared through the page cache), not from private copies or files of their own.
 func TestSupervisor_sharedCode(t *testing.T) {
 	s := newSupervisor(t)
-	ip, _ := open(t, s)
-	if res := run(t, ip, runtime.Python, "print(1)"); res.Stdout != "1\n" {
-		t.Fatalf("run: %q %+v", res.Stdout, res.Error)
+	dir := filepath.Join(wasm.DefaultCacheDir(), "code")
+	written := map[string]bool{} // what Precompile left, before any worker started
+	files, _ := os.ReadDir(dir)
+	for _, f := range files {
+		written[filepath.Join(dir, f.Name())] = true
 	}
-	code := filepath.Join(wasm.DefaultCacheDir(), "code") + "/code-"
+	for range 2 {
+		ip, _ := open(t, s)
+		if res := run(t, ip, runtime.Python, "print(1)"); res.Stdout != "1\n" {
+			t.Fatalf("run: %q %+v", res.Stdout, res.Error)
+		}
+	}
+	mapped := map[string]int{} // code file -> Python workers mapping it
 	python := 0
 	for _, pid := range workers(binary(t)) {
 		maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
@@ -362,18 +370,28 @@ func TestSupervisor_sharedCode(t *testing.T) {
 			continue // gone, not readable, or a worker without Python
 		}
 		python++
-		shared := false
+		file := ""
 		for _, line := range strings.Split(string(maps), "\n") {
-			if f := strings.Fields(line); len(f) >= 6 && f[1] == "r-xp" && strings.HasPrefix(f[5], code) {
-				shared = true
+			if f := strings.Fields(line); len(f) >= 6 && f[1] == "r-xp" && strings.HasPrefix(f[5], dir+"/code-") {
+				file = f[5]
 			}
 		}
-		if !shared {
-			t.Errorf("worker %d serves Python without mapping its machine code from %s*", pid, code)
+		if file == "" {
+			t.Errorf("worker %d serves Python without mapping its machine code from %s", pid, dir)
+			continue
 		}
+		mapped[file]++
 	}
-	if python == 0 {
-		t.Fatal("no worker serving Python found")
+	if python < 2 {
+		t.Fatalf("%d workers serving Python found, want the two sessions'", python)
+	}
+	if len(mapped) != 1 {
+		t.Errorf("Python workers map %d code files (%v), want one", len(mapped), mapped)
+	}
+	for f := range mapped {
+		if !written[f] {
+			t.Errorf("workers map %s, which Precompile did not write", f)
+		}
 	}
 }
 
