@@ -29,8 +29,8 @@ import (
 // under the code's own mapping (MAP_FIXED, read and execute only): the page cache then holds one
 // copy for every worker, and each worker's share of it shrinks with the number of workers.
 //
-// The file lives beside wazero's cache, written by the server (see [Precompile]) before any
-// worker starts, or by a process that finds it missing before it runs any guest (a worker is
+// The file lives beside wazero's cache, written by the server (see [Precompile] and
+// publishCode) before any worker starts, or by a process that finds it missing before it runs any guest (a worker is
 // confined later and can no longer write there), so it is trusted exactly as the compilation
 // cache is. It is never trusted blindly: the bytes are compared with the loaded code before the
 // mapping is replaced, and a file that differs (a torn write, another build's code under a
@@ -86,22 +86,57 @@ func anonymousCode(r codeRegion) (bool, error) {
 	return false, sc.Err()
 }
 
+// codeOf returns the pages of compiled's machine code, after checking that they are one
+// anonymous read-and-execute mapping of their own.
+func codeOf(compiled wazero.CompiledModule) (codeRegion, error) {
+	start, n, ok := executableOf(compiled)
+	if !ok {
+		return codeRegion{}, errors.New("wasm: share machine code: wazero's compiled module is not what this build knows")
+	}
+	ps := uintptr(os.Getpagesize())
+	r := codeRegion{start, start + (uintptr(n)+ps-1)&^(ps-1)}
+	if r.start%ps != 0 {
+		return codeRegion{}, fmt.Errorf("wasm: share machine code: it starts at %#x, not on a page", r.start)
+	}
+	if ok, err := anonymousCode(r); err != nil || !ok {
+		return codeRegion{}, fmt.Errorf("wasm: share machine code: not one anonymous read-and-execute mapping (%v)", err)
+	}
+	return r, nil
+}
+
+// codeName is the name of the shared file of code.
+func codeName(code []byte) string {
+	return fmt.Sprintf("%s%d-%08x", codePrefix, len(code), sampleSum(code))
+}
+
+// publishCode writes the machine code of compiled to its file in dir, unless the file holds it
+// already, and returns the file's name. The process's own code stays as it is: the server
+// publishes for its workers (see [Precompile]) and runs no guest itself.
+func publishCode(compiled wazero.CompiledModule, dir string) (string, error) {
+	r, err := codeOf(compiled)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("wasm: shared code directory: %w", err)
+	}
+	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	f, err := openCode(filepath.Join(dir, codeName(code)), code)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return codeName(code), nil
+}
+
 // shareCode maps the machine code of compiled from a file of the same bytes in dir (made when
 // missing) and returns the file's name. Where it cannot, the code stays as it was (sharing saves
 // memory and changes nothing else) and it says why; fatal is set only when the code could not
 // be put back as it was, and the host must not be used.
 func shareCode(compiled wazero.CompiledModule, dir string) (name string, fatal bool, err error) {
-	start, n, ok := executableOf(compiled)
-	if !ok {
-		return "", false, errors.New("wasm: share machine code: wazero's compiled module is not what this build knows")
-	}
-	ps := uintptr(os.Getpagesize())
-	r := codeRegion{start, start + (uintptr(n)+ps-1)&^(ps-1)}
-	if r.start%ps != 0 {
-		return "", false, fmt.Errorf("wasm: share machine code: it starts at %#x, not on a page", r.start)
-	}
-	if ok, err := anonymousCode(r); err != nil || !ok {
-		return "", false, fmt.Errorf("wasm: share machine code: not one anonymous read-and-execute mapping (%v)", err)
+	r, err := codeOf(compiled)
+	if err != nil {
+		return "", false, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", false, fmt.Errorf("wasm: shared code directory: %w", err)
@@ -117,7 +152,7 @@ func shareCode(compiled wazero.CompiledModule, dir string) (name string, fatal b
 // returns the file's name.
 func shareRegion(dir string, r codeRegion) (name string, fatal bool, err error) {
 	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
-	name = fmt.Sprintf("%s%d-%08x", codePrefix, len(code), sampleSum(code))
+	name = codeName(code)
 	f, err := openCode(filepath.Join(dir, name), code)
 	if err != nil {
 		return "", false, err

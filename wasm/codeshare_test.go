@@ -32,17 +32,45 @@ func fakeCode(t *testing.T, n int) []byte {
 	return b
 }
 
-// mappingOf returns the /proc/self/maps line of the mapping that holds addr.
-func mappingOf(t *testing.T, addr uintptr) string {
+// selfMapping is one line of /proc/self/maps.
+type selfMapping struct {
+	lo, hi      uintptr
+	perms, path string
+	line        string
+}
+
+// selfMappings reads /proc/self/maps.
+func selfMappings(t *testing.T) []selfMapping {
 	t.Helper()
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []selfMapping
 	for _, line := range strings.Split(string(maps), "\n") {
-		var lo, hi uintptr
-		if _, err := fmt.Sscanf(line, "%x-%x", &lo, &hi); err == nil && lo <= addr && addr < hi {
-			return line
+		f := strings.Fields(line)
+		m := selfMapping{line: line}
+		if len(f) < 5 {
+			continue
+		}
+		if _, err := fmt.Sscanf(f[0], "%x-%x", &m.lo, &m.hi); err != nil {
+			continue
+		}
+		m.perms = f[1]
+		if len(f) >= 6 {
+			m.path = f[5]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// mappingOf returns the /proc/self/maps line of the mapping that holds addr.
+func mappingOf(t *testing.T, addr uintptr) string {
+	t.Helper()
+	for _, m := range selfMappings(t) {
+		if m.lo <= addr && addr < m.hi {
+			return m.line
 		}
 	}
 	t.Fatalf("no mapping holds %#x", addr)
@@ -117,6 +145,17 @@ func TestShareCode(t *testing.T) {
 		if !ok {
 			t.Fatal("executableOf found no machine code")
 		}
+		if i == 0 {
+			// What the server does: the file is written, its own code stays anonymous.
+			published, err := publishCode(compiled, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line := mappingOf(t, start); strings.Contains(line, dir) {
+				t.Errorf("publishCode remapped the process's own code: %q", line)
+			}
+			names = append(names, published)
+		}
 		name, fatal, err := shareCode(compiled, dir)
 		if err != nil || fatal {
 			t.Fatalf("runtime %d: %v", i, err)
@@ -133,47 +172,86 @@ func TestShareCode(t *testing.T) {
 			t.Fatalf("runtime %d: add(40, 2) = %v, %v; want 42 from the shared code", i, res, err)
 		}
 	}
-	if names[0] != names[1] {
-		t.Errorf("two copies of the same code map %q and %q, want one file", names[0], names[1])
+	if names[0] != names[1] || names[1] != names[2] {
+		t.Errorf("the published file and two copies of the same code name %v, want one file", names)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 1 {
+		t.Errorf("%d files in the code directory, want the one published", len(files))
 	}
 }
 
-// TestShareCode_damaged: a file under the code's name that holds other bytes (a torn write,
-// another build's code) is never mapped; it is replaced by the bytes in memory.
+// TestShareCode_damaged: whatever lies under the code's name, a file of other bytes (a torn
+// write, another build's code), a symbolic link (to the same bytes elsewhere) or a directory,
+// is never mapped. A file or link is replaced by a regular file of the bytes in memory; where
+// nothing can be written, the code stays as it was.
 func TestShareCode_damaged(t *testing.T) {
+	write := func(b []byte) func(t *testing.T, path string) {
+		return func(t *testing.T, path string) {
+			if err := os.WriteFile(path, b, 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const size = 4<<20 + 4096
+	want := make([]byte, size)
+	rand.Read(want)
+	changed := bytes.Clone(want)
+	changed[len(changed)/2] ^= 1
 	for _, tc := range []struct {
 		name   string
-		damage func(want []byte) []byte
+		plant  func(t *testing.T, path string)
+		shared bool
 	}{
-		{"one byte differs", func(w []byte) []byte { b := bytes.Clone(w); b[len(b)/2] ^= 1; return b }},
-		{"short", func(w []byte) []byte { return w[:len(w)-4096] }},
-		{"empty", func([]byte) []byte { return nil }},
+		{"one byte differs", write(changed), true},
+		{"short", write(want[:len(want)-4096]), true},
+		{"empty", write(nil), true},
+		{"a link to the same bytes", func(t *testing.T, path string) {
+			elsewhere := filepath.Join(t.TempDir(), "code")
+			write(want)(t, elsewhere)
+			if err := os.Symlink(elsewhere, path); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"a directory", func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			code := fakeCode(t, 4<<20+4096)
-			want := bytes.Clone(code)
-			// The name the code will look for.
-			name, _, err := shareRegion(t.TempDir(), regionOf(code))
+			code := fakeCode(t, size)
+			unix.Mprotect(code, unix.PROT_READ|unix.PROT_WRITE)
+			copy(code, want)
+			unix.Mprotect(code, unix.PROT_READ|unix.PROT_EXEC)
+			path := filepath.Join(dir, codeName(code))
+			tc.plant(t, path)
+			_, fatal, err := shareRegion(dir, regionOf(code))
+			if fatal {
+				t.Fatalf("fatal: %v", err)
+			}
+			if !bytes.Equal(code, want) {
+				t.Fatal("the code's bytes changed: what lay under its name was mapped")
+			}
+			line := mappingOf(t, regionOf(code).start)
+			if !tc.shared {
+				if err == nil || strings.Contains(line, dir) {
+					t.Errorf("shared (%v, mapping %q), want an error and the code left anonymous", err, line)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, name), tc.damage(want), 0o400); err != nil {
-				t.Fatal(err)
+			if !strings.Contains(line, path) {
+				t.Errorf("the code's mapping is %q, want %s", line, path)
 			}
-			other := fakeCode(t, len(want))
-			unix.Mprotect(other, unix.PROT_READ|unix.PROT_WRITE)
-			copy(other, want)
-			unix.Mprotect(other, unix.PROT_READ|unix.PROT_EXEC)
-			if _, _, err := shareRegion(dir, regionOf(other)); err != nil {
-				t.Fatal(err)
+			st, err := os.Lstat(path)
+			if err != nil || !st.Mode().IsRegular() {
+				t.Fatalf("%s after sharing: %v, %v; want a regular file", path, st, err)
 			}
-			if !bytes.Equal(other, want) {
-				t.Fatal("the code's bytes changed: the damaged file was mapped")
-			}
-			got, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil || !bytes.Equal(got, want) {
-				t.Errorf("the damaged file was not replaced (err %v)", err)
+			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("what lay under the name was not replaced by the code (err %v)", err)
 			}
 		})
 	}

@@ -263,11 +263,7 @@ func Precompile(ctx context.Context, dir string, interruptible bool) (time.Durat
 	// The machine code file the workers will map is written now, by the server, from the code it
 	// just compiled or loaded; workers then only compare and map it.
 	code := filepath.Join(dir, codeDir)
-	name, fatal, err := shareCode(compiled, code)
-	if fatal {
-		return 0, err
-	}
-	if err == nil {
+	if name, err := publishCode(compiled, code); err == nil {
 		sweepCode(code, []string{name}, time.Now())
 	}
 	return took, nil

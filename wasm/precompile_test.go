@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,19 +74,10 @@ func cacheEntries(t *testing.T, dir string) int {
 // mappedFrom sums the read-and-execute mappings of this process that map a file in dir.
 func mappedFrom(t *testing.T, dir string) int64 {
 	t.Helper()
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int64
-	for _, line := range strings.Split(string(maps), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || f[1] != "r-xp" || !strings.HasPrefix(f[5], dir+"/") {
-			continue
-		}
-		var lo, hi int64
-		if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
-			n += hi - lo
+	for _, m := range selfMappings(t) {
+		if m.perms == "r-xp" && strings.HasPrefix(m.path, dir+"/") {
+			n += int64(m.hi - m.lo)
 		}
 	}
 	return n

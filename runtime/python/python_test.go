@@ -384,3 +384,11 @@ func TestInterpreter_Run_script(t *testing.T) {
 		t.Errorf("cell mode: %q", res.Stdout)
 	}
 }
+
+// TestBuildHash: the hash a server passes to its workers (BuildHash) is the one a host computes
+// for itself, so workers told it name and check base images and snapshots as they would alone.
+func TestBuildHash(t *testing.T) {
+	if got, want := BuildHash(), engine(t).host.BuildID(); got != want {
+		t.Errorf("BuildHash() = %s, want the engine's own %s", got, want)
+	}
+}
