@@ -160,16 +160,28 @@ func headerFlood(t *testing.T, clients, perClient int) {
 // uncounted; trusted proxies count only against the total.
 func TestConnLimiter_caps(t *testing.T) {
 	addr, lim := serveLimited(t, Config{TrustedProxies: mustPrefixes("127.0.0.9/32")}, 4, 2)
+	// status makes one request from a new connection of from, closes it and waits until the
+	// limiter has uncounted it (from holds no more than before), so the next step sees only
+	// the connections it holds.
 	status := func(from string) int {
 		t.Helper()
+		at := &net.TCPAddr{IP: net.ParseIP(from)}
+		_, before := lim.Open(at)
 		c, err := dialFrom(from, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
 		code, err := get(c, PathHealth)
+		c.Close()
 		if err != nil {
 			t.Fatalf("from %s: %v", from, err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, n := lim.Open(at); n <= before {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("connections of %s after one closed: got %d, want %d", from, n, before)
+			}
 		}
 		return code
 	}
