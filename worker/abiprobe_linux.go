@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -44,7 +45,7 @@ func loadSeccompAllThreads() error {
 	if err := noNewPrivs(); err != nil {
 		return err
 	}
-	return loadSeccomp(false, false)
+	return loadSeccomp(false, false, true)
 }
 
 type probeCall struct {
@@ -52,11 +53,41 @@ type probeCall struct {
 	err  error
 }
 
-// deniedCalls makes the calls a worker's programs must not make (on the parent: the server)
-// and two they may, from the spawning thread whose filters programs inherit.
+// deniedCalls makes the calls a worker's programs must not make (on the parent: the server;
+// on a file by its path, outside a mount namespace) and some they may, from the spawning thread
+// whose filters programs inherit.
 func deniedCalls() []probeCall {
 	var out []probeCall
 	ppid := unix.Getppid()
+	dir, err := os.MkdirTemp("", "wasmbox-probe-")
+	if err != nil {
+		return []probeCall{{"temporary directory", err}}
+	}
+	defer os.RemoveAll(dir)
+	file := dir + "/f"
+	if err := os.WriteFile(file, []byte("content"), 0o644); err != nil {
+		return []probeCall{{"temporary file", err}}
+	}
+	spawn.Do(func() {
+		out = append(out, probeCall{"chmod path", unix.Chmod(file, 0)})
+		out = append(out, probeCall{"fchmodat path", unix.Fchmodat(unix.AT_FDCWD, file, 0, 0)})
+		out = append(out, probeCall{"truncate path", unix.Truncate(file, 0)})
+		fd, err := unix.Open(file, unix.O_RDWR, 0)
+		if err != nil {
+			out = append(out, probeCall{"open", err})
+			return
+		}
+		defer unix.Close(fd)
+		out = append(out, probeCall{"fchmod fd (allowed)", unix.Fchmod(fd, 0o600)})
+		out = append(out, probeCall{"ftruncate fd (allowed)", unix.Ftruncate(fd, 3)})
+		// futimens(3) is utimensat with a NULL path (unix.Futimes goes through /proc by path).
+		ts := make([]unix.Timespec, 2)
+		_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+		out = append(out, probeCall{"futimens fd (allowed)", errnoErr(errno)})
+	})
+	if fi, err := os.Stat(file); err == nil && fi.Size() != 3 {
+		out = append(out, probeCall{"size after the calls", fmt.Errorf("%d bytes, want 3", fi.Size())})
+	}
 	spawn.Do(func() {
 		fd, err := unix.InotifyInit1(0)
 		if err == nil {
@@ -77,4 +108,11 @@ func deniedCalls() []probeCall {
 		out = append(out, probeCall{"prlimit self (allowed)", unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &l)})
 	})
 	return out
+}
+
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
 }

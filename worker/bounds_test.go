@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -510,6 +511,69 @@ func BenchmarkSupervisor_programStarts(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				run(b, ip, runtime.Bash, code)
+			}
+		})
+	}
+}
+
+// TestSupervisor_hostMetadata: in every layer mode a program cannot change the mode or size of
+// a file outside its workspace (Landlock does not mediate chmod or, before ABI 3, truncate;
+// without a mount namespace the server's files have the worker's owner), while the tools that
+// set modes and times on the workspace's own files keep working.
+func TestSupervisor_hostMetadata(t *testing.T) {
+	for _, mode := range layerModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newSupervisor(t, worker.WithNamespaces(mode.namespaces))
+			ip, dir := open(t, s)
+			host := t.TempDir() // the server's files: owned by the worker's uid, not its workspace
+			hostDir, hostFile := filepath.Join(host, "cache"), filepath.Join(host, "code")
+			os.Mkdir(hostDir, 0o755)
+			os.WriteFile(hostFile, []byte("machine code"), 0o644)
+
+			// An archive whose absolute entries chmod an existing directory and file.
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			tw.WriteHeader(&tar.Header{Name: hostDir + "/", Typeflag: tar.TypeDir, Mode: 0})
+			tw.Close()
+			os.WriteFile(filepath.Join(dir, "evil.tar"), buf.Bytes(), 0o644)
+			res := run(t, ip, runtime.Bash, "tar -xPf evil.tar 2>&1; echo "+hostFile+" | xargs truncate -s 0 2>&1; echo "+hostFile+" | xargs cp --attributes-only --no-preserve=all evil.tar 2>&1")
+			t.Logf("attempts: %q", res.Stdout)
+			if fi, err := os.Stat(hostDir); err != nil || fi.Mode().Perm() != 0o755 {
+				t.Errorf("a program changed the mode of a directory outside its workspace: %v %v", fi.Mode(), err)
+			}
+			if fi, err := os.Stat(hostFile); err != nil || fi.Mode().Perm() != 0o644 || fi.Size() != int64(len("machine code")) {
+				t.Errorf("a program changed a file outside its workspace: %v %v", fi, err)
+			}
+
+			// The workspace's own files: archives keep their modes and times, gzip and cp -p too.
+			old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+			buf.Reset()
+			tw = tar.NewWriter(&buf)
+			tw.WriteHeader(&tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o775, ModTime: old})
+			tw.WriteHeader(&tar.Header{Name: "data/a.csv", Typeflag: tar.TypeReg, Mode: 0o600, Size: 4, ModTime: old})
+			tw.Write([]byte("x,y\n"))
+			tw.Close()
+			os.WriteFile(filepath.Join(dir, "data.tar"), buf.Bytes(), 0o644)
+			res = run(t, ip, runtime.Bash, "tar xf data.tar && cp -p data/a.csv b.csv && gzip b.csv && gunzip b.csv.gz && touch -d 2002-01-01 b.csv && mkdir -m 700 private && echo ok")
+			if res.Stdout != "ok\n" {
+				t.Fatalf("tools on the workspace's files: %q %q %+v", res.Stdout, res.Stderr, res.Error)
+			}
+			for name, want := range map[string]os.FileMode{"data/a.csv": 0o600, "b.csv": 0o600, "private": 0o700 | os.ModeDir} {
+				if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode() != want {
+					t.Errorf("%s: mode %v (%v), want %v", name, fi.Mode(), err, want)
+				}
+			}
+			// Without a mount namespace cp -a reports that it could not set the directory's own
+			// mode (chmod by path); its files keep theirs.
+			res = run(t, ip, runtime.Bash, "cp -a data copy; cp -r data copy2 && echo copied")
+			t.Logf("cp -a and cp -r of a directory: %q %q", res.Stdout, res.Stderr)
+			if fi, err := os.Stat(filepath.Join(dir, "copy/a.csv")); err != nil || fi.Mode() != 0o600 || res.Stdout != "copied\n" {
+				t.Errorf("cp -a: copy/a.csv %v (%v), cp -r: %q", fi.Mode(), err, res.Stdout)
+			}
+			for name, want := range map[string]int{"data": 2001, "data/a.csv": 2001, "b.csv": 2002} {
+				if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.ModTime().Year() != want {
+					t.Errorf("%s: modified %v (%v), want in %d", name, fi.ModTime(), err, want)
+				}
 			}
 		})
 	}

@@ -143,7 +143,7 @@ func confineLayers(s Setup, workspace string) (map[string]string, error) {
 	}
 
 	if c.Seccomp {
-		if err := loadSeccomp(c.ExecCheck, programForks.Load() > 0); err != nil {
+		if err := loadSeccomp(c.ExecCheck, programForks.Load() > 0, !c.MountNS); err != nil {
 			return layers, fmt.Errorf("seccomp: %w", err)
 		}
 		layers["seccomp"] = "active (non-native syscall ABIs kill the process; syscall allowlist: no network sockets, ptrace, mount, bpf, keyctl or namespaces)"
@@ -265,6 +265,9 @@ var allowedSyscalls = []string{
 	// directory would show the names (capabilities) of other sessions.
 }
 
+// xattrWrites set or remove extended attributes (ACLs, capabilities, security labels).
+var xattrWrites = []string{"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"}
+
 // selfOnly are syscalls allowed only on the caller itself (their argument 1, "who" or the pid,
 // is 0): a program must not renice or pin the server or another tenant's worker.
 var selfOnly = []struct {
@@ -279,7 +282,7 @@ const nsFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix
 // loadSeccomp loads the worker's filters; with execCheck or forks the spawning thread also
 // gets the listener (see execcheck_linux.go) for its programs' execs, forks or both, left in
 // execListener.
-func loadSeccomp(execCheck, forks bool) error {
+func loadSeccomp(execCheck, forks, hostPaths bool) error {
 	names := make([]string, 0, len(allowedSyscalls))
 	for _, n := range allowedSyscalls {
 		if n != "clone" {
@@ -302,6 +305,10 @@ func loadSeccomp(execCheck, forks bool) error {
 			Syscalls: []seccomp.SyscallGroup{
 				{Action: seccomp.ActionAllow, Names: names},
 				{Action: seccomp.ActionAllow, NamesWithCondtions: conditional},
+				// Extended attributes are never set: they say the file system does not take
+				// them (EOPNOTSUPP), which cp -p and tar treat as nothing to copy, where EPERM
+				// fails them.
+				{Action: seccomp.ActionErrno | seccomp.Action(unix.EOPNOTSUPP), Names: xattrWrites},
 			},
 		},
 	}
@@ -315,29 +322,40 @@ func loadSeccomp(execCheck, forks bool) error {
 	}
 	var err error
 	spawn.Do(func() {
-		if err = loadProgramFilter(); err == nil && (execCheck || forks) {
+		if err = loadProgramFilter(hostPaths); err == nil && (execCheck || forks) {
 			execListener, err = loadExecListener(execCheck, forks)
 		}
 	})
 	return err
 }
 
+// pathMetadata are the calls that change a file's mode or size by its path, which Landlock does
+// not mediate (chmod on any ABI, truncate(2) before ABI 3): on a host without a mount namespace,
+// where the server's files, its cache and other workspaces have the worker's owner, a program
+// could otherwise chmod them away or truncate the machine code every worker maps (SIGBUS in
+// all of them). Their fd-based forms (fchmod, ftruncate) stay: a program holds an fd only of
+// what Landlock let it open, so gzip, tar and cp -p keep working on the workspace. Owners and
+// times by path stay too: without CAP_CHOWN a program gives no file away, and nothing of the
+// server trusts a time a program could set.
+var pathMetadata = []string{"chmod", "fchmodat", "fchmodat2", "truncate"}
+
 // loadProgramFilter adds, on the spawning thread only (programs inherit its filters, the rest
 // of the worker does not), a filter that keeps programs' resource limits their own: prlimit64
 // on any process but the caller fails. The worker sets its programs' limits from its other
-// threads.
-func loadProgramFilter() error {
+// threads. With hostPaths (no mount namespace) programs also get EPERM for [pathMetadata].
+func loadProgramFilter(hostPaths bool) error {
+	groups := []seccomp.SyscallGroup{{
+		Action: seccomp.ActionErrno,
+		NamesWithCondtions: []seccomp.NameWithConditions{{
+			Name: "prlimit64", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: 0}},
+		}},
+	}}
+	if hostPaths {
+		groups = append(groups, seccomp.SyscallGroup{Action: seccomp.ActionErrno, Names: pathMetadata})
+	}
 	return seccomp.LoadFilter(seccomp.Filter{
 		NoNewPrivs: true,
-		Policy: seccomp.Policy{
-			DefaultAction: seccomp.ActionAllow,
-			Syscalls: []seccomp.SyscallGroup{{
-				Action: seccomp.ActionErrno,
-				NamesWithCondtions: []seccomp.NameWithConditions{{
-					Name: "prlimit64", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: 0}},
-				}},
-			}},
-		},
+		Policy:     seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: groups},
 	})
 }
 

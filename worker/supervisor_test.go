@@ -484,7 +484,9 @@ func TestABIProbe(t *testing.T) {
 }
 
 // TestABIProbe_denied: a worker's programs may not watch files (inotify, fanotify), renice or
-// pin another process, or change another process's limits; on themselves they may.
+// pin another process, or change another process's limits; on themselves they may. Outside a
+// mount namespace they may not change a file's mode or size by its path, only through an fd
+// they opened.
 func TestABIProbe_denied(t *testing.T) {
 	bin := binary(t)
 	out, err := exec.Command(bin, worker.ABIProbeCommand, "denied").CombinedOutput()
@@ -506,6 +508,13 @@ func TestABIProbe_denied(t *testing.T) {
 		{"prlimit parent", "operation not permitted"},
 		{"setpriority self (allowed)", "<nil>"},
 		{"prlimit self (allowed)", "<nil>"},
+		{"chmod path", "operation not permitted"},
+		{"fchmodat path", "operation not permitted"},
+		{"truncate path", "operation not permitted"},
+		{"fchmod fd (allowed)", "<nil>"},
+		{"ftruncate fd (allowed)", "<nil>"},
+		{"futimens fd (allowed)", "<nil>"},
+		{"size after the calls", ""},
 	} {
 		if got[c.call] != c.want {
 			t.Errorf("%s: got %q, want %q", c.call, got[c.call], c.want)

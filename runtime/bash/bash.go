@@ -709,7 +709,7 @@ func symbolic(args []string) bool {
 // exported, minus anything that changes how programs load or where they look for code.
 func childEnv(hc interp.HandlerContext, home string) []string {
 	env := []string{"PATH=" + searchPath, "HOME=" + home, "TMPDIR=" + home}
-	hasLang := false
+	hasLang, hasTarOptions := false, false
 	hc.Env.Each(func(name string, vr expand.Variable) bool {
 		if !vr.Exported || vr.Kind != expand.String {
 			return true
@@ -722,17 +722,27 @@ func childEnv(hc interp.HandlerContext, home string) []string {
 			name == "LOCALDOMAIN" || strings.HasPrefix(name, "MALLOC_") || strings.HasPrefix(name, "GLIBC_TUNABLES") || name == "BASH_ENV" || name == "ENV":
 			return true
 		}
-		if name == "LANG" {
-			hasLang = true
-		}
+		hasLang = hasLang || name == "LANG"
+		hasTarOptions = hasTarOptions || name == "TAR_OPTIONS"
 		env = append(env, name+"="+vr.Str)
 		return true
 	})
 	if !hasLang {
 		env = append(env, "LANG=C.UTF-8")
 	}
+	if asRoot && !hasTarOptions {
+		env = append(env, "TAR_OPTIONS="+rootTarOptions)
+	}
 	return env
 }
+
+// asRoot: programs run as root without capabilities (a worker without a user namespace on a
+// host that runs wasmbox as root). GNU tar as root restores archives' owners and exact modes,
+// which needs CAP_CHOWN and, for directories, chmod by path (refused outside a mount
+// namespace): rootTarOptions makes it extract as any other user does.
+var asRoot = os.Geteuid() == 0
+
+const rootTarOptions = "--no-same-owner --no-same-permissions"
 
 // launch runs one program through the launcher in its own process group, killed with the
 // whole group when the run ends or times out.

@@ -133,7 +133,8 @@ func landlockPaths(s spec) error {
 	return landlock.V7.BestEffort().Restrict(rules...)
 }
 
-// filter denies network sockets, tracing and kernel interfaces that only attacks need.
+// filter denies network sockets, tracing, kernel interfaces that only attacks need, and changes
+// of a file's mode or size by its path.
 func filter() seccomp.Filter {
 	deny := func(domain uint64) seccomp.NameWithConditions {
 		return seccomp.NameWithConditions{Name: "socket", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.Equal, Value: domain}}}
@@ -152,7 +153,11 @@ func filter() seccomp.Filter {
 					Action: seccomp.ActionErrno,
 					Names: []string{"ptrace", "process_vm_readv", "process_vm_writev", "bpf", "perf_event_open",
 						"mount", "umount2", "unshare", "setns", "keyctl", "add_key", "request_key", "kexec_load",
-						"init_module", "finit_module", "delete_module", "pivot_root", "chroot", "userfaultfd"},
+						"init_module", "finit_module", "delete_module", "pivot_root", "chroot", "userfaultfd",
+						// Landlock does not mediate a mode or (before ABI 3) a size changed by path:
+						// the host's files have this process's owner. fchmod and ftruncate act on
+						// what Landlock let the program open.
+						"chmod", "fchmodat", "fchmodat2", "truncate"},
 				},
 			},
 		},
