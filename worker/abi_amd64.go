@@ -14,3 +14,6 @@ const (
 	sysFork  = unix.SYS_FORK
 	sysVfork = unix.SYS_VFORK
 )
+
+// chmodCalls change a file's mode by its path (see [execGuard.chmod]).
+var chmodCalls = []uint32{unix.SYS_CHMOD, unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2}

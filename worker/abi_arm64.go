@@ -14,3 +14,6 @@ const (
 	sysFork  = 0x7ffffffe
 	sysVfork = 0x7fffffff
 )
+
+// chmodCalls change a file's mode by its path (see [execGuard.chmod]).
+var chmodCalls = []uint32{unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2}

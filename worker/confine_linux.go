@@ -320,38 +320,47 @@ func loadSeccomp(execCheck, forks, hostPaths bool) error {
 	if err := seccomp.LoadFilter(policy); err != nil {
 		return err
 	}
+	// Without a mount namespace, chmod by path goes to the server with the execs, which carries
+	// it out inside the workspace (see execGuard.chmod); without the exec check it is refused.
+	var refused []string
+	modes := execCheck && hostPaths
+	if hostPaths {
+		refused = append(refused, "truncate")
+		if !modes {
+			refused = append(refused, "chmod", "fchmodat", "fchmodat2")
+		}
+	}
 	var err error
 	spawn.Do(func() {
-		if err = loadProgramFilter(hostPaths); err == nil && (execCheck || forks) {
-			execListener, err = loadExecListener(execCheck, forks)
+		if err = loadProgramFilter(refused); err == nil && (execCheck || forks) {
+			execListener, err = loadExecListener(execCheck, forks, modes)
 		}
 	})
 	return err
 }
 
-// pathMetadata are the calls that change a file's mode or size by its path, which Landlock does
-// not mediate (chmod on any ABI, truncate(2) before ABI 3): on a host without a mount namespace,
-// where the server's files, its cache and other workspaces have the worker's owner, a program
-// could otherwise chmod them away or truncate the machine code every worker maps (SIGBUS in
-// all of them). Their fd-based forms (fchmod, ftruncate) stay: a program holds an fd only of
-// what Landlock let it open, so gzip, tar and cp -p keep working on the workspace. Owners and
-// times by path stay too: without CAP_CHOWN a program gives no file away, and nothing of the
-// server trusts a time a program could set.
-var pathMetadata = []string{"chmod", "fchmodat", "fchmodat2", "truncate"}
-
 // loadProgramFilter adds, on the spawning thread only (programs inherit its filters, the rest
 // of the worker does not), a filter that keeps programs' resource limits their own: prlimit64
 // on any process but the caller fails. The worker sets its programs' limits from its other
-// threads. With hostPaths (no mount namespace) programs also get EPERM for [pathMetadata].
-func loadProgramFilter(hostPaths bool) error {
+// threads. The calls named in refused fail with EPERM too.
+//
+// Without a mount namespace, where the server's files, its cache and other workspaces have the
+// worker's owner, these are the calls that change a file's mode or size by its path, which
+// Landlock does not mediate (chmod on any ABI, truncate(2) before ABI 3): a program could
+// otherwise chmod them away (an archive extracted with tar -P) or truncate the machine code
+// every worker maps (SIGBUS in all of them). Their fd-based forms (fchmod, ftruncate) stay: a
+// program holds an fd only of what Landlock let it open, so gzip, tar and cp -p keep working
+// on the workspace. Owners and times by path stay too: without CAP_CHOWN a program gives no
+// file away, and nothing of the server trusts a time a program could set.
+func loadProgramFilter(refused []string) error {
 	groups := []seccomp.SyscallGroup{{
 		Action: seccomp.ActionErrno,
 		NamesWithCondtions: []seccomp.NameWithConditions{{
 			Name: "prlimit64", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: 0}},
 		}},
 	}}
-	if hostPaths {
-		groups = append(groups, seccomp.SyscallGroup{Action: seccomp.ActionErrno, Names: pathMetadata})
+	if len(refused) > 0 {
+		groups = append(groups, seccomp.SyscallGroup{Action: seccomp.ActionErrno, Names: refused})
 	}
 	return seccomp.LoadFilter(seccomp.Filter{
 		NoNewPrivs: true,

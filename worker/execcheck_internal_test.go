@@ -133,3 +133,75 @@ func TestExecGuard_fork(t *testing.T) {
 		t.Errorf("below the bound again: %v", errno)
 	}
 }
+
+// TestExecGuard_chmodIn: the guard changes modes only beneath the workspace, however the path
+// is written (absolute, relative to the working directory or to a dirfd, through .., through a
+// symbolic link, the dirfd itself), and never sets setuid, setgid or sticky bits.
+func TestExecGuard_chmodIn(t *testing.T) {
+	root := t.TempDir()
+	ws, outside := filepath.Join(root, "ws"), filepath.Join(root, "outside")
+	for _, d := range []string{ws, filepath.Join(ws, "sub"), outside} {
+		os.Mkdir(d, 0o755)
+	}
+	for _, f := range []string{filepath.Join(ws, "f"), filepath.Join(ws, "sub", "g"), filepath.Join(outside, "secret")} {
+		os.WriteFile(f, nil, 0o644)
+	}
+	os.Symlink(outside, filepath.Join(ws, "link")) // as a host's own file might be; guests make none
+	wsfd, err := unix.Open(ws, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &execGuard{workspace: ws, wsfd: wsfd}
+	defer unix.Close(wsfd)
+	open := func(p string, flags int) int {
+		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	subfd, outfd, filefd := open(filepath.Join(ws, "sub"), unix.O_RDONLY|unix.O_DIRECTORY), open(outside, unix.O_RDONLY|unix.O_DIRECTORY), open(filepath.Join(ws, "f"), unix.O_RDONLY)
+	pid := os.Getpid()
+	cwd, _ := os.Getwd()
+	relOut, _ := filepath.Rel(cwd, filepath.Join(outside, "secret"))
+	relIn, _ := filepath.Rel(cwd, filepath.Join(ws, "f"))
+	for _, c := range []struct {
+		name  string
+		dirfd int
+		path  string
+		mode  uint32
+		flags uint64
+		want  unix.Errno
+		file  string // whose mode must then be want's
+		perm  os.FileMode
+	}{
+		{"absolute, in the workspace", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0, 0, "ws/f", 0o600},
+		{"setuid and sticky bits dropped", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o7755, 0, 0, "ws/f", 0o755},
+		{"the workspace itself", unix.AT_FDCWD, ws, 0o750, 0, 0, "ws", 0o750},
+		{"relative to the working directory", unix.AT_FDCWD, relIn, 0o640, 0, 0, "ws/f", 0o640},
+		{"relative to a dirfd", subfd, "g", 0o600, 0, 0, "ws/sub/g", 0o600},
+		{"the dirfd itself", filefd, "", 0o604, unix.AT_EMPTY_PATH, 0, "ws/f", 0o604},
+		{"absolute, outside", unix.AT_FDCWD, filepath.Join(outside, "secret"), 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"through ..", unix.AT_FDCWD, filepath.Join(ws, "sub", "..", "..", "outside", "secret"), 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"relative, outside", unix.AT_FDCWD, relOut, 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"a dirfd outside", outfd, "secret", 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"a dirfd in, .. out", subfd, "../../outside/secret", 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"through a symbolic link", unix.AT_FDCWD, filepath.Join(ws, "link", "secret"), 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"missing", unix.AT_FDCWD, filepath.Join(ws, "nope"), 0o600, 0, unix.ENOENT, "", 0},
+		{"empty path without AT_EMPTY_PATH", subfd, "", 0o600, 0, unix.ENOENT, "", 0},
+		{"unknown flags", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0x8000, unix.EPERM, "ws/f", 0o604},
+	} {
+		if got := g.chmodIn(pid, c.dirfd, c.path, c.mode, c.flags); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+		if c.file != "" {
+			if fi, err := os.Stat(filepath.Join(root, c.file)); err != nil || fi.Mode().Perm() != c.perm || fi.Mode()&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 {
+				t.Errorf("%s: %s has mode %v (%v), want %v", c.name, c.file, fi.Mode(), err, c.perm)
+			}
+		}
+	}
+	if g := (&execGuard{wsfd: -1}); g.chmodIn(pid, unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0) != unix.EPERM {
+		t.Error("a guard without a workspace carried out a chmod")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ import (
 // server (through /proc/self or /dev/fd) is refused.
 
 // execCheckActive is what [Supervisor.Layers] says of an active exec check.
-const execCheckActive = "active (every program's execve waits for the server, which lets only the allowlisted programs run: the dynamic loader and uploaded files are refused)"
+const execCheckActive = "active (every program's execve waits for the server, which lets only the allowlisted programs run: the dynamic loader and uploaded files are refused; a chmod by path is carried out by the server, in the workspace only)"
 
 // seccompNotif is struct seccomp_notif.
 type seccompNotif struct {
@@ -66,54 +67,12 @@ type seccompNotifResp struct {
 
 // loadExecListener adds, on the calling thread only, a filter that sends to a listener every
 // execve (with execs), every fork (with forks: fork, vfork, clone without CLONE_THREAD;
-// threads go on unasked) or both, and returns the listener's descriptor (close-on-exec:
-// programs never hold it). clone3 is answered ENOSYS by the ABI filter, so libc forks with
-// clone. Forks are sent only where the server counts them (see boundProcesses): each costs a
-// round trip.
-func loadExecListener(execs, forks bool) (int, error) {
-	const (
-		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
-		ret  = unix.BPF_RET | unix.BPF_K
-	)
-	prog := []unix.SockFilter{
-		{Code: ldW, K: 4}, // arch: a foreign ABI is killed by the ABI filter
-		{Code: jeq, Jt: 0, Jf: 8, K: nativeAudit},
-		{Code: ldW, K: 0}, // nr
-		{Code: jeq, Jt: 5, Jf: 0, K: unix.SYS_EXECVE},
-		{Code: jeq, Jt: 4, Jf: 0, K: sysFork},
-		{Code: jeq, Jt: 3, Jf: 0, K: sysVfork},
-		{Code: jeq, Jt: 0, Jf: 3, K: unix.SYS_CLONE},
-		{Code: ldW, K: 16}, // clone's flags, their low half
-		{Code: jset, Jt: 1, Jf: 0, K: unix.CLONE_THREAD},
-		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-	}
-	switch {
-	case !execs:
-		prog = []unix.SockFilter{
-			{Code: ldW, K: 4},
-			{Code: jeq, Jt: 0, Jf: 7, K: nativeAudit},
-			{Code: ldW, K: 0},
-			{Code: jeq, Jt: 4, Jf: 0, K: sysFork},
-			{Code: jeq, Jt: 3, Jf: 0, K: sysVfork},
-			{Code: jeq, Jt: 0, Jf: 3, K: unix.SYS_CLONE},
-			{Code: ldW, K: 16},
-			{Code: jset, Jt: 1, Jf: 0, K: unix.CLONE_THREAD},
-			{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-			{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		}
-	case !forks:
-		prog = []unix.SockFilter{
-			{Code: ldW, K: 4},
-			{Code: jeq, Jt: 0, Jf: 3, K: nativeAudit},
-			{Code: ldW, K: 0},
-			{Code: jeq, Jt: 0, Jf: 1, K: unix.SYS_EXECVE},
-			{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
-			{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		}
-	}
+// threads go on unasked), every chmod by path (with modes: see [execGuard.chmod]) or any of
+// them, and returns the listener's descriptor (close-on-exec: programs never hold it). clone3
+// is answered ENOSYS by the ABI filter, so libc forks with clone. Forks are sent only where the
+// server counts them (see boundProcesses): each costs a round trip.
+func loadExecListener(execs, forks, modes bool) (int, error) {
+	prog := listenerProgram(execs, forks, modes)
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	fd, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER,
 		uintptr(unsafe.Pointer(&fprog)))
@@ -121,6 +80,61 @@ func loadExecListener(execs, forks bool) (int, error) {
 		return -1, fmt.Errorf("load the exec listener: %w", errno)
 	}
 	return int(fd), nil
+}
+
+// listenerProgram is the listener's BPF program: native syscalls named by execs, forks and
+// modes are notified, everything else allowed (the worker's other filters decide it).
+func listenerProgram(execs, forks, modes bool) []unix.SockFilter {
+	const (
+		ldW    = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq    = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jset   = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+		ret    = unix.BPF_RET | unix.BPF_K
+		notify = -1 // jump targets, resolved at the end
+		allow  = -2
+	)
+	var notified []uint32
+	if execs {
+		notified = append(notified, unix.SYS_EXECVE)
+	}
+	if modes {
+		notified = append(notified, chmodCalls...)
+	}
+	if forks {
+		notified = append(notified, sysFork, sysVfork)
+	}
+	type insn struct {
+		code   uint16
+		k      uint32
+		jt, jf int // absolute targets, or notify/allow; 0: the next instruction
+	}
+	prog := []insn{
+		{code: ldW, k: 4}, // arch: a foreign ABI is killed by the ABI filter
+		{code: jeq, k: nativeAudit, jf: allow},
+		{code: ldW, k: 0}, // nr
+	}
+	for _, nr := range notified {
+		prog = append(prog, insn{code: jeq, k: nr, jt: notify})
+	}
+	if forks {
+		prog = append(prog, insn{code: jeq, k: unix.SYS_CLONE, jf: allow},
+			insn{code: ldW, k: 16}, // clone's flags, their low half
+			insn{code: jset, k: unix.CLONE_THREAD, jt: allow, jf: notify})
+	}
+	prog = append(prog, insn{code: ret, k: unix.SECCOMP_RET_ALLOW})
+	at := map[int]int{allow: len(prog) - 1, notify: len(prog)}
+	prog = append(prog, insn{code: ret, k: unix.SECCOMP_RET_USER_NOTIF})
+	out := make([]unix.SockFilter, len(prog))
+	for i, in := range prog {
+		jump := func(target int) uint8 {
+			if target == 0 {
+				return 0
+			}
+			return uint8(at[target] - i - 1)
+		}
+		out[i] = unix.SockFilter{Code: in.code, K: in.k, Jt: jump(in.jt), Jf: jump(in.jf)}
+	}
+	return out
 }
 
 // execListener is the worker's listener descriptor once confine made one (-1: none).
@@ -135,6 +149,10 @@ type execGuard struct {
 	log     *slog.Logger
 	once    sync.Once
 	done    chan struct{}
+	// workspace is the worker's workspace (host path) and wsfd an O_PATH descriptor of it, in
+	// which the guard carries out its programs' chmod calls (-1: none, they fail).
+	workspace string
+	wsfd      int
 
 	// The programs counted at the last walk of the tree, when, how long the walk took, the
 	// forks let through since, and until when forks are refused without counting.
@@ -161,8 +179,34 @@ type programLimits struct {
 }
 
 // takeExecListener copies the listener descriptor fd out of process pid and starts answering
-// it. allowed are the programs' canonical paths.
-func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits, log *slog.Logger) (*execGuard, error) {
+// it. allowed are the programs' canonical paths; workspace, where not empty, is the worker's
+// workspace, in which its programs may chmod.
+func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits, workspace string, log *slog.Logger) (*execGuard, error) {
+	wsfd := -1
+	if workspace != "" {
+		// The path programs' /proc links show: no symbolic link in it.
+		real, err := filepath.EvalSymlinks(workspace)
+		if err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		if wsfd, err = unix.Open(real, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		workspace = real
+	}
+	g, err := takeListener(pid, fd, allowed, limits, log)
+	if err != nil {
+		if wsfd >= 0 {
+			unix.Close(wsfd)
+		}
+		return nil, err
+	}
+	g.workspace, g.wsfd = workspace, wsfd
+	go g.serve()
+	return g, nil
+}
+
+func takeListener(pid, fd int, allowed map[string]bool, limits programLimits, log *slog.Logger) (*execGuard, error) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pidfd_open: %w", err)
@@ -178,9 +222,8 @@ func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits
 		unix.Close(nfd)
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	g := &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), root: pid, allowed: allowed, limits: limits, log: log, done: make(chan struct{})}
-	go g.serve()
-	return g, nil
+	return &execGuard{f: os.NewFile(uintptr(nfd), "exec-listener"), root: pid, allowed: allowed, limits: limits, log: log,
+		done: make(chan struct{}), wsfd: -1}, nil
 }
 
 // close stops answering; pending and later execs and forks of the worker's programs then
@@ -204,6 +247,11 @@ func (g *execGuard) counts() (allowed, denied int) {
 func (g *execGuard) serve() {
 	defer close(g.done)
 	defer g.once.Do(func() { g.f.Close() })
+	defer func() {
+		if g.wsfd >= 0 {
+			unix.Close(g.wsfd)
+		}
+	}()
 	rc, err := g.f.SyscallConn()
 	if err != nil {
 		return
@@ -236,8 +284,12 @@ func (g *execGuard) serve() {
 	}
 }
 
-// answer decides one execve or fork and replies.
+// answer decides one execve, chmod or fork and replies.
 func (g *execGuard) answer(n *seccompNotif) {
+	if slices.Contains(chmodCalls, uint32(n.nr)) {
+		g.chmod(n)
+		return
+	}
 	if n.nr != unix.SYS_EXECVE {
 		g.reply(n.id, g.fork())
 		return
@@ -339,6 +391,95 @@ func (g *execGuard) reply(id uint64, errno unix.Errno) {
 	} else {
 		resp.error = -int32(errno)
 	}
+	rc, err := g.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
+	})
+}
+
+// chmod carries out a program's chmod, fchmodat or fchmodat2 itself, where the file is in the
+// workspace, and answers with its result; the program's call never runs. Landlock does not
+// mediate a change of mode, and without a mount namespace the server's files have the
+// worker's owner: a program's own chmod could change any of them (tar -P, cp -a onto a
+// path). The guard reads the path as the program gave it, joins it to the program's working
+// directory or to the directory its dirfd names (both read from /proc, where they are the
+// host's paths: without a mount namespace the program sees the host's), and refuses with
+// EPERM any path that is not the workspace or beneath it. It then resolves the path again
+// from its own descriptor of the workspace, beneath it and through no symbolic link, so that
+// a rename between the read and the call cannot lead it outside; the mode loses its setuid,
+// setgid and sticky bits.
+func (g *execGuard) chmod(n *seccompNotif) {
+	// chmod(path, mode), fchmodat(dirfd, path, mode), fchmodat2(dirfd, path, mode, flags)
+	dirfd, pathArg, mode, flags := int(unix.AT_FDCWD), n.args[0], uint32(n.args[1]), uint64(0)
+	switch n.nr {
+	case unix.SYS_FCHMODAT2:
+		flags = n.args[3]
+		fallthrough
+	case unix.SYS_FCHMODAT:
+		dirfd, pathArg, mode = int(int32(n.args[0])), n.args[1], uint32(n.args[2])
+	}
+	path, err := readString(int(n.pid), uintptr(pathArg), unix.PathMax)
+	if err != nil {
+		g.replyValue(n.id, unix.EFAULT)
+		return
+	}
+	if !g.valid(n.id) {
+		return // the program is gone; its pid may be another process's now
+	}
+	g.replyValue(n.id, g.chmodIn(int(n.pid), dirfd, path, mode, flags))
+}
+
+// chmodIn changes the mode of path, as process pid names it relative to dirfd, if it is in the
+// workspace; it returns the errno the program's call is to fail with, or 0.
+func (g *execGuard) chmodIn(pid, dirfd int, path string, mode uint32, flags uint64) unix.Errno {
+	if g.wsfd < 0 || flags&^uint64(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return unix.EPERM
+	}
+	if path == "" && flags&unix.AT_EMPTY_PATH == 0 {
+		return unix.ENOENT
+	}
+	full := path
+	if !filepath.IsAbs(path) {
+		base := "/proc/" + strconv.Itoa(pid) + "/cwd"
+		if dirfd != unix.AT_FDCWD {
+			base = "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(dirfd)
+		}
+		dir, err := os.Readlink(base)
+		if err != nil || !filepath.IsAbs(dir) {
+			return unix.EPERM // a descriptor of no directory of the host (a pipe, a deleted one)
+		}
+		full = filepath.Join(dir, path)
+	}
+	rel, err := filepath.Rel(g.workspace, filepath.Clean(full))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return unix.EPERM
+	}
+	fd, err := unix.Openat2(g.wsfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		if errno, ok := err.(unix.Errno); ok && errno != unix.EXDEV && errno != unix.ELOOP && errno != unix.ENOSYS {
+			return errno // ENOENT, ENOTDIR, ...: what the program's own call would have said
+		}
+		return unix.EPERM
+	}
+	defer unix.Close(fd)
+	// An O_PATH descriptor takes no fchmod; its /proc link names the very file it holds.
+	if err := unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), mode&0o777, 0); err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			return errno
+		}
+		return unix.EPERM
+	}
+	return 0
+}
+
+// replyValue answers notification id with errno, or with 0 as the call's result: the call
+// itself never runs.
+func (g *execGuard) replyValue(id uint64, errno unix.Errno) {
+	resp := seccompNotifResp{id: id, error: -int32(errno)}
 	rc, err := g.f.SyscallConn()
 	if err != nil {
 		return
@@ -511,7 +652,7 @@ func ExecProbe(args []string) int {
 	}
 	var fd int
 	var err error
-	spawn.Do(func() { fd, err = loadExecListener(true, true) })
+	spawn.Do(func() { fd, err = loadExecListener(true, true, false) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -583,7 +724,7 @@ func runExecProbe(exe string, nproc uint64) (uint64, error) {
 	if err != nil {
 		return 0, fail(fmt.Errorf("the probe said %q", line))
 	}
-	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, programLimits{nproc: nproc}, nil)
+	g, err := takeExecListener(cmd.Process.Pid, fd, map[string]bool{target: true}, programLimits{nproc: nproc}, "", nil)
 	if err != nil {
 		return 0, fail(err)
 	}

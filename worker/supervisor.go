@@ -1194,8 +1194,14 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 	if c := s.cfg.setup.Confine; c.ExecCheck || c.CountForks && reply.ProgramForks > 0 {
 		// Until the guard answers, the worker's programs wait in execve (or fork). A worker
 		// that counts forks made a listener only if it got no pids cgroup (ProgramForks).
+		// With the exec check (no mount namespace) the guard also carries out the programs'
+		// chmod calls, in the workspace only.
+		ws := ""
+		if c.ExecCheck {
+			ws = h.dir
+		}
 		g, err := takeExecListener(p.cmd.Process.Pid, reply.ExecListener, s.cfg.execAllowed,
-			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, s.cfg.log)
+			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, ws, s.cfg.log)
 		if err != nil {
 			p.kill()
 			s.release()
