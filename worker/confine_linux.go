@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -199,10 +200,30 @@ func rlimits(c Confinement) error {
 const (
 	readFS  = llsys.AccessFSReadFile | llsys.AccessFSReadDir
 	writeFS = llsys.AccessFSWriteFile | llsys.AccessFSRemoveDir | llsys.AccessFSRemoveFile |
-		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSMakeFifo | llsys.AccessFSTruncate | llsys.AccessFSRefer
+		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSMakeFifo | llsys.AccessFSTruncate
 )
 
 func landlockPaths(workspace string, mountNS bool, executables []string) error {
+	abi, _ := llsys.LandlockGetABIVersion()
+	return restrictPaths(landlock.V7, abi, workspace, mountNS, executables)
+}
+
+// restrictPaths applies the worker's Landlock rules with config (downgraded to what the
+// kernel's abi offers), then checks that they hold.
+//
+// The workspace's rule asks for the refer right (moving and linking files between its
+// directories) only where the kernel has it (ABI 2, Linux 5.19): asked for on ABI 1, best
+// effort would not downgrade the rule but drop Landlock altogether, and the worker would run
+// unconfined while it reported Landlock active. On ABI 1 a file cannot move to another
+// directory (EXDEV: mv copies it instead).
+func restrictPaths(config landlock.Config, abi int, workspace string, mountNS bool, executables []string) error {
+	rw := func(path string) landlock.Rule {
+		r := landlock.PathAccess(readFS|writeFS, path)
+		if abi >= 2 {
+			r = r.WithRefer()
+		}
+		return r
+	}
 	// In a mount namespace only the allowlisted programs, their libraries and data exist; on
 	// the host, Landlock lets programs read just those of the system trees (see programFiles).
 	system := []landlock.Rule{
@@ -217,17 +238,35 @@ func landlockPaths(workspace string, mountNS bool, executables []string) error {
 	rules := append(system,
 		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
 		// No MakeSym: a symbolic link is never created in a workspace.
-		landlock.PathAccess(readFS|writeFS, workspace).WithRefer(),
+		rw(workspace),
 	)
 	if mountNS {
-		rules = append(rules, landlock.PathAccess(readFS|writeFS, "/mnt/data").WithRefer(),
+		rules = append(rules, rw("/mnt/data"),
 			landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files([]string{"/etc/passwd", "/etc/group"})...))
 	}
 	rules = append(rules,
 		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, hostpaths.Files(devices)...),
 		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, hostpaths.Files(append(append([]string{}, executables...), hostpaths.Loaders()...))...),
 	)
-	return landlock.V7.BestEffort().Restrict(rules...)
+	if err := config.BestEffort().Restrict(rules...); err != nil {
+		return err
+	}
+	return landlockHolds()
+}
+
+// landlockHolds checks that Landlock is enforced on this process: no rule lets it list the
+// root directory. Best effort never fails where the kernel cannot do what was asked; it
+// restricts nothing instead, and a worker must never go on believing it is confined.
+func landlockHolds() error {
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+		return errors.New("the rules were not enforced (the root directory is still readable)")
+	}
+	if err != unix.EACCES {
+		return fmt.Errorf("checking the rules: open /: %w", err)
+	}
+	return nil
 }
 
 // allowedSyscalls is what the worker (Go, wazero, goja) and the programs bash runs (coreutils,

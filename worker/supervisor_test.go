@@ -61,6 +61,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == worker.ExecProbeCommand {
 		os.Exit(worker.ExecProbe(os.Args[2:]))
 	}
+	if len(os.Args) == 3 && os.Args[1] == abi1Probe {
+		os.Exit(landlockABI1(os.Args[2]))
+	}
 	code := m.Run()
 	if images != "" {
 		os.RemoveAll(images)
@@ -1046,5 +1049,58 @@ func TestSupervisor_Run_canceled(t *testing.T) {
 	}
 	if res := run(t, ip, runtime.Python, "print(x)"); res.Stdout != "1\n" {
 		t.Errorf("after the canceled runs: %q %+v, want the saved state", res.Stdout, res.Error)
+	}
+}
+
+const abi1Probe = "landlock-abi1-probe"
+
+// landlockABI1 is TestLandlock_abi1's child: it confines itself with a worker's rules as on
+// a kernel with Landlock ABI 1 and prints what it could still do.
+func landlockABI1(ws string) int {
+	fmt.Printf("check without rules: %v\n", worker.LandlockHolds())
+	if err := worker.RestrictAsABI1(ws); err != nil {
+		fmt.Println("restrict:", err)
+		return 1
+	}
+	try := func(name string, err error) { fmt.Printf("%s: %v\n", name, err) }
+	_, err := os.ReadFile("/etc/passwd")
+	try("read /etc/passwd", err)
+	_, err = os.ReadDir(filepath.Dir(ws))
+	try("list the data directory", err)
+	try("write in the workspace", os.WriteFile(filepath.Join(ws, "f"), []byte("x"), 0o644))
+	try("mkdir in the workspace", os.Mkdir(filepath.Join(ws, "d"), 0o755))
+	try("rename within a directory", os.Rename(filepath.Join(ws, "f"), filepath.Join(ws, "g")))
+	return 0
+}
+
+// TestLandlock_abi1: on a kernel with Landlock ABI 1 (Linux 5.13 to 5.18, no refer right) a
+// worker's rules are enforced, not dropped: best effort drops a ruleset that asks for refer
+// there. And the check a worker makes after applying its rules fails where none hold.
+func TestLandlock_abi1(t *testing.T) {
+	if !worker.LandlockAvailable() {
+		t.Skip("no Landlock")
+	}
+	ws := workspaceDir(t)
+	out, err := exec.Command(os.Args[0], abi1Probe, ws).CombinedOutput()
+	if err != nil {
+		t.Fatalf("probe: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(l, ": "); ok {
+			got[k] = v
+		}
+	}
+	for _, c := range []struct{ call, want string }{
+		{"check without rules", "the rules were not enforced (the root directory is still readable)"},
+		{"read /etc/passwd", "open /etc/passwd: permission denied"},
+		{"list the data directory", "open " + filepath.Dir(ws) + ": permission denied"},
+		{"write in the workspace", "<nil>"},
+		{"mkdir in the workspace", "<nil>"},
+		{"rename within a directory", "<nil>"},
+	} {
+		if got[c.call] != c.want {
+			t.Errorf("%s: got %q, want %q", c.call, got[c.call], c.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package bash
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -115,22 +116,39 @@ func confine(s spec) error {
 const (
 	readFS  = llsys.AccessFSReadFile | llsys.AccessFSReadDir
 	writeFS = llsys.AccessFSWriteFile | llsys.AccessFSRemoveDir | llsys.AccessFSRemoveFile |
-		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSMakeSym | llsys.AccessFSTruncate |
-		llsys.AccessFSRefer
+		llsys.AccessFSMakeDir | llsys.AccessFSMakeReg | llsys.AccessFSMakeSym | llsys.AccessFSTruncate
 )
 
 // landlockPaths lets the program read the system trees, read and write the workspace (but
 // execute nothing there), and execute only the allowlisted programs. The network is closed
-// too (TCP bind and connect) on kernels with Landlock ABI 4 or later.
+// too (TCP bind and connect) on kernels with Landlock ABI 4 or later. The refer right (moving
+// files between the workspace's directories) is asked for only where the kernel has it (ABI
+// 2): asked for on ABI 1, best effort drops Landlock altogether. Then it checks that the rules
+// hold: no rule lets the program list the root directory.
 func landlockPaths(s spec) error {
+	ws := landlock.PathAccess(readFS|writeFS, s.Workspace)
+	if abi, _ := llsys.LandlockGetABIVersion(); abi >= 2 {
+		ws = ws.WithRefer()
+	}
 	rules := []landlock.Rule{
 		landlock.PathAccess(readFS, hostpaths.Dirs(readOnly)...),
 		landlock.PathAccess(llsys.AccessFSReadFile, hostpaths.Files(readOnlyFiles)...),
-		landlock.PathAccess(readFS|writeFS, s.Workspace).WithRefer(),
+		ws,
 		landlock.PathAccess(llsys.AccessFSReadFile|llsys.AccessFSWriteFile, hostpaths.Files([]string{"/dev/null", "/dev/zero", "/dev/urandom"})...),
 		landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, hostpaths.Files(append(s.Executable, hostpaths.Loaders()...))...),
 	}
-	return landlock.V7.BestEffort().Restrict(rules...)
+	if err := landlock.V7.BestEffort().Restrict(rules...); err != nil {
+		return err
+	}
+	if abi, _ := llsys.LandlockGetABIVersion(); abi < 1 {
+		return nil // no Landlock: the caller knew (see probe_linux.go)
+	}
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+		return errors.New("the rules were not enforced (the root directory is still readable)")
+	}
+	return nil
 }
 
 // filter denies network sockets, tracing, kernel interfaces that only attacks need, and changes
