@@ -524,6 +524,33 @@ func BenchmarkSupervisor_programStarts(b *testing.B) {
 	}
 }
 
+// BenchmarkSupervisor_chmods: cp -a of a tree of 200 directories sets each one's mode by its
+// path: directly in a mount namespace, through the server's guard without one.
+func BenchmarkSupervisor_chmods(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		namespaces bool
+	}{{"landlock only (guard)", false}, {"namespaces (direct)", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.namespaces && !worker.NamespacesAvailable() {
+				b.Skip("no user namespaces")
+			}
+			s := newSupervisor(b, worker.WithNamespaces(c.namespaces))
+			ip, _ := open(b, s)
+			if res := run(b, ip, runtime.Bash, "seq 200 | sed 's|^|tree/d|' | xargs mkdir -p && echo ok"); res.Stdout != "ok\n" {
+				b.Fatalf("%+v", res)
+			}
+			code := "rm -rf copy && cp -a tree copy && echo done"
+			b.ResetTimer()
+			for b.Loop() {
+				if res := run(b, ip, runtime.Bash, code); res.Stdout != "done\n" {
+					b.Fatalf("%+v", res)
+				}
+			}
+		})
+	}
+}
+
 // TestSupervisor_hostMetadata: in every layer mode a program cannot change the mode or size of
 // a file outside its workspace (Landlock does not mediate chmod or, before ABI 3, truncate;
 // without a mount namespace the server's files have the worker's owner), while the tools that
