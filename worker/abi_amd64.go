@@ -1,12 +1,16 @@
 package worker
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
 
-// nativeAudit is the audit architecture of this build's syscalls; x32 numbers start at
-// foreignNrBase.
+	"wasmbox/internal/abifilter"
+)
+
+// nativeAudit is the audit architecture of this build's syscalls; foreign ABIs' numbers
+// start at foreignNrBase (see abifilter).
 const (
-	nativeAudit   = unix.AUDIT_ARCH_X86_64
-	foreignNrBase = 0x40000000
+	nativeAudit   = abifilter.NativeAudit
+	foreignNrBase = abifilter.ForeignNrBase
 )
 
 // fork and vfork, which arm64 does not have (it forks with clone only).

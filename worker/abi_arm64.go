@@ -1,12 +1,16 @@
 package worker
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
 
-// nativeAudit is the audit architecture of this build's syscalls; arm64 has no second ABI
-// sharing its audit architecture, so foreignNrBase is above every syscall number.
+	"wasmbox/internal/abifilter"
+)
+
+// nativeAudit is the audit architecture of this build's syscalls; foreign ABIs' numbers
+// start at foreignNrBase (see abifilter).
 const (
-	nativeAudit   = unix.AUDIT_ARCH_AARCH64
-	foreignNrBase = 0x40000000
+	nativeAudit   = abifilter.NativeAudit
+	foreignNrBase = abifilter.ForeignNrBase
 )
 
 // arm64 has no fork or vfork (it forks with clone only): numbers no syscall has.

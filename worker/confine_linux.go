@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 
+	"wasmbox/internal/abifilter"
 	"wasmbox/internal/hostpaths"
 	"wasmbox/internal/spawn"
 )
@@ -353,7 +353,7 @@ func loadSeccomp(execCheck, forks, hostPaths bool) error {
 	}
 	// The ABI filter goes first, the programs' filter last. The kernel runs every filter and
 	// the most restrictive answer wins, whatever the order.
-	if err := loadABIFilter(); err != nil {
+	if err := abifilter.Load(); err != nil {
 		return err
 	}
 	if err := seccomp.LoadFilter(policy); err != nil {
@@ -405,37 +405,4 @@ func loadProgramFilter(refused []string) error {
 		NoNewPrivs: true,
 		Policy:     seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: groups},
 	})
-}
-
-// loadABIFilter kills the process on any syscall made through a foreign ABI (i386 int 0x80 on
-// x86-64, x32), which an allowlist keyed on native numbers would misread, and answers clone3
-// with ENOSYS: its flags live in memory a filter cannot read, so libc falls back to clone.
-func loadABIFilter() error {
-	const (
-		ldArch  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq     = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge     = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
-		ret     = unix.BPF_RET | unix.BPF_K
-		offNr   = 0
-		offArch = 4
-		clone3  = 435
-	)
-	prog := []unix.SockFilter{
-		{Code: ldArch, K: offArch},
-		{Code: jeq, Jt: 1, Jf: 0, K: nativeAudit},
-		{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS},
-		{Code: ldArch, K: offNr},
-		{Code: jge, Jt: 0, Jf: 1, K: foreignNrBase},
-		{Code: ret, K: unix.SECCOMP_RET_KILL_PROCESS},
-		{Code: jeq, Jt: 0, Jf: 1, K: clone3},
-		{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-	}
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	_, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC,
-		uintptr(unsafe.Pointer(&fprog)))
-	if errno != 0 {
-		return fmt.Errorf("load ABI filter: %w", errno)
-	}
-	return nil
 }

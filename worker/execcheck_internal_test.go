@@ -179,8 +179,11 @@ func TestExecGuard_chmodIn(t *testing.T) {
 		{"absolute, in the workspace", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0, 0, "ws/f", 0o600},
 		{"setuid and sticky bits dropped", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o7755, 0, 0, "ws/f", 0o755},
 		{"the workspace itself", unix.AT_FDCWD, ws, 0o750, 0, 0, "ws", 0o750},
-		{"relative to the working directory", unix.AT_FDCWD, relIn, 0o640, 0, 0, "ws/f", 0o640},
+		// A program's working directory is in its workspace; from one outside, even a path
+		// that comes back in is refused.
+		{"relative to a working directory outside", unix.AT_FDCWD, relIn, 0o640, 0, unix.EPERM, "ws/f", 0o755},
 		{"relative to a dirfd", subfd, "g", 0o600, 0, 0, "ws/sub/g", 0o600},
+		{"relative to a dirfd, through ..", subfd, "../f", 0o640, 0, 0, "ws/f", 0o640},
 		{"the dirfd itself", filefd, "", 0o604, unix.AT_EMPTY_PATH, 0, "ws/f", 0o604},
 		{"absolute, outside", unix.AT_FDCWD, filepath.Join(outside, "secret"), 0, 0, unix.EPERM, "outside/secret", 0o644},
 		{"through ..", unix.AT_FDCWD, filepath.Join(ws, "sub", "..", "..", "outside", "secret"), 0, 0, unix.EPERM, "outside/secret", 0o644},
@@ -191,6 +194,13 @@ func TestExecGuard_chmodIn(t *testing.T) {
 		{"missing", unix.AT_FDCWD, filepath.Join(ws, "nope"), 0o600, 0, unix.ENOENT, "", 0},
 		{"empty path without AT_EMPTY_PATH", subfd, "", 0o600, 0, unix.ENOENT, "", 0},
 		{"unknown flags", unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0x8000, unix.EPERM, "ws/f", 0o604},
+		{"unclean, out through ..", unix.AT_FDCWD, ws + "/sub/../../outside/secret", 0, 0, unix.EPERM, "outside/secret", 0o644},
+		{"unclean, in through ..", unix.AT_FDCWD, ws + "//sub/./../f", 0o606, 0, 0, "ws/f", 0o606},
+		{"a prefix of the workspace's name", unix.AT_FDCWD, ws + "2/f", 0, 0, unix.EPERM, "", 0},
+		{"a file as a directory (f/.)", unix.AT_FDCWD, ws + "/f/.", 0o600, 0, unix.ENOTDIR, "ws/f", 0o606},
+		{"through a missing directory", unix.AT_FDCWD, ws + "/missing/../f", 0o600, 0, unix.ENOENT, "ws/f", 0o606},
+		{"relative to a file dirfd", filefd, "x", 0o600, 0, unix.ENOTDIR, "ws/f", 0o606},
+		{"the link itself (AT_SYMLINK_NOFOLLOW)", unix.AT_FDCWD, ws + "/link", 0o600, unix.AT_SYMLINK_NOFOLLOW, unix.EOPNOTSUPP, "outside", 0o755},
 	} {
 		if got := g.chmodIn(pid, c.dirfd, c.path, c.mode, c.flags); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
@@ -203,5 +213,33 @@ func TestExecGuard_chmodIn(t *testing.T) {
 	}
 	if g := (&execGuard{wsfd: -1}); g.chmodIn(pid, unix.AT_FDCWD, filepath.Join(ws, "f"), 0o600, 0) != unix.EPERM {
 		t.Error("a guard without a workspace carried out a chmod")
+	}
+}
+
+// TestChmodArgs: each notified call's arguments, as the kernel reads them.
+func TestChmodArgs(t *testing.T) {
+	const path = 0x7000
+	atFDCWD := int32(unix.AT_FDCWD)
+	neg := uint64(0xdeadbeef00000000) | uint64(uint32(atFDCWD)) // an int's upper half is not its
+	for _, c := range []struct {
+		nr    int32
+		args  [6]uint64
+		dirfd int
+		mode  uint32
+		flags uint64
+	}{
+		{unix.SYS_FCHMODAT, [6]uint64{5, path, 0o640}, 5, 0o640, 0},
+		{unix.SYS_FCHMODAT, [6]uint64{neg, path, 0o640}, unix.AT_FDCWD, 0o640, 0},
+		{unix.SYS_FCHMODAT2, [6]uint64{7, path, 0o600, unix.AT_SYMLINK_NOFOLLOW}, 7, 0o600, unix.AT_SYMLINK_NOFOLLOW},
+	} {
+		d, p, m, f := chmodArgs(c.nr, c.args)
+		if d != c.dirfd || p != path || m != c.mode || f != c.flags {
+			t.Errorf("nr %d %v: got (%d, %#x, %o, %#x)", c.nr, c.args, d, p, m, f)
+		}
+	}
+	if chmodCalls[0] != unix.SYS_FCHMODAT { // amd64: chmod(path, mode) first
+		if d, p, m, f := chmodArgs(int32(chmodCalls[0]), [6]uint64{path, 0o644}); d != unix.AT_FDCWD || p != path || m != 0o644 || f != 0 {
+			t.Errorf("chmod: got (%d, %#x, %o, %#x)", d, p, m, f)
+		}
 	}
 }

@@ -184,8 +184,12 @@ type programLimits struct {
 func takeExecListener(pid, fd int, allowed map[string]bool, limits programLimits, workspace string, log *slog.Logger) (*execGuard, error) {
 	wsfd := -1
 	if workspace != "" {
-		// The path programs' /proc links show: no symbolic link in it.
-		real, err := filepath.EvalSymlinks(workspace)
+		// The path programs' /proc links show: absolute, no symbolic link in it.
+		abs, err := filepath.Abs(workspace)
+		if err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
 		if err != nil {
 			return nil, fmt.Errorf("workspace: %w", err)
 		}
@@ -412,24 +416,48 @@ func (g *execGuard) reply(id uint64, errno unix.Errno) {
 // a rename between the read and the call cannot lead it outside; the mode loses its setuid,
 // setgid and sticky bits.
 func (g *execGuard) chmod(n *seccompNotif) {
-	// chmod(path, mode), fchmodat(dirfd, path, mode), fchmodat2(dirfd, path, mode, flags)
-	dirfd, pathArg, mode, flags := int(unix.AT_FDCWD), n.args[0], uint32(n.args[1]), uint64(0)
-	switch n.nr {
-	case unix.SYS_FCHMODAT2:
-		flags = n.args[3]
-		fallthrough
-	case unix.SYS_FCHMODAT:
-		dirfd, pathArg, mode = int(int32(n.args[0])), n.args[1], uint32(n.args[2])
-	}
+	dirfd, pathArg, mode, flags := chmodArgs(n.nr, n.args)
 	path, err := readString(int(n.pid), uintptr(pathArg), unix.PathMax)
 	if err != nil {
-		g.replyValue(n.id, unix.EFAULT)
+		errno, ok := err.(unix.Errno)
+		if !ok {
+			errno = unix.EFAULT
+		}
+		g.replyValue(n.id, errno) // EFAULT, ENAMETOOLONG: what the kernel would say
 		return
 	}
 	if !g.valid(n.id) {
 		return // the program is gone; its pid may be another process's now
 	}
 	g.replyValue(n.id, g.chmodIn(int(n.pid), dirfd, path, mode, flags))
+}
+
+// chmodArgs reads the arguments of a notified chmod (path, mode), fchmodat (dirfd, path, mode)
+// or fchmodat2 (dirfd, path, mode, flags): dirfd is an int, its upper half ignored as the
+// kernel does.
+func chmodArgs(nr int32, args [6]uint64) (dirfd int, path uint64, mode uint32, flags uint64) {
+	switch nr {
+	case unix.SYS_FCHMODAT2:
+		flags = args[3]
+		fallthrough
+	case unix.SYS_FCHMODAT:
+		return int(int32(args[0])), args[1], uint32(args[2]), flags
+	}
+	return unix.AT_FDCWD, args[0], uint32(args[1]), 0
+}
+
+// beneath returns what follows the workspace in the absolute path p (".": the workspace
+// itself), and false if p does not begin with it. Nothing of p is resolved or cleaned here:
+// openat2 walks it, .. included, beneath the workspace.
+func beneath(workspace, p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, workspace)
+	if !ok || rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	if rest = strings.TrimLeft(rest, "/"); rest == "" {
+		rest = "."
+	}
+	return rest, true
 }
 
 // chmodIn changes the mode of path, as process pid names it relative to dirfd, if it is in the
@@ -441,29 +469,37 @@ func (g *execGuard) chmodIn(pid, dirfd int, path string, mode uint32, flags uint
 	if path == "" && flags&unix.AT_EMPTY_PATH == 0 {
 		return unix.ENOENT
 	}
-	full := path
+	// The path as the program wrote it, relative to the workspace: after the workspace's own
+	// path (absolute), or after the directory it is relative to (its cwd or dirfd, read from
+	// /proc, where they are the host's clean paths). A directory that is not the workspace or
+	// beneath it (a descriptor of something else: a pipe, a deleted directory) is refused.
+	rel, ok := beneath(g.workspace, path)
 	if !filepath.IsAbs(path) {
 		base := "/proc/" + strconv.Itoa(pid) + "/cwd"
 		if dirfd != unix.AT_FDCWD {
 			base = "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(dirfd)
 		}
 		dir, err := os.Readlink(base)
-		if err != nil || !filepath.IsAbs(dir) {
-			return unix.EPERM // a descriptor of no directory of the host (a pipe, a deleted one)
+		if err != nil {
+			return unix.EPERM
 		}
-		full = filepath.Join(dir, path)
+		if rel, ok = beneath(g.workspace, dir); ok && path != "" {
+			rel += "/" + path
+		}
 	}
-	rel, err := filepath.Rel(g.workspace, filepath.Clean(full))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+	if !ok {
 		return unix.EPERM
 	}
-	fd, err := unix.Openat2(g.wsfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		how.Flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Openat2(g.wsfd, rel, &how)
 	if err != nil {
 		if errno, ok := err.(unix.Errno); ok && errno != unix.EXDEV && errno != unix.ELOOP && errno != unix.ENOSYS {
 			return errno // ENOENT, ENOTDIR, ...: what the program's own call would have said
 		}
-		return unix.EPERM
+		return unix.EPERM // out of the workspace, or through a symbolic link
 	}
 	defer unix.Close(fd)
 	// An O_PATH descriptor takes no fchmod; its /proc link names the very file it holds.

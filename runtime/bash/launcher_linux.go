@@ -13,6 +13,7 @@ import (
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 
+	"wasmbox/internal/abifilter"
 	"wasmbox/internal/hostpaths"
 )
 
@@ -106,7 +107,15 @@ func confine(s spec) error {
 	if err := landlockPaths(s); err != nil {
 		return fmt.Errorf("landlock: %w", err)
 	}
-	// seccomp also sets no_new_privs (Landlock did already when active).
+	// seccomp also sets no_new_privs (Landlock did already when active). The ABI filter goes
+	// first: the next one allows what it does not name, and names native numbers only, so an
+	// i386 or x32 syscall would pass it.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if err := abifilter.Load(); err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
 	if err := seccomp.LoadFilter(filter()); err != nil {
 		return fmt.Errorf("seccomp: %w", err)
 	}
