@@ -579,6 +579,29 @@ func (c *Checkpoints) ReadFile(ctx context.Context, id, rel string, max int64) (
 	if err != nil {
 		return nil, err
 	}
+	return c.readFileFrom(ctx, id, rel, max, h)
+}
+
+// readFileFrom reads rel of the checkpoint head h names, or of a newer one: without a lease,
+// a commit after h was read may have pruned h's manifest and blobs (the holder deletes what
+// only the previous checkpoint used). A read that finds an object gone reads the head again
+// and, if it moved, the newer checkpoint (a few times: a session that commits without pause
+// could outrun any number).
+func (c *Checkpoints) readFileFrom(ctx context.Context, id, rel string, max int64, h Head) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		b, err := c.readFileAt(ctx, id, rel, max, h)
+		if err == nil || !errors.Is(err, ErrNoObject) || attempt == 5 {
+			return b, err
+		}
+		now, _, herr := c.ReadHead(ctx, id)
+		if herr != nil || now.Seq == h.Seq && now.Generation == h.Generation {
+			return b, err // the checkpoint read is the newest: rel is not in it
+		}
+		h = now
+	}
+}
+
+func (c *Checkpoints) readFileAt(ctx context.Context, id, rel string, max int64, h Head) ([]byte, error) {
 	if h.Seq == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrGone, id)
 	}

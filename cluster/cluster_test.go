@@ -508,6 +508,7 @@ func testCheckpoints(t *testing.T, o *Objects, rd *clustertest.Redis) {
 	}
 	defer l.Close()
 	cp := NewCheckpoints(o, func(rel string) bool { return strings.Contains(rel, ".tmp-") })
+	t.Run("read while a commit prunes", func(t *testing.T) { testReadPruned(t, cp, l) })
 
 	a := t.TempDir()
 	first := map[string]string{
@@ -799,5 +800,44 @@ func TestValidBlob(t *testing.T) {
 		if got := validBlob(b); got != want {
 			t.Errorf("validBlob(%q) = %v, want %v", b, got, want)
 		}
+	}
+}
+
+// testReadPruned: a lease-free read of a file whose head was read before a commit pruned that
+// checkpoint's objects finds the newer checkpoint's file (another replica adopting a session
+// while its holder commits), and a file no checkpoint has is still reported missing.
+func testReadPruned(t *testing.T, cp *Checkpoints, l *Leases) {
+	ctx := context.Background()
+	lease, err := l.Acquire(ctx, "pruned", "replica-a", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx, lease)
+	hd, err := cp.Open(ctx, "pruned", lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"session.json": `{"runs":1}`, "workspace/": ""})
+	if err := hd.Commit(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := cp.ReadHead(ctx, "pruned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"session.json": `{"runs":2}`})
+	if err := hd.Commit(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	hd.Pruned()
+	if _, err := cp.readFileAt(ctx, "pruned", "session.json", 1<<20, old); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("the old checkpoint's record after the prune: %v, want it gone (the race this covers)", err)
+	}
+	if b, err := cp.readFileFrom(ctx, "pruned", "session.json", 1<<20, old); err != nil || string(b) != `{"runs":2}` {
+		t.Fatalf("read from a pruned head: %q %v, want the newer record", b, err)
+	}
+	if _, err := cp.ReadFile(ctx, "pruned", "missing.json", 1<<20); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("a file no checkpoint has: %v, want ErrNoObject", err)
 	}
 }
