@@ -607,8 +607,9 @@ func TestSupervisor_hostMetadata(t *testing.T) {
 			old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 			buf.Reset()
 			tw = tar.NewWriter(&buf)
-			tw.WriteHeader(&tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o2775, ModTime: old})
-			tw.WriteHeader(&tar.Header{Name: "data/a.csv", Typeflag: tar.TypeReg, Mode: 0o600, Size: 4, ModTime: old})
+			// Another uid's archive: a root without CAP_CHOWN extracts it only as a user does.
+			tw.WriteHeader(&tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o2775, ModTime: old, Uid: 1234, Gid: 1234})
+			tw.WriteHeader(&tar.Header{Name: "data/a.csv", Typeflag: tar.TypeReg, Mode: 0o600, Size: 4, ModTime: old, Uid: 1234, Gid: 1234})
 			tw.Write([]byte("x,y\n"))
 			tw.Close()
 			os.WriteFile(filepath.Join(dir, "data.tar"), buf.Bytes(), 0o644)

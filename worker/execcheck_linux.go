@@ -395,12 +395,22 @@ func (g *execGuard) reply(id uint64, errno unix.Errno) {
 	} else {
 		resp.error = -int32(errno)
 	}
+	g.send(&resp)
+}
+
+// replyValue answers notification id with errno, or with 0 as the call's result: the call
+// itself never runs.
+func (g *execGuard) replyValue(id uint64, errno unix.Errno) {
+	g.send(&seccompNotifResp{id: id, error: -int32(errno)})
+}
+
+func (g *execGuard) send(resp *seccompNotifResp) {
 	rc, err := g.f.SyscallConn()
 	if err != nil {
 		return
 	}
 	rc.Control(func(fd uintptr) {
-		unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
+		unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(resp)))
 	})
 }
 
@@ -473,8 +483,11 @@ func (g *execGuard) chmodIn(pid, dirfd int, path string, mode uint32, flags uint
 	// path (absolute), or after the directory it is relative to (its cwd or dirfd, read from
 	// /proc, where they are the host's clean paths). A directory that is not the workspace or
 	// beneath it (a descriptor of something else: a pipe, a deleted directory) is refused.
-	rel, ok := beneath(g.workspace, path)
-	if !filepath.IsAbs(path) {
+	var rel string
+	var ok bool
+	if filepath.IsAbs(path) {
+		rel, ok = beneath(g.workspace, path)
+	} else {
 		base := "/proc/" + strconv.Itoa(pid) + "/cwd"
 		if dirfd != unix.AT_FDCWD {
 			base = "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(dirfd)
@@ -510,19 +523,6 @@ func (g *execGuard) chmodIn(pid, dirfd int, path string, mode uint32, flags uint
 		return unix.EPERM
 	}
 	return 0
-}
-
-// replyValue answers notification id with errno, or with 0 as the call's result: the call
-// itself never runs.
-func (g *execGuard) replyValue(id uint64, errno unix.Errno) {
-	resp := seccompNotifResp{id: id, error: -int32(errno)}
-	rc, err := g.f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) {
-		unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
-	})
 }
 
 // valid reports whether notification id is still pending (its program still waits).

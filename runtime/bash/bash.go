@@ -730,18 +730,18 @@ func childEnv(hc interp.HandlerContext, home string) []string {
 	if !hasLang {
 		env = append(env, "LANG=C.UTF-8")
 	}
-	if asRoot && !hasTarOptions {
+	if !hasTarOptions && os.Geteuid() == 0 {
 		env = append(env, "TAR_OPTIONS="+rootTarOptions)
 	}
 	return env
 }
 
-// asRoot: programs run as root without capabilities (a worker without a user namespace on a
-// host that runs wasmbox as root). GNU tar as root restores archives' owners and exact modes,
-// which needs CAP_CHOWN and, for directories, chmod by path (refused outside a mount
-// namespace): rootTarOptions makes it extract as any other user does.
-var asRoot = os.Geteuid() == 0
-
+// rootTarOptions are what programs get when they run as root (a worker without a user
+// namespace on a host that runs wasmbox as root), without capabilities: GNU tar as root
+// restores archives' owners and exact modes, which needs CAP_CHOWN and, for directories, chmod
+// by path (refused outside a mount namespace where the exec check is unavailable). With them
+// it extracts as any other user does. The worker's uid is read when a program starts, after
+// the worker has taken its guests' uid.
 const rootTarOptions = "--no-same-owner --no-same-permissions"
 
 // launch runs one program through the launcher in its own process group, killed with the
