@@ -64,6 +64,8 @@ type Config struct {
 	MaxUploads, MaxUploadsPerOwner int
 	// PoolSize reports the warm interpreter pool in metrics and system info (optional).
 	PoolSize func() int
+	// PythonLoads counts worker starts by how they loaded python.wasm (metrics; optional).
+	PythonLoads func() (skeleton, validated int64)
 	// Isolation describes the isolation layers for the system info (optional).
 	Isolation map[string]string
 	Logger    *slog.Logger

@@ -81,6 +81,8 @@ type Host struct {
 	baseErr  error
 	baseHash string
 	shareErr error // why the machine code is not shared (see [Host.ShareError])
+	// skeletonErr is why python.wasm was validated as it loaded (see [Host.SkeletonError]).
+	skeletonErr error
 	// baseFile is the open base image file when the base image was mapped from one: new
 	// instances map it copy-on-write (see cowMemory).
 	baseFile *os.File
@@ -98,6 +100,7 @@ type options struct {
 	env           map[string]string
 	imageDir      *string
 	buildHash     string
+	skeleton      *Skeleton
 }
 
 // WithEnv sets every instance's whole environment (the base image is made with it).
@@ -138,6 +141,14 @@ func WithCacheDir(dir string) Option {
 // WithAssets sets the read-only file system mounted at [AssetsPath] (the guest driver lives there).
 func WithAssets(f fs.FS) Option {
 	return func(o *options) error { o.assets = f; return nil }
+}
+
+// WithSkeleton makes the host load python.wasm's machine code from the compilation cache
+// through the skeleton's entry s, which [Precompile] made, without validating python.wasm again
+// (see skeleton.go). Where the entry is missing or holds other code, the host compiles
+// python.wasm as without it.
+func WithSkeleton(s *Skeleton) Option {
+	return func(o *options) error { o.skeleton = s; return nil }
 }
 
 // WithBuildHash sets the build hash the base image is named and checked by, as [BuildHash]
@@ -200,7 +211,7 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		go func() { hashed <- buildHash(o.wasm, o.assets, o.env) }()
 	}
 	start := time.Now()
-	compiled, err := rt.CompileModule(ctx, o.wasm)
+	compiled, skelErr, err := compileModule(ctx, rt, &o)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: compile python.wasm: %w", err)
@@ -236,7 +247,17 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	}
 	return &Host{rt: rt, compiled: compiled, stdlib: cpython.Files, zoneinfo: zoneinfo, mplData: mplData, assets: o.assets, memory: o.memory,
 		cacheDir: imageDir, compile: time.Since(start), interruptible: o.interruptible, env: o.env,
-		baseHash: <-hashed, shareErr: shareErr}, nil
+		baseHash: <-hashed, shareErr: shareErr, skeletonErr: skelErr}, nil
+}
+
+// Precompiled is what [Precompile] did.
+type Precompiled struct {
+	// Took is how long compiling python.wasm (or loading it from the cache) took.
+	Took time.Duration
+	// Skeleton is what hosts pass to [WithSkeleton] to load the machine code without validating
+	// python.wasm again; nil when it could not be set up (SkeletonErr says why).
+	Skeleton    *Skeleton
+	SkeletonErr error
 }
 
 // Precompile compiles python.wasm into the compilation cache in dir, unless it is there
@@ -244,11 +265,12 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 // about a gigabyte for tens of seconds, more than a worker's memory cgroup allows, so the
 // server does it once before it starts workers, which then load the machine code from the
 // cache. interruptible must be what the workers' hosts use ([WithInterruptible]): it is part of
-// the machine code and of its key in the cache.
-func Precompile(ctx context.Context, dir string, interruptible bool) (time.Duration, error) {
+// the machine code and of its key in the cache. It also stores the machine code under the key
+// of python.wasm's skeleton (see skeleton.go), which hosts then load without validating.
+func Precompile(ctx context.Context, dir string, interruptible bool) (Precompiled, error) {
 	cache, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
-		return 0, fmt.Errorf("wasm: open compilation cache %s: %w", dir, err)
+		return Precompiled{}, fmt.Errorf("wasm: open compilation cache %s: %w", dir, err)
 	}
 	defer cache.Close(ctx)
 	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache)
@@ -257,17 +279,27 @@ func Precompile(ctx context.Context, dir string, interruptible bool) (time.Durat
 	start := time.Now()
 	compiled, err := rt.CompileModule(ctx, cpython.Wasm)
 	if err != nil {
-		return 0, fmt.Errorf("wasm: compile python.wasm: %w", err)
+		return Precompiled{}, fmt.Errorf("wasm: compile python.wasm: %w", err)
 	}
-	took := time.Since(start)
+	p := Precompiled{Took: time.Since(start)}
 	// The machine code file the workers will map is written now, by the server, from the code it
 	// just compiled or loaded; workers then only compare and map it.
 	code := filepath.Join(dir, codeDir)
 	if name, err := publishCode(compiled, code); err == nil {
 		sweepCode(code, []string{name}, time.Now())
 	}
-	return took, nil
+	if s, err := storeSkeleton(ctx, dir, compiled, interruptible); err != nil {
+		p.SkeletonErr = err
+	} else {
+		p.Skeleton = &s
+	}
+	return p, nil
 }
+
+// SkeletonError is why this host validated python.wasm as it loaded it rather than loading its
+// machine code through the skeleton ([WithSkeleton]); nil when it did not validate, or was
+// not asked to skip it.
+func (h *Host) SkeletonError() error { return h.skeletonErr }
 
 // ShareError is why this host's machine code is not mapped from a file shared with other
 // processes, or nil when it is (or there is no compilation cache to share through).

@@ -1,12 +1,16 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wasmbox/assets"
+	"wasmbox/wasm/cpython"
 )
 
 // Precompile's machine code is what a worker's host (uninterruptible) loads: after it, making
@@ -16,8 +20,12 @@ import (
 func TestPrecompile_sameKeyAsWorkers(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := Precompile(ctx, dir, false); err != nil {
+	p, err := Precompile(ctx, dir, false)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if p.Skeleton == nil {
+		t.Fatalf("no skeleton: %v", p.SkeletonErr)
 	}
 	before := cacheEntries(t, dir)
 	if before == 0 {
@@ -34,21 +42,133 @@ func TestPrecompile_sameKeyAsWorkers(t *testing.T) {
 	if got := mappedFrom(t, filepath.Join(dir, codeDir)); got < 64<<20 {
 		t.Errorf("%d bytes of code mapped from %s, want python.wasm's (over 64 MiB)", got, codeDir)
 	}
-	// One file: the one Precompile wrote is the one the host maps (the same bytes, to the page).
-	if files, _ := os.ReadDir(filepath.Join(dir, codeDir)); len(files) != 1 {
-		t.Errorf("%d files in %s after Precompile and a host, want 1: they did not map the same code", len(files), codeDir)
+	// One code file: the one Precompile wrote is the one the host maps (the same bytes, to the page).
+	if n := codeFiles(t, filepath.Join(dir, codeDir)); n != 1 {
+		t.Errorf("%d code files in %s after Precompile and a host, want 1: they did not map the same code", n, codeDir)
 	}
 	h.Close(ctx)
 	if after := cacheEntries(t, dir); after != before {
 		t.Errorf("an uninterruptible host added %d cache entries after Precompile: their keys differ", after-before)
 	}
-	// Again: a second Precompile finds its own entry.
-	if _, err := Precompile(ctx, dir, false); err != nil {
+	// Again: a second Precompile finds its own entry and the skeleton's.
+	p2, err := Precompile(ctx, dir, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if after := cacheEntries(t, dir); after != before {
 		t.Errorf("a second Precompile added %d cache entries", after-before)
 	}
+	if p2.Skeleton == nil || *p2.Skeleton != *p.Skeleton {
+		t.Errorf("the second Precompile's skeleton is %+v (%v), the first's %+v", p2.Skeleton, p2.SkeletonErr, p.Skeleton)
+	}
+	testSkeleton(t, dir, *p.Skeleton)
+}
+
+// testSkeleton: a host loads python.wasm through the skeleton's entry Precompile stored in dir
+// and runs CPython (its start-up and imports make the base image); a host given a skeleton
+// whose entry is missing, or holds the skeleton's own stub code, notices, compiles python.wasm
+// instead and runs the same; the stub entry is removed and the next Precompile stores the real
+// one again.
+func testSkeleton(t *testing.T, dir string, s Skeleton) {
+	ctx := context.Background()
+	base := func(want string) {
+		t.Helper()
+		h, err := New(ctx, WithCacheDir(dir), WithInterruptible(false), WithSkeleton(&s), WithImageDir(t.TempDir()),
+			WithAssets(assets.Python()), WithEnv(map[string]string{"PYTHONHOME": "/usr/local"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close(ctx)
+		if got := h.SkeletonError(); (got == nil) != (want == "") || got != nil && !strings.Contains(got.Error(), want) {
+			t.Errorf("skeleton error %v, want %q", got, want)
+		}
+		if err := h.ShareError(); err != nil {
+			t.Errorf("the host's machine code is not shared: %v", err)
+		}
+		if _, err := h.BaseImage(ctx); err != nil {
+			t.Fatalf("the base image (CPython's start-up and imports): %v", err)
+		}
+	}
+	base("")
+
+	entry := filepath.Join(dir, s.Entry)
+	saved, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(entry); err != nil {
+		t.Fatal(err)
+	}
+	base("cache entry")
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Errorf("a host without the skeleton's entry made one (%v)", err)
+	}
+
+	// The skeleton compiled for real: every function `unreachable`, stored under its key.
+	skel, err := skeletonOf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := skeletonCode(ctx, dir, skel, false); err != nil || name == s.Code {
+		t.Fatalf("the skeleton's own code %q (%v)", name, err)
+	}
+	base("loads")
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Errorf("the stub entry is still there (%v)", err)
+	}
+
+	p, err := Precompile(ctx, dir, false)
+	if err != nil || p.Skeleton == nil || *p.Skeleton != s {
+		t.Fatalf("Precompile after a stub entry: %+v %v", p, err)
+	}
+	if again, err := os.ReadFile(entry); err != nil || !bytes.Equal(again, saved) {
+		t.Errorf("the entry Precompile stored again differs from the first (%v)", err)
+	}
+	base("")
+}
+
+// TestSkeleton_shape: the skeleton of python.wasm keeps every section but the code, whose bodies
+// are all the stub; modules it cannot read are refused, not cut.
+func TestSkeleton_shape(t *testing.T) {
+	skel, err := skeletonOf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skel) >= len(cpython.Wasm)/2 {
+		t.Errorf("the skeleton is %d bytes of python.wasm's %d", len(skel), len(cpython.Wasm))
+	}
+	if again, err := skeleton(skel); err != nil || !bytes.Equal(again, skel) {
+		t.Errorf("the skeleton of the skeleton differs (%v)", err)
+	}
+	for _, n := range []int{0, 4, 8, 9, 100, len(cpython.Wasm) / 2, len(cpython.Wasm) - 1} {
+		if _, err := skeleton(cpython.Wasm[:n]); err == nil {
+			t.Errorf("a module cut to %d bytes has a skeleton", n)
+		}
+	}
+	for _, e := range []string{"", "a", "../x/" + strings.Repeat("0", 64), "d/" + strings.Repeat("g", 64), "d/e/" + strings.Repeat("0", 64), "/" + strings.Repeat("0", 64)} {
+		if validEntry(e) {
+			t.Errorf("%q is taken for a cache entry", e)
+		}
+	}
+	if !validEntry("wazero-v1.12.0-amd64-linux/" + strings.Repeat("0a", 32)) {
+		t.Error("a cache entry's path is refused")
+	}
+}
+
+// codeFiles counts the shared code files in dir.
+func codeFiles(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasPrefix(f.Name(), codePrefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // cacheEntries counts wazero's cache entries in dir (not the shared code files, which the other

@@ -55,16 +55,21 @@ const ProtocolVersion = 3
 
 // Message kinds.
 const (
-	kindSetup  = "setup"
-	kindReady  = "ready"
-	kindBind   = "bind"
-	kindBound  = "bound"
-	kindRun    = "run"
-	kindResult = "result"
-	kindFreeze = "freeze"
-	kindFrozen = "frozen"
-	kindThaw   = "thaw"
-	kindThawed = "thawed"
+	kindSetup = "setup"
+	kindReady = "ready"
+	// infoPythonLoad, in a ready message's Info, says how the worker loaded python.wasm's
+	// machine code: through the skeleton's cache entry or validating python.wasm first.
+	infoPythonLoad = "python_load"
+	loadSkeleton   = "skeleton"
+	loadValidated  = "validated"
+	kindBind       = "bind"
+	kindBound      = "bound"
+	kindRun        = "run"
+	kindResult     = "result"
+	kindFreeze     = "freeze"
+	kindFrozen     = "frozen"
+	kindThaw       = "thaw"
+	kindThawed     = "thawed"
 )
 
 // message is one frame's body. Only the fields of its kind are set.
@@ -77,7 +82,8 @@ type message struct {
 	Error   string            `json:"error,omitempty"`
 	Retire  bool              `json:"retire,omitempty"`
 	Info    map[string]string `json:"info,omitempty"`
-	// Notes are what a thaw has to tell the user (files that were closed).
+	// Notes are what a thaw has to tell the user (files that were closed), or what a worker
+	// has to tell its server as it gets ready (a slower start than it was set up for).
 	Notes string `json:"notes,omitempty"`
 	// Stream says a stream of raw bytes follows the frame.
 	Stream bool `json:"stream,omitempty"`

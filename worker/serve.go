@@ -8,11 +8,13 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"wasmbox/runtime"
+	"wasmbox/wasm"
 )
 
 // Command is the hidden subcommand of the wasmbox binary that makes it a worker. cmd/wasmbox
@@ -35,6 +37,9 @@ type Setup struct {
 	// BaseHash is the build hash of the Python base image, which the server computes once for
 	// all its workers ("": the worker computes it; see python.BuildHash).
 	BaseHash string `json:"base_hash,omitempty"`
+	// Skeleton is where the worker loads python.wasm's machine code from without validating it
+	// again, set up by the server (nil: the worker validates; see wasm.WithSkeleton).
+	Skeleton *wasm.Skeleton `json:"skeleton,omitempty"`
 	// SnapshotCap bounds one saved interpreter state, in bytes (0: no cap).
 	SnapshotCap int64 `json:"snapshot_cap,omitempty"`
 	// Languages are the engines the worker builds (nil: all): a worker for one language
@@ -113,7 +118,20 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			return err
 		}
 	}
-	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID()}); err != nil {
+	var notes []string
+	info := map[string]string{}
+	for _, e := range engines {
+		if sk, ok := e.(interface{ SkeletonError() error }); ok {
+			info[infoPythonLoad] = loadSkeleton
+			if err := sk.SkeletonError(); err != nil || setup.Skeleton == nil {
+				info[infoPythonLoad] = loadValidated
+			}
+			if err := sk.SkeletonError(); err != nil {
+				notes = append(notes, "python.wasm was validated as the worker loaded it: "+err.Error())
+			}
+		}
+	}
+	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}); err != nil {
 		return err
 	}
 

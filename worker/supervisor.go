@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"wasmbox/runtime"
@@ -45,6 +46,13 @@ type Supervisor struct {
 	parks    sync.WaitGroup // workers being parked in the background; Close waits for them
 	wg       sync.WaitGroup
 	closed   bool
+	// readyNotes is set once a worker's notes at start were logged; startNotes are the last
+	// started worker's ("" : none).
+	readyNotes atomic.Bool
+	startNotes atomic.Value
+	// loads count the workers started that loaded python.wasm's machine code through the
+	// skeleton's cache entry [0] and by validating python.wasm first [1].
+	loads [2]atomic.Int64
 }
 
 type supConfig struct {
@@ -254,12 +262,19 @@ func New(opts ...Option) (*Supervisor, error) {
 		// Compiling python.wasm takes more memory than a worker's cgroup allows: it is done
 		// here, once, and workers load the machine code from the cache. Workers run it
 		// uninterruptible (they are killed from outside at the deadline).
-		took, err := wasm.Precompile(context.Background(), c.setup.CacheDir, false)
+		p, err := wasm.Precompile(context.Background(), c.setup.CacheDir, false)
 		if err != nil {
 			return nil, err
 		}
 		debug.FreeOSMemory()
-		c.log.Info("python.wasm compiled or loaded from the cache", "took", took.Round(time.Millisecond), "cache", c.setup.CacheDir)
+		c.log.Info("python.wasm compiled or loaded from the cache", "took", p.Took.Round(time.Millisecond), "cache", c.setup.CacheDir)
+		if p.Skeleton == nil {
+			c.log.Warn("workers will validate python.wasm as they start (0.4 s more each)", "err", p.SkeletonErr)
+		} else if build == BuildID() {
+			// Only workers of this binary: another's wazero (a test binary's is "dev") keeps its
+			// cache entries elsewhere, and its python.wasm may differ.
+			c.setup.Skeleton = p.Skeleton
+		}
 	}
 	if c.setup.Confine.AddressSpace == 0 {
 		c.setup.Confine.AddressSpace = AddressSpace(c.setup.Limits.Memory)
@@ -541,6 +556,18 @@ func setupError(reply *message, build string) error {
 	return errors.New(reply.Error)
 }
 
+// PythonLoads counts the workers started with Python by how they loaded python.wasm's machine
+// code: through the skeleton's cache entry, or validating python.wasm first (0.4 s more).
+func (s *Supervisor) PythonLoads() (skeleton, validated int64) {
+	return s.loads[0].Load(), s.loads[1].Load()
+}
+
+// StartNotes is what the last worker started said about its start ("" : nothing, as set up).
+func (s *Supervisor) StartNotes() string {
+	n, _ := s.startNotes.Load().(string)
+	return n
+}
+
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory,
@@ -565,6 +592,16 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 			return nil, fmt.Errorf("worker: set up: %w", ctx.Err())
 		}
 		return nil, fmt.Errorf("worker: set up: %w (worker said: %s)", err, strings.TrimSpace(p.stderr.String()))
+	}
+	if reply.Notes != "" && s.readyNotes.CompareAndSwap(false, true) {
+		s.cfg.log.Warn("a worker started slower than set up for (said once)", "notes", reply.Notes)
+	}
+	s.startNotes.Store(reply.Notes)
+	switch reply.Info[infoPythonLoad] {
+	case loadSkeleton:
+		s.loads[0].Add(1)
+	case loadValidated:
+		s.loads[1].Add(1)
 	}
 	return p, nil
 }

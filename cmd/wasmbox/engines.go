@@ -34,7 +34,7 @@ func buildEngines(ctx context.Context, s worker.Setup) ([]runtime.Engine, error)
 	if s.Serves(runtime.Python) {
 		popts := []python.Option{python.WithPoolSize(1), python.WithPoolRefill(false), python.WithLimits(s.Limits),
 			python.WithInterruptible(false), python.WithCacheDir(s.CacheDir), python.WithSnapshotCap(s.SnapshotCap),
-			python.WithBuildHash(s.BaseHash)}
+			python.WithBuildHash(s.BaseHash), python.WithSkeleton(s.Skeleton)}
 		if s.ImageDir != "" {
 			popts = append(popts, python.WithImageDir(s.ImageDir))
 		}

@@ -357,7 +357,8 @@ func newService(ctx context.Context, c serviceConfig, log *slog.Logger) (*servic
 	}
 	fcfg := front.Config{
 		Version: version, PythonVersion: b.pyVersion, Sessions: mgr, APIKeys: c.apiKeys,
-		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled }, Logger: log,
+		RatePerMinute: c.ratePerMinute, PoolSize: func() int { return b.sup.Stats().Pooled },
+		PythonLoads: b.sup.PythonLoads, Logger: log,
 		Isolation: isolation, TrustedProxies: c.proxies, AllowedHosts: c.allowedHosts(), AllowedOrigins: c.origins,
 		FrameAncestors: c.frame, BasePath: c.basePath, Unavailable: unavailable(b.langs),
 	}

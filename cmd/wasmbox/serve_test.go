@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,5 +84,31 @@ func TestUnavailable(t *testing.T) {
 	got := unavailable([]runtime.Language{runtime.Python, runtime.JavaScript})
 	if why := got[runtime.Bash]; !strings.HasPrefix(why, "bash is not available on this server: ") || strings.Count(why, ". ") > 0 {
 		t.Errorf("bash refused: got %q, want one sentence saying why", why)
+	}
+}
+
+// TestServe_workersLoadSkeleton: a server's workers load python.wasm's machine code through the
+// skeleton's cache entry the server stored, without validating python.wasm again (0.4 s of
+// every worker's start); none validates it.
+func TestServe_workersLoadSkeleton(t *testing.T) {
+	s := startHostileServer(t)
+	for range 2 {
+		s.warmSession()
+	}
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	loads := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, `wasmbox_worker_python_loads_total{how="`); ok {
+			how, n, _ := strings.Cut(rest, `"} `)
+			loads[how], _ = strconv.ParseFloat(n, 64)
+		}
+	}
+	if loads["skeleton"] < 2 || loads["validated"] != 0 {
+		t.Errorf("worker starts by how they loaded python.wasm: %v, want 2 or more through the skeleton and none validated\n%s", loads, s.logs)
 	}
 }

@@ -44,6 +44,7 @@ type config struct {
 	snapshotCap   int64
 	imageDir      *string
 	buildHash     string
+	skeleton      *wasm.Skeleton
 }
 
 // WithPoolRefill sets whether a guest taken from the pool is replaced (default true). A worker,
@@ -93,6 +94,12 @@ func WithBuildHash(h string) Option {
 	return func(c *config) error { c.buildHash = h; return nil }
 }
 
+// WithSkeleton makes the engine load python.wasm's machine code through the skeleton's cache
+// entry its server stored (see [wasm.WithSkeleton]); nil validates python.wasm as it loads.
+func WithSkeleton(s *wasm.Skeleton) Option {
+	return func(c *config) error { c.skeleton = s; return nil }
+}
+
 var buildHash = sync.OnceValue(func() string { return wasm.BuildHash(assets.Python(), guestEnv) })
 
 // BuildHash is the hash that names the base image of this build's Python: the same in every
@@ -113,7 +120,8 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		}
 	}
 	hopts := []wasm.Option{wasm.WithMemoryLimit(c.limits.Memory), wasm.WithAssets(assets.Python()),
-		wasm.WithInterruptible(c.interruptible), wasm.WithEnv(guestEnv), wasm.WithBuildHash(c.buildHash)}
+		wasm.WithInterruptible(c.interruptible), wasm.WithEnv(guestEnv), wasm.WithBuildHash(c.buildHash),
+		wasm.WithSkeleton(c.skeleton)}
 	if c.cacheDir != nil {
 		hopts = append(hopts, wasm.WithCacheDir(*c.cacheDir))
 	}
@@ -145,6 +153,10 @@ func (e *Engine) CompileTime() time.Duration { return e.host.CompileTime() }
 
 // Healthy reports whether every guest the engine stopped did stop; see [WithInterruptible].
 func (e *Engine) Healthy() bool { return e.host.Healthy() }
+
+// SkeletonError is why python.wasm was validated as it loaded although [WithSkeleton] said
+// where to load it from without; nil otherwise.
+func (e *Engine) SkeletonError() error { return e.host.SkeletonError() }
 
 // Close stops the pool and releases the runtime.
 func (e *Engine) Close(ctx context.Context) error {

@@ -1,0 +1,442 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/tetratelabs/wazero"
+
+	"wasmbox/wasm/cpython"
+)
+
+// Loading python.wasm from the compilation cache without validating it again.
+//
+// wazero validates every function of a module before it looks in its compilation cache, also
+// when the machine code then comes from the cache: for python.wasm with numpy, pandas and
+// matplotlib that is about half a second of every worker's start, and wazero has no option to
+// skip it. The cache holds the trust anyway: the machine code a hit loads is not checked
+// against the module (validation checks the wasm, not the code), so validating on a hit
+// guards nothing the cache does not already decide.
+//
+// The skeleton of a module is the module with every function's body replaced by `unreachable`:
+// the same types, imports, exports, tables, memory, globals, data, tags and names, bodies that
+// validate in no time. wazero keys its cache by a hash of the module's bytes, so the skeleton
+// has an entry of its own; the server ([Precompile]), after compiling or loading the real
+// module (validated in full), stores the real module's entry under the skeleton's key as well.
+// A worker then compiles the skeleton, which wazero answers from the cache with the real
+// module's machine code, and checks that the code it got is the real module's (the name of the
+// shared code file, [codeName]) before it uses it; anything else (a missing entry, a stub
+// compiled in its place, another build's code) and it compiles the real module as before.
+
+// stubBody is a function body of no locals whose code is `unreachable`: valid for every
+// function type.
+var stubBody = []byte{3, 0x00, 0x00, 0x0b}
+
+// skeleton returns bin with every function body replaced by stubBody; bin must be a valid
+// module (it is: the build's own python.wasm).
+func skeleton(bin []byte) ([]byte, error) {
+	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
+		return nil, errors.New("wasm: skeleton: not a wasm module")
+	}
+	out := bytes.NewBuffer(make([]byte, 0, len(bin)/2))
+	out.Write(bin[:8])
+	rest := bin[8:]
+	found := false
+	for len(rest) > 0 {
+		id := rest[0]
+		size, n := binary.Uvarint(rest[1:])
+		if n <= 0 || size > uint64(len(rest)-1-n) {
+			return nil, errors.New("wasm: skeleton: a section overruns the module")
+		}
+		content := rest[1+n : 1+n+int(size)]
+		if id != 10 {
+			out.Write(rest[:1+n+int(size)])
+		} else {
+			found = true
+			count, m := binary.Uvarint(content)
+			if m <= 0 || count > uint64(len(content)) {
+				return nil, errors.New("wasm: skeleton: bad code section")
+			}
+			// Every body is checked to lie inside the section, so a truncated module is refused
+			// rather than given a skeleton of another shape.
+			body := content[m:]
+			for range count {
+				l, k := binary.Uvarint(body)
+				if k <= 0 || l > uint64(len(body)-k) {
+					return nil, errors.New("wasm: skeleton: a function body overruns the code section")
+				}
+				body = body[k+int(l):]
+			}
+			if len(body) != 0 {
+				return nil, errors.New("wasm: skeleton: bytes after the last function body")
+			}
+			sec := binary.AppendUvarint(nil, count)
+			for range count {
+				sec = append(sec, stubBody...)
+			}
+			out.WriteByte(10)
+			out.Write(binary.AppendUvarint(nil, uint64(len(sec))))
+			out.Write(sec)
+		}
+		rest = rest[1+n+int(size):]
+	}
+	if !found {
+		return nil, errors.New("wasm: skeleton: no code section")
+	}
+	return out.Bytes(), nil
+}
+
+// skeletonOf is skeleton of the build's python.wasm, made once per process.
+var skeletonOf = sync.OnceValues(func() ([]byte, error) { return skeleton(cpython.Wasm) })
+
+// Skeleton names the cache entry a host may load python.wasm's machine code through without
+// validating it ([WithSkeleton]), and the code it must find there.
+type Skeleton struct {
+	// Entry is the entry's path relative to the cache directory.
+	Entry string `json:"entry"`
+	// Code is the name of the shared code file of the real module's machine code ([codeName]).
+	Code string `json:"code"`
+	// Sum identifies the skeleton (its length and checksum): a process of another build, whose
+	// python.wasm differs, does not use the entry.
+	Sum string `json:"sum"`
+}
+
+// skeletonSum is [Skeleton.Sum] of skel.
+func skeletonSum(skel []byte) string {
+	return fmt.Sprintf("%d-%08x", len(skel), crc32.Checksum(skel, castagnoli))
+}
+
+// skeletonKeyFile remembers, beside the shared code, the cache entry wazero reads for a
+// skeleton: learning it costs a compilation of the skeleton.
+func skeletonKeyFile(dir string, skel []byte, interruptible bool) string {
+	sum := sha256.Sum256(skel)
+	mode := "0"
+	if interruptible {
+		mode = "1"
+	}
+	return filepath.Join(dir, codeDir, "skeleton-"+hex.EncodeToString(sum[:12])+"-"+mode+"-"+cacheSubdir())
+}
+
+// skeletonEntry returns the cache entry (relative to dir) that wazero reads for skel: from
+// the remembered name, or by compiling skel into an empty cache beside dir's and seeing which
+// file it writes. The skeleton's own machine code never enters dir's cache.
+func skeletonEntry(ctx context.Context, dir string, skel []byte, interruptible bool) (string, error) {
+	keyFile := skeletonKeyFile(dir, skel, interruptible)
+	if b, err := os.ReadFile(keyFile); err == nil {
+		if e := strings.TrimSpace(string(b)); validEntry(e) && filepath.Dir(e) == cacheSubdir() {
+			return e, nil
+		}
+	}
+	tmp, err := os.MkdirTemp(dir, "skeleton-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	cache, err := wazero.NewCompilationCacheWithDir(tmp)
+	if err != nil {
+		return "", err
+	}
+	defer cache.Close(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache))
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, skel); err != nil {
+		return "", fmt.Errorf("compile the skeleton: %w", err)
+	}
+	var entry string
+	err = filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if entry != "" {
+			return errors.New("more than one cache entry")
+		}
+		rel, err := filepath.Rel(tmp, p)
+		entry = rel
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !validEntry(entry) || filepath.Dir(entry) != cacheSubdir() {
+		return "", fmt.Errorf("unexpected cache entry %q (wazero's entries expected in %s)", entry, cacheSubdir())
+	}
+	if err := writeFileAtomic(keyFile, []byte(entry+"\n")); err != nil {
+		return "", err
+	}
+	return entry, nil
+}
+
+// cacheSubdir is the directory, inside a compilation cache's, where this process's wazero keeps
+// its entries: named by wazero's version as the process's build information gives it ("dev" in
+// test binaries, which carry none), the architecture and the system. wazero names it so in
+// cache.go of the release go.mod pins; skeletonEntry checks it against the entry wazero writes.
+func cacheSubdir() string {
+	v := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if strings.Contains(d.Path, "github.com/tetratelabs/wazero") {
+				v = d.Version
+			}
+		}
+		if v == "" || v == "(devel)" {
+			v = info.Main.Version
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	return "wazero-" + v + "-" + goruntime.GOARCH + "-" + goruntime.GOOS
+}
+
+// validEntry reports whether e is a cache entry's path as wazero names them: one directory, one
+// hex file name, nothing that leaves the cache.
+func validEntry(e string) bool {
+	d, f, ok := strings.Cut(e, "/")
+	if !ok || d == "" || d == "." || d == ".." || strings.Contains(f, "/") || len(f) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(f)
+	return err == nil
+}
+
+// storeSkeleton puts the cache entry of compiled, python.wasm as compiled or loaded by the
+// caller, under the skeleton's key, and checks that a host compiling the skeleton gets that
+// code. It returns the skeleton's description for [WithSkeleton].
+func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModule, interruptible bool) (Skeleton, error) {
+	r, err := codeOf(compiled)
+	if err != nil {
+		return Skeleton{}, err
+	}
+	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	skel, err := skeletonOf()
+	if err != nil {
+		return Skeleton{}, err
+	}
+	entry, err := skeletonEntry(ctx, dir, skel, interruptible)
+	if err != nil {
+		return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry: %w", err)
+	}
+	s := Skeleton{Entry: entry, Code: codeName(code), Sum: skeletonSum(skel)}
+	for attempt := 0; ; attempt++ {
+		if _, err := os.Lstat(filepath.Join(dir, entry)); err != nil {
+			if err := copyEntry(dir, entry, code); err != nil {
+				return Skeleton{}, err
+			}
+		}
+		got, err := skeletonCode(ctx, dir, skel, interruptible)
+		if err == nil && got == s.Code {
+			return s, nil
+		}
+		if attempt > 0 {
+			return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry loads %q, not %q (%v)", got, s.Code, err)
+		}
+		// Another build's entry, a torn copy: replaced once from the real module's.
+		os.Remove(filepath.Join(dir, entry))
+	}
+}
+
+// skeletonCode compiles skel with dir's cache, which must hold its entry, and returns the name
+// of the machine code it loaded.
+func skeletonCode(ctx context.Context, dir string, skel []byte, interruptible bool) (string, error) {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return "", err
+	}
+	defer cache.Close(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache))
+	defer rt.Close(ctx)
+	compiled, err := rt.CompileModule(ctx, skel)
+	if err != nil {
+		return "", err
+	}
+	return loadedCodeName(compiled)
+}
+
+// loadedCodeName is the [codeName] of compiled's machine code.
+func loadedCodeName(compiled wazero.CompiledModule) (string, error) {
+	r, err := codeOf(compiled)
+	if err != nil {
+		return "", err
+	}
+	return codeName(unsafe.Slice((*byte)(r.ptr()), r.end-r.start)), nil
+}
+
+// copyEntry finds, among dir's cache entries beside entry, the one whose machine code is code
+// and copies it to entry (through a temporary file and a rename: a reader never sees half).
+func copyEntry(dir, entry string, code []byte) error {
+	sub := filepath.Join(dir, filepath.Dir(entry))
+	des, err := os.ReadDir(sub)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		name := de.Name()
+		if !de.Type().IsRegular() || len(name) != 64 || name == filepath.Base(entry) {
+			continue
+		}
+		src := filepath.Join(sub, name)
+		ok, err := entryHolds(src, code)
+		if err != nil || !ok {
+			continue
+		}
+		// A hard link costs no space (entries are never changed in place: wazero replaces them
+		// by rename); where the file system has none, a copy.
+		dst := filepath.Join(dir, entry)
+		tmp := fmt.Sprintf("%s.%d.link.tmp", dst, os.Getpid())
+		os.Remove(tmp)
+		if os.Link(src, tmp) == nil {
+			if err := os.Rename(tmp, dst); err != nil {
+				os.Remove(tmp)
+				return err
+			}
+			return nil
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		return writeFileAtomic(dst, b)
+	}
+	return errors.New("wasm: no cache entry holds python.wasm's machine code")
+}
+
+// entryHolds reports whether the cache entry at path holds code, the loaded machine code
+// (whole pages; the entry holds its exact length). The format is wazero's (engine_cache.go of
+// the release go.mod pins; TestSkeleton fails when it changes): magic, version, the function
+// count, an offset per function, the code's length, the code.
+func entryHolds(path string, code []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 7)
+	if _, err := io.ReadFull(f, head); err != nil || string(head[:6]) != "WAZEVO" {
+		return false, err
+	}
+	if _, err := f.Seek(int64(head[6]), io.SeekCurrent); err != nil {
+		return false, err
+	}
+	var count uint32
+	if err := binary.Read(f, binary.LittleEndian, &count); err != nil {
+		return false, err
+	}
+	if _, err := f.Seek(int64(count)*8, io.SeekCurrent); err != nil {
+		return false, err
+	}
+	var n uint64
+	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
+		return false, err
+	}
+	if n == 0 || n > uint64(len(code)) || uint64(len(code))-n >= uint64(os.Getpagesize()) {
+		return false, nil
+	}
+	buf := make([]byte, 1<<20)
+	for off := uint64(0); off < n; {
+		k := min(uint64(len(buf)), n-off)
+		if _, err := io.ReadFull(f, buf[:k]); err != nil {
+			return false, err
+		}
+		if !bytes.Equal(buf[:k], code[off:off+k]) {
+			return false, nil
+		}
+		off += k
+	}
+	return true, nil
+}
+
+// writeFileAtomic writes b to path through a temporary file beside it, read-only.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o400)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// compileModule compiles o.wasm in rt: through its skeleton when o asks for it and the cache
+// holds the skeleton's entry, then only if the machine code loaded is the real module's. It
+// returns why the skeleton was not used, when it was asked for.
+func compileModule(ctx context.Context, rt wazero.Runtime, o *options) (compiled wazero.CompiledModule, skelErr, err error) {
+	if o.skeleton == nil {
+		compiled, err = rt.CompileModule(ctx, o.wasm)
+		return compiled, nil, err
+	}
+	if compiled, skelErr = compileSkeleton(ctx, rt, o); skelErr == nil {
+		return compiled, nil, nil
+	}
+	compiled, err = rt.CompileModule(ctx, o.wasm)
+	return compiled, skelErr, err
+}
+
+// compileSkeleton loads python.wasm's machine code through the skeleton's entry o.skeleton.
+func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero.CompiledModule, error) {
+	s := o.skeleton
+	if o.cacheDir == "" || !validEntry(s.Entry) {
+		return nil, errors.New("no cache entry")
+	}
+	if len(o.wasm) != len(cpython.Wasm) || &o.wasm[0] != &cpython.Wasm[0] {
+		return nil, errors.New("not the build's python.wasm")
+	}
+	skel, err := skeletonOf()
+	if err != nil {
+		return nil, err
+	}
+	if d := filepath.Dir(s.Entry); d != cacheSubdir() {
+		// Its entry, for another wazero, would not be where this process looks: a check of
+		// it could not keep wazero from compiling the skeleton itself.
+		return nil, fmt.Errorf("the skeleton's entry is in %s, this process's wazero reads %s", d, cacheSubdir())
+	}
+	if sum := skeletonSum(skel); sum != s.Sum {
+		return nil, fmt.Errorf("the skeleton is %s, the server's %s: another build", sum, s.Sum)
+	}
+	// Without its entry, wazero would compile the skeleton itself: check first.
+	if fi, err := os.Lstat(filepath.Join(o.cacheDir, s.Entry)); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the skeleton's cache entry: %v", err)
+	}
+	c, err := rt.CompileModule(ctx, skel)
+	if err != nil {
+		return nil, err
+	}
+	name, err := loadedCodeName(c)
+	if err != nil || name != s.Code {
+		c.Close(ctx)
+		// A stub compiled in the entry's place (it vanished after the check) must not stay
+		// there: a later process would load it only to compile python.wasm again.
+		if err == nil {
+			os.Remove(filepath.Join(o.cacheDir, s.Entry))
+		}
+		return nil, fmt.Errorf("the skeleton's entry loads %q, not %q (%v)", name, s.Code, err)
+	}
+	return c, nil
+}
