@@ -7,7 +7,7 @@
 #        wasm/cpython/native-analysis.sh, which make test runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=bin/wasmbox
+bin=${WASMBOX_BIN:-bin/wasmbox}
 [ -x "$bin" ] || { echo "build first: make build" >&2; exit 1; }
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/wasmbox
 native_site=${WASMBOX_NATIVE_ANALYSIS:-$cache/native-analysis}

@@ -266,8 +266,12 @@ type Precompiled struct {
 // server does it once before it starts workers, which then load the machine code from the
 // cache. interruptible must be what the workers' hosts use ([WithInterruptible]): it is part of
 // the machine code and of its key in the cache. It also stores the machine code under the key
-// of python.wasm's skeleton (see skeleton.go), which hosts then load without validating.
+// of python.wasm's skeleton (see skeleton.go), which hosts then load without validating; once
+// that is done, a later Precompile of the same build loads the code through the skeleton too.
 func Precompile(ctx context.Context, dir string, interruptible bool) (Precompiled, error) {
+	if p, ok := precompiledSkeleton(ctx, dir, interruptible); ok {
+		return p, nil
+	}
 	cache, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return Precompiled{}, fmt.Errorf("wasm: open compilation cache %s: %w", dir, err)

@@ -117,6 +117,11 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 		t.Errorf("the stub entry is still there (%v)", err)
 	}
 
+	// A stub entry in place when a server starts: Precompile does not take its code for the
+	// real module's, and stores the real entry again.
+	if name, err := skeletonCode(ctx, dir, skel, false); err != nil || name == s.Code {
+		t.Fatalf("the skeleton's own code %q (%v)", name, err)
+	}
 	p, err := Precompile(ctx, dir, false)
 	if err != nil || p.Skeleton == nil || *p.Skeleton != s {
 		t.Fatalf("Precompile after a stub entry: %+v %v", p, err)

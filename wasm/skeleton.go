@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/tetratelabs/wazero"
@@ -439,4 +440,35 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 		return nil, fmt.Errorf("the skeleton's entry loads %q, not %q (%v)", name, s.Code, err)
 	}
 	return c, nil
+}
+
+// precompiledSkeleton is [Precompile] of a build whose python.wasm an earlier Precompile
+// compiled and stored under its skeleton's key: it loads the code through the skeleton, as
+// workers do, and succeeds only when that code is what the earlier Precompile published (its
+// shared code file is there). Anything else, and Precompile compiles or loads python.wasm
+// itself, validating it, and stores the entry again.
+func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (Precompiled, bool) {
+	start := time.Now()
+	skel, err := skeletonOf()
+	if err != nil {
+		return Precompiled{}, false
+	}
+	b, err := os.ReadFile(skeletonKeyFile(dir, skel, interruptible))
+	entry := strings.TrimSpace(string(b))
+	if err != nil || !validEntry(entry) || filepath.Dir(entry) != cacheSubdir() {
+		return Precompiled{}, false
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, entry)); err != nil || !fi.Mode().IsRegular() {
+		return Precompiled{}, false
+	}
+	name, err := skeletonCode(ctx, dir, skel, interruptible)
+	if err != nil {
+		return Precompiled{}, false
+	}
+	code := filepath.Join(dir, codeDir)
+	if fi, err := os.Lstat(filepath.Join(code, name)); err != nil || !fi.Mode().IsRegular() {
+		return Precompiled{}, false
+	}
+	sweepCode(code, []string{name}, time.Now())
+	return Precompiled{Took: time.Since(start), Skeleton: &Skeleton{Entry: entry, Code: name, Sum: skeletonSum(skel)}}, true
 }

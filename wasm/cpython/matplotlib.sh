@@ -59,7 +59,7 @@ BUILD_PYTHON=$CORE/native/build/python
 # without threads' locks (HB_NO_MT: wasm32-wasi has no pthreads) and reads fonts without mmap
 # (HB_NO_MMAP; HarfBuzz includes sys/mman.h, which wasi-libc declares only on request).
 # shellcheck disable=SC2086
-cross_tools "$W" "$CORE" $SJLJ_FLAGS -DHB_NO_MT -DHB_NO_MMAP -D_WASI_EMULATED_MMAN
+cross_tools "$W" "$CORE" $SJLJ_FLAGS -DHB_NO_MT -DHB_NO_MMAP -D_WASI_EMULATED_MMAN -msimd128
 pybind11_cross "$W" matplotlib.sh
 # matplotlib asks the interpreter for os.devnull unless the cross file says.
 sed -i "s|^\[properties\]$|[properties]\ndevnull = '/dev/null'|" cross.ini
@@ -133,7 +133,7 @@ PY
 ts "matplotlib 1. configure"
 cd "$M"
 PATH=$W/tools:$PATH PYTHONPATH=$W/meson "$W/tools/python" -m mesonbuild.mesonmain setup \
-  --cross-file "$W/cross.ini" --wrap-mode=nodownload --buildtype=release -Doptimization=2 \
+  --cross-file "$W/cross.ini" --wrap-mode=nodownload --buildtype=release -Doptimization=3 \
   -Db_ndebug=if-release -Db_lto=false -Dwerror=false -DrcParams-backend=Agg \
   "$W/b" > "$W/setup.out" 2>&1 || { tail -60 "$W/setup.out" >&2; exit 1; }
 
