@@ -109,7 +109,7 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name, err := skeletonCode(ctx, dir, skel, false); err != nil || name == s.Code {
+	if name, err := compileCached(ctx, dir, skel, false); err != nil || name == s.Code {
 		t.Fatalf("the skeleton's own code %q (%v)", name, err)
 	}
 	base("loads")
@@ -119,7 +119,7 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 
 	// A stub entry in place when a server starts: Precompile does not take its code for the
 	// real module's, and stores the real entry again.
-	if name, err := skeletonCode(ctx, dir, skel, false); err != nil || name == s.Code {
+	if name, err := compileCached(ctx, dir, skel, false); err != nil || name == s.Code {
 		t.Fatalf("the skeleton's own code %q (%v)", name, err)
 	}
 	p, err := Precompile(ctx, dir, false)

@@ -147,14 +147,7 @@ func skeletonEntry(ctx context.Context, dir string, skel []byte, interruptible b
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	cache, err := wazero.NewCompilationCacheWithDir(tmp)
-	if err != nil {
-		return "", err
-	}
-	defer cache.Close(ctx)
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache))
-	defer rt.Close(ctx)
-	if _, err := rt.CompileModule(ctx, skel); err != nil {
+	if _, err := compileCached(ctx, tmp, skel, interruptible); err != nil {
 		return "", fmt.Errorf("compile the skeleton: %w", err)
 	}
 	var entry string
@@ -238,7 +231,7 @@ func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModu
 				return Skeleton{}, err
 			}
 		}
-		got, err := skeletonCode(ctx, dir, skel, interruptible)
+		got, err := compileCached(ctx, dir, skel, interruptible)
 		if err == nil && got == s.Code {
 			return s, nil
 		}
@@ -250,9 +243,9 @@ func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModu
 	}
 }
 
-// skeletonCode compiles skel with dir's cache, which must hold its entry, and returns the name
-// of the machine code it loaded.
-func skeletonCode(ctx context.Context, dir string, skel []byte, interruptible bool) (string, error) {
+// compileCached compiles bin in a runtime of its own with the compilation cache in dir (where
+// wazero looks for, or stores, its machine code) and returns the name of that code.
+func compileCached(ctx context.Context, dir string, bin []byte, interruptible bool) (string, error) {
 	cache, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return "", err
@@ -260,7 +253,7 @@ func skeletonCode(ctx context.Context, dir string, skel []byte, interruptible bo
 	defer cache.Close(ctx)
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible).WithCompilationCache(cache))
 	defer rt.Close(ctx)
-	compiled, err := rt.CompileModule(ctx, skel)
+	compiled, err := rt.CompileModule(ctx, bin)
 	if err != nil {
 		return "", err
 	}
@@ -406,7 +399,7 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 	if o.cacheDir == "" || !validEntry(s.Entry) {
 		return nil, errors.New("no cache entry")
 	}
-	if len(o.wasm) != len(cpython.Wasm) || &o.wasm[0] != &cpython.Wasm[0] {
+	if len(o.wasm) == 0 || len(o.wasm) != len(cpython.Wasm) || &o.wasm[0] != &cpython.Wasm[0] {
 		return nil, errors.New("not the build's python.wasm")
 	}
 	skel, err := skeletonOf()
@@ -461,7 +454,7 @@ func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (P
 	if fi, err := os.Lstat(filepath.Join(dir, entry)); err != nil || !fi.Mode().IsRegular() {
 		return Precompiled{}, false
 	}
-	name, err := skeletonCode(ctx, dir, skel, interruptible)
+	name, err := compileCached(ctx, dir, skel, interruptible)
 	if err != nil {
 		return Precompiled{}, false
 	}
