@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"wasmbox/assets"
 	"wasmbox/wasm/cpython"
@@ -105,7 +106,7 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 	}
 
 	// The skeleton compiled for real: every function `unreachable`, stored under its key.
-	skel, err := skeletonOf()
+	skel, err := skeletonOf(s.Module)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,23 +131,53 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 		t.Errorf("the entry Precompile stored again differs from the first (%v)", err)
 	}
 	base("")
+
+	// A key file naming another entry (another machine's: wazero's key holds the CPU's
+	// features): Precompile learns the key again, and no stub enters the cache.
+	keyFile := skeletonKeyFile(dir, skel, false)
+	wrong := cacheSubdir() + "/" + strings.Repeat("0", 64)
+	if err := os.WriteFile(keyFile, []byte(wrong+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := cacheEntries(t, dir)
+	if p, err := Precompile(ctx, dir, false); err != nil || p.Skeleton == nil || *p.Skeleton != s {
+		t.Fatalf("Precompile after a wrong key file: %+v %v", p, err)
+	}
+	if after := cacheEntries(t, dir); after != before {
+		t.Errorf("Precompile after a wrong key file left %d more cache entries", after-before)
+	}
+	if got := rememberedEntry(keyFile); got != s.Entry {
+		t.Errorf("the key file names %q, want %q", got, s.Entry)
+	}
+	base("")
+
+	// A host of the other kind of machine code is not given this one.
+	if _, err := compileSkeleton(ctx, nil, &options{cacheDir: dir, wasm: cpython.Wasm, interruptible: true, skeleton: &s}); err == nil ||
+		!strings.Contains(err.Error(), "interruptible") {
+		t.Errorf("an interruptible host took the skeleton of uninterruptible code (%v)", err)
+	}
 }
 
 // TestSkeleton_shape: the skeleton of python.wasm keeps every section but the code, whose bodies
 // are all the stub; modules it cannot read are refused, not cut.
 func TestSkeleton_shape(t *testing.T) {
-	skel, err := skeletonOf()
+	skel, err := skeletonOf("a")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Two builds whose python.wasm differs only in function bodies have different skeletons.
+	other, err := skeletonOf("b")
+	if err != nil || bytes.Equal(other, skel) || skeletonSum(other) == skeletonSum(skel) {
+		t.Errorf("the skeletons of two modules are the same (%v)", err)
+	}
+	if _, err := skeleton(cpython.Wasm, ""); err == nil {
+		t.Error("a skeleton without the module's hash")
 	}
 	if len(skel) >= len(cpython.Wasm)/2 {
 		t.Errorf("the skeleton is %d bytes of python.wasm's %d", len(skel), len(cpython.Wasm))
 	}
-	if again, err := skeleton(skel); err != nil || !bytes.Equal(again, skel) {
-		t.Errorf("the skeleton of the skeleton differs (%v)", err)
-	}
 	for _, n := range []int{0, 4, 8, 9, 100, len(cpython.Wasm) / 2, len(cpython.Wasm) - 1} {
-		if _, err := skeleton(cpython.Wasm[:n]); err == nil {
+		if _, err := skeleton(cpython.Wasm[:n], "a"); err == nil {
 			t.Errorf("a module cut to %d bytes has a skeleton", n)
 		}
 	}
@@ -206,4 +237,33 @@ func mappedFrom(t *testing.T, dir string) int64 {
 		}
 	}
 	return n
+}
+
+// TestSweepScratch: what a process that died while setting up a skeleton left (scratch caches,
+// temporary links) goes once it is an hour old; what a live process is using stays.
+func TestSweepScratch(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, cacheSubdir())
+	old, fresh := filepath.Join(dir, "skeleton-old"), filepath.Join(dir, "skeleton-new")
+	link, entry := filepath.Join(sub, strings.Repeat("a", 64)+".1-1.link.tmp"), filepath.Join(sub, strings.Repeat("a", 64))
+	for _, d := range []string{old, fresh, sub} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{link, entry} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	for _, p := range []string{old, link, entry} {
+		os.Chtimes(p, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
+	}
+	sweepScratch(dir, now)
+	for p, want := range map[string]bool{old: false, link: false, fresh: true, entry: true} {
+		if _, err := os.Lstat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -34,10 +35,13 @@ import (
 // guards nothing the cache does not already decide.
 //
 // The skeleton of a module is the module with every function's body replaced by `unreachable`:
-// the same types, imports, exports, tables, memory, globals, data, tags and names, bodies that
-// validate in no time. wazero keys its cache by a hash of the module's bytes, so the skeleton
-// has an entry of its own; the server ([Precompile]), after compiling or loading the real
-// module (validated in full), stores the real module's entry under the skeleton's key as well.
+// the same types, imports, exports, tables, memory, globals, data and tags, bodies that
+// validate in no time, and the real module's hash in a custom section. wazero keys its cache by
+// a hash of the module's bytes, so the skeleton has an entry of its own; the server
+// ([Precompile]), after compiling or loading the real module (validated in full), links the
+// real module's entry under the skeleton's key as well. Every compilation of the skeleton the
+// server makes is in a scratch cache (checkEntry): the skeleton's own stub code, which wazero
+// compiles and stores on a miss, never enters the real one.
 // A worker then compiles the skeleton, which wazero answers from the cache with the real
 // module's machine code, and checks that the code it got is the real module's (the name of the
 // shared code file, [codeName]) before it uses it; anything else (a missing entry, a stub
@@ -47,11 +51,19 @@ import (
 // function type.
 var stubBody = []byte{3, 0x00, 0x00, 0x0b}
 
-// skeleton returns bin with every function body replaced by stubBody; bin must be a valid
-// module (it is: the build's own python.wasm).
-func skeleton(bin []byte) ([]byte, error) {
+// moduleSection names the custom section a skeleton carries the module's identity in: two
+// builds of python.wasm whose bodies differ but nothing else (a fix to one C function) would
+// otherwise have the same skeleton, the same cache key, and load each other's code.
+const moduleSection = "wasmbox.module"
+
+// skeleton returns bin with every function body replaced by stubBody, and module (the hash of
+// bin) in a custom section; bin must be a valid module (it is: the build's own python.wasm).
+func skeleton(bin []byte, module string) ([]byte, error) {
 	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
 		return nil, errors.New("wasm: skeleton: not a wasm module")
+	}
+	if module == "" {
+		return nil, errors.New("wasm: skeleton: no module hash")
 	}
 	out := bytes.NewBuffer(make([]byte, 0, len(bin)/2))
 	out.Write(bin[:8])
@@ -98,11 +110,36 @@ func skeleton(bin []byte) ([]byte, error) {
 	if !found {
 		return nil, errors.New("wasm: skeleton: no code section")
 	}
+	name := binary.AppendUvarint(nil, uint64(len(moduleSection)))
+	name = append(append(name, moduleSection...), module...)
+	out.WriteByte(0)
+	out.Write(binary.AppendUvarint(nil, uint64(len(name))))
+	out.Write(name)
 	return out.Bytes(), nil
 }
 
-// skeletonOf is skeleton of the build's python.wasm, made once per process.
-var skeletonOf = sync.OnceValues(func() ([]byte, error) { return skeleton(cpython.Wasm) })
+// skeletons are the skeletons of the build's python.wasm made in this process, by module hash
+// (a worker is told its server's; one per process but in tests).
+var skeletons sync.Map
+
+// skeletonOf is the skeleton of the build's python.wasm carrying module, the module's hash.
+func skeletonOf(module string) ([]byte, error) {
+	if b, ok := skeletons.Load(module); ok {
+		return b.([]byte), nil
+	}
+	b, err := skeleton(cpython.Wasm, module)
+	if err == nil {
+		skeletons.Store(module, b)
+	}
+	return b, err
+}
+
+// moduleHash is the SHA-256 of the build's python.wasm, computed once per process (by the
+// server: a worker is told it, and is given a skeleton only by a server of its own binary).
+var moduleHash = sync.OnceValue(func() string {
+	sum := sha256.Sum256(cpython.Wasm)
+	return hex.EncodeToString(sum[:])
+})
 
 // Skeleton names the cache entry a host may load python.wasm's machine code through without
 // validating it ([WithSkeleton]), and the code it must find there.
@@ -114,6 +151,10 @@ type Skeleton struct {
 	// Sum identifies the skeleton (its length and checksum): a process of another build, whose
 	// python.wasm differs, does not use the entry.
 	Sum string `json:"sum"`
+	// Module is the SHA-256 of python.wasm, which the skeleton carries.
+	Module string `json:"module"`
+	// Interruptible is the machine code's kind ([WithInterruptible]): part of its cache key.
+	Interruptible bool `json:"interruptible"`
 }
 
 // skeletonSum is [Skeleton.Sum] of skel.
@@ -122,7 +163,9 @@ func skeletonSum(skel []byte) string {
 }
 
 // skeletonKeyFile remembers, beside the shared code, the cache entry wazero reads for a
-// skeleton: learning it costs a compilation of the skeleton.
+// skeleton: learning it costs a compilation of the skeleton. wazero's key also holds the CPU's
+// features, which the name cannot: a key file from another machine (a cache directory moved or
+// shared) is found wrong by checkEntry and learnt again.
 func skeletonKeyFile(dir string, skel []byte, interruptible bool) string {
 	sum := sha256.Sum256(skel)
 	mode := "0"
@@ -132,52 +175,77 @@ func skeletonKeyFile(dir string, skel []byte, interruptible bool) string {
 	return filepath.Join(dir, codeDir, "skeleton-"+hex.EncodeToString(sum[:12])+"-"+mode+"-"+cacheSubdir())
 }
 
-// skeletonEntry returns the cache entry (relative to dir) that wazero reads for skel: from
-// the remembered name, or by compiling skel into an empty cache beside dir's and seeing which
-// file it writes. The skeleton's own machine code never enters dir's cache.
-func skeletonEntry(ctx context.Context, dir string, skel []byte, interruptible bool) (string, error) {
-	keyFile := skeletonKeyFile(dir, skel, interruptible)
-	if b, err := os.ReadFile(keyFile); err == nil {
-		if e := strings.TrimSpace(string(b)); validEntry(e) && filepath.Dir(e) == cacheSubdir() {
-			return e, nil
-		}
+// rememberedEntry is the entry the key file names, or "".
+func rememberedEntry(keyFile string) string {
+	b, err := os.ReadFile(keyFile)
+	if e := strings.TrimSpace(string(b)); err == nil && validEntry(e) && filepath.Dir(e) == cacheSubdir() {
+		return e
 	}
+	return ""
+}
+
+// checkEntry compiles skel with a scratch cache beside dir's that holds only entry (linked from
+// dir; "" : nothing), so that whatever wazero does (a miss compiles the skeleton's own stub
+// code and stores it) stays out of dir's cache. It returns the name of the code loaded and,
+// when wazero did not read entry, the entry it wrote instead: the skeleton's key on this
+// machine. Where dir's file system has no hard links it returns errNoLinks.
+func checkEntry(ctx context.Context, dir, entry string, skel []byte, interruptible bool) (name, learnt string, err error) {
 	tmp, err := os.MkdirTemp(dir, "skeleton-")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := compileCached(ctx, tmp, skel, interruptible); err != nil {
-		return "", fmt.Errorf("compile the skeleton: %w", err)
+	sub := filepath.Join(tmp, cacheSubdir())
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		return "", "", err
 	}
-	var entry string
-	err = filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	if entry != "" {
+		if err := os.Link(filepath.Join(dir, entry), filepath.Join(tmp, entry)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", "", fmt.Errorf("%w: %v", errNoLinks, err)
 		}
-		if entry != "" {
-			return errors.New("more than one cache entry")
-		}
-		rel, err := filepath.Rel(tmp, p)
-		entry = rel
-		return err
-	})
+	}
+	name, err = compileCached(ctx, tmp, skel, interruptible)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if !validEntry(entry) || filepath.Dir(entry) != cacheSubdir() {
-		return "", fmt.Errorf("unexpected cache entry %q (wazero's entries expected in %s)", entry, cacheSubdir())
+	des, err := os.ReadDir(sub)
+	if err != nil {
+		return "", "", err
 	}
-	if err := writeFileAtomic(keyFile, []byte(entry+"\n")); err != nil {
-		return "", err
+	for _, de := range des {
+		if e := cacheSubdir() + "/" + de.Name(); e != entry && validEntry(e) {
+			learnt = e
+		}
 	}
-	return entry, nil
+	return name, learnt, nil
+}
+
+// errNoLinks: the cache directory's file system has no hard links (workers then validate
+// python.wasm as they load it).
+var errNoLinks = errors.New("no hard links")
+
+// linkSeq makes the names of temporary links unique within the process.
+var linkSeq atomic.Int64
+
+// sweepScratch removes what a process that died while setting up a skeleton left in dir, the
+// cache directory: scratch caches and temporary links older than an hour (a live process
+// removes its own within seconds).
+func sweepScratch(dir string, now time.Time) {
+	for _, pattern := range []string{filepath.Join(dir, "skeleton-*"), filepath.Join(dir, cacheSubdir(), "*.link.tmp")} {
+		old, _ := filepath.Glob(pattern)
+		for _, p := range old {
+			if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+				os.RemoveAll(p)
+			}
+		}
+	}
 }
 
 // cacheSubdir is the directory, inside a compilation cache's, where this process's wazero keeps
 // its entries: named by wazero's version as the process's build information gives it ("dev" in
 // test binaries, which carry none), the architecture and the system. wazero names it so in
-// cache.go of the release go.mod pins; skeletonEntry checks it against the entry wazero writes.
+// cache.go of the release go.mod pins (checkEntry finds no entry, and Precompile no skeleton,
+// when that changes: TestPrecompile_sameKeyAsWorkers).
 func cacheSubdir() string {
 	v := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -209,38 +277,45 @@ func validEntry(e string) bool {
 
 // storeSkeleton puts the cache entry of compiled, python.wasm as compiled or loaded by the
 // caller, under the skeleton's key, and checks that a host compiling the skeleton gets that
-// code. It returns the skeleton's description for [WithSkeleton].
+// code. It returns the skeleton's description for [WithSkeleton]. The skeleton's own machine
+// code never enters dir's cache: every compilation of the skeleton here is in a scratch cache.
 func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModule, interruptible bool) (Skeleton, error) {
 	r, err := codeOf(compiled)
 	if err != nil {
 		return Skeleton{}, err
 	}
 	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
-	skel, err := skeletonOf()
+	module := moduleHash()
+	skel, err := skeletonOf(module)
 	if err != nil {
 		return Skeleton{}, err
 	}
-	entry, err := skeletonEntry(ctx, dir, skel, interruptible)
-	if err != nil {
-		return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry: %w", err)
-	}
-	s := Skeleton{Entry: entry, Code: codeName(code), Sum: skeletonSum(skel)}
-	for attempt := 0; ; attempt++ {
-		if _, err := os.Lstat(filepath.Join(dir, entry)); err != nil {
-			if err := copyEntry(dir, entry, code); err != nil {
+	s := Skeleton{Code: codeName(code), Sum: skeletonSum(skel), Module: module, Interruptible: interruptible}
+	keyFile := skeletonKeyFile(dir, skel, interruptible)
+	entry := rememberedEntry(keyFile)
+	for attempt := 0; attempt < 3; attempt++ {
+		name, learnt, err := checkEntry(ctx, dir, entry, skel, interruptible)
+		if err != nil {
+			return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry: %w", err)
+		}
+		if learnt == "" && name == s.Code {
+			s.Entry = entry
+			return s, nil
+		}
+		if learnt != "" {
+			// No entry yet, or the key file is another machine's: this is the key here.
+			entry = learnt
+			if err := writeFileAtomic(keyFile, []byte(entry+"\n")); err != nil {
 				return Skeleton{}, err
 			}
 		}
-		got, err := compileCached(ctx, dir, skel, interruptible)
-		if err == nil && got == s.Code {
-			return s, nil
+		// The entry is missing or holds other code (a stub a worker's race left, a torn copy):
+		// put the real module's entry there.
+		if err := copyEntry(dir, entry, code); err != nil {
+			return Skeleton{}, err
 		}
-		if attempt > 0 {
-			return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry loads %q, not %q (%v)", got, s.Code, err)
-		}
-		// Another build's entry, a torn copy: replaced once from the real module's.
-		os.Remove(filepath.Join(dir, entry))
 	}
+	return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry %s does not load python.wasm's code", entry)
 }
 
 // compileCached compiles bin in a runtime of its own with the compilation cache in dir (where
@@ -287,30 +362,25 @@ func copyEntry(dir, entry string, code []byte) error {
 		if err != nil || !ok {
 			continue
 		}
-		// A hard link costs no space (entries are never changed in place: wazero replaces them
-		// by rename); where the file system has none, a copy.
+		// A hard link: no space taken, and the real entry's content whatever wazero later does
+		// to either name (it replaces entries by rename, never in place).
 		dst := filepath.Join(dir, entry)
-		tmp := fmt.Sprintf("%s.%d.link.tmp", dst, os.Getpid())
-		os.Remove(tmp)
-		if os.Link(src, tmp) == nil {
-			if err := os.Rename(tmp, dst); err != nil {
-				os.Remove(tmp)
-				return err
-			}
-			return nil
+		tmp := fmt.Sprintf("%s.%d-%d.link.tmp", dst, os.Getpid(), linkSeq.Add(1))
+		if err := os.Link(src, tmp); err != nil {
+			return fmt.Errorf("%w: %v", errNoLinks, err)
 		}
-		b, err := os.ReadFile(src)
-		if err != nil {
+		if err := os.Rename(tmp, dst); err != nil {
+			os.Remove(tmp)
 			return err
 		}
-		return writeFileAtomic(dst, b)
+		return nil
 	}
 	return errors.New("wasm: no cache entry holds python.wasm's machine code")
 }
 
 // entryHolds reports whether the cache entry at path holds code, the loaded machine code
 // (whole pages; the entry holds its exact length). The format is wazero's (engine_cache.go of
-// the release go.mod pins; TestSkeleton fails when it changes): magic, version, the function
+// the release go.mod pins; TestPrecompile_sameKeyAsWorkers fails when it changes): magic, version, the function
 // count, an offset per function, the code's length, the code.
 func entryHolds(path string, code []byte) (bool, error) {
 	f, err := os.Open(path)
@@ -402,7 +472,10 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 	if len(o.wasm) == 0 || len(o.wasm) != len(cpython.Wasm) || &o.wasm[0] != &cpython.Wasm[0] {
 		return nil, errors.New("not the build's python.wasm")
 	}
-	skel, err := skeletonOf()
+	if s.Interruptible != o.interruptible {
+		return nil, fmt.Errorf("the skeleton's machine code is interruptible=%v, this host's %v", s.Interruptible, o.interruptible)
+	}
+	skel, err := skeletonOf(s.Module)
 	if err != nil {
 		return nil, err
 	}
@@ -422,40 +495,46 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 	if err != nil {
 		return nil, err
 	}
-	name, err := loadedCodeName(c)
-	if err != nil || name != s.Code {
+	r, err := codeOf(c)
+	if err != nil {
 		c.Close(ctx)
+		return nil, err
+	}
+	loaded := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	if name := codeName(loaded); name != s.Code {
 		// A stub compiled in the entry's place (it vanished after the check) must not stay
-		// there: a later process would load it only to compile python.wasm again.
-		if err == nil {
-			os.Remove(filepath.Join(o.cacheDir, s.Entry))
+		// there: a later process would load it only to compile python.wasm again. Only that
+		// is removed, never an entry that holds other code (the server may have put the real
+		// one back meanwhile).
+		path := filepath.Join(o.cacheDir, s.Entry)
+		if holds, _ := entryHolds(path, loaded); holds {
+			os.Remove(path)
 		}
-		return nil, fmt.Errorf("the skeleton's entry loads %q, not %q (%v)", name, s.Code, err)
+		c.Close(ctx)
+		return nil, fmt.Errorf("the skeleton's entry loads %q, not %q", name, s.Code)
 	}
 	return c, nil
 }
 
 // precompiledSkeleton is [Precompile] of a build whose python.wasm an earlier Precompile
-// compiled and stored under its skeleton's key: it loads the code through the skeleton, as
-// workers do, and succeeds only when that code is what the earlier Precompile published (its
-// shared code file is there). Anything else, and Precompile compiles or loads python.wasm
-// itself, validating it, and stores the entry again.
+// compiled and stored under its skeleton's key: it loads the code through the skeleton (in a
+// scratch cache, see checkEntry), as workers do, and succeeds only when that code is what the
+// earlier Precompile published (its shared code file is there). Anything else, and Precompile
+// compiles or loads python.wasm itself, validating it, and stores the entry again.
 func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (Precompiled, bool) {
 	start := time.Now()
-	skel, err := skeletonOf()
+	sweepScratch(dir, start)
+	module := moduleHash()
+	skel, err := skeletonOf(module)
 	if err != nil {
 		return Precompiled{}, false
 	}
-	b, err := os.ReadFile(skeletonKeyFile(dir, skel, interruptible))
-	entry := strings.TrimSpace(string(b))
-	if err != nil || !validEntry(entry) || filepath.Dir(entry) != cacheSubdir() {
+	entry := rememberedEntry(skeletonKeyFile(dir, skel, interruptible))
+	if entry == "" {
 		return Precompiled{}, false
 	}
-	if fi, err := os.Lstat(filepath.Join(dir, entry)); err != nil || !fi.Mode().IsRegular() {
-		return Precompiled{}, false
-	}
-	name, err := compileCached(ctx, dir, skel, interruptible)
-	if err != nil {
+	name, learnt, err := checkEntry(ctx, dir, entry, skel, interruptible)
+	if err != nil || learnt != "" {
 		return Precompiled{}, false
 	}
 	code := filepath.Join(dir, codeDir)
@@ -463,5 +542,6 @@ func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (P
 		return Precompiled{}, false
 	}
 	sweepCode(code, []string{name}, time.Now())
-	return Precompiled{Took: time.Since(start), Skeleton: &Skeleton{Entry: entry, Code: name, Sum: skeletonSum(skel)}}, true
+	return Precompiled{Took: time.Since(start), Skeleton: &Skeleton{Entry: entry, Code: name, Sum: skeletonSum(skel),
+		Module: module, Interruptible: interruptible}}, true
 }
