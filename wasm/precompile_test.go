@@ -240,28 +240,31 @@ func mappedFrom(t *testing.T, dir string) int64 {
 }
 
 // TestSweepScratch: what a process that died while setting up a skeleton left (scratch caches,
-// temporary links) goes once it is an hour old; what a live process is using stays.
+// temporary links) and other builds' key files go once they are an hour old; what a live
+// process is using, and this build's key file, stay.
 func TestSweepScratch(t *testing.T) {
 	dir := t.TempDir()
 	sub := filepath.Join(dir, cacheSubdir())
 	old, fresh := filepath.Join(dir, "skeleton-old"), filepath.Join(dir, "skeleton-new")
 	link, entry := filepath.Join(sub, strings.Repeat("a", 64)+".1-1.link.tmp"), filepath.Join(sub, strings.Repeat("a", 64))
-	for _, d := range []string{old, fresh, sub} {
+	key, otherKey := filepath.Join(dir, codeDir, "skeleton-mine-"+cacheSubdir()), filepath.Join(dir, codeDir, "skeleton-other-"+cacheSubdir())
+	otherWazero := filepath.Join(dir, codeDir, "skeleton-other-wazero-v0-amd64-linux")
+	for _, d := range []string{old, fresh, sub, filepath.Join(dir, codeDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []string{link, entry} {
+	for _, f := range []string{link, entry, key, otherKey, otherWazero} {
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now := time.Now()
-	for _, p := range []string{old, link, entry} {
+	for _, p := range []string{old, link, entry, key, otherKey, otherWazero} {
 		os.Chtimes(p, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
 	}
-	sweepScratch(dir, now)
-	for p, want := range map[string]bool{old: false, link: false, fresh: true, entry: true} {
+	sweepScratch(dir, key, now)
+	for p, want := range map[string]bool{old: false, link: false, fresh: true, entry: true, key: true, otherKey: false, otherWazero: true} {
 		if _, err := os.Lstat(p); (err == nil) != want {
 			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
 		}

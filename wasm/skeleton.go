@@ -229,12 +229,14 @@ var linkSeq atomic.Int64
 
 // sweepScratch removes what a process that died while setting up a skeleton left in dir, the
 // cache directory: scratch caches and temporary links older than an hour (a live process
-// removes its own within seconds).
-func sweepScratch(dir string, now time.Time) {
-	for _, pattern := range []string{filepath.Join(dir, "skeleton-*"), filepath.Join(dir, cacheSubdir(), "*.link.tmp")} {
+// removes its own within seconds), and the key files of other builds' skeletons for the same
+// wazero (keep is this build's; another wazero's are its own processes' to sweep).
+func sweepScratch(dir, keep string, now time.Time) {
+	for _, pattern := range []string{filepath.Join(dir, "skeleton-*"), filepath.Join(dir, cacheSubdir(), "*.link.tmp"),
+		filepath.Join(dir, codeDir, "skeleton-*-"+cacheSubdir())} {
 		old, _ := filepath.Glob(pattern)
 		for _, p := range old {
-			if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+			if fi, err := os.Lstat(p); err == nil && p != keep && now.Sub(fi.ModTime()) > time.Hour {
 				os.RemoveAll(p)
 			}
 		}
@@ -365,15 +367,19 @@ func copyEntry(dir, entry string, code []byte) error {
 		// A hard link: no space taken, and the real entry's content whatever wazero later does
 		// to either name (it replaces entries by rename, never in place).
 		dst := filepath.Join(dir, entry)
+		if a, err := os.Stat(src); err == nil {
+			if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+				return nil
+			}
+		}
 		tmp := fmt.Sprintf("%s.%d-%d.link.tmp", dst, os.Getpid(), linkSeq.Add(1))
 		if err := os.Link(src, tmp); err != nil {
 			return fmt.Errorf("%w: %v", errNoLinks, err)
 		}
-		if err := os.Rename(tmp, dst); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		return nil
+		err = os.Rename(tmp, dst)
+		// A rename between two links of one file does nothing, leaving tmp.
+		os.Remove(tmp)
+		return err
 	}
 	return errors.New("wasm: no cache entry holds python.wasm's machine code")
 }
@@ -523,13 +529,14 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 // compiles or loads python.wasm itself, validating it, and stores the entry again.
 func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (Precompiled, bool) {
 	start := time.Now()
-	sweepScratch(dir, start)
 	module := moduleHash()
 	skel, err := skeletonOf(module)
 	if err != nil {
 		return Precompiled{}, false
 	}
-	entry := rememberedEntry(skeletonKeyFile(dir, skel, interruptible))
+	keyFile := skeletonKeyFile(dir, skel, interruptible)
+	sweepScratch(dir, keyFile, start)
+	entry := rememberedEntry(keyFile)
 	if entry == "" {
 		return Precompiled{}, false
 	}
