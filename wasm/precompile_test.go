@@ -136,7 +136,7 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 	// features): Precompile learns the key again, and no stub enters the cache.
 	keyFile := skeletonKeyFile(dir, skel, false)
 	wrong := cacheSubdir() + "/" + strings.Repeat("0", 64)
-	if err := os.WriteFile(keyFile, []byte(wrong+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(keyFile, []byte(wrong+"\n")); err != nil {
 		t.Fatal(err)
 	}
 	before := cacheEntries(t, dir)
@@ -148,6 +148,22 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 	}
 	if got := rememberedEntry(keyFile); got != s.Entry {
 		t.Errorf("the key file names %q, want %q", got, s.Entry)
+	}
+	base("")
+
+	// A torn entry (wazero cannot read it; it fails the compilation rather than missing):
+	// Precompile replaces it.
+	if err := os.Remove(entry); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entry, saved[:len(saved)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Precompile(ctx, dir, false); err != nil || p.Skeleton == nil || *p.Skeleton != s {
+		t.Fatalf("Precompile after a torn entry: %+v %v", p, err)
+	}
+	if again, err := os.ReadFile(entry); err != nil || !bytes.Equal(again, saved) {
+		t.Errorf("the torn entry was not replaced (%v)", err)
 	}
 	base("")
 
@@ -247,24 +263,25 @@ func TestSweepScratch(t *testing.T) {
 	sub := filepath.Join(dir, cacheSubdir())
 	old, fresh := filepath.Join(dir, "skeleton-old"), filepath.Join(dir, "skeleton-new")
 	link, entry := filepath.Join(sub, strings.Repeat("a", 64)+".1-1.link.tmp"), filepath.Join(sub, strings.Repeat("a", 64))
-	key, otherKey := filepath.Join(dir, codeDir, "skeleton-mine-"+cacheSubdir()), filepath.Join(dir, codeDir, "skeleton-other-"+cacheSubdir())
+	key, otherKey := filepath.Join(dir, codeDir, "skeleton-mine-0-"+cacheSubdir()), filepath.Join(dir, codeDir, "skeleton-other-0-"+cacheSubdir())
+	keyOtherKind := filepath.Join(dir, codeDir, "skeleton-mine-1-"+cacheSubdir())
 	otherWazero := filepath.Join(dir, codeDir, "skeleton-other-wazero-v0-amd64-linux")
 	for _, d := range []string{old, fresh, sub, filepath.Join(dir, codeDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []string{link, entry, key, otherKey, otherWazero} {
+	for _, f := range []string{link, entry, key, otherKey, otherWazero, keyOtherKind} {
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now := time.Now()
-	for _, p := range []string{old, link, entry, key, otherKey, otherWazero} {
+	for _, p := range []string{old, link, entry, key, otherKey, otherWazero, keyOtherKind} {
 		os.Chtimes(p, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
 	}
-	sweepScratch(dir, key, now)
-	for p, want := range map[string]bool{old: false, link: false, fresh: true, entry: true, key: true, otherKey: false, otherWazero: true} {
+	sweepScratch(dir, filepath.Join(dir, codeDir, "skeleton-mine-"), now)
+	for p, want := range map[string]bool{old: false, link: false, fresh: true, entry: true, key: true, keyOtherKind: true, otherKey: false, otherWazero: true} {
 		if _, err := os.Lstat(p); (err == nil) != want {
 			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
 		}

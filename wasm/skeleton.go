@@ -148,8 +148,10 @@ type Skeleton struct {
 	Entry string `json:"entry"`
 	// Code is the name of the shared code file of the real module's machine code ([codeName]).
 	Code string `json:"code"`
-	// Sum identifies the skeleton (its length and checksum): a process of another build, whose
-	// python.wasm differs, does not use the entry.
+	// Sum identifies the skeleton (its length and checksum): a process whose python.wasm has
+	// another shape than the server's does not use the entry. One whose python.wasm differs only
+	// inside functions makes the same skeleton from Module, the server's hash: the supervisor
+	// gives a skeleton only to workers of its own binary, whose python.wasm is its own.
 	Sum string `json:"sum"`
 	// Module is the SHA-256 of python.wasm, which the skeleton carries.
 	Module string `json:"module"`
@@ -167,12 +169,17 @@ func skeletonSum(skel []byte) string {
 // features, which the name cannot: a key file from another machine (a cache directory moved or
 // shared) is found wrong by checkEntry and learnt again.
 func skeletonKeyFile(dir string, skel []byte, interruptible bool) string {
-	sum := sha256.Sum256(skel)
 	mode := "0"
 	if interruptible {
 		mode = "1"
 	}
-	return filepath.Join(dir, codeDir, "skeleton-"+hex.EncodeToString(sum[:12])+"-"+mode+"-"+cacheSubdir())
+	return skeletonKeyPrefix(dir, skel) + mode + "-" + cacheSubdir()
+}
+
+// skeletonKeyPrefix starts the names of skel's key files, of either kind of code.
+func skeletonKeyPrefix(dir string, skel []byte) string {
+	sum := sha256.Sum256(skel)
+	return filepath.Join(dir, codeDir, "skeleton-"+hex.EncodeToString(sum[:12])+"-")
 }
 
 // rememberedEntry is the entry the key file names, or "".
@@ -222,21 +229,22 @@ func checkEntry(ctx context.Context, dir, entry string, skel []byte, interruptib
 
 // errNoLinks: the cache directory's file system has no hard links (workers then validate
 // python.wasm as they load it).
-var errNoLinks = errors.New("no hard links")
+var errNoLinks = errors.New("cannot hard-link the cache entry")
 
 // linkSeq makes the names of temporary links unique within the process.
 var linkSeq atomic.Int64
 
 // sweepScratch removes what a process that died while setting up a skeleton left in dir, the
 // cache directory: scratch caches and temporary links older than an hour (a live process
-// removes its own within seconds), and the key files of other builds' skeletons for the same
-// wazero (keep is this build's; another wazero's are its own processes' to sweep).
+// removes its own within seconds), temporary key files, and the key files of other builds'
+// skeletons for the same wazero (keep is the start of this build's, whatever the kind of code;
+// another wazero's are its own processes' to sweep).
 func sweepScratch(dir, keep string, now time.Time) {
 	for _, pattern := range []string{filepath.Join(dir, "skeleton-*"), filepath.Join(dir, cacheSubdir(), "*.link.tmp"),
-		filepath.Join(dir, codeDir, "skeleton-*-"+cacheSubdir())} {
+		filepath.Join(dir, codeDir, "skeleton-*-"+cacheSubdir()), filepath.Join(dir, codeDir, ".skeleton-*.tmp")} {
 		old, _ := filepath.Glob(pattern)
 		for _, p := range old {
-			if fi, err := os.Lstat(p); err == nil && p != keep && now.Sub(fi.ModTime()) > time.Hour {
+			if fi, err := os.Lstat(p); err == nil && !strings.HasPrefix(p, keep) && now.Sub(fi.ModTime()) > time.Hour {
 				os.RemoveAll(p)
 			}
 		}
@@ -297,10 +305,11 @@ func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModu
 	entry := rememberedEntry(keyFile)
 	for attempt := 0; attempt < 3; attempt++ {
 		name, learnt, err := checkEntry(ctx, dir, entry, skel, interruptible)
-		if err != nil {
+		if err != nil && (entry == "" || errors.Is(err, errNoLinks)) {
 			return Skeleton{}, fmt.Errorf("wasm: the skeleton's cache entry: %w", err)
 		}
-		if learnt == "" && name == s.Code {
+		// An entry wazero cannot read (a torn file) fails the compilation: it is replaced below.
+		if err == nil && learnt == "" && name == s.Code {
 			s.Entry = entry
 			return s, nil
 		}
@@ -311,7 +320,7 @@ func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModu
 				return Skeleton{}, err
 			}
 		}
-		// The entry is missing or holds other code (a stub a worker's race left, a torn copy):
+		// The entry is missing, unreadable or holds other code (a stub a worker's race left):
 		// put the real module's entry there.
 		if err := copyEntry(dir, entry, code); err != nil {
 			return Skeleton{}, err
@@ -491,7 +500,7 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 		return nil, fmt.Errorf("the skeleton's entry is in %s, this process's wazero reads %s", d, cacheSubdir())
 	}
 	if sum := skeletonSum(skel); sum != s.Sum {
-		return nil, fmt.Errorf("the skeleton is %s, the server's %s: another build", sum, s.Sum)
+		return nil, fmt.Errorf("the skeleton is %s, the server's %s: another python.wasm", sum, s.Sum)
 	}
 	// Without its entry, wazero would compile the skeleton itself: check first.
 	if fi, err := os.Lstat(filepath.Join(o.cacheDir, s.Entry)); err != nil || !fi.Mode().IsRegular() {
@@ -535,7 +544,7 @@ func precompiledSkeleton(ctx context.Context, dir string, interruptible bool) (P
 		return Precompiled{}, false
 	}
 	keyFile := skeletonKeyFile(dir, skel, interruptible)
-	sweepScratch(dir, keyFile, start)
+	sweepScratch(dir, skeletonKeyPrefix(dir, skel), start)
 	entry := rememberedEntry(keyFile)
 	if entry == "" {
 		return Precompiled{}, false
