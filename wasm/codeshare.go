@@ -56,6 +56,9 @@ type codeRegion struct{ start, end uintptr }
 // where the garbage collector neither moves nor frees anything.
 func (r codeRegion) ptr() unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), r.start) }
 
+// bytes is the region's memory.
+func (r codeRegion) bytes() []byte { return unsafe.Slice((*byte)(r.ptr()), r.end-r.start) }
+
 // anonymousCode reports whether r lies inside one anonymous, private, read-and-execute mapping
 // of the process: what wazero's machine code is, unlike a hugetlb mapping (which names a file
 // in /proc/self/maps) or memory already unmapped.
@@ -120,7 +123,7 @@ func publishCode(compiled wazero.CompiledModule, dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("wasm: shared code directory: %w", err)
 	}
-	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	code := r.bytes()
 	f, err := openCode(filepath.Join(dir, codeName(code)), code)
 	if err != nil {
 		return "", err
@@ -151,7 +154,7 @@ func shareCode(compiled wazero.CompiledModule, dir string) (name string, fatal b
 // shareRegion replaces one code mapping with a mapping of a file holding the same bytes and
 // returns the file's name.
 func shareRegion(dir string, r codeRegion) (name string, fatal bool, err error) {
-	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	code := r.bytes()
 	name = codeName(code)
 	f, err := openCode(filepath.Join(dir, name), code)
 	if err != nil {
@@ -178,7 +181,7 @@ func restoreRegion(f *os.File, r codeRegion) error {
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED); err != nil {
 		return err
 	}
-	mem := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	mem := r.bytes()
 	if _, err := f.ReadAt(mem, 0); err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 
@@ -294,7 +293,7 @@ func storeSkeleton(ctx context.Context, dir string, compiled wazero.CompiledModu
 	if err != nil {
 		return Skeleton{}, err
 	}
-	code := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	code := r.bytes()
 	module := moduleHash()
 	skel, err := skeletonOf(module)
 	if err != nil {
@@ -352,7 +351,7 @@ func loadedCodeName(compiled wazero.CompiledModule) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return codeName(unsafe.Slice((*byte)(r.ptr()), r.end-r.start)), nil
+	return codeName(r.bytes()), nil
 }
 
 // copyEntry finds, among dir's cache entries beside entry, the one whose machine code is code
@@ -515,7 +514,7 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 		c.Close(ctx)
 		return nil, err
 	}
-	loaded := unsafe.Slice((*byte)(r.ptr()), r.end-r.start)
+	loaded := r.bytes()
 	if name := codeName(loaded); name != s.Code {
 		// A stub compiled in the entry's place (it vanished after the check) must not stay
 		// there: a later process would load it only to compile python.wasm again. Only that

@@ -55,21 +55,24 @@ const ProtocolVersion = 3
 
 // Message kinds.
 const (
-	kindSetup = "setup"
-	kindReady = "ready"
-	// infoPythonLoad, in a ready message's Info, says how the worker loaded python.wasm's
-	// machine code: through the skeleton's cache entry or validating python.wasm first.
+	kindSetup  = "setup"
+	kindReady  = "ready"
+	kindBind   = "bind"
+	kindBound  = "bound"
+	kindRun    = "run"
+	kindResult = "result"
+	kindFreeze = "freeze"
+	kindFrozen = "frozen"
+	kindThaw   = "thaw"
+	kindThawed = "thawed"
+)
+
+// infoPythonLoad, in a ready message's Info, says how the worker loaded python.wasm's machine
+// code: through the skeleton's cache entry or validating python.wasm first.
+const (
 	infoPythonLoad = "python_load"
 	loadSkeleton   = "skeleton"
 	loadValidated  = "validated"
-	kindBind       = "bind"
-	kindBound      = "bound"
-	kindRun        = "run"
-	kindResult     = "result"
-	kindFreeze     = "freeze"
-	kindFrozen     = "frozen"
-	kindThaw       = "thaw"
-	kindThawed     = "thawed"
 )
 
 // message is one frame's body. Only the fields of its kind are set.

@@ -121,14 +121,18 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 	var notes []string
 	info := map[string]string{}
 	for _, e := range engines {
-		if sk, ok := e.(interface{ SkeletonError() error }); ok {
+		sk, ok := e.(interface{ SkeletonError() error })
+		if !ok {
+			continue
+		}
+		switch err := sk.SkeletonError(); {
+		case err != nil:
+			info[infoPythonLoad] = loadValidated
+			notes = append(notes, "python.wasm was validated as the worker loaded it: "+err.Error())
+		case setup.Skeleton == nil:
+			info[infoPythonLoad] = loadValidated
+		default:
 			info[infoPythonLoad] = loadSkeleton
-			if err := sk.SkeletonError(); err != nil || setup.Skeleton == nil {
-				info[infoPythonLoad] = loadValidated
-			}
-			if err := sk.SkeletonError(); err != nil {
-				notes = append(notes, "python.wasm was validated as the worker loaded it: "+err.Error())
-			}
 		}
 	}
 	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}); err != nil {

@@ -46,10 +46,8 @@ type Supervisor struct {
 	parks    sync.WaitGroup // workers being parked in the background; Close waits for them
 	wg       sync.WaitGroup
 	closed   bool
-	// readyNotes is set once a worker's notes at start were logged; startNotes are the last
-	// started worker's ("" : none).
+	// readyNotes is set once a worker's notes at start were logged.
 	readyNotes atomic.Bool
-	startNotes atomic.Value
 	// loads count the workers started that loaded python.wasm's machine code through the
 	// skeleton's cache entry [0] and by validating python.wasm first [1].
 	loads [2]atomic.Int64
@@ -562,12 +560,6 @@ func (s *Supervisor) PythonLoads() (skeleton, validated int64) {
 	return s.loads[0].Load(), s.loads[1].Load()
 }
 
-// StartNotes is what the last worker started said about its start ("" : nothing, as set up).
-func (s *Supervisor) StartNotes() string {
-	n, _ := s.startNotes.Load().(string)
-	return n
-}
-
 // start spawns a worker and waits until its engines are ready.
 func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	p, err := startWorker(spawnOptions{exe: s.cfg.exe, argv0: s.cfg.argv0, namespaces: s.cfg.namespaces, memory: s.cfg.setup.Limits.Memory,
@@ -596,7 +588,6 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	if reply.Notes != "" && s.readyNotes.CompareAndSwap(false, true) {
 		s.cfg.log.Warn("a worker started slower than set up for (said once)", "notes", reply.Notes)
 	}
-	s.startNotes.Store(reply.Notes)
 	switch reply.Info[infoPythonLoad] {
 	case loadSkeleton:
 		s.loads[0].Add(1)

@@ -391,6 +391,12 @@ func TestSupervisor_sharedCode(t *testing.T) {
 	if len(mapped) != 1 {
 		t.Errorf("Python workers map %d code files (%v), want one", len(mapped), mapped)
 	}
+	// The workers are another binary than this test (bin/wasmbox), so they are given no
+	// skeleton and validate python.wasm, and say so (TestServe_workersLoadSkeleton checks a
+	// server's own workers, which take the skeleton).
+	if sk, va := s.PythonLoads(); sk != 0 || va < 2 {
+		t.Errorf("python.wasm loads: %d through the skeleton, %d validated; want 0 and the two sessions' workers", sk, va)
+	}
 	for f := range mapped {
 		if !written[f] {
 			t.Errorf("workers map %s, which Precompile did not write", f)
