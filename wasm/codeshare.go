@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,11 +31,13 @@ import (
 // copy for every worker, and each worker's share of it shrinks with the number of workers.
 //
 // The file lives beside wazero's cache, written by the server (see [Precompile] and
-// publishCode) before any worker starts, or by a process that finds it missing before it runs any guest (a worker is
-// confined later and can no longer write there), so it is trusted exactly as the compilation
-// cache is. It is never trusted blindly: the bytes are compared with the loaded code before the
-// mapping is replaced, and a file that differs (a torn write, another build's code under a
-// colliding name) is written again from memory instead.
+// publishCode) before any worker starts, or by a process that finds it missing before it runs
+// any guest (a worker is confined later and can no longer write there), so it is trusted
+// exactly as the compilation cache is. It is never trusted blindly. A host maps it as the code
+// loads, in place of wazero's copy, and wazero checks it against its entry's CRC (see
+// codecache.go); where that was not done, shareCode compares the bytes with the loaded code
+// before the mapping is replaced, and a file that differs (a torn write, another build's code
+// under a colliding name) is written again from memory instead.
 
 // codeDir is the directory, inside the compilation cache's, of the shared code files.
 const codeDir = "code"
@@ -59,13 +62,21 @@ func (r codeRegion) ptr() unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil)
 // bytes is the region's memory.
 func (r codeRegion) bytes() []byte { return unsafe.Slice((*byte)(r.ptr()), r.end-r.start) }
 
-// anonymousCode reports whether r lies inside one anonymous, private, read-and-execute mapping
-// of the process: what wazero's machine code is, unlike a hugetlb mapping (which names a file
-// in /proc/self/maps) or memory already unmapped.
-func anonymousCode(r codeRegion) (bool, error) {
+// anonymousMapping reports whether r lies inside one anonymous, private mapping of the process
+// with the permissions perms as /proc/self/maps writes them ("r-xp": what wazero's machine code
+// is; "rw-p": the memory wazero reserved for it, before it fills it), unlike a hugetlb mapping
+// (which names a file in /proc/self/maps) or memory already unmapped.
+func anonymousMapping(r codeRegion, perms string) (bool, error) {
+	p, file, ok, err := mappingOf(r)
+	return ok && p == perms && file == "", err
+}
+
+// mappingOf returns the permissions of the one mapping that holds all of r and the file it
+// maps ("" for anonymous memory); ok is false when no one mapping holds r.
+func mappingOf(r codeRegion) (perms, file string, ok bool, err error) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return false, err
+		return "", "", false, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -75,8 +86,8 @@ func anonymousCode(r codeRegion) (bool, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		if !ok {
+		lo, hi, found := strings.Cut(fields[0], "-")
+		if !found {
 			continue
 		}
 		start, err1 := strconv.ParseUint(lo, 16, 64)
@@ -84,14 +95,21 @@ func anonymousCode(r codeRegion) (bool, error) {
 		if err1 != nil || err2 != nil || uintptr(start) > r.start || r.start >= uintptr(end) {
 			continue
 		}
-		return fields[1] == "r-xp" && fields[4] == "0" && len(fields) == 5 && r.end <= uintptr(end), nil
+		if r.end > uintptr(end) {
+			return "", "", false, nil
+		}
+		if len(fields) > 5 {
+			file = strings.Join(fields[5:], " ")
+		} else if fields[4] != "0" {
+			file = "?"
+		}
+		return fields[1], file, true, nil
 	}
-	return false, sc.Err()
+	return "", "", false, sc.Err()
 }
 
-// codeOf returns the pages of compiled's machine code, after checking that they are one
-// anonymous read-and-execute mapping of their own.
-func codeOf(compiled wazero.CompiledModule) (codeRegion, error) {
+// codeRegionOf returns the pages of compiled's machine code.
+func codeRegionOf(compiled wazero.CompiledModule) (codeRegion, error) {
 	start, n, ok := executableOf(compiled)
 	if !ok {
 		return codeRegion{}, errors.New("wasm: share machine code: wazero's compiled module is not what this build knows")
@@ -101,16 +119,27 @@ func codeOf(compiled wazero.CompiledModule) (codeRegion, error) {
 	if r.start%ps != 0 {
 		return codeRegion{}, fmt.Errorf("wasm: share machine code: it starts at %#x, not on a page", r.start)
 	}
-	if ok, err := anonymousCode(r); err != nil || !ok {
+	return r, nil
+}
+
+// codeOf returns the pages of compiled's machine code, after checking that they are one
+// anonymous read-and-execute mapping of their own.
+func codeOf(compiled wazero.CompiledModule) (codeRegion, error) {
+	r, err := codeRegionOf(compiled)
+	if err != nil {
+		return codeRegion{}, err
+	}
+	if ok, err := anonymousMapping(r, "r-xp"); err != nil || !ok {
 		return codeRegion{}, fmt.Errorf("wasm: share machine code: not one anonymous read-and-execute mapping (%v)", err)
 	}
 	return r, nil
 }
 
 // codeName is the name of the shared file of code.
-func codeName(code []byte) string {
-	return fmt.Sprintf("%s%d-%08x", codePrefix, len(code), sampleSum(code))
-}
+func codeName(code []byte) string { return codeFileName(len(code), sampleSum(code)) }
+
+// codeFileName is the name of the shared file of n bytes of code whose [sampleSum] is sum.
+func codeFileName(n int, sum uint32) string { return fmt.Sprintf("%s%d-%08x", codePrefix, n, sum) }
 
 // publishCode writes the machine code of compiled to its file in dir, unless the file holds it
 // already, and returns the file's name. The process's own code stays as it is: the server
@@ -215,12 +244,32 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // find the file different and write it again), at a sixteenth of a full checksum's cost
 // (60 ms for python.wasm's code, in every worker's start).
 func sampleSum(code []byte) uint32 {
+	sum, _ := sampleSumAt(bytes.NewReader(code), 0, int64(len(code)))
+	return sum
+}
+
+// sampleSumAt is the [sampleSum] of the n bytes of code at offset at of r.
+func sampleSumAt(r io.ReaderAt, at, n int64) (uint32, error) {
 	const page, stride = 4096, 16
+	buf := make([]byte, page)
 	var sum uint32
-	for off := 0; off < len(code); off += page * stride {
-		sum = crc32.Update(sum, castagnoli, code[off:min(off+page, len(code))])
+	add := func(off int64) error {
+		b := buf[:min(page, n-off)]
+		if len(b) == 0 {
+			return nil
+		}
+		if _, err := r.ReadAt(b, at+off); err != nil {
+			return err
+		}
+		sum = crc32.Update(sum, castagnoli, b)
+		return nil
 	}
-	return crc32.Update(sum, castagnoli, code[max(0, len(code)-page):])
+	for off := int64(0); off < n; off += page * stride {
+		if err := add(off); err != nil {
+			return 0, err
+		}
+	}
+	return sum, add(max(0, n-page))
 }
 
 // openCode opens the file name if it holds exactly code, writing it from code first when it is

@@ -65,8 +65,8 @@ func selfMappings(t *testing.T) []selfMapping {
 	return out
 }
 
-// mappingOf returns the /proc/self/maps line of the mapping that holds addr.
-func mappingOf(t *testing.T, addr uintptr) string {
+// mapsLine returns the /proc/self/maps line of the mapping that holds addr.
+func mapsLine(t *testing.T, addr uintptr) string {
 	t.Helper()
 	for _, m := range selfMappings(t) {
 		if m.lo <= addr && addr < m.hi {
@@ -89,22 +89,22 @@ func TestShareRegion(t *testing.T) {
 	dir := t.TempDir()
 	code := fakeCode(t, 8<<20)
 	want := bytes.Clone(code)
-	if ok, err := anonymousCode(regionOf(code)); err != nil || !ok {
-		t.Fatalf("anonymousCode of fresh code: %v, %v; want true", ok, err)
+	if ok, err := anonymousMapping(regionOf(code), "r-xp"); err != nil || !ok {
+		t.Fatalf("anonymousMapping of fresh code: %v, %v; want true", ok, err)
 	}
 	name, fatal, err := shareRegion(dir, regionOf(code))
 	if err != nil || fatal {
 		t.Fatal(err)
 	}
-	line := mappingOf(t, regionOf(code).start)
+	line := mapsLine(t, regionOf(code).start)
 	if !strings.Contains(line, filepath.Join(dir, name)) || !strings.Contains(line, " r-xp ") {
 		t.Errorf("the code's mapping after sharing is %q, want a read-and-execute mapping of %s", line, name)
 	}
 	if !bytes.Equal(code, want) {
 		t.Error("the code's bytes changed when it was shared")
 	}
-	if ok, _ := anonymousCode(regionOf(code)); ok {
-		t.Error("anonymousCode is true for code mapped from a file")
+	if ok, _ := anonymousMapping(regionOf(code), "r-xp"); ok {
+		t.Error("anonymousMapping is true for code mapped from a file")
 	}
 	st, err := os.Stat(filepath.Join(dir, name))
 	if err != nil || st.Size() != int64(len(code)) || st.Mode().Perm() != 0o400 {
@@ -123,7 +123,7 @@ func TestShareRegion(t *testing.T) {
 	if !os.SameFile(st, after) {
 		t.Error("the file was written again although it held the same bytes")
 	}
-	if line := mappingOf(t, regionOf(again).start); !strings.Contains(line, filepath.Join(dir, name)) {
+	if line := mapsLine(t, regionOf(again).start); !strings.Contains(line, filepath.Join(dir, name)) {
 		t.Errorf("the second copy's mapping is %q, want %s", line, name)
 	}
 }
@@ -151,7 +151,7 @@ func TestShareCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if line := mappingOf(t, start); strings.Contains(line, dir) {
+			if line := mapsLine(t, start); strings.Contains(line, dir) {
 				t.Errorf("publishCode remapped the process's own code: %q", line)
 			}
 			names = append(names, published)
@@ -161,7 +161,7 @@ func TestShareCode(t *testing.T) {
 			t.Fatalf("runtime %d: %v", i, err)
 		}
 		names = append(names, name)
-		if line := mappingOf(t, start); !strings.Contains(line, filepath.Join(dir, name)) {
+		if line := mapsLine(t, start); !strings.Contains(line, filepath.Join(dir, name)) {
 			t.Errorf("runtime %d: the code's mapping is %q, want %s", i, line, name)
 		}
 		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
@@ -233,7 +233,7 @@ func TestShareCode_damaged(t *testing.T) {
 			if !bytes.Equal(code, want) {
 				t.Fatal("the code's bytes changed: what lay under its name was mapped")
 			}
-			line := mappingOf(t, regionOf(code).start)
+			line := mapsLine(t, regionOf(code).start)
 			if !tc.shared {
 				if err == nil || strings.Contains(line, dir) {
 					t.Errorf("shared (%v, mapping %q), want an error and the code left anonymous", err, line)

@@ -186,11 +186,13 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(o.interruptible).
 		WithMemoryLimitPages(uint32(o.memory / pageSize))
+	var code *codeCache // maps the machine code from its shared file as it loads
 	if o.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("wasm: open compilation cache %s: %w", o.cacheDir, err)
 		}
+		code = mapCodeFrom(cache, filepath.Join(o.cacheDir, codeDir))
 		cfg = cfg.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
@@ -211,7 +213,7 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 		go func() { hashed <- buildHash(o.wasm, o.assets, o.env) }()
 	}
 	start := time.Now()
-	compiled, skelErr, err := compileModule(ctx, rt, &o)
+	compiled, skelErr, err := compileModule(ctx, rt, &o, code)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: compile python.wasm: %w", err)
@@ -222,7 +224,10 @@ func New(ctx context.Context, opts ...Option) (*Host, error) {
 	}
 	releaseBodies(compiled)
 	var shareErr error
-	if o.cacheDir != "" {
+	if code.mappedFrom(compiled) != "" {
+		r, _ := codeRegionOf(compiled)
+		sharedCode.Add(int64(r.end - r.start))
+	} else if o.cacheDir != "" {
 		// Failing to share costs memory, not correctness: the host keeps its private copy.
 		var fatal bool
 		_, fatal, shareErr = shareCode(compiled, filepath.Join(o.cacheDir, codeDir))

@@ -156,7 +156,12 @@ func TestHost_readBase_damaged(t *testing.T) {
 	h := &Host{memory: 64 << 20, baseHash: "test"}
 	mem := bytes.Repeat([]byte{7}, 4*pageSize)
 	sum := sha256.Sum256(mem)
-	good := append(append([]byte(imageMagic+hex.EncodeToString(sum[:])), make([]byte, imageHeader-len(imageMagic)-64)...), mem...)
+	head := imageHead(hex.EncodeToString(sum[:]), mem)
+	good := append(append([]byte(head), make([]byte, imageHeader-len(head))...), mem...)
+	badID := bytes.Clone(good)
+	badID[len(imageMagic)] = 'x' // not hex
+	otherID := bytes.Clone(good)
+	otherID[len(imageMagic)+10] ^= 1 // '0'-'9' and 'a'-'f' stay hex
 	flipped := bytes.Clone(good)
 	flipped[imageHeader+100] ^= 1
 	for _, tc := range []struct {
@@ -171,6 +176,9 @@ func TestHost_readBase_damaged(t *testing.T) {
 		{"short a page", good[:len(good)-pageSize], false},
 		{"one bit flipped", flipped, false},
 		{"wrong magic", append([]byte("WBXBASE0"), good[8:]...), false},
+		{"the last version", append([]byte("WBXBASE1"), good[8:]...), false},
+		{"an ID that is not hex", badID, false},
+		{"another ID", otherID, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "img")

@@ -168,7 +168,7 @@ func testSkeleton(t *testing.T, dir string, s Skeleton) {
 	base("")
 
 	// A host of the other kind of machine code is not given this one.
-	if _, err := compileSkeleton(ctx, nil, &options{cacheDir: dir, wasm: cpython.Wasm, interruptible: true, skeleton: &s}); err == nil ||
+	if _, err := compileSkeleton(ctx, nil, &options{cacheDir: dir, wasm: cpython.Wasm, interruptible: true, skeleton: &s}, nil); err == nil ||
 		!strings.Contains(err.Error(), "interruptible") {
 		t.Errorf("an interruptible host took the skeleton of uninterruptible code (%v)", err)
 	}

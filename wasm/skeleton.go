@@ -465,20 +465,20 @@ func writeFileAtomic(path string, b []byte) error {
 // compileModule compiles o.wasm in rt: through its skeleton when o asks for it and the cache
 // holds the skeleton's entry, then only if the machine code loaded is the real module's. It
 // returns why the skeleton was not used, when it was asked for.
-func compileModule(ctx context.Context, rt wazero.Runtime, o *options) (compiled wazero.CompiledModule, skelErr, err error) {
+func compileModule(ctx context.Context, rt wazero.Runtime, o *options, code *codeCache) (compiled wazero.CompiledModule, skelErr, err error) {
 	if o.skeleton == nil {
-		compiled, err = rt.CompileModule(ctx, o.wasm)
+		compiled, err = code.compile(ctx, rt, o.wasm)
 		return compiled, nil, err
 	}
-	if compiled, skelErr = compileSkeleton(ctx, rt, o); skelErr == nil {
+	if compiled, skelErr = compileSkeleton(ctx, rt, o, code.withHint(o.skeleton.Code)); skelErr == nil {
 		return compiled, nil, nil
 	}
-	compiled, err = rt.CompileModule(ctx, o.wasm)
+	compiled, err = code.compile(ctx, rt, o.wasm)
 	return compiled, skelErr, err
 }
 
 // compileSkeleton loads python.wasm's machine code through the skeleton's entry o.skeleton.
-func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero.CompiledModule, error) {
+func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options, code *codeCache) (wazero.CompiledModule, error) {
 	s := o.skeleton
 	if o.cacheDir == "" || !validEntry(s.Entry) {
 		return nil, errors.New("no cache entry")
@@ -505,11 +505,11 @@ func compileSkeleton(ctx context.Context, rt wazero.Runtime, o *options) (wazero
 	if fi, err := os.Lstat(filepath.Join(o.cacheDir, s.Entry)); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("the skeleton's cache entry: %v", err)
 	}
-	c, err := rt.CompileModule(ctx, skel)
+	c, err := code.compile(ctx, rt, skel)
 	if err != nil {
 		return nil, err
 	}
-	r, err := codeOf(c)
+	r, err := codeRegionOf(c)
 	if err != nil {
 		c.Close(ctx)
 		return nil, err

@@ -8,8 +8,8 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// Two things a host needs from a compiled module that wazero has no API for, reached through
-// its unexported fields, checked by name and type (finding anything else, each does nothing):
+// Three things a host needs from wazero that it has no API for, reached through its
+// unexported fields, checked by name and type (finding anything else, each does nothing):
 //
 //   - releaseBodies: wazero keeps a copy of every function's body on the Go heap for as long as
 //     a compiled module lives (30 MB for python.wasm with numpy, pandas and matplotlib, in every
@@ -18,9 +18,13 @@ import (
 //   - executableOf: where the module's machine code is mapped, exactly, so that it can be shared
 //     between processes (see shareCode). /proc/self/maps cannot say: the kernel merges the
 //     mapping with neighbouring code (wazero's entry preambles, other modules') into one area.
+//   - fileCacheOf: the file cache behind a compilation cache, which codeCache wraps so that
+//     machine code is mapped from its shared file as it loads (see codecache.go).
 //
 // What each relies on (nothing reads a body after CompileModule; the executable is one mapping
-// of its own, never written after it is made read-and-execute) was checked in wazero's code of
+// of its own, never written after it is made read-and-execute; the file cache is read only
+// through its Get, Add and Delete, by the engine the first runtime of the cache makes; an
+// entry's layout, see codeIn) was checked in wazero's code of
 // the release go.mod pins ([wazeroRelease]); TestWazeroFields fails when go.mod pins another,
 // so that an upgrade checks it again.
 
@@ -137,4 +141,28 @@ func field(s reflect.Value, name string) reflect.Value {
 		return reflect.Value{}
 	}
 	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+}
+
+// fileCacheOf returns the file cache field of cache (a *wazero.cache{..., fileCache
+// filecache.Cache, ...}), settable, or an invalid Value.
+func fileCacheOf(cache wazero.CompilationCache) reflect.Value {
+	v := reflect.ValueOf(cache)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	f := field(v.Elem(), "fileCache")
+	if !f.IsValid() || f.Kind() != reflect.Interface {
+		return reflect.Value{}
+	}
+	return f
+}
+
+// setFileCache puts c in the file cache field f (from fileCacheOf), if c has its methods.
+func setFileCache(f reflect.Value, c *codeCache) bool {
+	v := reflect.ValueOf(c)
+	if !v.Type().Implements(f.Type()) {
+		return false
+	}
+	f.Set(v)
+	return true
 }

@@ -49,7 +49,7 @@ func TestWazeroFields(t *testing.T) {
 		t.Fatalf("executableOf: %#x, %d, %v; want a page-aligned executable", start, n, ok)
 	}
 	ps := uintptr(os.Getpagesize())
-	if ok, err := anonymousCode(codeRegion{start, start + (uintptr(n)+ps-1)&^(ps-1)}); err != nil || !ok {
+	if ok, err := anonymousMapping(codeRegion{start, start + (uintptr(n)+ps-1)&^(ps-1)}, "r-xp"); err != nil || !ok {
 		t.Errorf("the executable is not inside an anonymous read-and-execute mapping: %v, %v", ok, err)
 	}
 	for i := range 2 { // two instances: the second must not need the bodies either
