@@ -27,7 +27,11 @@ type proc struct {
 	exited bool       // closeGuard ran: a guard set after it is closed at once
 	// pooledAt is when it joined the pool (see StopIdle).
 	pooledAt time.Time
-	mu       sync.Mutex
+	// held is what the memory budget charges it, counted in the supervisor's held while
+	// counted is set (both guarded by the supervisor's mu).
+	held    int64
+	counted bool
+	mu      sync.Mutex
 }
 
 // setGuard makes g the worker's exec guard; it ends with the worker.

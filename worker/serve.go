@@ -89,6 +89,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		return err
 	}
 	setup := *m.Setup
+	statm := openStatm() // before the worker is confined, where /proc is out of reach
 	engines, err := build(ctx, setup)
 	if err != nil {
 		writeMessage(conn, &message{Kind: kindReady, Error: err.Error()})
@@ -136,8 +137,21 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 	}
 	// Loading python.wasm (its module, decoded, and the skeleton) leaves garbage on the heap;
 	// the worker gives it back now rather than whenever the scavenger gets to it, beside its
-	// wait for a session rather than before it says it is ready (7-45 ms).
-	go debug.FreeOSMemory()
+	// wait for a session rather than before it says it is ready (7-45 ms). Until then what it
+	// holds is not measured: the garbage would count.
+	settled := make(chan struct{})
+	go func() {
+		debug.FreeOSMemory()
+		close(settled)
+	}()
+	held := func() int64 {
+		select {
+		case <-settled:
+			return statm.anon()
+		default:
+			return 0
+		}
+	}
 
 	m, err = readMessage(conn)
 	if err != nil {
@@ -160,7 +174,8 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			sess.Close()
 		}
 	}()
-	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load(), ProgramForks: programForks.Load()}); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load(), ProgramForks: programForks.Load(),
+		Anon: held()}); err != nil {
 		return err
 	}
 
@@ -199,7 +214,11 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			res.Stderr += marks.notes()
 		}
 		mu.Unlock()
-		reply := &message{Kind: kindResult}
+		reply := &message{Kind: kindResult, Anon: held()}
+		if !canKillAll() {
+			// Programs the run started may still run, and hold what they like.
+			reply.Anon = -1
+		}
 		if err != nil {
 			reply.Error = err.Error()
 		} else {

@@ -30,6 +30,9 @@ type Supervisor struct {
 	cfg  supConfig
 	mu   sync.Mutex
 	live int // processes alive or starting: pooled, bound and in setup
+	// held is what the memory budget charges the live workers: each its worst case, or with
+	// WithHeldCharge what it holds (see noteHeldLocked).
+	held int64
 	pool []*proc
 	// takes are when sessions last took a worker (from the pool or by starting one), a ring of
 	// the pool's largest size: how many of them are recent sizes the pool (see poolTargetLocked).
@@ -64,6 +67,7 @@ type supConfig struct {
 	setup      Setup
 	budget     int64
 	charge     int64
+	reserve    int // WithHeldCharge's runs (0: every worker is charged its worst case)
 	idle       time.Duration
 	grace      time.Duration
 	namespaces bool
@@ -178,6 +182,36 @@ func WithMemoryBudget(bytes int64) Option {
 		return nil
 	}
 }
+
+// WithHeldCharge charges each worker the memory it holds rather than the most it may hold
+// ([Charge]), keeping the most of runs workers, and of the freezes the supervisor allows at
+// once, in reserve: runs is how many runs may go on at once, which the caller bounds. Only a running or freezing worker grows: one that
+// is idle holds still (its programs were killed when its run ended; a worker that cannot kill
+// them all is charged its worst case), so the budget holds while at most runs workers grow at
+// once. A worker reports what it holds (its anonymous resident memory: its heap and its
+// guests' state, not the machine code and base image every worker shares) when it is ready
+// and after each run, and is charged at least [WorkerFloor]; when a run leaves the charges
+// over the budget, the least recently used idle workers are stopped (their state saved) until
+// they fit. Each worker's own limit (its memory cgroup, its address space) stays its worst
+// case.
+func WithHeldCharge(runs int) Option {
+	return func(c *supConfig) error {
+		if runs < 0 {
+			return fmt.Errorf("worker: held charge: %d runs", runs)
+		}
+		c.reserve = runs
+		return nil
+	}
+}
+
+// WorkerFloor is the least a worker is charged under [WithHeldCharge], and what a starting
+// one is charged until it says what it holds: an idle worker with Python holds 23-35 MiB of
+// its own (2026-12-05), and the kernel's tables for its mappings some more.
+const WorkerFloor = 48 << 20
+
+// heldSlack is added to what a worker reports it holds: the kernel memory its process and
+// mappings take, which its resident memory does not show.
+const heldSlack = 8 << 20
 
 // WithIdleTimeout stops a session's worker after it has been idle this long (default 10m); the
 // session's files stay, and its next run says its state was reset.
@@ -319,7 +353,11 @@ func New(opts ...Option) (*Supervisor, error) {
 	if c.budget < c.charge {
 		return nil, fmt.Errorf("worker: memory budget %d MiB is less than one worker's %d MiB", c.budget>>20, c.charge>>20)
 	}
-	c.setup.Confine.Workers = int(c.budget/c.charge) + maxParking
+	workers := c.budget / c.charge
+	if left := c.budget - int64(c.reserve+c.freezes)*c.charge; c.reserve > 0 && left > 0 {
+		workers = max(workers, left/WorkerFloor+int64(c.reserve+c.freezes))
+	}
+	c.setup.Confine.Workers = int(workers) + maxParking
 	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{}),
 		freezing: make(chan struct{}, c.freezes), takes: make([]time.Time, c.poolMax)}
 	s.wg.Add(2)
@@ -367,13 +405,18 @@ type Stats struct {
 	Bound      int `json:"bound"`
 	// Parking counts workers being stopped (their state saved) to make room for others.
 	Parking int `json:"parking"`
+	// Held is what the memory budget charges the live workers, in bytes (see
+	// [WithHeldCharge]), and Budget the budget.
+	Held   int64 `json:"held"`
+	Budget int64 `json:"budget"`
 }
 
 // Stats returns how many workers exist, wait in the pool and serve sessions.
 func (s *Supervisor) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Live: s.live, Pooled: len(s.pool), PoolTarget: s.poolTargetLocked(s.cfg.now()), Parking: s.parking}
+	st := Stats{Live: s.live, Pooled: len(s.pool), PoolTarget: s.poolTargetLocked(s.cfg.now()), Parking: s.parking,
+		Held: s.held, Budget: s.cfg.budget}
 	for h := range s.handles {
 		if h.p != nil {
 			st.Bound++
@@ -426,7 +469,7 @@ func (s *Supervisor) fill() {
 			s.mu.Lock()
 			want := !s.closed && len(s.pool) < s.poolTargetLocked(s.cfg.now()) && s.fitsLocked()
 			if want {
-				s.live++
+				s.admitLocked()
 			}
 			s.mu.Unlock()
 			if !want {
@@ -437,7 +480,7 @@ func (s *Supervisor) fill() {
 			cancel()
 			s.mu.Lock()
 			if err != nil || s.closed {
-				s.live--
+				s.forgetLocked(p)
 				closed := s.closed
 				s.mu.Unlock()
 				if p != nil {
@@ -495,7 +538,96 @@ func (s *Supervisor) fitsLocked() bool {
 	if s.cfg.resident > 0 && s.bound() >= s.cfg.resident {
 		return false
 	}
-	return int64(s.live+1)*s.cfg.charge <= s.cfg.budget
+	if int64(s.live+1)*s.cfg.charge <= s.cfg.budget {
+		return true // even were every worker to hold its most
+	}
+	return s.cfg.reserve > 0 && s.held+WorkerFloor+s.reserveBytes() <= s.cfg.budget
+}
+
+// reserveBytes is the memory kept for the workers that run or freeze (see WithHeldCharge).
+func (s *Supervisor) reserveBytes() int64 { return int64(s.cfg.reserve+s.cfg.freezes) * s.cfg.charge }
+
+// startCharge is what a worker is charged from when it is counted until it says what it holds.
+func (s *Supervisor) startCharge() int64 {
+	if s.cfg.reserve > 0 {
+		return WorkerFloor
+	}
+	return s.cfg.charge
+}
+
+// admitLocked counts a worker about to start.
+func (s *Supervisor) admitLocked() {
+	s.live++
+	s.held += s.startCharge()
+}
+
+// forgetLocked stops counting a worker: p, or one whose start failed (nil).
+func (s *Supervisor) forgetLocked(p *proc) {
+	s.live--
+	switch {
+	case p == nil:
+		s.held -= s.startCharge()
+	case p.counted:
+		s.held -= p.held
+		p.counted = false
+	}
+}
+
+// noteHeldLocked charges p what it reports holding, under WithHeldCharge: anon bytes, nothing
+// new when it is 0 (not measured), its worst case when it is negative (its programs may still
+// run).
+func (s *Supervisor) noteHeldLocked(p *proc, anon int64) {
+	if s.cfg.reserve == 0 || !p.counted || anon == 0 {
+		return
+	}
+	held := s.cfg.charge
+	if anon > 0 {
+		held = min(s.cfg.charge, max(WorkerFloor, anon+heldSlack))
+	}
+	s.held += held - p.held
+	p.held = held
+}
+
+// shedLocked chooses idle workers to stop (their state saved) until the charges fit the
+// budget again, after a run left its worker holding more (see WithHeldCharge); self is the
+// session whose run that was. The caller parks them.
+func (s *Supervisor) shedLocked(self *handle) []parked {
+	if s.cfg.reserve == 0 || int64(s.live)*s.cfg.charge <= s.cfg.budget {
+		return nil
+	}
+	over := s.held + s.reserveBytes() - s.cfg.budget
+	var out []parked
+	for over > 0 && s.parking < maxParking {
+		v := s.victimLocked(self)
+		if v == nil {
+			break
+		}
+		out = append(out, parked{v, v.p, v.used[runtime.Python]})
+		over -= v.p.held
+		v.p = nil
+		s.parking++
+		s.parks.Add(1)
+	}
+	return out
+}
+
+// parkShed parks the workers shedLocked chose for self's run, one goroutine each; as each is
+// gone, more are chosen if the charges are still over (maxParking stopped the choice).
+func (s *Supervisor) parkShed(self *handle, list []parked) {
+	for _, v := range list {
+		go func() {
+			defer s.parks.Done()
+			v.h.park(v.p, v.python)
+			v.h.runMu.Unlock()
+			s.mu.Lock()
+			s.parking--
+			s.forgetLocked(v.p)
+			more := s.shedLocked(self)
+			s.mu.Unlock()
+			s.parkShed(self, more)
+			s.kick()
+		}()
+	}
 }
 
 // bound counts the workers bound to sessions (with s.mu held).
@@ -594,6 +726,9 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	case loadValidated:
 		s.loads[1].Add(1)
 	}
+	s.mu.Lock()
+	p.held, p.counted = s.startCharge(), true
+	s.mu.Unlock()
 	return p, nil
 }
 
@@ -624,7 +759,7 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 			s.kick()
 			return p, nil
 		}
-		s.live--
+		s.forgetLocked(p)
 		p.conn.Close()
 	}
 	if !s.fitsLocked() {
@@ -643,7 +778,7 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		victim.p = nil
 		python := victim.used[runtime.Python]
 		s.parking++
-		s.live++
+		s.admitLocked()
 		s.parks.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -652,19 +787,19 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 			victim.runMu.Unlock()
 			s.mu.Lock()
 			s.parking--
-			s.live--
+			s.forgetLocked(p)
 			s.mu.Unlock()
 			s.kick()
 		}()
 	} else {
-		s.live++
+		s.admitLocked()
 		s.mu.Unlock()
 	}
 	p, err := s.startFor(ctx)
 	if err != nil {
 		if !errors.Is(err, errStartGoesOn) {
 			s.mu.Lock()
-			s.live--
+			s.forgetLocked(nil)
 			s.mu.Unlock()
 		}
 		return nil, err
@@ -712,7 +847,7 @@ func (s *Supervisor) startFor(ctx context.Context) (*proc, error) {
 		}
 		s.mu.Lock()
 		if err != nil || s.closed {
-			s.live--
+			s.forgetLocked(p)
 			s.mu.Unlock()
 			if err == nil {
 				p.kill()
@@ -774,10 +909,10 @@ func (s *Supervisor) victimLocked(self *handle) *handle {
 	return nil
 }
 
-// release forgets a worker that is gone or being stopped.
-func (s *Supervisor) release() {
+// release forgets p, a worker that is gone or being stopped.
+func (s *Supervisor) release(p *proc) {
 	s.mu.Lock()
-	s.live--
+	s.forgetLocked(p)
 	s.mu.Unlock()
 	s.kick()
 }
@@ -807,8 +942,8 @@ func (s *Supervisor) StopIdle(d time.Duration) int {
 	for h := range s.handles {
 		if h.p != nil && !h.running && now.Sub(h.lastUsed) > d && h.runMu.TryLock() {
 			victims = append(victims, parked{h, h.p, h.used[runtime.Python]})
+			s.forgetLocked(h.p)
 			h.p = nil
-			s.live--
 		}
 	}
 	s.mu.Unlock()
@@ -833,7 +968,7 @@ func (s *Supervisor) trimPoolLocked(now time.Time) []*proc {
 		if p := s.pool[i]; now.Sub(p.pooledAt) > extraPooled {
 			extra = append(extra, p)
 			s.pool = slices.Delete(s.pool, i, i+1)
-			s.live--
+			s.forgetLocked(p)
 			continue
 		}
 		i++
@@ -976,7 +1111,7 @@ func (h *handle) Close() error {
 	h.closed = true
 	delete(s.handles, h)
 	if p != nil {
-		s.live--
+		s.forgetLocked(p)
 	}
 	s.mu.Unlock()
 	if p != nil {
@@ -1083,6 +1218,11 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
 	s.mu.Lock()
+	var shed []parked
+	if err == nil && reply.Kind == kindResult {
+		s.noteHeldLocked(p, reply.Anon)
+		shed = s.shedLocked(h)
+	}
 	lostBefore := h.lost[req.Language]
 	delete(h.lost, req.Language)
 	h.used[req.Language] = true
@@ -1092,6 +1232,7 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		h.restored, h.thawErr = "", ""
 	}
 	s.mu.Unlock()
+	s.parkShed(h, shed)
 
 	if err == nil && reply.Kind == kindResult && reply.Error == "" && reply.Result != nil {
 		res := reply.Result.result()
@@ -1184,7 +1325,7 @@ func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Tim
 	whole := by.Sub(ready) >= limit-h.s.cfg.grace
 	if err := h.thaw(ctx, p, by, whole); err != nil {
 		p.kill()
-		h.s.release()
+		h.s.release(p)
 		return nil, ready, err
 	}
 	s := h.s
@@ -1192,7 +1333,7 @@ func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Tim
 	if h.closed || s.closed {
 		s.mu.Unlock()
 		p.kill()
-		s.release()
+		s.release(p)
 		return nil, ready, ErrClosed
 	}
 	h.p = p
@@ -1213,7 +1354,7 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 	}
 	if err != nil {
 		p.kill()
-		s.release()
+		s.release(p)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -1232,13 +1373,14 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 			programLimits{nproc: reply.ProgramNproc, processes: int(reply.ProgramForks)}, ws, s.cfg.log)
 		if err != nil {
 			p.kill()
-			s.release()
+			s.release(p)
 			return nil, fmt.Errorf("worker: take its exec listener: %w", err)
 		}
 		p.setGuard(g)
 	}
 	s.mu.Lock()
 	s.layers = reply.Info
+	s.noteHeldLocked(p, reply.Anon)
 	s.mu.Unlock()
 	return p, nil
 }
@@ -1257,7 +1399,7 @@ func (h *handle) drop(p *proc) {
 	s.mu.Unlock()
 	p.kill()
 	if mine {
-		s.release()
+		s.release(p)
 	}
 }
 

@@ -114,3 +114,63 @@ func TestTrimPool(t *testing.T) {
 		t.Errorf("trimmed %d workers while demand holds the pool at 3", len(got))
 	}
 }
+
+// TestHeldCharge_accounting: what WithHeldCharge charges a worker for each report, and when
+// another worker fits: beside the reserve by what workers hold, or by the worst case alone.
+func TestHeldCharge_accounting(t *testing.T) {
+	const charge = 700 << 20
+	reserve := int64(3) * charge // 1 run and 2 freezes
+	s := &Supervisor{cfg: supConfig{reserve: 1, freezes: 2, charge: charge, budget: reserve + 4*WorkerFloor}}
+	var procs []*proc
+	for range 3 {
+		s.mu.Lock()
+		if !s.fitsLocked() {
+			t.Fatalf("worker %d does not fit: held %d MiB", len(procs), s.held>>20)
+		}
+		s.admitLocked()
+		p := &proc{held: s.startCharge(), counted: true}
+		s.mu.Unlock()
+		procs = append(procs, p)
+	}
+	if s.held != 3*WorkerFloor {
+		t.Fatalf("3 started workers are charged %d MiB, want %d", s.held>>20, 3*WorkerFloor>>20)
+	}
+	p := procs[0]
+	for _, c := range []struct {
+		name string
+		anon int64
+		want int64
+	}{
+		{"a small worker", 10 << 20, WorkerFloor},
+		{"not measured", 0, WorkerFloor},
+		{"a worker with a state", 100 << 20, 100<<20 + heldSlack},
+		{"not measured again", 0, 100<<20 + heldSlack},
+		{"its programs may still run", -1, charge},
+		{"more than its worst", 2 * charge, charge},
+	} {
+		s.mu.Lock()
+		s.noteHeldLocked(p, c.anon)
+		held, total := p.held, s.held
+		s.mu.Unlock()
+		if held != c.want || total != c.want+2*WorkerFloor {
+			t.Errorf("%s: charged %d MiB (all %d), want %d MiB", c.name, held>>20, total>>20, c.want>>20)
+		}
+	}
+	s.mu.Lock()
+	fits := s.fitsLocked()
+	s.noteHeldLocked(p, 1)
+	fitsSmall := s.fitsLocked()
+	s.forgetLocked(p)
+	s.noteHeldLocked(p, 500<<20) // a report after it was forgotten changes nothing
+	held := s.held
+	s.mu.Unlock()
+	if fits {
+		t.Error("a fourth worker fits beside one charged its worst case")
+	}
+	if !fitsSmall {
+		t.Error("a fourth worker does not fit beside three small ones")
+	}
+	if held != 2*WorkerFloor || s.live != 2 {
+		t.Errorf("after one was forgotten: %d MiB for %d workers, want %d MiB for 2", held>>20, s.live, 2*WorkerFloor>>20)
+	}
+}

@@ -308,6 +308,67 @@ func TestSupervisor_budget(t *testing.T) {
 	<-done
 }
 
+// TestSupervisor_heldCharge: with WithHeldCharge, workers are charged what they hold (at least
+// WorkerFloor) beside a reserve of the worst case of the runs and freezes that may go on at
+// once: a budget that holds three workers at their worst holds five idle ones. A run that
+// leaves its worker holding more makes idle workers stop (their state saved) until the charges
+// fit again; a stopped session's state comes back on its next run.
+func TestSupervisor_heldCharge(t *testing.T) {
+	limits := runtime.DefaultLimits()
+	charge := worker.Charge(limits.Memory)
+	const runs, freezes = 1, 2
+	reserve := (runs + freezes) * charge
+	budget := reserve + 5*worker.WorkerFloor + worker.WorkerFloor/2
+	if budget/charge != 3 {
+		t.Fatalf("the budget holds %d workers at their worst, want 3", budget/charge)
+	}
+	s := newSupervisor(t, worker.WithMemoryBudget(budget), worker.WithHeldCharge(runs))
+	var ips []runtime.Interpreter
+	for i := range 5 {
+		ip, _ := open(t, s)
+		if res := run(t, ip, runtime.Python, fmt.Sprintf("x = %d\nprint(x)", i)); res.Stdout != fmt.Sprint(i, "\n") {
+			t.Fatalf("session %d: %q %+v", i, res.Stdout, res.Error)
+		}
+		ips = append(ips, ip)
+	}
+	st := s.Stats()
+	if st.Bound != 5 || st.Parking != 0 {
+		t.Fatalf("after 5 sessions ran: %+v, want 5 workers bound, none stopped", st)
+	}
+	if st.Held < 5*worker.WorkerFloor || st.Held > budget-reserve {
+		t.Errorf("held %d MiB for 5 idle workers, want between %d and %d MiB", st.Held>>20, 5*worker.WorkerFloor>>20, (budget-reserve)>>20)
+	}
+	// Session 4 takes 128 MiB: its worker is charged that, and the least recently used idle
+	// workers stop until the charges fit the budget again.
+	res := run(t, ips[4], runtime.Python, "big = bytearray(128 << 20)\nbig[-1] = 1\nprint(len(big))")
+	if res.Stdout != fmt.Sprint(128<<20, "\n") {
+		t.Fatalf("big: %q %+v", res.Stdout, res.Error)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st = s.Stats()
+		// The charges fit when the reserve does beside them, or when every worker would fit
+		// at its worst.
+		if st.Parking == 0 && (st.Held+reserve <= budget || int64(st.Live)*charge <= budget) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the charges never came back within the budget: %+v (reserve %d MiB)", st, reserve>>20)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Bound >= 5 || st.Bound < 1 {
+		t.Errorf("after session 4 grew: %+v, want some idle workers stopped and session 4's kept", st)
+	}
+	// The stopped sessions' state comes back (session 0 was the least recently used).
+	if res := run(t, ips[0], runtime.Python, "print(x)"); res.Stdout != "0\n" || res.StateReset {
+		t.Errorf("session 0 after its worker was stopped: %q reset=%v %+v", res.Stdout, res.StateReset, res.Error)
+	}
+	if res := run(t, ips[4], runtime.Python, "print(len(big), x)"); res.Stdout != fmt.Sprint(128<<20, " 4\n") {
+		t.Errorf("session 4: %q %+v", res.Stdout, res.Error)
+	}
+}
+
 func TestSupervisor_pool(t *testing.T) {
 	s := newSupervisor(t, worker.WithPoolSize(2))
 	deadline := time.Now().Add(2 * time.Minute)

@@ -74,6 +74,10 @@ type workerConfig struct {
 	poolMax  int // -1: the supervisor's default (see worker.WithPoolMax)
 	idle     time.Duration
 	budget   int64
+	// runs is how many runs go on at once (MAX_CONCURRENT_EXECUTIONS): workers are charged
+	// what they hold, with that many in reserve (see worker.WithHeldCharge); 0 charges every
+	// worker its worst case.
+	runs int
 	// resident caps the sessions with a worker (MAX_RESIDENT_SESSIONS; 0: the memory budget
 	// decides); snapshotCap caps one saved Python state (WASMBOX_SNAPSHOT_MAX_MB).
 	resident    int
@@ -128,6 +132,9 @@ func workerOptions(wc workerConfig, limits runtime.Limits, getenv func(string) s
 	}
 	if wc.budget > 0 {
 		opts = append(opts, worker.WithMemoryBudget(wc.budget))
+	}
+	if wc.runs > 0 {
+		opts = append(opts, worker.WithHeldCharge(wc.runs))
 	}
 	return opts, sh, namespaces, nil
 }

@@ -110,6 +110,7 @@ func parseServiceFlags(name string, args []string, getenv func(string) string, s
 	c.maxSessions = atoi("MAX_SESSIONS", *maxSessions, 1)
 	c.perOwner = atoi("WASMBOX_MAX_SESSIONS_PER_OWNER", *perOwner, 0)
 	c.maxConcurrent = atoi("MAX_CONCURRENT_EXECUTIONS", *maxConc, 1)
+	c.workers.runs = c.maxConcurrent
 	c.ownerRuns = atoi("WASMBOX_OWNER_MAX_RUNS", envOr(getenv, "WASMBOX_OWNER_MAX_RUNS", "0"), 0)
 	c.poolSize = atoi("WASMBOX_POOL_SIZE", *pool, 0)
 	c.ratePerMinute = atoi("RATE_LIMIT_PER_MINUTE", *rateLimit, 0)
