@@ -47,6 +47,7 @@ type codeCache struct {
 	fileCache
 	dir string // the shared code files
 
+	loads  sync.Mutex // one load at a time through compile: last is that load's
 	mu     sync.Mutex
 	mapped map[uintptr]string // start of machine code mapped from a file -> the file's name
 	last   codeRegion         // the code mapped by the load under way (see compile)
@@ -253,7 +254,9 @@ func (c *codeCache) mapCode(entry *os.File, p []byte, at int64) (bool, error) {
 		}
 	}
 	defer f.Close()
-	if _, err := unix.MmapPtr(int(f.Fd()), 0, r.ptr(), r.end-r.start, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
+	// Executable from the start: on a file system mounted noexec this fails now, and the entry
+	// is read, rather than when wazero makes the code executable after it checked it.
+	if _, err := unix.MmapPtr(int(f.Fd()), 0, r.ptr(), r.end-r.start, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
 		return false, anonymousAgain(r)
 	}
 	if !zeros(r.bytes()[len(p):]) {
@@ -290,6 +293,8 @@ func (c *codeCache) compile(ctx context.Context, rt wazero.Runtime, bin []byte) 
 	if c == nil {
 		return rt.CompileModule(ctx, bin)
 	}
+	c.loads.Lock()
+	defer c.loads.Unlock()
 	c.mu.Lock()
 	c.last = codeRegion{}
 	c.mu.Unlock()

@@ -324,9 +324,11 @@ func (h *Host) baseFileOK(path string) bool {
 }
 
 // checkImage splits a base image file's bytes into the memory and its ID, and reports whether
-// they are well formed: the magic, whole pages within the memory limit, and memory whose
-// SHA-256 is the ID the header names. The file is not trusted on its header: a damaged one
-// would make every interpreter start from garbage.
+// they are well formed: the magic, whole pages within the memory limit, and the CRC-32C the
+// header names of the ID and the memory. A damaged or torn file would make every interpreter
+// start from garbage, and is refused; the ID itself (the memory's SHA-256, computed by the
+// process that made the image) is taken from the header, as the directory is the server's own,
+// trusted as the compilation cache is.
 func (h *Host) checkImage(b []byte) (mem []byte, id string, ok bool) {
 	if len(b) <= imageHeader || string(b[:len(imageMagic)]) != imageMagic {
 		return nil, "", false

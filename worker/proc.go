@@ -28,10 +28,11 @@ type proc struct {
 	// pooledAt is when it joined the pool (see StopIdle).
 	pooledAt time.Time
 	// held is what the memory budget charges it, counted in the supervisor's held while
-	// counted is set (both guarded by the supervisor's mu).
-	held    int64
-	counted bool
-	mu      sync.Mutex
+	// counted is set, and in its stopping while stopping is (all guarded by the supervisor's
+	// mu).
+	held              int64
+	counted, stopping bool
+	mu                sync.Mutex
 }
 
 // setGuard makes g the worker's exec guard; it ends with the worker.

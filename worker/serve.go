@@ -132,7 +132,13 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			info[infoPythonLoad] = loadSkeleton
 		}
 	}
-	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}); err != nil {
+	ready := &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}
+	if setup.Serves(runtime.Python) && wasm.SharedCode() == 0 {
+		// Its own copy of python.wasm's machine code (139 MiB) is not what a worker is charged
+		// before it is measured: its worst case, until then.
+		ready.Anon = -1
+	}
+	if err := writeMessage(conn, ready); err != nil {
 		return err
 	}
 	// Loading python.wasm (its module, decoded, and the skeleton) leaves garbage on the heap;

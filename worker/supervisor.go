@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -30,10 +31,15 @@ type Supervisor struct {
 	cfg  supConfig
 	mu   sync.Mutex
 	live int // processes alive or starting: pooled, bound and in setup
+	// filling counts the pool's workers being started (see fill); poolReady is closed, and
+	// replaced, when one of them joins the pool or fails.
+	filling   int
+	poolReady chan struct{}
 	// held is what the memory budget charges the live workers: each its worst case, or with
-	// WithHeldCharge what it holds (see noteHeldLocked).
-	held int64
-	pool []*proc
+	// WithHeldCharge what it holds (see noteHeldLocked); stopping is the part of it that
+	// workers being stopped hold, soon given back.
+	held, stopping int64
+	pool           []*proc
 	// takes are when sessions last took a worker (from the pool or by starting one), a ring of
 	// the pool's largest size: how many of them are recent sizes the pool (see poolTargetLocked).
 	takes   []time.Time
@@ -359,7 +365,7 @@ func New(opts ...Option) (*Supervisor, error) {
 	}
 	c.setup.Confine.Workers = int(workers) + maxParking
 	s := &Supervisor{cfg: c, handles: map[*handle]struct{}{}, wake: make(chan struct{}, 1), stop: make(chan struct{}),
-		freezing: make(chan struct{}, c.freezes), takes: make([]time.Time, c.poolMax)}
+		freezing: make(chan struct{}, c.freezes), takes: make([]time.Time, c.poolMax), poolReady: make(chan struct{})}
 	s.wg.Add(2)
 	go s.fill()
 	go s.janitor()
@@ -456,9 +462,11 @@ func (s *Supervisor) kick() {
 	}
 }
 
-// fill keeps the pool full while the budget allows.
+// fill keeps the pool full while the budget allows, starting up to fillers workers at once.
 func (s *Supervisor) fill() {
 	defer s.wg.Done()
+	var starts sync.WaitGroup
+	defer starts.Wait()
 	for {
 		select {
 		case <-s.stop:
@@ -467,43 +475,65 @@ func (s *Supervisor) fill() {
 		}
 		for {
 			s.mu.Lock()
-			want := !s.closed && len(s.pool) < s.poolTargetLocked(s.cfg.now()) && s.fitsLocked()
+			want := !s.closed && len(s.pool)+s.filling < s.poolTargetLocked(s.cfg.now()) && s.filling < fillers && s.fitsLocked()
 			if want {
 				s.admitLocked()
+				s.filling++
 			}
 			s.mu.Unlock()
 			if !want {
 				break
 			}
-			ctx, cancel := s.stopContext()
-			p, err := s.start(ctx)
-			cancel()
-			s.mu.Lock()
-			if err != nil || s.closed {
-				s.forgetLocked(p)
-				closed := s.closed
+			starts.Add(1)
+			go func() {
+				defer starts.Done()
+				s.fillOne()
+				s.mu.Lock()
+				s.filling--
 				s.mu.Unlock()
-				if p != nil {
-					p.kill()
-				}
-				if closed {
-					return // a start cut short by Close is no failure
-				}
-				if err != nil {
-					s.cfg.log.Warn("start worker", "err", err)
-					select {
-					case <-s.stop:
-						return
-					case <-time.After(time.Second):
-					}
-				}
-				continue
-			}
-			p.pooledAt = s.cfg.now()
-			s.pool = append(s.pool, p)
-			s.mu.Unlock()
+				s.kick()
+			}()
 		}
 	}
+}
+
+// fillers is how many workers the pool starts at once: a start is CPU-bound (about 0.1 s), so
+// one at a time leaves a core idle while calls without a session use the pool up.
+var fillers = max(1, min(goruntime.NumCPU(), 4))
+
+// fillOne starts a worker, counted in live already, into the pool.
+func (s *Supervisor) fillOne() {
+	ctx, cancel := s.stopContext()
+	p, err := s.start(ctx)
+	cancel()
+	s.mu.Lock()
+	if err != nil || s.closed {
+		s.forgetLocked(p)
+		s.signalPoolLocked()
+		closed := s.closed
+		s.mu.Unlock()
+		if p != nil {
+			p.kill()
+		}
+		if err != nil && !closed {
+			s.cfg.log.Warn("start worker", "err", err)
+			select {
+			case <-s.stop:
+			case <-time.After(time.Second):
+			}
+		}
+		return
+	}
+	p.pooledAt = s.cfg.now()
+	s.pool = append(s.pool, p)
+	s.signalPoolLocked()
+	s.mu.Unlock()
+}
+
+// signalPoolLocked wakes the sessions waiting for a worker the pool is starting.
+func (s *Supervisor) signalPoolLocked() {
+	close(s.poolReady)
+	s.poolReady = make(chan struct{})
 }
 
 // demandWindow is how far back the sessions that took a worker count for the pool's size.
@@ -513,8 +543,9 @@ const demandWindow = 2 * time.Minute
 // a worker within demandWindow, at least the pool size and at most the largest pool. A burst of
 // new sessions (clients that never keep a session make one per call) thus finds the workers its
 // predecessors started; when it is over, the pool shrinks back (see StopIdle). Workers are
-// started one at a time and only within the memory budget, so a larger pool never takes
-// memory a session's worker needs: sessions take pooled workers first.
+// started a few at a time (fillers) and only within the memory budget, so a larger pool never
+// takes memory a session's worker needs: sessions take pooled workers first, and wait for one
+// the pool is starting rather than start another beside it.
 func (s *Supervisor) poolTargetLocked(now time.Time) int {
 	n := 0
 	for _, t := range s.takes {
@@ -570,6 +601,18 @@ func (s *Supervisor) forgetLocked(p *proc) {
 	case p.counted:
 		s.held -= p.held
 		p.counted = false
+		if p.stopping {
+			s.stopping -= p.held
+			p.stopping = false
+		}
+	}
+}
+
+// stoppingLocked marks p, chosen to be stopped, as giving its memory back soon.
+func (s *Supervisor) stoppingLocked(p *proc) {
+	if p.counted && !p.stopping {
+		p.stopping = true
+		s.stopping += p.held
 	}
 }
 
@@ -577,7 +620,7 @@ func (s *Supervisor) forgetLocked(p *proc) {
 // new when it is 0 (not measured), its worst case when it is negative (its programs may still
 // run).
 func (s *Supervisor) noteHeldLocked(p *proc, anon int64) {
-	if s.cfg.reserve == 0 || !p.counted || anon == 0 {
+	if s.cfg.reserve == 0 || !p.counted || p.stopping || anon == 0 {
 		return
 	}
 	held := s.cfg.charge
@@ -588,14 +631,23 @@ func (s *Supervisor) noteHeldLocked(p *proc, anon int64) {
 	p.held = held
 }
 
-// shedLocked chooses idle workers to stop (their state saved) until the charges fit the
-// budget again, after a run left its worker holding more (see WithHeldCharge); self is the
-// session whose run that was. The caller parks them.
-func (s *Supervisor) shedLocked(self *handle) []parked {
+// shedLocked chooses workers to stop until the charges fit the budget again, after a run left
+// its worker holding more (see WithHeldCharge): pooled workers first (returned for the caller
+// to kill), then idle sessions' (their state saved; returned for the caller to park). self is
+// the session whose run that was. Workers already being stopped count as gone.
+func (s *Supervisor) shedLocked(self *handle) ([]*proc, []parked) {
 	if s.cfg.reserve == 0 || int64(s.live)*s.cfg.charge <= s.cfg.budget {
-		return nil
+		return nil, nil
 	}
-	over := s.held + s.reserveBytes() - s.cfg.budget
+	over := s.held - s.stopping + s.reserveBytes() - s.cfg.budget
+	var pooled []*proc
+	for over > 0 && len(s.pool) > 0 {
+		p := s.pool[len(s.pool)-1]
+		s.pool = s.pool[:len(s.pool)-1]
+		over -= p.held
+		s.forgetLocked(p)
+		pooled = append(pooled, p)
+	}
 	var out []parked
 	for over > 0 && s.parking < maxParking {
 		v := s.victimLocked(self)
@@ -604,11 +656,12 @@ func (s *Supervisor) shedLocked(self *handle) []parked {
 		}
 		out = append(out, parked{v, v.p, v.used[runtime.Python]})
 		over -= v.p.held
+		s.stoppingLocked(v.p)
 		v.p = nil
 		s.parking++
 		s.parks.Add(1)
 	}
-	return out
+	return pooled, out
 }
 
 // parkShed parks the workers shedLocked chose for self's run, one goroutine each; as each is
@@ -622,8 +675,11 @@ func (s *Supervisor) parkShed(self *handle, list []parked) {
 			s.mu.Lock()
 			s.parking--
 			s.forgetLocked(v.p)
-			more := s.shedLocked(self)
+			pooled, more := s.shedLocked(self)
 			s.mu.Unlock()
+			for _, p := range pooled {
+				p.kill()
+			}
 			s.parkShed(self, more)
 			s.kick()
 		}()
@@ -728,6 +784,7 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	}
 	s.mu.Lock()
 	p.held, p.counted = s.startCharge(), true
+	s.noteHeldLocked(p, reply.Anon)
 	s.mu.Unlock()
 	return p, nil
 }
@@ -750,17 +807,36 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	for len(s.pool) > 0 {
-		p := s.pool[0]
-		s.pool = s.pool[1:]
-		if p.alive() {
-			s.tookLocked(s.cfg.now())
-			s.mu.Unlock()
-			s.kick()
-			return p, nil
+	for {
+		for len(s.pool) > 0 {
+			p := s.pool[0]
+			s.pool = s.pool[1:]
+			if p.alive() {
+				s.tookLocked(s.cfg.now())
+				s.mu.Unlock()
+				s.kick()
+				return p, nil
+			}
+			s.forgetLocked(p)
+			p.conn.Close()
 		}
-		s.forgetLocked(p)
-		p.conn.Close()
+		if s.filling == 0 {
+			break
+		}
+		// The pool is starting workers: the first ready is this caller's, sooner than one
+		// started beside them on the same cores.
+		ready := s.poolReady
+		s.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("worker: set up: %w (%w)", ctx.Err(), errStartGoesOn)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
 	}
 	if !s.fitsLocked() {
 		var victim *handle
@@ -777,6 +853,7 @@ func (s *Supervisor) acquire(ctx context.Context, self *handle) (*proc, error) {
 		p := victim.p
 		victim.p = nil
 		python := victim.used[runtime.Python]
+		s.stoppingLocked(p)
 		s.parking++
 		s.admitLocked()
 		s.parks.Add(1)
@@ -856,6 +933,7 @@ func (s *Supervisor) startFor(ctx context.Context) (*proc, error) {
 		}
 		p.pooledAt = s.cfg.now()
 		s.pool = append(s.pool, p)
+		s.signalPoolLocked()
 		s.mu.Unlock()
 		s.kick()
 	}()
@@ -1218,10 +1296,11 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
 	s.mu.Lock()
+	var pooled []*proc
 	var shed []parked
-	if err == nil && reply.Kind == kindResult {
+	if err == nil && reply.Kind == kindResult && !reply.Retire {
 		s.noteHeldLocked(p, reply.Anon)
-		shed = s.shedLocked(h)
+		pooled, shed = s.shedLocked(h)
 	}
 	lostBefore := h.lost[req.Language]
 	delete(h.lost, req.Language)
@@ -1232,6 +1311,9 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 		h.restored, h.thawErr = "", ""
 	}
 	s.mu.Unlock()
+	for _, p := range pooled {
+		p.kill()
+	}
 	s.parkShed(h, shed)
 
 	if err == nil && reply.Kind == kindResult && reply.Error == "" && reply.Result != nil {
@@ -1330,6 +1412,11 @@ func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Tim
 	}
 	s := h.s
 	s.mu.Lock()
+	// A restored state is not measured until the worker's next run ends: until then it may
+	// hold as much as the session's memory limit allows.
+	if h.restored != "" {
+		s.noteHeldLocked(p, -1)
+	}
 	if h.closed || s.closed {
 		s.mu.Unlock()
 		p.kill()

@@ -174,3 +174,34 @@ func TestHeldCharge_accounting(t *testing.T) {
 		t.Errorf("after one was forgotten: %d MiB for %d workers, want %d MiB for 2", held>>20, s.live, 2*WorkerFloor>>20)
 	}
 }
+
+// TestHeldCharge_shed: when a run leaves the charges over the budget, pooled workers go first,
+// and workers already being stopped count as gone.
+func TestHeldCharge_shed(t *testing.T) {
+	const charge = 700 << 20
+	reserve := int64(3) * charge
+	s := &Supervisor{cfg: supConfig{reserve: 1, freezes: 2, charge: charge, budget: reserve + 4*WorkerFloor}, handles: map[*handle]struct{}{}}
+	add := func() *proc {
+		s.admitLocked()
+		return &proc{held: s.startCharge(), counted: true}
+	}
+	big, leaving := add(), add()
+	s.pool = []*proc{add(), add()}
+	s.noteHeldLocked(big, 2*WorkerFloor-heldSlack) // over by a floor: one pooled worker covers it
+	pooled, parked := s.shedLocked(&handle{})
+	if len(pooled) != 1 || len(parked) != 0 || len(s.pool) != 1 {
+		t.Fatalf("shed %d pooled and %d sessions' workers, %d left in the pool; want one pooled", len(pooled), len(parked), len(s.pool))
+	}
+	s.noteHeldLocked(big, 3*WorkerFloor-heldSlack)
+	s.stoppingLocked(leaving) // its memory is about to be given back: nothing more to shed
+	if pooled, parked := s.shedLocked(&handle{}); len(pooled)+len(parked) != 0 {
+		t.Errorf("shed %d pooled and %d sessions' workers beside one being stopped, want none", len(pooled), len(parked))
+	}
+	s.noteHeldLocked(leaving, 100<<20) // a report while it is stopped changes nothing
+	s.forgetLocked(leaving)
+	s.forgetLocked(big)
+	s.forgetLocked(s.pool[0])
+	if s.held != 0 || s.stopping != 0 || s.live != 0 {
+		t.Errorf("after all were forgotten: held %d, stopping %d, live %d; want 0", s.held, s.stopping, s.live)
+	}
+}

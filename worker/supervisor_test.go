@@ -367,6 +367,21 @@ func TestSupervisor_heldCharge(t *testing.T) {
 	if res := run(t, ips[4], runtime.Python, "print(len(big), x)"); res.Stdout != fmt.Sprint(128<<20, " 4\n") {
 		t.Errorf("session 4: %q %+v", res.Stdout, res.Error)
 	}
+	// Every charge goes with its worker.
+	for _, ip := range ips {
+		ip.Close()
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if st = s.Stats(); st.Live == 0 && st.Parking == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers left after every session closed: %+v", st)
+		}
+	}
+	if st.Held != 0 {
+		t.Errorf("%d bytes still charged with no worker live", st.Held)
+	}
 }
 
 func TestSupervisor_pool(t *testing.T) {
