@@ -191,15 +191,15 @@ func WithMemoryBudget(bytes int64) Option {
 
 // WithHeldCharge charges each worker the memory it holds rather than the most it may hold
 // ([Charge]), keeping the most of runs workers, and of the freezes the supervisor allows at
-// once, in reserve: runs is how many runs may go on at once, which the caller bounds. Only a running or freezing worker grows: one that
-// is idle holds still (its programs were killed when its run ended; a worker that cannot kill
-// them all is charged its worst case), so the budget holds while at most runs workers grow at
-// once. A worker reports what it holds (its anonymous resident memory: its heap and its
-// guests' state, not the machine code and base image every worker shares) when it is ready
-// and after each run, and is charged at least [WorkerFloor]; when a run leaves the charges
-// over the budget, the least recently used idle workers are stopped (their state saved) until
-// they fit. Each worker's own limit (its memory cgroup, its address space) stays its worst
-// case.
+// once, in reserve: runs is how many runs may go on at once, which the caller bounds. Only a
+// running or freezing worker grows: one that is idle holds still (its programs were killed
+// when its run ended; a worker that cannot kill them all is charged its worst case), so the
+// budget holds while at most that many workers grow at once. A worker reports what it holds
+// (its anonymous resident memory: its heap and its guests' state, not the machine code and
+// base image every worker shares) after each run, and is charged at least [WorkerFloor]; when
+// a run leaves the charges over the budget, pooled workers and then the least recently used
+// idle ones are stopped (their state saved) until they fit. Each worker's own limit (its
+// memory cgroup, its address space) stays its worst case.
 func WithHeldCharge(runs int) Option {
 	return func(c *supConfig) error {
 		if runs < 0 {
