@@ -462,7 +462,8 @@ func (s *Supervisor) kick() {
 	}
 }
 
-// fill keeps the pool full while the budget allows, starting up to fillers workers at once.
+// fill keeps the pool full while the budget allows, starting several workers at once while it
+// is empty (see fillersLocked).
 func (s *Supervisor) fill() {
 	defer s.wg.Done()
 	var starts sync.WaitGroup
@@ -475,7 +476,7 @@ func (s *Supervisor) fill() {
 		}
 		for {
 			s.mu.Lock()
-			want := !s.closed && len(s.pool)+s.filling < s.poolTargetLocked(s.cfg.now()) && s.filling < fillers && s.fitsLocked()
+			want := !s.closed && len(s.pool)+s.filling < s.poolTargetLocked(s.cfg.now()) && s.filling < s.fillersLocked() && s.fitsLocked()
 			if want {
 				s.admitLocked()
 				s.filling++
@@ -497,9 +498,19 @@ func (s *Supervisor) fill() {
 	}
 }
 
-// fillers is how many workers the pool starts at once: a start is CPU-bound (about 0.1 s), so
-// one at a time leaves a core idle while calls without a session use the pool up.
+// fillers is how many workers the pool starts at once when it is empty: a start is CPU-bound
+// (about 0.1 s of a core), so one at a time leaves cores idle while sessions wait for workers.
 var fillers = max(1, min(goruntime.NumCPU(), 4))
+
+// fillersLocked is how many workers the pool starts at once now: fillers when it is empty,
+// else one, which leaves the other cores to the sessions' runs (two starts beside a new
+// session's first figure on two cores made it 10% slower).
+func (s *Supervisor) fillersLocked() int {
+	if len(s.pool) == 0 {
+		return fillers
+	}
+	return 1
+}
 
 // fillOne starts a worker, counted in live already, into the pool.
 func (s *Supervisor) fillOne() {
