@@ -43,16 +43,18 @@ async function setCode(language, code) {
   await page.keyboard.insertText(code);
 }
 
-async function runAndWait() {
+// wait bounds a hang, not speed: the first run in a new container also waits for the server to
+// compile python.wasm and make its base image (about 27 s on 2 cores, more beside other work).
+async function runAndWait(wait = 60_000) {
   const before = await page.locator('#output .run').count();
   await page.keyboard.press('ControlOrMeta+Enter');
-  await page.waitForFunction((n) => document.querySelectorAll('#output .run').length > n, before, { timeout: 60_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#output .run').length > n, before, { timeout: wait });
   return page.locator('#output .run').first();
 }
 
-test('runs Python and shows its output; state carries to the next run', { timeout: 120_000 }, async () => {
+test('runs Python and shows its output; state carries to the next run', { timeout: 300_000 }, async () => {
   await setCode('python', 'x = 6 * 7\nprint("answer", x)');
-  let run = await runAndWait();
+  let run = await runAndWait(240_000);
   assert.equal(await run.locator('pre.stdout').textContent(), 'answer 42\n');
   await setCode('python', 'x + 1');
   run = await runAndWait();
