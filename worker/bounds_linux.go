@@ -75,6 +75,61 @@ func makeCgroups(pid int, memory int64) treeCgroups {
 	return out
 }
 
+// memory returns the memory cgroup of the tree ("" when it has none).
+func (c treeCgroups) memory() string {
+	for _, dir := range c {
+		if _, err := os.Stat(filepath.Join(dir, "memory.stat")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+// anonHeld returns the anonymous memory a worker holds as the kernel counts it, read by the
+// server: its tree's (its programs' included) from its memory cgroup's memory.stat where it has
+// one (v2 "anon"; v1 "total_rss" and "total_rss_huge"), else the worker process's own, from
+// /proc/<pid>/statm (resident less shared pages). Page cache is left out: the shared machine
+// code and base image are pages of files every worker maps.
+func anonHeld(pid int, memCgroup string) (int64, error) {
+	if memCgroup != "" {
+		b, err := os.ReadFile(filepath.Join(memCgroup, "memory.stat"))
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		found := false
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, " ")
+			if ok && (k == "anon" || k == "total_rss" || k == "total_rss_huge") {
+				x, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("%s: %q: %w", memCgroup, line, err)
+				}
+				n += x
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("%s: no anonymous memory in memory.stat", memCgroup)
+		}
+		return n, nil
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("/proc/%d/statm: %q", pid, b)
+	}
+	resident, err1 := strconv.ParseInt(f[1], 10, 64)
+	shared, err2 := strconv.ParseInt(f[2], 10, 64)
+	if err1 != nil || err2 != nil || resident < shared {
+		return 0, fmt.Errorf("/proc/%d/statm: %q", pid, b)
+	}
+	return (resident - shared) * int64(os.Getpagesize()), nil
+}
+
 // treeMemory is the memory cgroup's limit of a worker's tree, for guests of the given memory
 // limit (see makeCgroups).
 func treeMemory(memory int64) int64 { return Charge(memory) }

@@ -32,7 +32,9 @@ type proc struct {
 	// mu).
 	held              int64
 	counted, stopping bool
-	mu                sync.Mutex
+	// memCgroup is its tree's memory cgroup ("" when it has none; see makeCgroups).
+	memCgroup string
+	mu        sync.Mutex
 }
 
 // setGuard makes g the worker's exec guard; it ends with the worker.
@@ -119,6 +121,7 @@ func startWorker(o spawnOptions) (*proc, error) {
 	var cgroups treeCgroups
 	if !o.noCgroups {
 		cgroups = makeCgroups(cmd.Process.Pid, o.memory)
+		p.memCgroup = cgroups.memory()
 	}
 	started := time.Now()
 	go func() {

@@ -103,11 +103,6 @@ type message struct {
 	// ProgramForks is how many processes the worker's programs may have, counted by the
 	// supervisor at each of their forks (bound; 0: not counted).
 	ProgramForks int64 `json:"program_forks,omitempty"`
-	// Anon is the worker's anonymous resident memory in bytes, what it holds of its own
-	// beside the shared machine code and base image (bound, result; see WithHeldCharge): 0
-	// when it was not measured (the heap left from the worker's start is not given back yet),
-	// -1 when programs of the run may still be alive and hold more.
-	Anon int64 `json:"anon,omitempty"`
 }
 
 // wireResult is a [runtime.Result] with the fields its JSON form leaves out.

@@ -89,7 +89,6 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 		return err
 	}
 	setup := *m.Setup
-	statm := openStatm() // before the worker is confined, where /proc is out of reach
 	engines, err := build(ctx, setup)
 	if err != nil {
 		writeMessage(conn, &message{Kind: kindReady, Error: err.Error()})
@@ -132,32 +131,13 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			info[infoPythonLoad] = loadSkeleton
 		}
 	}
-	ready := &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}
-	if setup.Serves(runtime.Python) && wasm.SharedCode() == 0 {
-		// Its own copy of python.wasm's machine code (139 MiB) is not what a worker is charged
-		// before it is measured: its worst case, until then.
-		ready.Anon = -1
-	}
-	if err := writeMessage(conn, ready); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindReady, Version: ProtocolVersion, Build: BuildID(), Notes: strings.Join(notes, "; "), Info: info}); err != nil {
 		return err
 	}
 	// Loading python.wasm (its module, decoded, and the skeleton) leaves garbage on the heap;
 	// the worker gives it back now rather than whenever the scavenger gets to it, beside its
-	// wait for a session rather than before it says it is ready (7-45 ms). Until then what it
-	// holds is not measured: the garbage would count.
-	settled := make(chan struct{})
-	go func() {
-		debug.FreeOSMemory()
-		close(settled)
-	}()
-	held := func() int64 {
-		select {
-		case <-settled:
-			return statm.anon()
-		default:
-			return 0
-		}
-	}
+	// wait for a session rather than before it says it is ready (7-45 ms).
+	go debug.FreeOSMemory()
 
 	m, err = readMessage(conn)
 	if err != nil {
@@ -180,8 +160,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			sess.Close()
 		}
 	}()
-	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load(), ProgramForks: programForks.Load(),
-		Anon: held()}); err != nil {
+	if err := writeMessage(conn, &message{Kind: kindBound, Info: layers, ExecListener: execListener, ProgramNproc: programNproc.Load(), ProgramForks: programForks.Load()}); err != nil {
 		return err
 	}
 
@@ -220,11 +199,7 @@ func serve(ctx context.Context, conn io.ReadWriter, build Builder) error {
 			res.Stderr += marks.notes()
 		}
 		mu.Unlock()
-		reply := &message{Kind: kindResult, Anon: held()}
-		if !canKillAll() {
-			// Programs the run started may still run, and hold what they like.
-			reply.Anon = -1
-		}
+		reply := &message{Kind: kindResult}
 		if err != nil {
 			reply.Error = err.Error()
 		} else {

@@ -35,6 +35,7 @@ type Supervisor struct {
 	// replaced, when one of them joins the pool or fails.
 	filling   int
 	poolReady chan struct{}
+	retryFill time.Time // the pool starts no worker before (a start failed: see filled)
 	// held is what the memory budget charges the live workers: each its worst case, or with
 	// WithHeldCharge what it holds (see noteHeldLocked); stopping is the part of it that
 	// workers being stopped hold, soon given back.
@@ -191,15 +192,16 @@ func WithMemoryBudget(bytes int64) Option {
 
 // WithHeldCharge charges each worker the memory it holds rather than the most it may hold
 // ([Charge]), keeping the most of runs workers, and of the freezes the supervisor allows at
-// once, in reserve: runs is how many runs may go on at once, which the caller bounds. Only a
-// running or freezing worker grows: one that is idle holds still (its programs were killed
-// when its run ended; a worker that cannot kill them all is charged its worst case), so the
-// budget holds while at most that many workers grow at once. A worker reports what it holds
-// (its anonymous resident memory: its heap and its guests' state, not the machine code and
-// base image every worker shares) after each run, and is charged at least [WorkerFloor]; when
-// a run leaves the charges over the budget, pooled workers and then the least recently used
-// idle ones are stopped (their state saved) until they fit. Each worker's own limit (its
-// memory cgroup, its address space) stays its worst case.
+// once, in reserve: runs is how many runs may go on at once, which the caller bounds. What a
+// worker holds is its anonymous memory as the kernel counts it, read by the server (its memory
+// cgroup's, its programs' included, or its process's own; not the machine code and base image
+// every worker shares, nor the worker's word): measured after it binds, after each run and
+// every remeasureEvery while it does not run, and charged at least [WorkerFloor]; its worst
+// case when it cannot be measured, or when its bash programs may outlive their run uncounted.
+// A worker is admitted only while the charges and the reserve fit the budget (or all workers
+// would at their worst); when measures put the charges over it, pooled workers and then the
+// least recently used idle ones are stopped (their state saved) until they fit. Each worker's
+// own limits (its memory cgroup, its address space) stay its worst case.
 func WithHeldCharge(runs int) Option {
 	return func(c *supConfig) error {
 		if runs < 0 {
@@ -211,12 +213,12 @@ func WithHeldCharge(runs int) Option {
 }
 
 // WorkerFloor is the least a worker is charged under [WithHeldCharge], and what a starting
-// one is charged until it says what it holds: an idle worker with Python holds 23-35 MiB of
+// one is charged until it is measured: an idle worker with Python holds 23-35 MiB of
 // its own (2026-12-05), and the kernel's tables for its mappings some more.
 const WorkerFloor = 48 << 20
 
-// heldSlack is added to what a worker reports it holds: the kernel memory its process and
-// mappings take, which its resident memory does not show.
+// heldSlack is added to what a worker is measured holding: the kernel memory its process and
+// mappings take, which its anonymous memory does not show.
 const heldSlack = 8 << 20
 
 // WithIdleTimeout stops a session's worker after it has been idle this long (default 10m); the
@@ -476,7 +478,9 @@ func (s *Supervisor) fill() {
 		}
 		for {
 			s.mu.Lock()
-			want := !s.closed && len(s.pool)+s.filling < s.poolTargetLocked(s.cfg.now()) && s.filling < s.fillersLocked() && s.fitsLocked()
+			now := s.cfg.now()
+			want := !s.closed && !now.Before(s.retryFill) && len(s.pool)+s.filling < s.poolTargetLocked(now) &&
+				s.filling < s.fillersLocked() && s.fitsLocked()
 			if want {
 				s.admitLocked()
 				s.filling++
@@ -488,10 +492,13 @@ func (s *Supervisor) fill() {
 			starts.Add(1)
 			go func() {
 				defer starts.Done()
-				s.fillOne()
-				s.mu.Lock()
-				s.filling--
-				s.mu.Unlock()
+				if err := s.filled(s.fillOne()); err != nil {
+					s.cfg.log.Warn("start worker", "err", err)
+					select {
+					case <-s.stop:
+					case <-time.After(fillRetry):
+					}
+				}
 				s.kick()
 			}()
 		}
@@ -512,33 +519,46 @@ func (s *Supervisor) fillersLocked() int {
 	return 1
 }
 
-// fillOne starts a worker, counted in live already, into the pool.
-func (s *Supervisor) fillOne() {
+// fillOne starts a worker, counted in live already, into the pool. It returns why it could
+// not (nil also when the supervisor closed meanwhile).
+func (s *Supervisor) fillOne() error {
 	ctx, cancel := s.stopContext()
 	p, err := s.start(ctx)
 	cancel()
 	s.mu.Lock()
 	if err != nil || s.closed {
 		s.forgetLocked(p)
-		s.signalPoolLocked()
 		closed := s.closed
 		s.mu.Unlock()
 		if p != nil {
 			p.kill()
 		}
-		if err != nil && !closed {
-			s.cfg.log.Warn("start worker", "err", err)
-			select {
-			case <-s.stop:
-			case <-time.After(time.Second):
-			}
+		if closed {
+			return nil // a start cut short by Close is no failure
 		}
-		return
+		return err
 	}
 	p.pooledAt = s.cfg.now()
 	s.pool = append(s.pool, p)
-	s.signalPoolLocked()
 	s.mu.Unlock()
+	return nil
+}
+
+// fillRetry is how long the pool waits to start workers again after a start failed.
+const fillRetry = time.Second
+
+// filled ends one of the pool's starts, which err says failed: the sessions waiting for it
+// look again (and start their own, which says why, when the pool starts none), and after a
+// failure the pool starts no worker for fillRetry. It returns err.
+func (s *Supervisor) filled(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filling--
+	if err != nil {
+		s.retryFill = s.cfg.now().Add(fillRetry)
+	}
+	s.signalPoolLocked()
+	return err
 }
 
 // signalPoolLocked wakes the sessions waiting for a worker the pool is starting.
@@ -627,12 +647,30 @@ func (s *Supervisor) stoppingLocked(p *proc) {
 	}
 }
 
-// noteHeldLocked charges p what it reports holding, under WithHeldCharge: anon bytes, nothing
-// new when it is 0 (not measured), its worst case when it is negative (its programs may still
-// run).
-func (s *Supervisor) noteHeldLocked(p *proc, anon int64) {
+// measure reads what p holds, under WithHeldCharge (see anonHeld): the kernel's count, read by
+// the server, never the worker's word. It is -1 when it cannot be read, and 0 without
+// WithHeldCharge.
+func (s *Supervisor) measure(p *proc) int64 {
+	if s.cfg.reserve == 0 {
+		return 0
+	}
+	n, err := anonHeld(p.cmd.Process.Pid, p.memCgroup)
+	if err != nil {
+		return -1
+	}
+	return max(n, 1)
+}
+
+// noteHeldLocked charges p what it was measured holding (anon bytes; 0: nothing new), under
+// WithHeldCharge: its worst case when that is negative (not measured), or when what the
+// measure leaves out may hold more: programs of h's bash that are counted in no memory cgroup
+// and may outlive their run, where no PID namespace ends them with it.
+func (s *Supervisor) noteHeldLocked(p *proc, anon int64, h *handle) {
 	if s.cfg.reserve == 0 || !p.counted || p.stopping || anon == 0 {
 		return
+	}
+	if h != nil && h.used[runtime.Bash] && p.memCgroup == "" && !s.cfg.namespaces {
+		anon = -1
 	}
 	held := s.cfg.charge
 	if anon > 0 {
@@ -642,10 +680,10 @@ func (s *Supervisor) noteHeldLocked(p *proc, anon int64) {
 	p.held = held
 }
 
-// shedLocked chooses workers to stop until the charges fit the budget again, after a run left
-// its worker holding more (see WithHeldCharge): pooled workers first (returned for the caller
-// to kill), then idle sessions' (their state saved; returned for the caller to park). self is
-// the session whose run that was. Workers already being stopped count as gone.
+// shedLocked chooses workers to stop until the charges fit the budget again, when workers were
+// measured holding more (see remeasure): pooled workers first (returned for the caller to
+// kill), then idle sessions' (their state saved; returned for the caller to park), ranked for
+// self (see victimLocked). Workers already being stopped count as gone.
 func (s *Supervisor) shedLocked(self *handle) ([]*proc, []parked) {
 	if s.cfg.reserve == 0 || int64(s.live)*s.cfg.charge <= s.cfg.budget {
 		return nil, nil
@@ -675,7 +713,7 @@ func (s *Supervisor) shedLocked(self *handle) ([]*proc, []parked) {
 	return pooled, out
 }
 
-// parkShed parks the workers shedLocked chose for self's run, one goroutine each; as each is
+// parkShed parks the workers shedLocked chose for self, one goroutine each; as each is
 // gone, more are chosen if the charges are still over (maxParking stopped the choice).
 func (s *Supervisor) parkShed(self *handle, list []parked) {
 	for _, v := range list {
@@ -793,9 +831,9 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	case loadValidated:
 		s.loads[1].Add(1)
 	}
+	// Measured once it gave back the heap its start left (see remeasure), not now.
 	s.mu.Lock()
 	p.held, p.counted = s.startCharge(), true
-	s.noteHeldLocked(p, reply.Anon)
 	s.mu.Unlock()
 	return p, nil
 }
@@ -1006,20 +1044,73 @@ func (s *Supervisor) release(p *proc) {
 	s.kick()
 }
 
-// janitor stops workers idle for longer than the idle timeout.
+// janitor stops workers idle for longer than the idle timeout and, under WithHeldCharge,
+// measures what the workers hold every remeasureEvery.
 func (s *Supervisor) janitor() {
 	defer s.wg.Done()
 	every := min(s.cfg.idle/4, 30*time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var measures <-chan time.Time
+	if s.cfg.reserve > 0 {
+		m := time.NewTicker(remeasureEvery)
+		defer m.Stop()
+		measures = m.C
+	}
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 			s.StopIdle(s.cfg.idle)
+		case <-measures:
+			s.remeasure()
 		}
 	}
+}
+
+// remeasureEvery is how often the workers that do not run are measured again (see
+// remeasure).
+const remeasureEvery = 2 * time.Second
+
+// remeasure measures again every worker that does not run, pooled or a session's, and stops
+// workers while the charges are over the budget: what an idle worker holds is checked rather
+// than assumed (its start's heap, given back after its first measure; anything that grows
+// while no run goes on), within remeasureEvery.
+func (s *Supervisor) remeasure() {
+	type measured struct {
+		p    *proc
+		h    *handle // nil: pooled
+		held int64
+	}
+	var list []measured
+	s.mu.Lock()
+	for h := range s.handles {
+		if h.p != nil && !h.running {
+			list = append(list, measured{p: h.p, h: h})
+		}
+	}
+	for _, p := range s.pool {
+		list = append(list, measured{p: p})
+	}
+	s.mu.Unlock()
+	for i := range list {
+		list[i].held = s.measure(list[i].p)
+	}
+	s.mu.Lock()
+	for _, m := range list {
+		if m.h != nil && (m.h.p != m.p || m.h.running) {
+			continue // stopped, or running, since: its run's end measures it
+		}
+		s.noteHeldLocked(m.p, m.held, m.h)
+	}
+	self := &handle{}
+	pooled, shed := s.shedLocked(self)
+	s.mu.Unlock()
+	for _, p := range pooled {
+		p.kill()
+	}
+	s.parkShed(self, shed)
 }
 
 // StopIdle stops the workers of sessions idle for longer than d; it returns how many.
@@ -1306,26 +1397,24 @@ func (h *handle) Run(ctx context.Context, req runtime.Request) (*runtime.Result,
 	refusedBefore := p.forksRefused()
 	reply, err := p.callCtx(ctx, &message{Kind: kindRun, Request: &req}, deadline)
 
-	s.mu.Lock()
-	var pooled []*proc
-	var shed []parked
+	held := int64(0)
 	if err == nil && reply.Kind == kindResult && !reply.Retire {
-		s.noteHeldLocked(p, reply.Anon)
-		pooled, shed = s.shedLocked(h)
+		held = s.measure(p)
 	}
+	s.mu.Lock()
 	lostBefore := h.lost[req.Language]
 	delete(h.lost, req.Language)
 	h.used[req.Language] = true
+	// Charged now, so that no worker is admitted beside it; what it holds beyond the
+	// budget stops others at the next remeasure, by when the heap a new worker's start left
+	// is given back (stopping sessions for it would be for nothing).
+	s.noteHeldLocked(p, held, h)
 	restored, thawErr := "", ""
 	if req.Language == runtime.Python {
 		restored, thawErr = h.restored, h.thawErr
 		h.restored, h.thawErr = "", ""
 	}
 	s.mu.Unlock()
-	for _, p := range pooled {
-		p.kill()
-	}
-	s.parkShed(h, shed)
 
 	if err == nil && reply.Kind == kindResult && reply.Error == "" && reply.Result != nil {
 		res := reply.Result.result()
@@ -1422,12 +1511,9 @@ func (h *handle) bind(ctx context.Context, limit time.Duration) (*proc, time.Tim
 		return nil, ready, err
 	}
 	s := h.s
+	held := s.measure(p) // with the state restored
 	s.mu.Lock()
-	// A restored state is not measured until the worker's next run ends: until then it may
-	// hold as much as the session's memory limit allows.
-	if h.restored != "" {
-		s.noteHeldLocked(p, -1)
-	}
+	s.noteHeldLocked(p, held, h)
 	if h.closed || s.closed {
 		s.mu.Unlock()
 		p.kill()
@@ -1476,9 +1562,10 @@ func (h *handle) bindWorker(ctx context.Context) (*proc, error) {
 		}
 		p.setGuard(g)
 	}
+	held := s.measure(p)
 	s.mu.Lock()
 	s.layers = reply.Info
-	s.noteHeldLocked(p, reply.Anon)
+	s.noteHeldLocked(p, held, h)
 	s.mu.Unlock()
 	return p, nil
 }

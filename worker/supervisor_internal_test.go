@@ -3,6 +3,9 @@ package worker
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -136,20 +139,30 @@ func TestHeldCharge_accounting(t *testing.T) {
 		t.Fatalf("3 started workers are charged %d MiB, want %d", s.held>>20, 3*WorkerFloor>>20)
 	}
 	p := procs[0]
+	python := &handle{used: map[runtime.Language]bool{runtime.Python: true}}
+	bash := &handle{used: map[runtime.Language]bool{runtime.Bash: true}}
 	for _, c := range []struct {
-		name string
-		anon int64
-		want int64
+		name      string
+		anon      int64
+		h         *handle
+		cgroup    string
+		namespace bool
+		want      int64
 	}{
-		{"a small worker", 10 << 20, WorkerFloor},
-		{"not measured", 0, WorkerFloor},
-		{"a worker with a state", 100 << 20, 100<<20 + heldSlack},
-		{"not measured again", 0, 100<<20 + heldSlack},
-		{"its programs may still run", -1, charge},
-		{"more than its worst", 2 * charge, charge},
+		{"a small worker", 10 << 20, python, "", false, WorkerFloor},
+		{"nothing new", 0, python, "", false, WorkerFloor},
+		{"a worker with a state", 100 << 20, python, "", false, 100<<20 + heldSlack},
+		{"nothing new again", 0, python, "", false, 100<<20 + heldSlack},
+		{"not measured", -1, python, "", false, charge},
+		{"more than its worst", 2 * charge, python, "", false, charge},
+		{"bash's programs in no cgroup, no PID namespace", 10 << 20, bash, "", false, charge},
+		{"bash's programs in a memory cgroup", 10 << 20, bash, "/sys/fs/cgroup/x", false, WorkerFloor},
+		{"bash's programs in a PID namespace", 20 << 20, bash, "", true, WorkerFloor},
+		{"a pooled worker", 60 << 20, nil, "", false, 60<<20 + heldSlack},
 	} {
 		s.mu.Lock()
-		s.noteHeldLocked(p, c.anon)
+		p.memCgroup, s.cfg.namespaces = c.cgroup, c.namespace
+		s.noteHeldLocked(p, c.anon, c.h)
 		held, total := p.held, s.held
 		s.mu.Unlock()
 		if held != c.want || total != c.want+2*WorkerFloor {
@@ -157,11 +170,12 @@ func TestHeldCharge_accounting(t *testing.T) {
 		}
 	}
 	s.mu.Lock()
+	s.noteHeldLocked(p, charge, nil)
 	fits := s.fitsLocked()
-	s.noteHeldLocked(p, 1)
+	s.noteHeldLocked(p, 1, nil)
 	fitsSmall := s.fitsLocked()
 	s.forgetLocked(p)
-	s.noteHeldLocked(p, 500<<20) // a report after it was forgotten changes nothing
+	s.noteHeldLocked(p, 500<<20, nil) // a report after it was forgotten changes nothing
 	held := s.held
 	s.mu.Unlock()
 	if fits {
@@ -187,21 +201,107 @@ func TestHeldCharge_shed(t *testing.T) {
 	}
 	big, leaving := add(), add()
 	s.pool = []*proc{add(), add()}
-	s.noteHeldLocked(big, 2*WorkerFloor-heldSlack) // over by a floor: one pooled worker covers it
+	s.noteHeldLocked(big, 2*WorkerFloor-heldSlack, nil) // over by a floor: one pooled worker covers it
 	pooled, parked := s.shedLocked(&handle{})
 	if len(pooled) != 1 || len(parked) != 0 || len(s.pool) != 1 {
 		t.Fatalf("shed %d pooled and %d sessions' workers, %d left in the pool; want one pooled", len(pooled), len(parked), len(s.pool))
 	}
-	s.noteHeldLocked(big, 3*WorkerFloor-heldSlack)
+	s.noteHeldLocked(big, 3*WorkerFloor-heldSlack, nil)
 	s.stoppingLocked(leaving) // its memory is about to be given back: nothing more to shed
 	if pooled, parked := s.shedLocked(&handle{}); len(pooled)+len(parked) != 0 {
 		t.Errorf("shed %d pooled and %d sessions' workers beside one being stopped, want none", len(pooled), len(parked))
 	}
-	s.noteHeldLocked(leaving, 100<<20) // a report while it is stopped changes nothing
+	s.noteHeldLocked(leaving, 100<<20, nil) // a report while it is stopped changes nothing
 	s.forgetLocked(leaving)
 	s.forgetLocked(big)
 	s.forgetLocked(s.pool[0])
 	if s.held != 0 || s.stopping != 0 || s.live != 0 {
 		t.Errorf("after all were forgotten: held %d, stopping %d, live %d; want 0", s.held, s.stopping, s.live)
+	}
+}
+
+// TestAnonHeld: what a worker holds, read by the server: the worker process's own anonymous
+// memory without a memory cgroup, its tree's with one (v2 and v1 files), an error for what
+// cannot be read.
+func TestAnonHeld(t *testing.T) {
+	self, err := anonHeld(os.Getpid(), "")
+	if err != nil || self <= 0 {
+		t.Fatalf("this process: %d, %v; want its anonymous memory", self, err)
+	}
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	after, _ := anonHeld(os.Getpid(), "")
+	if after < self+32<<20 {
+		t.Errorf("64 MiB written: %d -> %d bytes, want it counted", self, after)
+	}
+	goruntime.KeepAlive(big)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		stat string
+		want int64
+		ok   bool
+	}{
+		{"anon 1000\nfile 5000\nkernel 10\n", 1000, true},                           // v2
+		{"rss 7\ntotal_rss 300\ntotal_rss_huge 200\ntotal_cache 9000\n", 500, true}, // v1
+		{"file 5000\n", 0, false},
+		{"anon x\n", 0, false},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "memory.stat"), []byte(c.stat), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n, err := anonHeld(os.Getpid(), dir)
+		if (err == nil) != c.ok || n != c.want {
+			t.Errorf("memory.stat %q: %d, %v; want %d, ok %v", c.stat, n, err, c.want, c.ok)
+		}
+	}
+	if _, err := anonHeld(0, filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing cgroup was read")
+	}
+	if _, err := anonHeld(1<<30, ""); err == nil {
+		t.Error("a process that does not exist was read")
+	}
+}
+
+// TestAcquire_poolStartFails: a session that waits for a worker the pool is starting does not
+// wait on when that start fails: it starts its own, which says why.
+func TestAcquire_poolStartFails(t *testing.T) {
+	s, err := New(WithPoolSize(0), WithMemoryBudget(1<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.cfg.exe = filepath.Join(t.TempDir(), "missing") // every start fails
+	ip, _ := s.Open(context.Background(), t.TempDir())
+	s.mu.Lock()
+	s.filling = 1 // the pool is starting one
+	s.mu.Unlock()
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.acquire(context.Background(), ip.(*handle))
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("acquire returned %v while the pool's start went on, want it to wait", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := s.filled(errors.New("the start failed")); err == nil {
+		t.Error("filled lost the start's error")
+	}
+	select {
+	case err := <-got:
+		if err == nil || !strings.Contains(err.Error(), "missing") {
+			t.Errorf("acquire after the pool's start failed: %v, want its own start's error", err)
+		}
+	case <-time.After(time.Minute): // a hang bound
+		t.Fatal("acquire still waits after the pool's start failed")
+	}
+	s.mu.Lock()
+	retry := s.retryFill
+	s.mu.Unlock()
+	if !retry.After(time.Now()) {
+		t.Error("the pool would start again at once after a failed start")
 	}
 }

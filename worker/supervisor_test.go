@@ -308,12 +308,24 @@ func TestSupervisor_budget(t *testing.T) {
 	<-done
 }
 
-// TestSupervisor_heldCharge: with WithHeldCharge, workers are charged what they hold (at least
-// WorkerFloor) beside a reserve of the worst case of the runs and freezes that may go on at
+// TestSupervisor_heldCharge: with WithHeldCharge, workers are charged what they hold as the
+// server measures it (at least WorkerFloor) beside a reserve of the worst case of the runs and freezes that may go on at
 // once: a budget that holds three workers at their worst holds five idle ones. A run that
 // leaves its worker holding more makes idle workers stop (their state saved) until the charges
 // fit again; a stopped session's state comes back on its next run.
 func TestSupervisor_heldCharge(t *testing.T) {
+	// With namespaces and a memory cgroup per worker (its tree's anonymous memory is read
+	// from the cgroup), and with Landlock only and no cgroup, as on a host without user
+	// namespaces and without root (the worker process's own, from /proc).
+	t.Run("namespaces and cgroups", func(t *testing.T) { testHeldCharge(t, true) })
+	t.Run("Landlock only", func(t *testing.T) {
+		testHeldCharge(t, false, worker.WithNamespaces(false), worker.WithCgroups(false))
+	})
+}
+
+// testHeldCharge runs TestSupervisor_heldCharge in a mode; programsCounted says whether bash's
+// programs are in the measure (a memory cgroup) or die with their run (a PID namespace).
+func testHeldCharge(t *testing.T, programsCounted bool, mode ...worker.Option) {
 	limits := runtime.DefaultLimits()
 	charge := worker.Charge(limits.Memory)
 	const runs, freezes = 1, 2
@@ -322,7 +334,7 @@ func TestSupervisor_heldCharge(t *testing.T) {
 	if budget/charge != 3 {
 		t.Fatalf("the budget holds %d workers at their worst, want 3", budget/charge)
 	}
-	s := newSupervisor(t, worker.WithMemoryBudget(budget), worker.WithHeldCharge(runs))
+	s := newSupervisor(t, append([]worker.Option{worker.WithMemoryBudget(budget), worker.WithHeldCharge(runs)}, mode...)...)
 	var ips []runtime.Interpreter
 	for i := range 5 {
 		ip, _ := open(t, s)
@@ -330,6 +342,13 @@ func TestSupervisor_heldCharge(t *testing.T) {
 			t.Fatalf("session %d: %q %+v", i, res.Stdout, res.Error)
 		}
 		ips = append(ips, ip)
+		// A new worker is measured with the heap its start left, then again (every two
+		// seconds) once it gave that back: an idle worker here is charged the floor.
+		for deadline := time.Now().Add(time.Minute); s.Stats().Held > int64(i+1)*worker.WorkerFloor; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after session %d: %+v, want its workers measured again at the floor", i, s.Stats())
+			}
+		}
 	}
 	st := s.Stats()
 	if st.Bound != 5 || st.Parking != 0 {
@@ -366,6 +385,13 @@ func TestSupervisor_heldCharge(t *testing.T) {
 	}
 	if res := run(t, ips[4], runtime.Python, "print(len(big), x)"); res.Stdout != fmt.Sprint(128<<20, " 4\n") {
 		t.Errorf("session 4: %q %+v", res.Stdout, res.Error)
+	}
+	// A session that ran bash: where its programs are neither measured nor ended with the run
+	// by a PID namespace, its worker is charged its worst.
+	run(t, ips[4], runtime.Bash, "true")
+	if held := s.Stats().Held; programsCounted == (held >= charge) {
+		t.Errorf("after a bash run: %d MiB charged; programs counted %v, want the worst case (%d MiB) charged only when they are not",
+			held>>20, programsCounted, charge>>20)
 	}
 	// Every charge goes with its worker.
 	for _, ip := range ips {

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"bufio"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -85,35 +84,4 @@ func NamespacesUnavailable() string {
 		return ""
 	}
 	return "a worker could not be started in new namespaces: " + err.Error()
-}
-
-// statmFile is the worker's /proc/self/statm, opened before it is confined.
-type statmFile struct{ f *os.File }
-
-func openStatm() statmFile {
-	f, _ := os.Open("/proc/self/statm")
-	return statmFile{f}
-}
-
-// anon returns the process's anonymous resident memory in bytes (statm's resident pages less
-// its shared ones: RssFile and RssShmem), or 0 when it cannot be read.
-func (s statmFile) anon() int64 {
-	if s.f == nil {
-		return 0
-	}
-	var b [256]byte
-	n, err := s.f.ReadAt(b[:], 0)
-	if n == 0 || (err != nil && err != io.EOF) {
-		return 0
-	}
-	f := strings.Fields(string(b[:n]))
-	if len(f) < 3 {
-		return 0
-	}
-	resident, err1 := strconv.ParseInt(f[1], 10, 64)
-	shared, err2 := strconv.ParseInt(f[2], 10, 64)
-	if err1 != nil || err2 != nil || resident < shared {
-		return 0
-	}
-	return (resident - shared) * int64(os.Getpagesize())
 }
