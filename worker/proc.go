@@ -32,6 +32,9 @@ type proc struct {
 	// mu).
 	held              int64
 	counted, stopping bool
+	// measures counts the measures that set held (guarded by the supervisor's mu): a measure
+	// taken before another that was charged first is stale (see remeasure).
+	measures uint64
 	// memCgroup is its tree's memory cgroup ("" when it has none; see makeCgroups).
 	memCgroup string
 	mu        sync.Mutex

@@ -672,6 +672,7 @@ func (s *Supervisor) noteHeldLocked(p *proc, anon int64, h *handle) {
 	if h != nil && h.used[runtime.Bash] && p.memCgroup == "" && !s.cfg.namespaces {
 		anon = -1
 	}
+	p.measures++
 	held := s.cfg.charge
 	if anon > 0 {
 		held = min(s.cfg.charge, max(WorkerFloor, anon+heldSlack))
@@ -1078,32 +1079,14 @@ const remeasureEvery = 2 * time.Second
 // than assumed (its start's heap, given back after its first measure; anything that grows
 // while no run goes on), within remeasureEvery.
 func (s *Supervisor) remeasure() {
-	type measured struct {
-		p    *proc
-		h    *handle // nil: pooled
-		held int64
-	}
-	var list []measured
 	s.mu.Lock()
-	for h := range s.handles {
-		if h.p != nil && !h.running {
-			list = append(list, measured{p: h.p, h: h})
-		}
-	}
-	for _, p := range s.pool {
-		list = append(list, measured{p: p})
-	}
+	list := s.toMeasureLocked()
 	s.mu.Unlock()
 	for i := range list {
 		list[i].held = s.measure(list[i].p)
 	}
 	s.mu.Lock()
-	for _, m := range list {
-		if m.h != nil && (m.h.p != m.p || m.h.running) {
-			continue // stopped, or running, since: its run's end measures it
-		}
-		s.noteHeldLocked(m.p, m.held, m.h)
-	}
+	s.noteMeasuredLocked(list)
 	self := &handle{}
 	pooled, shed := s.shedLocked(self)
 	s.mu.Unlock()
@@ -1111,6 +1094,40 @@ func (s *Supervisor) remeasure() {
 		p.kill()
 	}
 	s.parkShed(self, shed)
+}
+
+// measured is one of remeasure's measures.
+type measured struct {
+	p        *proc
+	h        *handle // nil: pooled
+	measures uint64  // p's measures when it was listed
+	held     int64
+}
+
+// toMeasureLocked lists the workers remeasure measures: those that do not run.
+func (s *Supervisor) toMeasureLocked() []measured {
+	var list []measured
+	for h := range s.handles {
+		if h.p != nil && !h.running {
+			list = append(list, measured{p: h.p, h: h, measures: h.p.measures})
+		}
+	}
+	for _, p := range s.pool {
+		list = append(list, measured{p: p, measures: p.measures})
+	}
+	return list
+}
+
+// noteMeasuredLocked charges what remeasure measured, except for workers charged by a later
+// measure meanwhile (a run's end, a bind: theirs is fresher, and a run may have ended between
+// the listing and the measure) and workers that run now (their run's end measures them).
+func (s *Supervisor) noteMeasuredLocked(list []measured) {
+	for _, m := range list {
+		if m.p.measures != m.measures || (m.h != nil && (m.h.p != m.p || m.h.running)) {
+			continue
+		}
+		s.noteHeldLocked(m.p, m.held, m.h)
+	}
 }
 
 // StopIdle stops the workers of sessions idle for longer than d; it returns how many.

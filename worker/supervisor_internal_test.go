@@ -220,6 +220,55 @@ func TestHeldCharge_shed(t *testing.T) {
 	}
 }
 
+// TestHeldCharge_staleMeasure: the 2-second measure does not overwrite a charge set by a
+// measure taken after it was listed (a run that ended meanwhile, a pooled worker bound
+// meanwhile), nor charge a worker whose run goes on; the others get what it measured.
+func TestHeldCharge_staleMeasure(t *testing.T) {
+	const charge = 700 << 20
+	s := &Supervisor{cfg: supConfig{reserve: 1, freezes: 2, charge: charge, budget: 100 * charge}, handles: map[*handle]struct{}{}}
+	add := func() *proc {
+		s.admitLocked()
+		return &proc{held: s.startCharge(), counted: true}
+	}
+	ran, idle, running := &handle{p: add()}, &handle{p: add()}, &handle{p: add()}
+	for _, h := range []*handle{ran, idle, running} {
+		s.handles[h] = struct{}{}
+	}
+	bound, pooled := add(), add()
+	s.pool = []*proc{bound, pooled}
+	s.mu.Lock()
+	list := s.toMeasureLocked()
+	s.mu.Unlock()
+	if len(list) != 5 {
+		t.Fatalf("listed %d workers, want 5", len(list))
+	}
+	for i := range list {
+		list[i].held = 300 << 20 // measured before what follows
+	}
+	s.mu.Lock()
+	s.noteHeldLocked(ran.p, 100<<20, ran) // its run ended, and was measured, meanwhile
+	s.pool = s.pool[1:]
+	s.noteHeldLocked(bound, 200<<20, nil) // bound and measured meanwhile
+	running.running = true
+	s.noteMeasuredLocked(list)
+	s.mu.Unlock()
+	for _, c := range []struct {
+		name string
+		p    *proc
+		want int64
+	}{
+		{"a run ended meanwhile", ran.p, 100<<20 + heldSlack},
+		{"bound meanwhile", bound, 200<<20 + heldSlack},
+		{"running now", running.p, WorkerFloor},
+		{"idle", idle.p, 300<<20 + heldSlack},
+		{"pooled", pooled, 300<<20 + heldSlack},
+	} {
+		if c.p.held != c.want {
+			t.Errorf("%s: charged %d MiB, want %d", c.name, c.p.held>>20, c.want>>20)
+		}
+	}
+}
+
 // TestAnonHeld: what a worker holds, read by the server: the worker process's own anonymous
 // memory without a memory cgroup, its tree's with one (v2 and v1 files), an error for what
 // cannot be read.
